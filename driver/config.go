@@ -1,0 +1,118 @@
+package driver
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/svckit/svckit/resource"
+)
+
+// Config is what a factory gets for one section: the service context and
+// the section's keyword values, already scoped for this node, with
+// references resolved and defaults applied.
+type Config struct {
+	RID         string
+	Manifest    Manifest
+	Svcname     string
+	Nodename    string
+	Nodes       []string
+	DRPNodes    []string
+	FlexPrimary string
+	// VarDir is the service's state directory on this node
+	// (<root>/var/<svcname>); drivers may keep files under it.
+	VarDir string
+	// Values holds every keyword set for the section or given a default.
+	Values map[string]string
+}
+
+// Lookup returns the value of keyword name and whether it is set.
+func (c Config) Lookup(name string) (string, bool) {
+	v, ok := c.Values[name]
+	return v, ok
+}
+
+// String returns the value of name, or "".
+func (c Config) String(name string) string { return c.Values[name] }
+
+// Int returns the integer value of name, or 0.
+func (c Config) Int(name string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimSpace(c.Values[name]), 10, 64)
+	return n
+}
+
+// Bool returns the boolean value of name, or false.
+func (c Config) Bool(name string) bool {
+	b, _ := ParseBool(c.Values[name])
+	return b
+}
+
+// Size returns the size of name in bytes, or 0.
+func (c Config) Size(name string) int64 {
+	n, _ := ParseSize(c.Values[name])
+	return n
+}
+
+// Duration returns the duration of name, or def when unset.
+func (c Config) Duration(name string, def time.Duration) time.Duration {
+	v, ok := c.Values[name]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	d, err := ParseDuration(v)
+	if err != nil {
+		return def
+	}
+	return d
+}
+
+// List returns the words of name.
+func (c Config) List(name string) []string { return strings.Fields(c.Values[name]) }
+
+// Flags returns the common boolean keywords. always_on makes a resource
+// standby when it names this node, "nodes" (and the node is one of them)
+// or "drpnodes" (idem).
+func (c Config) Flags() resource.Flags {
+	f := resource.Flags{
+		Disabled: c.Bool("disable"),
+		Optional: c.Bool("optional"),
+		Standby:  c.Bool("standby"),
+		Monitor:  c.Bool("monitor"),
+		Encap:    c.Bool("encap"),
+	}
+	for _, w := range c.List("always_on") {
+		switch {
+		case w == c.Nodename,
+			w == "nodes" && contains(c.Nodes, c.Nodename),
+			w == "drpnodes" && contains(c.DRPNodes, c.Nodename):
+			f.Standby = true
+		}
+	}
+	return f
+}
+
+// Base returns the resource.Base a driver embeds.
+func (c Config) Base() resource.Base {
+	return resource.Base{
+		ID:       c.RID,
+		Driver:   c.Manifest.ID,
+		TagList:  c.List("tags"),
+		SubsetID: c.String("subset"),
+		FlagSet:  c.Flags(),
+	}
+}
+
+// DeviceName returns "<svcname>.<rid with # as .>", the name several
+// drivers give what they create ("spdsvc01.disk.01", "spdsvc01.container.01db").
+func (c Config) DeviceName() string {
+	return c.Svcname + "." + strings.ReplaceAll(c.RID, "#", ".")
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

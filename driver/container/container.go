@@ -1,0 +1,23 @@
+// Package container holds the keyword manifests of the container drivers.
+// The implementation lives in container/docker.
+package container
+
+import "github.com/svckit/svckit/driver"
+
+// Docker is the manifest of container.docker.
+var Docker = driver.Manifest{
+	ID:   "container.docker",
+	Text: "a Docker container",
+	Keywords: []driver.Keyword{
+		{Name: "run_image", Kind: driver.String, Required: true, Scopable: true, Text: "the image"},
+		{Name: "run_args", Kind: driver.Shell, Scopable: true, Text: "docker run options (--net, -e, -v, -p, --hostname, ...), shell-quoted, may span lines"},
+		{Name: "run_command", Kind: driver.Shell, Scopable: true, Text: "the command and arguments given to the image"},
+		{Name: "name", Kind: driver.String, Scopable: true, Text: "the container name (default: <svcname>.<rid with # as .>)"},
+		{Name: "stop_timeout", Kind: driver.Duration, Scopable: true, Default: "10s", Text: "how long stop waits before killing"},
+		{Name: "pull", Kind: driver.String, Scopable: true, Default: "missing", Candidates: []string{"missing", "always", "never"}, Text: "when start pulls the image"},
+		{Name: "start_timeout", Kind: driver.Duration, Scopable: true, Default: "30s", Text: "how long start waits for the container to run"},
+	},
+}
+
+// Manifests lists every container manifest.
+func Manifests() []driver.Manifest { return []driver.Manifest{Docker} }

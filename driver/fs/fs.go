@@ -1,0 +1,28 @@
+// Package fs holds the keyword manifests of the filesystem drivers. The
+// implementation lives in fs/linux.
+package fs
+
+import "github.com/svckit/svckit/driver"
+
+func manifest(typ, text string) driver.Manifest {
+	return driver.Manifest{
+		ID:   "fs." + typ,
+		Text: text,
+		Keywords: []driver.Keyword{
+			{Name: "dev", Kind: driver.String, Required: true, Scopable: true, Text: "the block device: a path, LABEL=<label> or UUID=<uuid>"},
+			{Name: "mnt", Kind: driver.String, Required: true, Scopable: true, Text: "the mount point"},
+			{Name: "mnt_opt", Kind: driver.String, Scopable: true, Text: "the mount options (comma separated)"},
+			{Name: "mkfs_opt", Kind: driver.String, Scopable: true, Text: "options given to mkfs at provision"},
+			{Name: "label", Kind: driver.String, Scopable: true, Text: "the label given at provision (default: the LABEL= of dev)"},
+		},
+	}
+}
+
+var (
+	Ext4  = manifest("ext4", "an ext4 filesystem")
+	XFS   = manifest("xfs", "an xfs filesystem")
+	Btrfs = manifest("btrfs", "a btrfs filesystem")
+)
+
+// Manifests lists every fs manifest.
+func Manifests() []driver.Manifest { return []driver.Manifest{Ext4, XFS, Btrfs} }
