@@ -24,6 +24,13 @@ type Config struct {
 	VarDir string
 	// Values holds every keyword set for the section or given a default.
 	Values map[string]string
+	// Defaults holds the service keywords of the DEFAULT section
+	// (docker_data_dir, app, ...), scoped for this node.
+	Defaults map[string]string
+	// Section returns the Config of another section of the same service
+	// (an ip.docker finds its container through container_rid). It may be
+	// nil outside a loaded service.
+	Section func(rid string) (Config, bool)
 }
 
 // Lookup returns the value of keyword name and whether it is set.

@@ -21,3 +21,12 @@ var Docker = driver.Manifest{
 
 // Manifests lists every container manifest.
 func Manifests() []driver.Manifest { return []driver.Manifest{Docker} }
+
+// Name returns the container name of a container section: its name
+// keyword, else "<svcname>.<rid with # as .>" ("spdsvc01.container.01db").
+func Name(cfg driver.Config) string {
+	if n := cfg.String("name"); n != "" {
+		return n
+	}
+	return cfg.DeviceName()
+}
