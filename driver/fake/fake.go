@@ -30,8 +30,9 @@ var actions = []string{ActionStart, ActionStop, ActionProvision, ActionUnprovisi
 
 // Options configure the fakes of one registry.
 type Options struct {
-	// Latency is how long start, stop, provision and unprovision take.
-	// Status takes no time unless LatencyOf says so.
+	// Latency is how long start, stop, provision and unprovision take,
+	// from the call to the state change (checks included); saving the
+	// state comes on top. Status takes no time unless LatencyOf says so.
 	Latency time.Duration
 	// LatencyOf overrides Latency. Keys, from the most to the least
 	// specific: "<rid>:<action>", "<rid>", "<driver id>:<action>",
@@ -41,6 +42,10 @@ type Options struct {
 	Faults []Fault
 	// Recorder, when set, receives every call.
 	Recorder *Recorder
+	// NoFsync saves state files without fsync (still atomically, by
+	// rename): a machine crash may lose the last changes of the fakes, and
+	// a benchmark is not slowed by the disk. Meant for benchmarks.
+	NoFsync bool
 }
 
 // Fault makes calls of a fake fail.
@@ -221,7 +226,11 @@ func (f *fakes) factory(ctx context.Context, cfg driver.Config) (resource.Resour
 	return r, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// sleepUntil waits for the deadline or the end of ctx. The latency of a
+// call counts from its start, so that the time spent on checks is part of
+// it, as in a real driver.
+func sleepUntil(ctx context.Context, deadline time.Time) error {
+	d := time.Until(deadline)
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -107,7 +107,7 @@ func (r *Resource) upWith(st State) (bool, error) {
 
 // Status is up or down (stdby up, stdby down for standby resources).
 func (r *Resource) Status(ctx context.Context) (st resource.Status, err error) {
-	err = r.call(ctx, ActionStatus, func(ctx context.Context) error {
+	err = r.call(ctx, ActionStatus, func(ctx context.Context, began time.Time) error {
 		up, err := r.isUp()
 		if err != nil {
 			return err
@@ -138,11 +138,11 @@ func (r *Resource) Provisioned(ctx context.Context) (bool, error) {
 
 // Start marks the resource up, after checking that what it uses is up.
 func (r *Resource) Start(ctx context.Context) error {
-	return r.call(ctx, ActionStart, func(ctx context.Context) error {
+	return r.call(ctx, ActionStart, func(ctx context.Context, began time.Time) error {
 		if err := r.checkUses(); err != nil {
 			return err
 		}
-		return r.change(ctx, ActionStart, func(st *State, up bool) error {
+		return r.change(ctx, began, ActionStart, func(st *State, up bool) error {
 			if !up {
 				st.Starts++
 			}
@@ -165,11 +165,11 @@ func (r *Resource) Start(ctx context.Context) error {
 // Stop marks the resource down, after checking that no sibling using it
 // is up.
 func (r *Resource) Stop(ctx context.Context) error {
-	return r.call(ctx, ActionStop, func(ctx context.Context) error {
+	return r.call(ctx, ActionStop, func(ctx context.Context, began time.Time) error {
 		if err := r.checkUsers(); err != nil {
 			return err
 		}
-		return r.change(ctx, ActionStop, func(st *State, up bool) error {
+		return r.change(ctx, began, ActionStop, func(st *State, up bool) error {
 			st.Up = false
 			return nil
 		})
@@ -179,11 +179,11 @@ func (r *Resource) Stop(ctx context.Context) error {
 // Provision marks the resource provisioned; it does not start it. Like
 // the real drivers (mkfs needs the device), it needs what it uses up.
 func (r *Resource) Provision(ctx context.Context) error {
-	return r.call(ctx, ActionProvision, func(ctx context.Context) error {
+	return r.call(ctx, ActionProvision, func(ctx context.Context, began time.Time) error {
 		if err := r.checkUses(); err != nil {
 			return err
 		}
-		return r.change(ctx, ActionProvision, func(st *State, up bool) error {
+		return r.change(ctx, began, ActionProvision, func(st *State, up bool) error {
 			st.Provisioned = true
 			if r.containerID != "" {
 				st.ContainerID = r.containerID
@@ -196,7 +196,7 @@ func (r *Resource) Provision(ctx context.Context) error {
 // Unprovision marks the resource not provisioned; it refuses while the
 // resource is up, as deleting a disk in use would fail.
 func (r *Resource) Unprovision(ctx context.Context) error {
-	return r.call(ctx, ActionUnprovision, func(ctx context.Context) error {
+	return r.call(ctx, ActionUnprovision, func(ctx context.Context, began time.Time) error {
 		up, err := r.isUp()
 		if err != nil {
 			return err
@@ -204,7 +204,7 @@ func (r *Resource) Unprovision(ctx context.Context) error {
 		if up {
 			return fmt.Errorf("refused: %s is up, stop it first", r.ID)
 		}
-		return r.change(ctx, ActionUnprovision, func(st *State, up bool) error {
+		return r.change(ctx, began, ActionUnprovision, func(st *State, up bool) error {
 			if up {
 				return fmt.Errorf("refused: %s is up, stop it first", r.ID)
 			}
@@ -215,11 +215,11 @@ func (r *Resource) Unprovision(ctx context.Context) error {
 	})
 }
 
-// change waits the latency of action, injects its fault, and saves the
-// state edit makes. The rid lock is held from the read to the write, so
+// change waits until the latency of action has passed since the call
+// began, and saves the state edit makes. The rid lock is held from the read to the write, so
 // that concurrent calls on one resource apply one after the other.
-func (r *Resource) change(ctx context.Context, action string, edit func(st *State, up bool) error) error {
-	if err := sleep(ctx, r.f.latency(r.ID, r.Driver, action)); err != nil {
+func (r *Resource) change(ctx context.Context, began time.Time, action string, edit func(st *State, up bool) error) error {
+	if err := sleepUntil(ctx, began.Add(r.f.latency(r.ID, r.Driver, action))); err != nil {
 		return err
 	}
 	l := r.svc.lock(r.ID)
@@ -242,12 +242,12 @@ func (r *Resource) change(ctx context.Context, action string, edit func(st *Stat
 		return err
 	}
 	st.Updated = time.Now().UTC()
-	return r.svc.write(st)
+	return r.svc.write(st, !r.f.opts.NoFsync)
 }
 
 // call runs one action: records it, skips it in a dry run, counts it and
 // injects the fault the options ask for.
-func (r *Resource) call(ctx context.Context, action string, do func(context.Context) error) (err error) {
+func (r *Resource) call(ctx context.Context, action string, do func(ctx context.Context, began time.Time) error) (err error) {
 	c := Call{
 		Service:  r.svcname,
 		Node:     r.node,
@@ -281,18 +281,18 @@ func (r *Resource) call(ctx context.Context, action string, do func(context.Cont
 			msg = fmt.Sprintf("%s call #%d", action, n)
 		}
 		// The call still takes its time: a real failure is not instant.
-		if err := sleep(ctx, r.f.latency(r.ID, r.Driver, action)); err != nil {
+		if err := sleepUntil(ctx, c.Start.Add(r.f.latency(r.ID, r.Driver, action))); err != nil {
 			return resource.Errorf(r.ID, action, "%w", err)
 		}
 		log.Info(action+" failed", "error", msg)
 		return resource.Errorf(r.ID, action, "%s: %w", msg, ErrInjected)
 	}
 	if action == ActionStatus {
-		if err := sleep(ctx, r.f.latency(r.ID, r.Driver, action)); err != nil {
+		if err := sleepUntil(ctx, c.Start.Add(r.f.latency(r.ID, r.Driver, action))); err != nil {
 			return resource.Errorf(r.ID, action, "%w", err)
 		}
 	}
-	if err := do(ctx); err != nil {
+	if err := do(ctx, c.Start); err != nil {
 		log.Info(action+" failed", "error", err)
 		return resource.Errorf(r.ID, action, "%w", err)
 	}

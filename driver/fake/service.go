@@ -74,14 +74,14 @@ func (s *service) read(rid string) (State, bool, error) {
 	return readStateFile(s.varDir, rid)
 }
 
-func (s *service) write(st State) error {
+func (s *service) write(st State, durable bool) error {
 	if s.varDir == "" {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.mem[st.RID] = st
 		return nil
 	}
-	return writeStateFile(s.varDir, st)
+	return writeStateFile(s.varDir, st, durable)
 }
 
 func (s *service) member(rid string) *Resource {
