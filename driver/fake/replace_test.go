@@ -1,0 +1,131 @@
+package fake_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/driver/fs"
+	"github.com/svckit/svckit/resource"
+)
+
+func TestReplace(t *testing.T) {
+	ctx := context.Background()
+	// A program's registry: a driver svckit does not know, and an fs.ext4
+	// whose manifest has a keyword more than the standard one.
+	custom := driver.Manifest{ID: "app.flyway", Text: "database migrations", Keywords: []driver.Keyword{
+		{Name: "script", Kind: driver.String, Required: true, Text: "the migration script"},
+	}}
+	ext4 := fs.Ext4
+	ext4.Keywords = append(append([]driver.Keyword{}, fs.Ext4.Keywords...), driver.Keyword{Name: "fsck", Kind: driver.Bool, Text: "check at start"})
+	real := driver.NewRegistry()
+	called := false
+	realFactory := func(context.Context, driver.Config) (resource.Resource, error) {
+		called = true
+		return nil, nil
+	}
+	require.NoError(t, real.Register(custom, realFactory))
+	require.NoError(t, real.Register(ext4, realFactory))
+
+	rec := fake.NewRecorder()
+	reg := fake.Replace(real, fake.Options{Recorder: rec})
+	require.NotSame(t, real, reg)
+	require.ElementsMatch(t, append(fake.Registry(fake.Options{}).IDs(), "app.flyway"), reg.IDs())
+	d, ok := reg.Lookup("fs.ext4")
+	require.True(t, ok)
+	require.Equal(t, ext4, d.Manifest, "the program's manifest is kept")
+	d, ok = reg.Lookup("app.flyway")
+	require.True(t, ok)
+	require.Equal(t, custom, d.Manifest)
+
+	f := newFixture(t.TempDir())
+	f.add("app#migrate", "app.flyway", "script", "/opt/migrate.sh")
+	f.add("fs#01", "fs.ext4", "dev", "/dev/sdb", "mnt", "/srv/db", "fsck", "true")
+	app := asFake(t, f.buildOne(t, reg, "app#migrate"))
+	require.Equal(t, "fake app.flyway", app.Label())
+	require.Nil(t, app.Uses(), "an unknown driver keeps the group ordering")
+	require.Empty(t, app.Provides())
+	require.NoError(t, app.Provision(ctx))
+	require.NoError(t, app.Start(ctx))
+	require.Equal(t, "up", status(t, app))
+	require.Len(t, rec.Actions("start"), 1)
+
+	fs1 := asFake(t, f.buildOne(t, reg, "fs#01"))
+	require.Equal(t, "/dev/sdb@/srv/db", fs1.Label())
+	require.Equal(t, []string{"/srv/db"}, fs1.Provides())
+	require.False(t, called, "no real factory runs")
+	// The source registry is untouched.
+	require.Equal(t, []string{"app.flyway", "fs.ext4"}, real.IDs())
+}
+
+func TestReplaceNil(t *testing.T) {
+	require.Equal(t, fake.Registry(fake.Options{}).IDs(), fake.Replace(nil, fake.Options{}).IDs())
+}
+
+func TestOptionsFromEnv(t *testing.T) {
+	tests := []struct {
+		name                string
+		latency, lof, fault string
+		want                fake.Options
+		err                 string
+	}{
+		{name: "nothing set"},
+		{name: "latency", latency: "20ms", want: fake.Options{Latency: 20 * time.Millisecond}},
+		{name: "latencies", lof: "disk.gce=2s, start=50ms,fs#01:stop=1s",
+			want: fake.Options{LatencyOf: map[string]time.Duration{"disk.gce": 2 * time.Second, "start": 50 * time.Millisecond, "fs#01:stop": time.Second}}},
+		{name: "faults", fault: "fs#03:start:2, container#*:stop::disk full: really,ip#01db:provision",
+			want: fake.Options{Faults: []fake.Fault{
+				{RID: "fs#03", Action: "start", Nth: 2},
+				{RID: "container#*", Action: "stop", Message: "disk full: really"},
+				{RID: "ip#01db", Action: "provision"},
+			}}},
+		{name: "bad latency", latency: "fast", err: "SVCKIT_FAKE_LATENCY=\"fast\": expected a duration like 20ms"},
+		{name: "negative latency", latency: "-1s", err: "SVCKIT_FAKE_LATENCY"},
+		{name: "bad latency of", lof: "disk.gce", err: "SVCKIT_FAKE_LATENCY_OF: latency \"disk.gce\": expected key=duration"},
+		{name: "bad latency value", lof: "disk.gce=soon", err: "\"soon\" is not a duration"},
+		{name: "fault without action", fault: "fs#03", err: "SVCKIT_FAKE_FAULTS: fault \"fs#03\": expected rid:action[:nth[:message]]"},
+		{name: "fault with a bad action", fault: "fs#03:mount", err: "unknown action \"mount\": expected one of start, stop, provision, unprovision, status"},
+		{name: "fault with a bad nth", fault: "fs#03:start:second", err: "nth \"second\" is not a number"},
+		{name: "fault with a negative nth", fault: "fs#03:start:-1", err: "nth -1"},
+		{name: "fault with a bad glob", fault: "fs#[:start", err: "rid pattern \"fs#[\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(fake.EnvLatency, tt.latency)
+			t.Setenv(fake.EnvLatencyOf, tt.lof)
+			t.Setenv(fake.EnvFaults, tt.fault)
+			got, err := fake.OptionsFromEnv()
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestFaultsFromEnvFire(t *testing.T) {
+	t.Setenv(fake.EnvFaults, "disk#0[12]:start:2:quota exceeded")
+	opts, err := fake.OptionsFromEnv()
+	require.NoError(t, err)
+	ctx := context.Background()
+	f := newFixture(t.TempDir())
+	f.add("disk#01", "disk.gce", "names", "d1")
+	f.add("disk#03", "disk.gce", "names", "d3")
+	rs := f.build(t, fake.Registry(opts))
+	for i := 1; i <= 3; i++ {
+		err := rs["disk#01"].Start(ctx)
+		if i == 2 {
+			require.ErrorIs(t, err, fake.ErrInjected)
+			require.EqualError(t, err, "disk#01: start: quota exceeded: injected fault")
+		} else {
+			require.NoError(t, err)
+		}
+		require.NoError(t, rs["disk#03"].Start(ctx))
+	}
+}
