@@ -25,7 +25,9 @@
 // The state lives in the service's var directory (driver.Config.VarDir),
 // one JSON file per resource under <VarDir>/fake/, written atomically, so
 // that separate processes (successive svcmgr --fake invocations) see it.
-// When VarDir is empty, the state stays in memory, in the registry.
+// When VarDir is empty, or with Options.Memory (for benchmarks: saving a
+// state file takes milliseconds on ext4), the state stays in memory, in
+// the registry.
 //
 // # Ordering checks
 //

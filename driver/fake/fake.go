@@ -42,10 +42,29 @@ type Options struct {
 	Faults []Fault
 	// Recorder, when set, receives every call.
 	Recorder *Recorder
-	// NoFsync saves state files without fsync (still atomically, by
-	// rename): a machine crash may lose the last changes of the fakes, and
-	// a benchmark is not slowed by the disk. Meant for benchmarks.
-	NoFsync bool
+	// Memory keeps the state in the registry instead of VarDir: no other
+	// process sees it, and no action waits for the disk. Meant for
+	// benchmarks that measure a scheduler in one process.
+	Memory bool
+}
+
+// Validate checks hand-written options (OptionsFromEnv validates its
+// own): a malformed fault would otherwise never fire.
+func (o Options) Validate() error {
+	if o.Latency < 0 {
+		return fmt.Errorf("fake options: negative latency %s", o.Latency)
+	}
+	for k, d := range o.LatencyOf {
+		if d < 0 {
+			return fmt.Errorf("fake options: latency of %s: negative latency %s", k, d)
+		}
+	}
+	for _, f := range o.Faults {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("fake options: %w", err)
+		}
+	}
+	return nil
 }
 
 // Fault makes calls of a fake fail.
@@ -127,6 +146,7 @@ func StandardManifests() []driver.Manifest {
 // under its real id and with its real manifest. Resources built by it
 // share fault counters, the recorder and the sibling index for ordering
 // checks; separate Registry values share nothing but the state files.
+// Check hand-written options with Options.Validate first.
 func Registry(opts Options) *driver.Registry {
 	return Replace(nil, opts)
 }
@@ -171,15 +191,18 @@ type counterKey struct{ svc, rid, action string }
 // service returns the index of the service whose state lives in varDir
 // (or in memory, by service name, when varDir is empty).
 func (f *fakes) service(cfg driver.Config) *service {
-	key := cfg.VarDir
+	key, varDir := cfg.VarDir, cfg.VarDir
 	if key == "" {
 		key = "mem:" + cfg.Svcname
+	}
+	if f.opts.Memory {
+		varDir = ""
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.services[key]
 	if !ok {
-		s = newService(key, cfg.VarDir)
+		s = newService(key, varDir)
 		f.services[key] = s
 	}
 	return s

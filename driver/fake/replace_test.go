@@ -129,3 +129,29 @@ func TestFaultsFromEnvFire(t *testing.T) {
 		require.NoError(t, rs["disk#03"].Start(ctx))
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts fake.Options
+		err  string
+	}{
+		{"empty", fake.Options{}, ""},
+		{"good", fake.Options{Latency: time.Millisecond, Faults: []fake.Fault{{RID: "fs#*", Action: "start", Nth: 1, Node: "spd0?"}}}, ""},
+		{"negative latency", fake.Options{Latency: -time.Second}, "negative latency -1s"},
+		{"negative latency of", fake.Options{LatencyOf: map[string]time.Duration{"stop": -1}}, "latency of stop"},
+		{"empty rid", fake.Options{Faults: []fake.Fault{{Action: "start"}}}, "empty rid pattern"},
+		{"bad action", fake.Options{Faults: []fake.Fault{{RID: "fs#01", Action: "Start"}}}, "unknown action \"Start\""},
+		{"bad node glob", fake.Options{Faults: []fake.Fault{{RID: "fs#01", Node: "spd[0"}}}, "node pattern"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.opts.Validate()
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+		})
+	}
+}

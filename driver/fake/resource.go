@@ -242,7 +242,7 @@ func (r *Resource) change(ctx context.Context, began time.Time, action string, e
 		return err
 	}
 	st.Updated = time.Now().UTC()
-	return r.svc.write(st, !r.f.opts.NoFsync)
+	return r.svc.write(st)
 }
 
 // call runs one action: records it, skips it in a dry run, counts it and

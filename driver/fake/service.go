@@ -22,7 +22,8 @@ type service struct {
 	section func(rid string) (driver.Config, bool)
 	gen     int
 	graph   *graph
-	// mem holds the states when there is no var directory.
+	// mem holds the states when there is no var directory (or the
+	// options keep them in memory).
 	mem   map[string]State
 	locks map[string]*sync.Mutex
 }
@@ -74,14 +75,14 @@ func (s *service) read(rid string) (State, bool, error) {
 	return readStateFile(s.varDir, rid)
 }
 
-func (s *service) write(st State, durable bool) error {
+func (s *service) write(st State) error {
 	if s.varDir == "" {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.mem[st.RID] = st
 		return nil
 	}
-	return writeStateFile(s.varDir, st, durable)
+	return writeStateFile(s.varDir, st)
 }
 
 func (s *service) member(rid string) *Resource {

@@ -54,9 +54,8 @@ func readStateFile(varDir, rid string) (State, bool, error) {
 }
 
 // writeStateFile saves st atomically: a reader in another process sees the
-// old file or the new one, never a part, and, when durable, a crash keeps
-// one of them.
-func writeStateFile(varDir string, st State, durable bool) error {
+// old file or the new one, never a part, and a crash keeps one of them.
+func writeStateFile(varDir string, st State) error {
 	dir := stateDir(varDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
@@ -75,11 +74,9 @@ func writeStateFile(varDir string, st State, durable bool) error {
 		tmp.Close()
 		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
 	}
-	if durable {
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return fmt.Errorf("save fake state of %s: %w", st.RID, err)
-		}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
@@ -88,11 +85,9 @@ func writeStateFile(varDir string, st State, durable bool) error {
 		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
 	}
 	// The rename is durable once the directory is synced.
-	if durable {
-		if d, err := os.Open(dir); err == nil {
-			_ = d.Sync()
-			d.Close()
-		}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
 	}
 	return nil
 }
