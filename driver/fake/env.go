@@ -71,7 +71,7 @@ func ParseFaults(v string) ([]Fault, error) {
 			f.Message = strings.TrimSpace(parts[3])
 		}
 		if err := f.Validate(); err != nil {
-			return nil, fmt.Errorf("fault %q: %w", item, err)
+			return nil, fmt.Errorf("%q: %w", item, err)
 		}
 		out = append(out, f)
 	}
