@@ -20,7 +20,9 @@
 // resources). The labels are those of the reference's print status
 // ("gce volumes spdsvc01-pod1", "/dev/disk/by-id/...@/spdsvc01/pod01",
 // "f52d3cb784a9@mariadb", ...). A fake container has a deterministic id
-// derived from the service name and the rid.
+// derived from the service name and the rid. A sync is up until stopped:
+// the reference never starts one in a service start, and the seed shows
+// its sync#i0 up.
 //
 // The state lives in the service's var directory (driver.Config.VarDir),
 // one JSON file per resource under <VarDir>/fake/, written atomically, so
