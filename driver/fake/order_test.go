@@ -269,3 +269,20 @@ func TestDryRunChangesNothing(t *testing.T) {
 	// Nothing was counted: the first real start still fails.
 	require.ErrorIs(t, rs["disk#01"].Start(context.Background()), fake.ErrInjected)
 }
+
+func TestSyncUnprovisionsWhileUp(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t.TempDir())
+	f.add("sync#i0", "sync.rsync", "target", "drpnodes nodes")
+	r := asFake(t, f.buildOne(t, fake.Registry(fake.Options{}), "sync#i0"))
+	require.NoError(t, r.Provision(ctx))
+	require.Equal(t, "up", status(t, r))
+	require.NoError(t, r.Unprovision(ctx), "a sync holds nothing a stop would release")
+	ok, err := r.Provisioned(ctx)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.NoError(t, r.Stop(ctx))
+	require.Equal(t, "down", status(t, r))
+	require.NoError(t, r.Start(ctx))
+	require.Equal(t, "up", status(t, r))
+}

@@ -194,18 +194,19 @@ func (r *Resource) Provision(ctx context.Context) error {
 }
 
 // Unprovision marks the resource not provisioned; it refuses while the
-// resource is up, as deleting a disk in use would fail.
+// resource is up, as deleting a disk in use would fail. A sync, up without
+// being started, holds nothing to delete and is not refused.
 func (r *Resource) Unprovision(ctx context.Context) error {
 	return r.call(ctx, ActionUnprovision, func(ctx context.Context, began time.Time) error {
 		up, err := r.isUp()
 		if err != nil {
 			return err
 		}
-		if up {
+		if up && !r.initiallyUp {
 			return fmt.Errorf("refused: %s is up, stop it first", r.ID)
 		}
 		return r.change(ctx, began, ActionUnprovision, func(st *State, up bool) error {
-			if up {
+			if up && !r.initiallyUp {
 				return fmt.Errorf("refused: %s is up, stop it first", r.ID)
 			}
 			st.Provisioned = false
@@ -216,8 +217,9 @@ func (r *Resource) Unprovision(ctx context.Context) error {
 }
 
 // change waits until the latency of action has passed since the call
-// began, and saves the state edit makes. The rid lock is held from the read to the write, so
-// that concurrent calls on one resource apply one after the other.
+// began, and saves the state edit makes. The rid lock is held from the
+// read to the write, so that concurrent calls on one resource apply one
+// after the other.
 func (r *Resource) change(ctx context.Context, began time.Time, action string, edit func(st *State, up bool) error) error {
 	if err := sleepUntil(ctx, began.Add(r.f.latency(r.ID, r.Driver, action))); err != nil {
 		return err
