@@ -273,7 +273,7 @@ func (r *Resource) call(ctx context.Context, action string, do func(ctx context.
 		return resource.Errorf(r.ID, action, "%w", err)
 	}
 	if c.DryRun && action != ActionStatus {
-		log.Info("would " + action)
+		log.Debug("would " + action)
 		return nil
 	}
 	n, fault := r.f.count(r.svc.key, r.node, r.ID, action)
@@ -286,7 +286,7 @@ func (r *Resource) call(ctx context.Context, action string, do func(ctx context.
 		if err := sleepUntil(ctx, c.Start.Add(r.f.latency(r.ID, r.Driver, action))); err != nil {
 			return resource.Errorf(r.ID, action, "%w", err)
 		}
-		log.Info(action+" failed", "error", msg)
+		log.Debug(action+" failed", "error", msg)
 		return resource.Errorf(r.ID, action, "%s: %w", msg, ErrInjected)
 	}
 	if action == ActionStatus {
@@ -295,11 +295,11 @@ func (r *Resource) call(ctx context.Context, action string, do func(ctx context.
 		}
 	}
 	if err := do(ctx, c.Start); err != nil {
-		log.Info(action+" failed", "error", err)
+		log.Debug(action+" failed", "error", err)
 		return resource.Errorf(r.ID, action, "%w", err)
 	}
 	if action != ActionStatus {
-		log.Info(action + " done")
+		log.Debug(action + " done")
 	}
 	return nil
 }
