@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -510,24 +511,4 @@ func TestRecorderConcurrent(t *testing.T) {
 	}
 }
 
-func pad(pod int) string {
-	if pod < 10 {
-		return "0" + string(rune('0'+pod))
-	}
-	return string(rune('0'+pod/10)) + string(rune('0'+pod%10))
-}
-
-func TestMemoryOption(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	f := seedFixture(dir)
-	reg := fake.Registry(fake.Options{Memory: true})
-	rs := f.build(t, reg)
-	for _, rid := range podStartOrder("01") {
-		require.NoError(t, rs[rid].Start(ctx), rid)
-	}
-	require.ErrorIs(t, rs["disk#01"].Stop(ctx), fake.ErrOrder, "the checks work on memory state")
-	require.NoDirExists(t, filepath.Join(dir, "fake"))
-	require.Equal(t, "up", status(t, f.build(t, reg)["fs#01"]), "a reload in the same registry sees it")
-	require.Equal(t, "down", status(t, f.build(t, fake.Registry(fake.Options{}))["fs#01"]))
-}
+func pad(pod int) string { return fmt.Sprintf("%02d", pod) }
