@@ -421,7 +421,8 @@ func (l *loader) loadDefault(def *rawSection) {
 	}
 	for _, kw := range serviceKeywords {
 		if k, ok := l.lookup(def, kw.Name); ok {
-			s.Keywords[kw.Name] = l.expand(def.Name, k, "")
+			// Its references were checked (and reported) above.
+			s.Keywords[kw.Name] = l.expandQuiet(k, "")
 		} else if kw.Default != "" {
 			s.Keywords[kw.Name] = kw.Default
 		}
