@@ -101,8 +101,9 @@ func TestScoping(t *testing.T) {
 	}
 }
 
-// TestFlexPrimaryDefaultsToFirstNode checks the flex_primary default and
-// the service keyword defaults.
+// TestServiceDefaults checks the flex_primary default, the service
+// keyword defaults, and a DEFAULT driver keyword that only some drivers
+// with that name accept (network: an ip for ip.docker, a VPC for ip.gce).
 func TestServiceDefaults(t *testing.T) {
 	s := mustParse(t, "[DEFAULT]\nnodes = b a\n", "a", fake.Options{})
 	require.Equal(t, "b", s.FlexPrimary)
@@ -119,6 +120,19 @@ func TestServiceDefaults(t *testing.T) {
 
 	s = mustParse(t, "[DEFAULT]\nnodes = a\ncluster_type = flex\n", "a", fake.Options{})
 	require.Equal(t, "flex", s.Topology, "cluster_type is the older name of topology")
+
+	network := `[DEFAULT]
+nodes = n1
+network = vpc1
+[ip#01]
+type = gce
+ipname = 10.0.0.1
+ipdev = br0
+routename = r1
+`
+	s = mustParse(t, network, "n1", fake.Options{})
+	cfg, _ := s.Config("ip#01")
+	require.Equal(t, "vpc1", cfg.Values["network"], "a DEFAULT driver keyword fitting the drivers that inherit it")
 }
 
 const refConf = `[DEFAULT]
@@ -126,9 +140,10 @@ nodes = n1 n2
 app = {svcname}-app
 
 [env]
-base = /data/{svcname}
+base = {env.top}/{svcname}
 base@n2 = /data2/{svcname}
 disk = sdb
+top = /data
 
 [fs#01]
 type = ext4
@@ -139,7 +154,8 @@ post_start = echo "${HOME}" ${PATH} {svcname} $HOME
 `
 
 // TestReferences checks {svcname}, {nodename}, {rid}, {env.x} (from a
-// scoped [env]) and {nodes}; ${shell} is left alone.
+// scoped [env], referencing a key written after it) and {nodes};
+// ${shell} is left alone.
 func TestReferences(t *testing.T) {
 	tests := []struct {
 		node string

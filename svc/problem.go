@@ -75,8 +75,10 @@ func levenshtein(a, b string) int {
 // likely typo.
 func nearest(s string, candidates []string) (string, bool) {
 	best, bestD := "", 1<<30
+	// Case does not count: MNT is a typo of mnt.
+	s = strings.ToLower(s)
 	for _, c := range candidates {
-		if d := levenshtein(s, c); d < bestD {
+		if d := levenshtein(s, strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}

@@ -44,10 +44,13 @@ type lineIndex struct {
 	sections map[string]int
 	keys     map[string]map[string][]int
 	order    []string
+	// repeated lists the header lines of sections written again after
+	// their first header (ini merges them).
+	repeated map[string][]int
 }
 
 func scanLines(data []byte) lineIndex {
-	idx := lineIndex{sections: map[string]int{}, keys: map[string]map[string][]int{}}
+	idx := lineIndex{sections: map[string]int{}, keys: map[string]map[string][]int{}, repeated: map[string][]int{}}
 	cur := ini.DefaultSection
 	idx.keys[cur] = map[string][]int{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -72,6 +75,8 @@ func scanLines(data []byte) lineIndex {
 				if _, seen := idx.sections[cur]; !seen {
 					idx.sections[cur] = n
 					idx.order = append(idx.order, cur)
+				} else {
+					idx.repeated[cur] = append(idx.repeated[cur], n)
 				}
 				if idx.keys[cur] == nil {
 					idx.keys[cur] = map[string][]int{}
@@ -108,6 +113,14 @@ func parseRaw(file string, data []byte) (*rawConfig, error) {
 	}
 	idx := scanLines(data)
 	rc := &rawConfig{File: file, byName: map[string]*rawSection{}}
+	for _, name := range idx.order {
+		// A repeated section is most often a copied one whose rid was
+		// not changed: ini would merge it silently into the first.
+		for _, l := range idx.repeated[name] {
+			rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name,
+				Message: fmt.Sprintf("section written again (first at line %d): expected each section once", idx.sections[name])})
+		}
+	}
 	for _, s := range f.Sections() {
 		name := s.Name()
 		rs := &rawSection{Name: name, Line: idx.sections[name]}
