@@ -106,6 +106,11 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	if rep.Avail == resource.Undef {
 		rep.Avail = resource.NotApplicable
 	}
+	// No optional resource: n/a, like avail, not an "undef" that reads
+	// as a failed check.
+	if rep.Optional == resource.Undef {
+		rep.Optional = resource.NotApplicable
+	}
 	if rep.Overall == resource.Undef {
 		rep.Overall = resource.NotApplicable
 	}
