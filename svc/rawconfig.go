@@ -137,10 +137,15 @@ func parseRaw(file string, data []byte) (*rawConfig, error) {
 				rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name, Keyword: full,
 					Message: fmt.Sprintf("set more than once (lines %s): expected one value per keyword", joinInts(ln))})
 			}
-			name, scope, _ := strings.Cut(full, "@")
+			name, scope, scoped := strings.Cut(full, "@")
 			line := 0
 			if len(ln) > 0 {
 				line = ln[0]
+			}
+			if scoped && scope == "" {
+				// "mnt@ = x" would otherwise pass for an unscoped mnt.
+				rc.dups = append(rc.dups, Problem{File: file, Line: line, Section: s.Name(), Keyword: full,
+					Message: "empty scope after @: expected " + name + "@<node>, @nodes, @drpnodes or @flex_primary"})
 			}
 			rs.Keys = append(rs.Keys, rawKey{Name: name, Scope: scope, Value: cleanValue(k.Value()), Line: line})
 		}

@@ -87,6 +87,8 @@ func TestValidationErrors(t *testing.T) {
 			wantProblem{4, "DEFAULT", "nodes@n1", []string{"keyword nodes cannot be scoped"}}},
 		{"scoping the type", head + "[fs#01]\ntype = ext4\ntype@n2 = xfs\ndev = /dev/sdb\nmnt = /a\n",
 			wantProblem{6, "fs#01", "type@n2", []string{"keyword type cannot be scoped"}}},
+		{"empty scope", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\nmnt_opt@ = rw\n",
+			wantProblem{8, "fs#01", "mnt_opt@", []string{"empty scope after @"}}},
 		{"scope naming no node", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\nmnt@n9 = /b\n",
 			wantProblem{8, "fs#01", "mnt@n9", []string{`scope "n9" is not a node of the service`, "n1 n2"}}},
 		{"duplicate keyword", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\nmnt = /b\n",
