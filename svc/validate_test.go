@@ -111,6 +111,20 @@ func TestValidationErrors(t *testing.T) {
 			wantProblem{4, "DEFAULT", "flex_primary", []string{`"n7" is not one of nodes (n1 n2)`}}},
 		{"syntax error", head + "[fs#01]\ntype = ext4\nthis line has no delimiter\n",
 			wantProblem{6, "", "", []string{"syntax error", "this line has no delimiter"}}},
+		{"syntax error: unclosed section", head + "[fs#01\ntype = ext4\n",
+			wantProblem{4, "", "", []string{"syntax error: unclosed section: [fs#01"}}},
+		{"syntax error: empty section name", head + "[fs#01]\ntype = ext4\ndev = /a\nmnt = /a\n[]\n",
+			wantProblem{8, "", "", []string{"syntax error: empty section name"}}},
+		{"blank section name", head + "[ ]\n",
+			wantProblem{4, " ", "", []string{"unknown section"}}},
+		{"section name with a space", head + "[fs#01 ]\ntype = ext4\n",
+			wantProblem{4, "fs#01 ", "", []string{"bad resource section name"}}},
+		{"syntax error: empty key", head + "[fs#01]\n= ext4\n",
+			wantProblem{5, "", "", []string{"syntax error: empty key name"}}},
+		{"syntax error: continuation of nothing", "  nodes\n[DEFAULT]\nnodes = n1\n",
+			wantProblem{1, "", "", []string{"syntax error: key-value delimiter not found: nodes: expected"}}},
+		{"syntax error: unclosed triple quote", head + "[fs#01]\ntype = ext4\nmnt = \"\"\"/a\n",
+			wantProblem{6, "", "", []string{"syntax error"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
