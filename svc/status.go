@@ -106,8 +106,6 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	if rep.Avail == resource.Undef {
 		rep.Avail = resource.NotApplicable
 	}
-	// No optional resource: n/a, like avail, not an "undef" that reads
-	// as a failed check.
 	if rep.Optional == resource.Undef {
 		rep.Optional = resource.NotApplicable
 	}
@@ -124,6 +122,22 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 		}
 	}
 	return rep
+}
+
+// Visible returns a copy of the report without the disabled resources,
+// unless showDisabled: what print status shows, as data.
+func (rep *StatusReport) Visible(showDisabled bool) *StatusReport {
+	if showDisabled {
+		return rep
+	}
+	out := *rep
+	out.Resources = nil
+	for _, rs := range rep.Resources {
+		if !rs.Disabled {
+			out.Resources = append(out.Resources, rs)
+		}
+	}
+	return &out
 }
 
 // Render draws the report as the reference's print status tree:
