@@ -579,7 +579,11 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				if k.Scope != "" {
 					full += "@" + k.Scope
 				}
-				l.problem(k.Line, defaultSection, full, "bad value for the %s resources (first: %s): %v: expected %s", man.ID, sec.Name, err, expectation(kw))
+				msg := err.Error()
+				if !strings.Contains(msg, "expected") {
+					msg += ": expected " + expectation(kw)
+				}
+				l.problem(k.Line, defaultSection, full, "bad value for the %s resources (first: %s): %s", man.ID, sec.Name, msg)
 			}
 			cfg.Values[kw.Name] = v
 		} else if kw.Default != "" {

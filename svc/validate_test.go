@@ -66,7 +66,7 @@ func TestValidationErrors(t *testing.T) {
 		{"bad int", head + "max_parallel = lots\n",
 			wantProblem{4, "DEFAULT", "max_parallel", []string{`"lots" is not an integer`, "expected an integer"}}},
 		{"bad size", head + "[disk#01]\ntype = gce\nnames = d1\nsize = 17q\n",
-			wantProblem{7, "disk#01", "size", []string{`"17q" is not a size`, "expected a size like 512m, 17g"}}},
+			wantProblem{7, "disk#01", "size", []string{`"17q" is not a size: expected a number with an optional unit (k, m, g, t), like 17g`}}},
 		{"bad bool", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\ndisable@n2 = maybe\n",
 			wantProblem{8, "fs#01", "disable@n2", []string{`"maybe" is not a boolean`, "expected true or false"}}},
 		{"bad ip", head + "[ip#01]\ntype = gce\nipname = 10.0.0.300\nipdev = br0\nroutename = r\n",
