@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -156,4 +157,58 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestStartRequires checks that start_requires and stop_requires win
+// over the rid order of the groups scheduler, and that a cycle is refused
+// before anything runs.
+func TestStartRequires(t *testing.T) {
+	conf := `[DEFAULT]
+nodes = n1
+
+[fs#01]
+type = ext4
+dev = /dev/sdb
+mnt = /a
+start_requires = fs#02
+
+[fs#02]
+type = ext4
+dev = /dev/sdc
+mnt = /b
+`
+	rec := fake.NewRecorder()
+	s := mustParse(t, conf, "n1", fake.Options{Recorder: rec})
+	res, err := s.Start(t.Context(), svc.ActionOptions{Scheduler: svc.SchedulerGroups})
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"fs#02"}, {"fs#01"}, {"sync#i0"}}, res.Plan)
+	var order []string
+	for _, c := range rec.Actions(fake.ActionStart) {
+		order = append(order, c.RID)
+	}
+	require.Equal(t, []string{"fs#02", "fs#01"}, order)
+
+	// stop_requires against the reverse rid order: fs#02 waits for fs#01
+	// to stop.
+	stopConf := strings.Replace(conf, "start_requires = fs#02\n", "", 1) + "stop_requires = fs#01\n"
+	rec.Reset()
+	s = mustParse(t, stopConf, "n1", fake.Options{Recorder: rec})
+	_, err = s.Start(t.Context(), svc.ActionOptions{Scheduler: svc.SchedulerGroups})
+	require.NoError(t, err)
+	_, err = s.Stop(t.Context(), svc.ActionOptions{Scheduler: svc.SchedulerGroups, Selection: svc.Selection{RIDs: []string{"fs"}}})
+	require.NoError(t, err)
+	order = nil
+	for _, c := range rec.Actions(fake.ActionStop) {
+		order = append(order, c.RID)
+	}
+	require.Equal(t, []string{"fs#01", "fs#02"}, order)
+
+	cycle := conf + "start_requires = fs#01\n"
+	rec.Reset()
+	s = mustParse(t, cycle, "n1", fake.Options{Recorder: rec})
+	for _, sched := range []string{svc.SchedulerGroups, svc.SchedulerGraph} {
+		_, err = s.Start(t.Context(), svc.ActionOptions{Scheduler: sched})
+		require.ErrorContains(t, err, "dependency cycle through fs#0")
+	}
+	require.Empty(t, rec.Actions(fake.ActionStart))
 }
