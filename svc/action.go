@@ -159,7 +159,8 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	begin := time.Now()
 	res := &Result{Service: s.Name, Node: s.Node, Action: action, DryRun: opts.DryRun, Scheduler: s.scheduler(opts)}
 	fail := func(err error) (*Result, error) {
-		res.Error = s.Redact(err.Error())
+		err = s.redactError(err)
+		res.Error = err.Error()
 		res.Duration = time.Since(begin)
 		return res, err
 	}
@@ -225,6 +226,9 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		res.Duration = time.Since(begin)
 		return res, nil
 	}
+	for rid, err := range errs {
+		errs[rid] = s.redactError(err)
+	}
 	aerr := &ActionError{Service: s.Name, Action: action, Failed: errs}
 	rollback := s.Rollback()
 	if opts.Rollback != nil {
@@ -252,11 +256,35 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		})
 		sort.Strings(aerr.RolledBack)
 		if len(rbErrs) > 0 {
-			aerr.Rollback = errors.Join(mapErrors(rbErrs)...)
+			aerr.Rollback = s.redactError(errors.Join(mapErrors(rbErrs)...))
 		}
 		res.RolledBack = aerr.RolledBack
 	}
 	return fail(aerr)
+}
+
+// redactedError is an error whose text had secrets of the configuration
+// in it (a driver quoting a command line): Error gives the text with them
+// masked; Unwrap keeps the chain for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError returns err, or err with its secrets masked when its text
+// holds any: errors leave the package as safe to print as status.
+func (s *Service) redactError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if red := s.Redact(msg); red != msg {
+		return &redactedError{msg: red, err: err}
+	}
+	return err
 }
 
 func mapErrors(m map[string]error) []error {

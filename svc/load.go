@@ -112,7 +112,15 @@ type loader struct {
 	reg      *driver.Registry
 	problems []Problem
 	s        *Service
+	// env holds the resolved [env] keys; envKeys the variant of each
+	// that applies to this node, resolved on first use so that an env
+	// key may reference one written after it.
 	env      map[string]string
+	envKeys  map[string]rawKey
+	envState map[string]int // 1 resolving, 2 resolved
+	// badDefaults remembers the DEFAULT driver keywords already reported
+	// as unfit for a driver, so that 32 sections give one problem.
+	badDefaults map[string]bool
 }
 
 func (l *loader) problem(line int, section, keyword, format string, args ...any) {
@@ -148,18 +156,16 @@ func (l *loader) load(ctx context.Context) *Service {
 	if s.FlexPrimary != "" && !contains(s.Nodes, s.FlexPrimary) {
 		l.problem(keyLine(def, "flex_primary"), defaultSection, "flex_primary", "%q is not one of nodes (%s)", s.FlexPrimary, strings.Join(s.Nodes, " "))
 	}
-	l.env = map[string]string{}
+	l.env, l.envKeys, l.envState = map[string]string{}, map[string]rawKey{}, map[string]int{}
 	if env := l.raw.section("env"); env != nil {
 		for _, k := range env.Keys {
 			l.checkScope(env, k, true)
+			if best, ok := l.lookup(env, k.Name); ok {
+				l.envKeys[k.Name] = best
+			}
 		}
 		for _, k := range env.Keys {
-			if _, done := l.env[k.Name]; done {
-				continue
-			}
-			if best, ok := l.lookup(env, k.Name); ok {
-				l.env[k.Name] = l.expand(env.Name, best, "")
-			}
+			l.resolveEnv(k.Name)
 		}
 	}
 	l.loadDefault(def)
@@ -347,10 +353,29 @@ func (l *loader) reference(name, rid string) (string, bool) {
 		return l.s.FlexPrimary, true
 	}
 	if k, ok := strings.CutPrefix(name, "env."); ok && l.env != nil {
-		v, found := l.env[k]
-		return v, found
+		return l.resolveEnv(k)
 	}
 	return "", false
+}
+
+// resolveEnv returns the value of the [env] key name for this node, with
+// its own references resolved.
+func (l *loader) resolveEnv(name string) (string, bool) {
+	k, ok := l.envKeys[name]
+	if !ok {
+		return "", false
+	}
+	switch l.envState[name] {
+	case 2:
+		return l.env[name], true
+	case 1:
+		l.problem(k.Line, "env", k.Name, "reference cycle through {env.%s}: expected env keys that do not reference each other in a loop", name)
+		return "", true // reported here, not again as unknown
+	}
+	l.envState[name] = 1
+	v := l.expand("env", k, "")
+	l.env[name], l.envState[name] = v, 2
+	return v, true
 }
 
 // checkValue reports a value that does not fit its keyword.
@@ -388,15 +413,14 @@ func expectation(kw driver.Keyword) string {
 }
 
 // allDriverKeywords returns every driver-specific keyword of every
-// registered driver, by name (the first registered wins for the kind).
-func (l *loader) allDriverKeywords() map[string]driver.Keyword {
-	out := map[string]driver.Keyword{}
+// registered driver, by name. Drivers may give a name different kinds
+// (network is an ip address for ip.docker, a VPC name for ip.gce).
+func (l *loader) allDriverKeywords() map[string][]driver.Keyword {
+	out := map[string][]driver.Keyword{}
 	for _, id := range l.reg.IDs() {
 		d, _ := l.reg.Lookup(id)
 		for _, k := range d.Manifest.Keywords {
-			if _, ok := out[k.Name]; !ok {
-				out[k.Name] = k
-			}
+			out[k.Name] = append(out[k.Name], k)
 		}
 	}
 	return out
@@ -408,8 +432,24 @@ func (l *loader) loadDefault(def *rawSection) {
 	s.Keywords = map[string]string{}
 	for _, k := range def.Keys {
 		kw, ok := findKeyword(serviceKeywords, k.Name)
-		if !ok {
-			kw, ok = driverKws[k.Name]
+		if kws, isDriver := driverKws[k.Name]; !ok && isDriver {
+			// A default for the sections of every driver that has the
+			// keyword: it must fit one of them here; each section checks
+			// it against its own driver's kind.
+			scopable := false
+			for _, dk := range kws {
+				scopable = scopable || dk.Scopable
+			}
+			l.checkScope(def, k, scopable)
+			v := l.expand(def.Name, k, "")
+			var fit bool
+			for _, dk := range kws {
+				fit = fit || dk.Check(v) == nil
+			}
+			if !fit {
+				l.checkValue(def, k, kws[0], v)
+			}
+			continue
 		}
 		if !ok {
 			names := keywordNames(serviceKeywords)
@@ -425,7 +465,8 @@ func (l *loader) loadDefault(def *rawSection) {
 	}
 	for _, kw := range serviceKeywords {
 		if k, ok := l.lookup(def, kw.Name); ok {
-			s.Keywords[kw.Name] = l.expand(def.Name, k, "")
+			// Its references were checked (and reported) above.
+			s.Keywords[kw.Name] = l.expandQuiet(k, "")
 		} else if kw.Default != "" {
 			s.Keywords[kw.Name] = kw.Default
 		}
@@ -528,7 +569,23 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		if k, ok := l.lookup(sec, kw.Name); ok {
 			cfg.Values[kw.Name] = l.expandQuiet(k, sec.Name)
 		} else if k, ok := l.lookup(def, kw.Name); ok && isDriverKeyword(man, kw.Name) {
-			cfg.Values[kw.Name] = l.expandQuiet(k, sec.Name)
+			v := l.expandQuiet(k, sec.Name)
+			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
+				if l.badDefaults == nil {
+					l.badDefaults = map[string]bool{}
+				}
+				l.badDefaults[man.ID+" "+kw.Name] = true
+				full := k.Name
+				if k.Scope != "" {
+					full += "@" + k.Scope
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, "expected") {
+					msg += ": expected " + expectation(kw)
+				}
+				l.problem(k.Line, defaultSection, full, "bad value for the %s resources (first: %s): %s", man.ID, sec.Name, msg)
+			}
+			cfg.Values[kw.Name] = v
 		} else if kw.Default != "" {
 			cfg.Values[kw.Name] = kw.Default
 		}

@@ -74,9 +74,17 @@ func levenshtein(a, b string) int {
 // nearest returns the candidate closest to s, if close enough to be a
 // likely typo.
 func nearest(s string, candidates []string) (string, bool) {
+	// A keyword is short: a long word is no typo of one, and the edit
+	// distance, quadratic in the lengths, would cost seconds on a
+	// pasted blob.
+	if len(s) > 64 {
+		return "", false
+	}
 	best, bestD := "", 1<<30
+	// Case does not count: MNT is a typo of mnt.
+	s = strings.ToLower(s)
 	for _, c := range candidates {
-		if d := levenshtein(s, c); d < bestD {
+		if d := levenshtein(s, strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}

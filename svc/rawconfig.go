@@ -44,10 +44,13 @@ type lineIndex struct {
 	sections map[string]int
 	keys     map[string]map[string][]int
 	order    []string
+	// repeated lists the header lines of sections written again after
+	// their first header (ini merges them).
+	repeated map[string][]int
 }
 
 func scanLines(data []byte) lineIndex {
-	idx := lineIndex{sections: map[string]int{}, keys: map[string]map[string][]int{}}
+	idx := lineIndex{sections: map[string]int{}, keys: map[string]map[string][]int{}, repeated: map[string][]int{}}
 	cur := ini.DefaultSection
 	idx.keys[cur] = map[string][]int{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -67,11 +70,14 @@ func scanLines(data []byte) lineIndex {
 			continue
 		}
 		if t[0] == '[' {
-			if end := strings.IndexByte(t, ']'); end > 0 {
-				cur = strings.TrimSpace(t[1:end])
+			// As ini reads it: up to the last ], spaces kept.
+			if end := strings.LastIndexByte(t, ']'); end > 0 {
+				cur = t[1:end]
 				if _, seen := idx.sections[cur]; !seen {
 					idx.sections[cur] = n
 					idx.order = append(idx.order, cur)
+				} else {
+					idx.repeated[cur] = append(idx.repeated[cur], n)
 				}
 				if idx.keys[cur] == nil {
 					idx.keys[cur] = map[string][]int{}
@@ -108,6 +114,14 @@ func parseRaw(file string, data []byte) (*rawConfig, error) {
 	}
 	idx := scanLines(data)
 	rc := &rawConfig{File: file, byName: map[string]*rawSection{}}
+	for _, name := range idx.order {
+		// A repeated section is most often a copied one whose rid was
+		// not changed: ini would merge it silently into the first.
+		for _, l := range idx.repeated[name] {
+			rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name,
+				Message: fmt.Sprintf("section written again (first at line %d): expected each section once", idx.sections[name])})
+		}
+	}
 	for _, s := range f.Sections() {
 		name := s.Name()
 		rs := &rawSection{Name: name, Line: idx.sections[name]}
@@ -124,10 +138,15 @@ func parseRaw(file string, data []byte) (*rawConfig, error) {
 				rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name, Keyword: full,
 					Message: fmt.Sprintf("set more than once (lines %s): expected one value per keyword", joinInts(ln))})
 			}
-			name, scope, _ := strings.Cut(full, "@")
+			name, scope, scoped := strings.Cut(full, "@")
 			line := 0
 			if len(ln) > 0 {
 				line = ln[0]
+			}
+			if scoped && scope == "" {
+				// "mnt@ = x" would otherwise pass for an unscoped mnt.
+				rc.dups = append(rc.dups, Problem{File: file, Line: line, Section: s.Name(), Keyword: full,
+					Message: "empty scope after @: expected " + name + "@<node>, @nodes, @drpnodes or @flex_primary"})
 			}
 			rs.Keys = append(rs.Keys, rawKey{Name: name, Scope: scope, Value: cleanValue(k.Value()), Line: line})
 		}
@@ -154,23 +173,69 @@ func cleanValue(v string) string {
 }
 
 // syntaxProblem turns an ini error (which carries the offending text, not
-// its line) into a Problem with the line number found by searching the
-// text.
+// its line) into a Problem with the line number: the line holding the
+// quoted text, or else the first line that is neither a section header,
+// a key = value, a continuation, a comment nor blank.
 func syntaxProblem(file string, data []byte, err error) Problem {
-	p := Problem{File: file, Message: "syntax error: " + err.Error() + ": expected [section] headers and key = value lines"}
-	msg := err.Error()
+	msg := strings.TrimSpace(err.Error())
+	// The ini message quotes the line with its newline: keep the message
+	// on one line.
+	msg = strings.ReplaceAll(strings.ReplaceAll(msg, "\r", ""), "\n", " ")
+	p := Problem{File: file, Message: "syntax error: " + msg + ": expected [section] headers and key = value lines"}
+	lines := strings.Split(string(data), "\n")
 	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		needle := strings.TrimSpace(strings.Trim(msg[i+2:], "'\""))
+		needle := strings.TrimSpace(strings.Trim(strings.TrimSpace(msg[i+2:]), "'\""))
 		if needle != "" {
-			for n, l := range strings.Split(string(data), "\n") {
+			for n, l := range lines {
 				if strings.Contains(l, needle) {
 					p.Line = n + 1
-					break
+					return p
 				}
 			}
 		}
 	}
+	p.Line = firstMalformedLine(lines)
 	return p
+}
+
+// firstMalformedLine returns the number of the first line the ini syntax
+// rejects, 0 when none looks wrong.
+func firstMalformedLine(lines []string) int {
+	inKey := false
+	for n, line := range lines {
+		if n == 0 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		t := strings.TrimSpace(line)
+		switch {
+		case t == "" || t[0] == '#' || t[0] == ';':
+			continue
+		case line[0] == ' ' || line[0] == '\t':
+			if !inKey {
+				return n + 1 // a continuation of nothing
+			}
+			continue
+		case t[0] == '[':
+			end := strings.IndexByte(t, ']')
+			if end < 0 || strings.TrimSpace(t[1:end]) == "" {
+				return n + 1
+			}
+			inKey = false
+		default:
+			k, v, ok := strings.Cut(t, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" || strings.Count(k, "\"")%2 == 1 || strings.Count(k, "`")%2 == 1 {
+				return n + 1
+			}
+			// A """ value runs to the next """, which must exist.
+			if v, open := strings.CutPrefix(strings.TrimSpace(v), `"""`); open &&
+				!strings.Contains(v+"\n"+strings.Join(lines[n+1:], "\n"), `"""`) {
+				return n + 1
+			}
+			inKey = true
+		}
+	}
+	return 0
 }
 
 func joinInts(l []int) string {

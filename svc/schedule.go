@@ -129,11 +129,84 @@ func (s *Service) groupEdges(g *graph) {
 		}
 		return units[a].firstRID < units[b].firstRID
 	})
-	for k := 1; k < len(units); k++ {
-		for _, m := range units[k].members {
-			g.deps[m] = append(g.deps[m], units[k-1].members...)
+	members := make([][]int, len(units))
+	for u, un := range units {
+		members[u] = un.members
+	}
+	order := s.honourRequires(g, members)
+	for k := 1; k < len(order); k++ {
+		for _, m := range units[order[k]].members {
+			g.deps[m] = append(g.deps[m], units[order[k-1]].members...)
 		}
 	}
+}
+
+// honourRequires orders the units (given by their members, in group
+// order) so that explicit
+// start_requires and stop_requires win over the rid order: "fs#01
+// start_requires = fs#02" runs fs#02 first rather than making a cycle with
+// the chain. Among the units free to go, the earliest in group order goes
+// first. A cycle among the explicit requirements themselves keeps the
+// group order for the rest; the graph then reports it.
+func (s *Service) honourRequires(g *graph, members [][]int) []int {
+	n := len(members)
+	unitOf := make([]int, len(g.res))
+	for u, ms := range members {
+		for _, m := range ms {
+			unitOf[m] = u
+		}
+	}
+	index := map[string]int{}
+	for i, r := range g.res {
+		index[r.RID()] = i
+	}
+	before := make([][]int, n) // before[b]: units that start before unit b
+	for i, r := range g.res {
+		cfg := s.configs[r.RID()]
+		for _, rid := range strings.Fields(cfg.Values["start_requires"]) {
+			if j, ok := index[rid]; ok && unitOf[j] != unitOf[i] {
+				before[unitOf[i]] = append(before[unitOf[i]], unitOf[j])
+			}
+		}
+		// j stops before i: i starts before j.
+		for _, rid := range strings.Fields(cfg.Values["stop_requires"]) {
+			if j, ok := index[rid]; ok && unitOf[j] != unitOf[i] {
+				before[unitOf[j]] = append(before[unitOf[j]], unitOf[i])
+			}
+		}
+	}
+	placed := make([]bool, n)
+	order := make([]int, 0, n)
+	for len(order) < n {
+		next := -1
+		for u := 0; u < n && next < 0; u++ {
+			if placed[u] {
+				continue
+			}
+			ready := true
+			for _, a := range before[u] {
+				if !placed[a] {
+					ready = false
+					break
+				}
+			}
+			if ready {
+				next = u
+			}
+		}
+		if next < 0 {
+			for u := 0; u < n; u++ {
+				if !placed[u] {
+					placed[u] = true
+					order = append(order, u)
+				}
+			}
+			break
+		}
+		placed[next] = true
+		order = append(order, next)
+	}
+	return order
 }
 
 // useEdges links each resource to the providers of what it uses. A
