@@ -71,6 +71,23 @@ type Result struct {
 	NotRun     []string      `json:"not_run,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
 	Error      string        `json:"error,omitempty"`
+
+	// graph is the dependency graph the action ran (not in JSON).
+	graph *graph
+}
+
+// CriticalPath returns the longest chain of dependencies of the action's
+// graph, each resource weighing weight(rid), with the rids of that chain
+// in run order. With weight the time each resource's part takes, it is the
+// lower bound of the action's wall time, whatever the concurrency. With
+// the groups scheduler, the chain runs through the group barriers. A
+// Result that did not come from Do (decoded from JSON) has no graph: 0,
+// nil.
+func (r *Result) CriticalPath(weight func(rid string) time.Duration) (time.Duration, []string) {
+	if r == nil || r.graph == nil {
+		return 0, nil
+	}
+	return r.graph.criticalPath(weight)
 }
 
 // ActionError is the failure of an action: what failed and what was
@@ -190,6 +207,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	if res.Plan, err = g.waves(); err != nil {
 		return fail(err)
 	}
+	res.graph = g
 	if opts.DryRun {
 		res.Duration = time.Since(begin)
 		return res, nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/svckit/svckit/resource"
 )
@@ -258,6 +260,48 @@ func (g *graph) waves() ([][]string, error) {
 		sort.Strings(w)
 	}
 	return out, nil
+}
+
+// criticalPath returns the heaviest chain of dependencies, each node
+// weighing weight(rid), and its rids in run order. The graph has no cycle
+// (waves checked it).
+func (g *graph) criticalPath(weight func(rid string) time.Duration) (time.Duration, []string) {
+	n := len(g.res)
+	cost := make([]time.Duration, n) // heaviest chain ending at i, i included
+	prev := make([]int, n)
+	done := make([]bool, n)
+	var visit func(i int)
+	visit = func(i int) {
+		if done[i] {
+			return
+		}
+		done[i] = true
+		prev[i] = -1
+		var best time.Duration
+		for _, j := range g.deps[i] {
+			visit(j)
+			if prev[i] < 0 || cost[j] > best {
+				best, prev[i] = cost[j], j
+			}
+		}
+		cost[i] = best + weight(g.res[i].RID())
+	}
+	end := -1
+	for i := range g.res {
+		visit(i)
+		if end < 0 || cost[i] > cost[end] {
+			end = i
+		}
+	}
+	if end < 0 {
+		return 0, nil
+	}
+	var chain []string
+	for i := end; i >= 0; i = prev[i] {
+		chain = append(chain, g.res[i].RID())
+	}
+	slices.Reverse(chain)
+	return cost[end], chain
 }
 
 // run executes fn on every node once its dependencies are done, at most
