@@ -292,3 +292,50 @@ func keys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// A used path depends on the resource providing the longest path equal to
+// it or a parent directory of it; paths nothing provides add no edge.
+func TestGraphLongestProvider(t *testing.T) {
+	conf := `[DEFAULT]
+nodes = n1
+
+[fs#1]
+type = ext4
+dev = /dev/sdb
+mnt = /srv
+
+[fs#2]
+type = ext4
+dev = /dev/sdc
+mnt = /srv/a
+
+[container#1]
+type = docker
+run_image = busybox
+run_args = -v /srv/a/data:/data -v /etc/localtime:/etc/localtime:ro
+
+[container#2]
+type = docker
+run_image = busybox
+run_args = -v /srv/b:/data
+
+[container#3]
+type = docker
+run_image = busybox
+run_args = -v /srv/ab:/data
+`
+	s, err := svc.Parse(t.Context(), "svc1.conf", []byte(conf), svc.Options{Node: "n1", Registry: fake.Registry(fake.Options{}), Root: t.TempDir()})
+	require.NoError(t, err)
+	for _, action := range []svc.Action{svc.Start, svc.Stop} {
+		res, err := s.Do(t.Context(), action, svc.ActionOptions{DryRun: true})
+		require.NoError(t, err)
+		want := [][]string{{"fs#1", "sync#i0"}, {"container#2", "container#3", "fs#2"}, {"container#1"}}
+		if action == svc.Stop {
+			want = [][]string{{"container#1", "container#2", "container#3", "sync#i0"}, {"fs#2"}, {"fs#1"}}
+		}
+		require.Equal(t, want, res.Plan, "%s", action)
+	}
+	// The fakes agree: the start runs in that order without a refusal.
+	_, err = s.Start(t.Context(), svc.ActionOptions{})
+	require.NoError(t, err)
+}
