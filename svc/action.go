@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -141,13 +142,25 @@ func (s *Service) scheduler(opts ActionOptions) string {
 	return SchedulerGraph
 }
 
-func (s *Service) maxParallel(opts ActionOptions) int {
-	if opts.MaxParallel > 0 {
-		return opts.MaxParallel
+// maxParallel is the bound on concurrent resource actions, 0 for none.
+// A negative bound is an error rather than "no limit": the user meant a
+// limit, and a cloud API or a Docker daemon would not get it.
+func (s *Service) maxParallel(opts ActionOptions) (int, error) {
+	if opts.MaxParallel < 0 {
+		return 0, fmt.Errorf("max parallel %d: expected 0 (the service's max_parallel) or a positive number", opts.MaxParallel)
 	}
-	var n int
-	fmt.Sscan(s.Keywords["max_parallel"], &n)
-	return n
+	if opts.MaxParallel > 0 {
+		return opts.MaxParallel, nil
+	}
+	v := strings.TrimSpace(s.Keywords["max_parallel"])
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("service %s: max_parallel = %s: expected 0 (no limit) or a positive number", s.Name, v)
+	}
+	return n, nil
 }
 
 // Start starts the selected resources in dependency order.
@@ -182,6 +195,10 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	}
 	if res.Scheduler != SchedulerGraph && res.Scheduler != SchedulerGroups {
 		return fail(fmt.Errorf("scheduler %q: expected graph or groups", res.Scheduler))
+	}
+	limit, err := s.maxParallel(opts)
+	if err != nil {
+		return fail(err)
 	}
 	selected, err := s.Select(opts.Selection)
 	if err != nil {
@@ -229,7 +246,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		res.Steps = append(res.Steps, st)
 		mu.Unlock()
 	}
-	errs, notRun := g.run(ctx, s.maxParallel(opts), func(ctx context.Context, r resource.Resource) error {
+	errs, notRun := g.run(ctx, limit, func(ctx context.Context, r resource.Resource) error {
 		did, err := s.runOne(ctx, action, r, opts, record)
 		if did && forward {
 			mu.Lock()
@@ -250,7 +267,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	}
 	if forward && rollback && len(changed) > 0 {
 		rb := s.stopGraph(changed, res.Scheduler)
-		rbErrs, _ := rb.run(context.WithoutCancel(ctx), s.maxParallel(opts), func(ctx context.Context, r resource.Resource) error {
+		rbErrs, _ := rb.run(context.WithoutCancel(ctx), limit, func(ctx context.Context, r resource.Resource) error {
 			t0 := time.Now()
 			resource.Report(ctx, resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
 			err := r.Stop(ctx)

@@ -339,3 +339,17 @@ run_args = -v /srv/ab:/data
 	_, err = s.Start(t.Context(), svc.ActionOptions{})
 	require.NoError(t, err)
 }
+
+// A negative bound is refused, not taken for "no limit".
+func TestMaxParallelNegative(t *testing.T) {
+	s := spdService(t, 4, 1, "max_parallel = -2", fake.Options{})
+	_, err := s.Start(t.Context(), svc.ActionOptions{})
+	require.EqualError(t, err, "service spdsvc01: max_parallel = -2: expected 0 (no limit) or a positive number")
+	_, err = s.Start(t.Context(), svc.ActionOptions{MaxParallel: 3})
+	require.NoError(t, err, "the option overrides the keyword")
+
+	s = spdService(t, 4, 1, "", fake.Options{})
+	res, err := s.Start(t.Context(), svc.ActionOptions{MaxParallel: -1})
+	require.EqualError(t, err, "max parallel -1: expected 0 (the service's max_parallel) or a positive number")
+	require.Empty(t, res.Steps)
+}
