@@ -64,13 +64,10 @@ type Provider interface {
 
 // User is implemented by resources that can name what they need up before
 // they start (and that must stay up until they are stopped), with the names
-// Provider describes, or "group:<group>": every resource of that group (an
-// fs on a LABEL= or UUID= device uses "group:disk": the disk carrying it is
-// one of them, which one cannot be known before they are up). A name no
-// resource provides is ignored (a host path like /etc/localtime). A
-// resource that does not implement User, or whose Uses returns nil, keeps
-// the group ordering of the reference; an empty non-nil list means
-// "depends on nothing".
+// Provider describes. A name no resource provides is ignored (a host path
+// like /etc/localtime). A resource that does not implement User, or whose
+// Uses returns nil, keeps the group ordering of the reference; an empty
+// non-nil list means "depends on nothing".
 type User interface {
 	Uses() []string
 }

@@ -172,15 +172,6 @@ func (s *Service) useEdges(g *graph) {
 			}
 			return nil
 		}
-		if group, ok := strings.CutPrefix(name, "group:"); ok {
-			var out []int
-			for j, o := range g.res {
-				if j != self && resource.Group(o.RID()) == group {
-					out = append(out, j)
-				}
-			}
-			return out
-		}
 		if !filepath.IsAbs(name) {
 			return nil
 		}

@@ -34,10 +34,9 @@
 // that the real system would fail: a Start or a Provision while something
 // it uses is provided by a sibling resource that is not up, a Stop while a
 // sibling that uses it is still up. Siblings are the resources built by
-// the same registry for the same var directory, minus disabled ones. An fs
-// whose dev is LABEL=... uses every disk ("group:disk"). A resource whose
-// Uses is nil (an fs on an NFS export, a driver svckit does not know) is
-// not checked: it relies on the group ordering. An ip.docker lives in its container's
+// the same registry for the same var directory, minus disabled ones. A
+// resource whose Uses is nil (an fs whose dev is LABEL=...) is not checked:
+// it relies on the group ordering. An ip.docker lives in its container's
 // network namespace: stopping the container is allowed while the address
 // is up, and the address then reports down, as it does on a real host,
 // until it is started again in the new namespace.

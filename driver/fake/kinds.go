@@ -137,36 +137,19 @@ func absPaths(l ...string) []string {
 	return out
 }
 
-// fsUses returns what an fs needs: its device when it is a path, every
-// disk of the service when it is a LABEL=, UUID=, PARTLABEL= or PARTUUID=
-// spec (the one carrying it is among them), and the directory its mount
-// point lives in (the fs mounted there, if any). Any other device (an NFS
-// export, tmpfs) may need anything: nil keeps the group ordering.
+// fsUses returns what an fs needs: its device when it is a path, and the
+// directory its mount point lives in (the fs mounted there, if any). A
+// LABEL= or UUID= device can be any disk of the service: nil keeps the
+// group ordering.
 func fsUses(dev, mnt string) []string {
-	var uses []string
-	switch {
-	case filepath.IsAbs(dev):
-		uses = absPaths(dev)
-	case isBlockSpec(dev):
-		uses = []string{"group:disk"}
-	default:
+	if !filepath.IsAbs(dev) {
 		return nil
 	}
+	uses := absPaths(dev)
 	if m := filepath.Clean(mnt); filepath.IsAbs(m) && m != "/" {
 		uses = append(uses, filepath.Dir(m))
 	}
 	return uses
-}
-
-// isBlockSpec tells whether dev names a block device by a property of its
-// content, as mount and blkid accept.
-func isBlockSpec(dev string) bool {
-	for _, p := range []string{"LABEL=", "UUID=", "PARTLABEL=", "PARTUUID="} {
-		if strings.HasPrefix(dev, p) && len(dev) > len(p) {
-			return true
-		}
-	}
-	return false
 }
 
 // containerUses returns the host paths of the bind mounts of docker run

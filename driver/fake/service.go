@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/svckit/svckit/driver"
-	"github.com/svckit/svckit/resource"
 )
 
 // service is the index of the fakes one registry built for one service
@@ -160,8 +159,7 @@ func buildGraph(live []*Resource) *graph {
 }
 
 // providersOf maps a used name to the resources that provide it, the way
-// resource.Provider describes: "rid:<rid>" is that resource;
-// "group:<group>" every resource of the group; a path is
+// resource.Provider describes: "rid:<rid>" is that resource; a path is
 // provided by the resources that provide the longest path equal to it or
 // a parent directory of it. A resource never provides for itself.
 func providersOf(name string, user *Resource, byRID map[string]*Resource, paths []provided) []*Resource {
@@ -170,16 +168,6 @@ func providersOf(name string, user *Resource, byRID map[string]*Resource, paths 
 			return []*Resource{p}
 		}
 		return nil
-	}
-	if group, ok := strings.CutPrefix(name, "group:"); ok {
-		var out []*Resource
-		for _, p := range byRID {
-			if p != user && resource.Group(p.ID) == group {
-				out = append(out, p)
-			}
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-		return out
 	}
 	if !filepath.IsAbs(name) {
 		return nil
