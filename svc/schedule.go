@@ -211,6 +211,18 @@ func (s *Service) useEdges(g *graph) {
 					g.deps[i] = append(g.deps[i], j)
 				}
 			}
+			// The barrier orders groups, not the resources of its own
+			// group: an fs on LABEL= mounted under another fs's mount
+			// point would mount beside it. What a resource provides lives
+			// in the directory above it, so whoever provides that
+			// directory comes first.
+			if p, ok := r.(resource.Provider); ok {
+				for _, name := range p.Provides() {
+					if c := filepath.Clean(name); filepath.IsAbs(c) && c != "/" {
+						g.deps[i] = append(g.deps[i], providers(filepath.Dir(c), i)...)
+					}
+				}
+			}
 			continue
 		}
 		for _, name := range uses {

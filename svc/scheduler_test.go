@@ -353,3 +353,51 @@ func TestMaxParallelNegative(t *testing.T) {
 	require.EqualError(t, err, "max parallel -1: expected 0 (the service's max_parallel) or a positive number")
 	require.Empty(t, res.Steps)
 }
+
+// A resource that cannot tell what it uses (an fs on LABEL=) keeps the
+// group barrier, and still mounts after the fs holding its mount point:
+// what it provides lives in a directory someone else may provide.
+func TestGraphBarrierResourceWaitsForItsParent(t *testing.T) {
+	conf := `[DEFAULT]
+nodes = n1
+
+[disk#1]
+type = gce
+names = d1
+
+[ip#1]
+type = gce
+ipname = 10.0.0.1
+ipdev = br0
+routename = rt1
+
+[fs#a]
+type = ext4
+dev = LABEL=outer
+mnt = /srv
+
+[fs#b]
+type = ext4
+dev = LABEL=inner
+mnt = /srv/inner
+
+[fs#c]
+type = ext4
+dev = LABEL=other
+mnt = /opt/other
+`
+	rec := fake.NewRecorder()
+	s, err := svc.Parse(t.Context(), "svc1.conf", []byte(conf), svc.Options{Node: "n1", Registry: fake.Registry(fake.Options{Latency: 2 * time.Millisecond, Recorder: rec}), Root: t.TempDir()})
+	require.NoError(t, err)
+	res, err := s.Start(t.Context(), svc.ActionOptions{})
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"disk#1", "ip#1", "sync#i0"}, {"fs#a", "fs#c"}, {"fs#b"}}, res.Plan)
+	a, b := rec.Find("fs#a", fake.ActionStart), rec.Find("fs#b", fake.ActionStart)
+	require.Len(t, a, 1)
+	require.Len(t, b, 1)
+	require.False(t, b[0].Start.Before(a[0].End), "fs#b mounted before fs#a, under it")
+
+	res, err = s.Stop(t.Context(), svc.ActionOptions{})
+	require.NoError(t, err)
+	require.Equal(t, [][]string{{"fs#b", "fs#c", "sync#i0"}, {"fs#a"}, {"disk#1", "ip#1"}}, res.Plan)
+}
