@@ -32,6 +32,7 @@ import (
 
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/internal/spdconf"
+	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 )
 
@@ -142,6 +143,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			wall := time.Since(t0)
 			if err != nil {
 				return fmt.Errorf("%s with scheduler %s: %w", a, sched, err)
+			}
+			// A fast action that did not do its job measures nothing.
+			// After a stop only the standby disks are up: "stdby up".
+			avail := s.Status(ctx).Avail
+			if up := avail.Final() == resource.Up; up != (a != svc.Stop) {
+				return fmt.Errorf("%s with scheduler %s: the service is %s after it", a, sched, avail)
 			}
 			f := rep.figures(a)
 			if sched == svc.SchedulerGroups {
