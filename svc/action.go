@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,23 @@ type Result struct {
 	NotRun     []string      `json:"not_run,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
 	Error      string        `json:"error,omitempty"`
+
+	// graph is the dependency graph the action ran (not in JSON).
+	graph *graph
+}
+
+// CriticalPath returns the longest chain of dependencies of the action's
+// graph, each resource weighing weight(rid), with the rids of that chain
+// in run order. With weight the time each resource's part takes, it is the
+// lower bound of the action's wall time, whatever the concurrency. With
+// the groups scheduler, the chain runs through the group barriers. A
+// Result that did not come from Do (decoded from JSON) has no graph: 0,
+// nil.
+func (r *Result) CriticalPath(weight func(rid string) time.Duration) (time.Duration, []string) {
+	if r == nil || r.graph == nil {
+		return 0, nil
+	}
+	return r.graph.criticalPath(weight)
 }
 
 // ActionError is the failure of an action: what failed and what was
@@ -124,13 +142,25 @@ func (s *Service) scheduler(opts ActionOptions) string {
 	return SchedulerGraph
 }
 
-func (s *Service) maxParallel(opts ActionOptions) int {
-	if opts.MaxParallel > 0 {
-		return opts.MaxParallel
+// maxParallel is the bound on concurrent resource actions, 0 for none.
+// A negative bound is an error rather than "no limit": the user meant a
+// limit, and a cloud API or a Docker daemon would not get it.
+func (s *Service) maxParallel(opts ActionOptions) (int, error) {
+	if opts.MaxParallel < 0 {
+		return 0, fmt.Errorf("max parallel %d: expected 0 (the service's max_parallel) or a positive number", opts.MaxParallel)
 	}
-	var n int
-	fmt.Sscan(s.Keywords["max_parallel"], &n)
-	return n
+	if opts.MaxParallel > 0 {
+		return opts.MaxParallel, nil
+	}
+	v := strings.TrimSpace(s.Keywords["max_parallel"])
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("service %s: max_parallel = %s: expected 0 (no limit) or a positive number", s.Name, v)
+	}
+	return n, nil
 }
 
 // Start starts the selected resources in dependency order.
@@ -167,6 +197,10 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	if res.Scheduler != SchedulerGraph && res.Scheduler != SchedulerGroups {
 		return fail(fmt.Errorf("scheduler %q: expected graph or groups", res.Scheduler))
 	}
+	limit, err := s.maxParallel(opts)
+	if err != nil {
+		return fail(err)
+	}
 	selected, err := s.Select(opts.Selection)
 	if err != nil {
 		return fail(err)
@@ -191,6 +225,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	if res.Plan, err = g.waves(); err != nil {
 		return fail(err)
 	}
+	res.graph = g
 	if opts.DryRun {
 		res.Duration = time.Since(begin)
 		return res, nil
@@ -212,7 +247,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		res.Steps = append(res.Steps, st)
 		mu.Unlock()
 	}
-	errs, notRun := g.run(ctx, s.maxParallel(opts), func(ctx context.Context, r resource.Resource) error {
+	errs, notRun := g.run(ctx, limit, func(ctx context.Context, r resource.Resource) error {
 		did, err := s.runOne(ctx, action, r, opts, record)
 		if did && forward {
 			mu.Lock()
@@ -236,7 +271,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	}
 	if forward && rollback && len(changed) > 0 {
 		rb := s.stopGraph(changed, res.Scheduler)
-		rbErrs, _ := rb.run(context.WithoutCancel(ctx), s.maxParallel(opts), func(ctx context.Context, r resource.Resource) error {
+		rbErrs, _ := rb.run(context.WithoutCancel(ctx), limit, func(ctx context.Context, r resource.Resource) error {
 			t0 := time.Now()
 			resource.Report(ctx, resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
 			err := r.Stop(ctx)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/svckit/svckit/resource"
 )
@@ -212,42 +214,56 @@ func (s *Service) honourRequires(g *graph, members [][]int) []int {
 // useEdges links each resource to the providers of what it uses. A
 // resource that cannot tell what it uses waits for every resource of the
 // groups before its own, as in the reference.
+//
+// A used path is provided by the resources providing the longest path
+// equal to it or a parent directory of it, the resource itself excluded
+// (the rule of resource.Provider, which the fake drivers check too). The
+// provided paths are indexed, and a used path is looked up with each of
+// its parent directories in turn: with hundreds of resources, comparing
+// every use with every provided path made planning cost more than a wave
+// of driver calls.
 func (s *Service) useEdges(g *graph) {
-	type provided struct {
-		name string
-		idx  int
-	}
-	var paths []provided
+	byPath := map[string][]int{}
 	for i, r := range g.res {
 		if p, ok := r.(resource.Provider); ok {
 			for _, name := range p.Provides() {
-				if strings.HasPrefix(name, "/") {
-					paths = append(paths, provided{filepath.Clean(name), i})
+				if filepath.IsAbs(name) {
+					c := filepath.Clean(name)
+					byPath[c] = append(byPath[c], i)
 				}
 			}
 		}
 	}
-	index := map[string]int{}
+	index := make(map[string]int, len(g.res))
 	for i, r := range g.res {
 		index[r.RID()] = i
 	}
-	provider := func(name string) (int, bool) {
+	providers := func(name string, self int) []int {
 		if rid, ok := strings.CutPrefix(name, "rid:"); ok {
-			j, found := index[rid]
-			return j, found
+			if j, found := index[rid]; found && j != self {
+				return []int{j}
+			}
+			return nil
 		}
-		if !strings.HasPrefix(name, "/") {
-			return 0, false
+		if !filepath.IsAbs(name) {
+			return nil
 		}
-		name = filepath.Clean(name)
-		best, bestLen := -1, -1
-		for _, p := range paths {
-			if (name == p.name || strings.HasPrefix(name, p.name+"/") || p.name == "/") && len(p.name) > bestLen {
-				best, bestLen = p.idx, len(p.name)
+		for p := filepath.Clean(name); ; p = filepath.Dir(p) {
+			var out []int
+			for _, j := range byPath[p] {
+				if j != self {
+					out = append(out, j)
+				}
+			}
+			if len(out) > 0 {
+				return out
+			}
+			if filepath.Dir(p) == p {
+				return nil
 			}
 		}
-		return best, best >= 0
 	}
+	var before []int // ranks of the groups, for the barriers
 	for i, r := range g.res {
 		var uses []string
 		declared := false
@@ -256,18 +272,34 @@ func (s *Service) useEdges(g *graph) {
 			declared = uses != nil
 		}
 		if !declared {
-			mine := s.effectiveGroup(r)
-			for j, o := range g.res {
-				if s.effectiveGroup(o) < mine {
+			if before == nil {
+				before = make([]int, len(g.res))
+				for j, o := range g.res {
+					before[j] = s.effectiveGroup(o)
+				}
+			}
+			mine := before[i]
+			for j := range g.res {
+				if before[j] < mine {
 					g.deps[i] = append(g.deps[i], j)
+				}
+			}
+			// The barrier orders groups, not the resources of its own
+			// group: an fs on LABEL= mounted under another fs's mount
+			// point would mount beside it. What a resource provides lives
+			// in the directory above it, so whoever provides that
+			// directory comes first.
+			if p, ok := r.(resource.Provider); ok {
+				for _, name := range p.Provides() {
+					if c := filepath.Clean(name); filepath.IsAbs(c) && c != "/" {
+						g.deps[i] = append(g.deps[i], providers(filepath.Dir(c), i)...)
+					}
 				}
 			}
 			continue
 		}
 		for _, name := range uses {
-			if j, ok := provider(name); ok && j != i {
-				g.deps[i] = append(g.deps[i], j)
-			}
+			g.deps[i] = append(g.deps[i], providers(name, i)...)
 		}
 	}
 }
@@ -331,6 +363,48 @@ func (g *graph) waves() ([][]string, error) {
 		sort.Strings(w)
 	}
 	return out, nil
+}
+
+// criticalPath returns the heaviest chain of dependencies, each node
+// weighing weight(rid), and its rids in run order. The graph has no cycle
+// (waves checked it).
+func (g *graph) criticalPath(weight func(rid string) time.Duration) (time.Duration, []string) {
+	n := len(g.res)
+	cost := make([]time.Duration, n) // heaviest chain ending at i, i included
+	prev := make([]int, n)
+	done := make([]bool, n)
+	var visit func(i int)
+	visit = func(i int) {
+		if done[i] {
+			return
+		}
+		done[i] = true
+		prev[i] = -1
+		var best time.Duration
+		for _, j := range g.deps[i] {
+			visit(j)
+			if prev[i] < 0 || cost[j] > best {
+				best, prev[i] = cost[j], j
+			}
+		}
+		cost[i] = best + weight(g.res[i].RID())
+	}
+	end := -1
+	for i := range g.res {
+		visit(i)
+		if end < 0 || cost[i] > cost[end] {
+			end = i
+		}
+	}
+	if end < 0 {
+		return 0, nil
+	}
+	var chain []string
+	for i := end; i >= 0; i = prev[i] {
+		chain = append(chain, g.res[i].RID())
+	}
+	slices.Reverse(chain)
+	return cost[end], chain
 }
 
 // run executes fn on every node once its dependencies are done, at most

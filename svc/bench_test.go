@@ -1,0 +1,116 @@
+package svc_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/internal/spdconf"
+	"github.com/svckit/svckit/svc"
+)
+
+// spd110 returns the seed form's configuration for 110 pods (the most
+// 10.0.0.0/24 holds with two addresses a pod, 880 resources) on 4 nodes.
+func spd110(b *testing.B) []byte {
+	b.Helper()
+	p := spdconf.Defaults()
+	p.Pods = 110
+	conf, err := spdconf.Generate(p)
+	require.NoError(b, err)
+	return conf
+}
+
+// BenchmarkLoad110 parses and validates the 110-pod configuration and
+// builds its resources (fake drivers: no I/O).
+func BenchmarkLoad110(b *testing.B) {
+	conf := spd110(b)
+	reg := fake.Registry(fake.Options{})
+	opts := svc.Options{Node: "spd01", Registry: reg, Root: b.TempDir(), NoTriggers: true}
+	b.SetBytes(int64(len(conf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Resources) != 110*8+3 {
+			b.Fatalf("%d resources", len(s.Resources))
+		}
+	}
+}
+
+// BenchmarkStatus110 checks the status of every resource of the 110-pod
+// service on spd04 (29 pods up there, the others n/a), the fakes reading
+// their state files.
+func BenchmarkStatus110(b *testing.B) {
+	conf := spd110(b)
+	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd04", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
+	require.NoError(b, err)
+	_, err = s.Provision(b.Context(), svc.ActionOptions{})
+	require.NoError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		rep := s.Status(b.Context())
+		if rep.Avail.String() != "up" || len(rep.Resources) != 110*8+3 {
+			b.Fatalf("avail %s, %d resources", rep.Avail, len(rep.Resources))
+		}
+	}
+}
+
+// BenchmarkSelect110 selects resources of the 110-pod service on spd01 by
+// tags, rids and subsets.
+func BenchmarkSelect110(b *testing.B) {
+	conf := spd110(b)
+	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
+	require.NoError(b, err)
+	tests := []struct {
+		name string
+		sel  svc.Selection
+		want int
+	}{
+		{"tags db", svc.Selection{Tags: "db"}, 27 * 3},
+		{"tags db.container+pod05,sm+pod27", svc.Selection{Tags: "db.container+pod05,sm+pod27"}, 2 + 5},
+		{"rids container#*sm,fs", svc.Selection{RIDs: []string{"container#*sm", "fs"}}, 27 + 28},
+		{"subsets cge+tags pod1*", svc.Selection{Subsets: []string{"cge"}, Tags: "pod10,pod11,pod12"}, 3 * 3},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sel, err := s.Select(tt.sel)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(sel) != tt.want {
+					b.Fatalf("%d selected, want %d", len(sel), tt.want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPlan110 computes the start and stop plans (the dependency
+// graph and its waves, a dry run) of the 110 pods on one node: 883
+// resources, the planning cost every action pays before its first call.
+func BenchmarkPlan110(b *testing.B) {
+	p := spdconf.Defaults()
+	p.Pods, p.Nodes = 110, spdconf.Nodes(1)
+	conf, err := spdconf.Generate(p)
+	require.NoError(b, err)
+	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
+	require.NoError(b, err)
+	for _, action := range []svc.Action{svc.Start, svc.Stop} {
+		b.Run(string(action), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := s.Do(b.Context(), action, svc.ActionOptions{DryRun: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Plan) != 5 {
+					b.Fatalf("plan of %d waves", len(res.Plan))
+				}
+			}
+		})
+	}
+}
