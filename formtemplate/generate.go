@@ -130,8 +130,8 @@ func TemplateFuncs() template.FuncMap {
 			}
 			return s
 		},
-		"pad2": func(n int64) string { return fmt.Sprintf("%02d", n) },
-		"join": func(sep string, l []string) string { return strings.Join(l, sep) },
+		"pad2":       func(n int64) string { return fmt.Sprintf("%02d", n) },
+		"join":       func(sep string, l []string) string { return strings.Join(l, sep) },
 		"shellquote": ShellQuote,
 	}
 }
@@ -144,7 +144,7 @@ var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`)
 // config layers out of the way: no raw space (so no " #" or " ;" inline
 // comment), no trailing backslash (an INI continuation), no "{" followed
 // by a name (a config reference) and no "%(" (an INI interpolation). The
-// empty string becomes ''. s must not hold a line break or another
+// empty string becomes ”. s must not hold a line break or another
 // control character: callers reject those, and they come out unchanged.
 func ShellQuote(s string) string {
 	if s == "" {
