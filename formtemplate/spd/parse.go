@@ -329,20 +329,9 @@ func ParseLayout(data []byte) (Layout, error) {
 		}
 	}
 	// Nodes in config order, with the gateways their pods use; a node
-	// without pods gets a free node address.
-	used := map[netip.Addr]bool{}
-	for _, gw := range gateways {
-		used[gw] = true
-	}
+	// without pods gets one by the rule Relayout follows.
 	names := strings.Fields(nodes)
-	for i, name := range names {
-		gw, ok := gateways[name]
-		if !ok {
-			gw = freeGateway(i, used)
-			used[gw] = true
-		}
-		l.Nodes = append(l.Nodes, Node{Name: name, Gateway: gw})
-	}
+	l.Nodes = assignGateways(names, gateways, nil)
 	for _, p := range l.Pods {
 		if !slices.Contains(names, p.Node) {
 			return Layout{}, fmt.Errorf("%s: pod%s is on %q, which is not in nodes = %s", c.where("disk#"+p.ID(), "disable@"+p.Node), p.ID(), p.Node, nodes)
@@ -369,6 +358,34 @@ func ParseLayout(data []byte) (Layout, error) {
 		return Layout{}, fmt.Errorf("the config is not one spd generates (edited by hand?), and a relayout would lose these differences:\n%s%s", strings.Join(d, "\n"), more)
 	}
 	return l, nil
+}
+
+// assignGateways gives each node its gateway: the known one of a node
+// whose pods use it; then, in node order, for each node in hosting (new
+// nodes that get pods), 10.0.0.<position+1> when free, else the lowest
+// free node address; then the same for the nodes without pods. A node
+// without pods has no gateway in the config: ParseLayout finds the same
+// one again since the first two steps fix the same addresses.
+func assignGateways(names []string, known map[string]netip.Addr, hosting map[string]bool) []Node {
+	nodes := make([]Node, len(names))
+	used := map[netip.Addr]bool{}
+	for i, name := range names {
+		nodes[i].Name = name
+		if gw, ok := known[name]; ok {
+			nodes[i].Gateway = gw
+			used[gw] = true
+		}
+	}
+	for _, pass := range []bool{true, false} {
+		for i, name := range names {
+			if nodes[i].Gateway.IsValid() || hosting[name] != pass {
+				continue
+			}
+			nodes[i].Gateway = freeGateway(i, used)
+			used[nodes[i].Gateway] = true
+		}
+	}
+	return nodes
 }
 
 // freeGateway returns 10.0.0.<i+1> when free, else the lowest free node

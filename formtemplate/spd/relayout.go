@@ -74,21 +74,6 @@ func Relayout(old Layout, nodes []string) (Plan, error) {
 	}
 
 	next := old.clone()
-	next.Nodes = make([]Node, m)
-	used := map[netip.Addr]bool{}
-	for i, name := range nodes {
-		if node, ok := old.Node(name); ok {
-			next.Nodes[i] = node
-			used[node.Gateway] = true
-		}
-	}
-	for i, name := range nodes {
-		if next.Nodes[i].Name == "" {
-			gw := freeGateway(i, used)
-			used[gw] = true
-			next.Nodes[i] = Node{Name: name, Gateway: gw}
-		}
-	}
 	index := map[string]int{}
 	for i, name := range nodes {
 		index[name] = i
@@ -105,20 +90,43 @@ func Relayout(old Layout, nodes []string) (Plan, error) {
 		}
 		leaving = append(leaving, pi)
 	}
-	var moves []Move
+	// Pod placement first, then gateways: a staying node that keeps pods
+	// keeps its gateway (its pods' containers need no change); the others
+	// get one by the rule ParseLayout follows, so that the new config
+	// reads back as this very layout.
+	dstOf := map[int]int{} // pod index -> node index
 	dst := 0
 	for _, pi := range leaving {
 		for kept[dst] >= target[dst] {
 			dst++
 		}
 		kept[dst]++
-		to := next.Nodes[dst]
-		p := &next.Pods[pi]
-		moves = append(moves, Move{Pod: p.Num, Tag: p.Tag(), From: p.Node, To: to.Name,
-			SMIP: p.SMIP, DBIP: p.DBIP, Gateway: to.Gateway})
-		p.Node, p.Gateway = to.Name, to.Gateway
+		dstOf[pi] = dst
 	}
-	// Staying nodes keep their gateway, so their pods' are unchanged.
+	known := map[string]netip.Addr{}
+	hosting := map[string]bool{}
+	for i, name := range nodes {
+		if target[i] == 0 {
+			continue
+		}
+		hosting[name] = true
+		if n, ok := old.Node(name); ok && counts[name] > 0 {
+			known[name] = n.Gateway
+		}
+	}
+	next.Nodes = assignGateways(nodes, known, hosting)
+	var moves []Move
+	for pi := range next.Pods {
+		p := &next.Pods[pi]
+		if d, moving := dstOf[pi]; moving {
+			to := next.Nodes[d]
+			moves = append(moves, Move{Pod: p.Num, Tag: p.Tag(), From: p.Node, To: to.Name,
+				SMIP: p.SMIP, DBIP: p.DBIP, Gateway: to.Gateway})
+			p.Node = to.Name
+		}
+		n, _ := next.Node(p.Node)
+		p.Gateway = n.Gateway
+	}
 	cfg, err := next.Config()
 	if err != nil {
 		return Plan{}, err
