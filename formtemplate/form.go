@@ -100,65 +100,84 @@ var idPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Every problem is returned at once.
 func (f *Form) Check() error {
 	var errs ValidationError
+	for _, p := range f.check() {
+		errs.Problems = append(errs.Problems, p.Problem)
+	}
+	if len(errs.Problems) > 0 {
+		return &errs
+	}
+	return nil
+}
+
+// located is a form definition problem with the index of its input (or
+// output, negative, from -1): LoadYAML maps it to a line.
+type located struct {
+	Problem
+	index int
+}
+
+func (f *Form) check() []located {
+	var errs []located
+	at := 0
+	add := func(where, msg string) { errs = append(errs, located{Problem{Input: where, Message: msg}, at}) }
 	seen := map[string]bool{}
 	for i, in := range f.Inputs {
+		at = i
 		where := in.ID
 		if where == "" {
 			where = fmt.Sprintf("input %d", i+1)
 		}
 		switch {
 		case in.ID == "":
-			errs.add(where, "the input has no id")
+			add(where, "the input has no id")
 		case !idPattern.MatchString(in.ID):
-			errs.add(where, fmt.Sprintf("id %q: expected letters, digits and underscores, not starting with a digit", in.ID))
+			add(where, fmt.Sprintf("id %q: expected letters, digits and underscores, not starting with a digit", in.ID))
 		case seen[in.ID]:
-			errs.add(where, "the id is used by another input")
+			add(where, "the id is used by another input")
 		}
 		seen[in.ID] = true
 		if !slices.Contains(Types, in.Type) {
-			errs.add(where, fmt.Sprintf("type %q is not one of %s", in.Type, typeList()))
+			add(where, fmt.Sprintf("type %q is not one of %s", in.Type, typeList()))
 			continue
 		}
 		if in.Pattern != "" {
 			if _, err := regexp.Compile(in.Pattern); err != nil {
-				errs.add(where, fmt.Sprintf("pattern %q: %v", in.Pattern, err))
+				add(where, fmt.Sprintf("pattern %q: %v", in.Pattern, err))
 				continue
 			}
 		}
 		if (in.Min != nil || in.Max != nil) && in.Type != Integer && in.Type != Size {
-			errs.add(where, fmt.Sprintf("bounds apply to integer and size inputs, not %s", in.Type))
+			add(where, fmt.Sprintf("bounds apply to integer and size inputs, not %s", in.Type))
 		}
 		if in.Min != nil && in.Max != nil && *in.Min > *in.Max {
-			errs.add(where, fmt.Sprintf("min %d is greater than max %d", *in.Min, *in.Max))
+			add(where, fmt.Sprintf("min %d is greater than max %d", *in.Min, *in.Max))
 		}
 		if in.Default != "" {
 			if _, msgs := in.convert(in.Default); len(msgs) > 0 {
 				for _, m := range msgs {
-					errs.add(where, "default: "+m)
+					add(where, "default: "+m)
 				}
 			}
 		}
 		if in.StrictCandidates && len(in.Candidates) == 0 {
-			errs.add(where, "strict candidates without any candidate")
+			add(where, "strict candidates without any candidate")
 		}
 	}
 	for i, o := range f.Outputs {
+		at = -i - 1
 		where := fmt.Sprintf("output %s", o.name(i))
 		switch {
 		case o.Template != "" && o.Generator != "":
-			errs.add(where, "both a template and a generator: keep one")
+			add(where, "both a template and a generator: keep one")
 		case o.Template != "":
-			if _, err := template.New(o.name(i)).Parse(o.Template); err != nil {
-				errs.add(where, fmt.Sprintf("template: %v", err))
+			if _, err := template.New(o.name(i)).Funcs(TemplateFuncs()).Parse(o.Template); err != nil {
+				add(where, fmt.Sprintf("template: %v", err))
 			}
 		case o.Generator == "" && o.Mangle == "":
-			errs.add(where, "no template and no generator")
+			add(where, "no template and no generator")
 		}
 	}
-	if len(errs.Problems) > 0 {
-		return &errs
-	}
-	return nil
+	return errs
 }
 
 func (o Output) name(i int) string {

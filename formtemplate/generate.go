@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"unicode"
 )
 
 // GenerateFunc computes an output from validated answers.
@@ -156,7 +157,7 @@ func ShellQuote(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
-		case r == ' ' || r == '\\' || r == '{' || r == '%' || r == '\t':
+		case unicode.IsSpace(r) || r == '\\' || r == '{' || r == '%':
 			// Single quotes keep the character literal and put a quote,
 			// not a raw space or the character itself, next to the
 			// neighbours that the INI or reference layers look at.

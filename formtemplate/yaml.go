@@ -128,7 +128,7 @@ func LoadYAML(data []byte) (*Form, error) {
 	}
 	f := &Form{Label: yf.Label, Description: yf.Desc, CSS: yf.Css}
 	var errs ValidationError
-	lines := map[string]int{}
+	var inputLines, outputLines []int
 	for i, n := range yf.Inputs {
 		var yi yamlInput
 		if err := decodeStrict(&n, &yi); err != nil {
@@ -148,7 +148,7 @@ func LoadYAML(data []byte) (*Form, error) {
 		if where == "" {
 			where = fmt.Sprintf("input %d", i+1)
 		}
-		lines[where] = n.Line
+		inputLines = append(inputLines, n.Line)
 		for _, b := range []struct {
 			s   yamlScalar
 			dst **int64
@@ -178,17 +178,16 @@ func LoadYAML(data []byte) (*Form, error) {
 		}
 		o := Output{Name: yo.Name, Template: yo.Template, Generator: yo.Generator, Type: yo.Type,
 			Format: yo.Format, Dest: yo.Dest, Function: yo.Function, Handler: yo.Handler, Mangle: yo.Mangle}
-		lines["output "+o.name(len(f.Outputs))] = n.Line
+		outputLines = append(outputLines, n.Line)
 		f.Outputs = append(f.Outputs, o)
 	}
-	if err := f.Check(); err != nil {
-		var verr *ValidationError
-		if errors.As(err, &verr) {
-			for _, p := range verr.Problems {
-				p.Line = lines[p.Input]
-				errs.Problems = append(errs.Problems, p)
-			}
+	for _, p := range f.check() {
+		if p.index >= 0 {
+			p.Line = inputLines[p.index]
+		} else {
+			p.Line = outputLines[-p.index-1]
 		}
+		errs.Problems = append(errs.Problems, p.Problem)
 	}
 	if len(errs.Problems) > 0 {
 		return nil, &errs

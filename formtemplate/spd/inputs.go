@@ -48,6 +48,9 @@ const (
 	InputRootPwd   = "myrootpwd"
 	GeneratorName  = "spd"
 	maxGCENameSize = 63
+	// maxPasswordSize keeps the quoted run_args line well within the
+	// 4096-byte lookahead of the INI reader.
+	maxPasswordSize = 1024
 )
 
 // Secret is a value never to print: fmt and JSON show it redacted.
@@ -294,6 +297,11 @@ func checkImage(s string) string {
 // checkPassword rejects what cannot be written on one line of run_args.
 // Every other character is quoted (formtemplate.ShellQuote).
 func checkPassword(s string) string {
+	if len(s) > maxPasswordSize {
+		// Quoting may triple it, and the config reader looks ahead a
+		// bounded number of bytes for a continuation line.
+		return fmt.Sprintf("is longer than %d bytes", maxPasswordSize)
+	}
 	for _, r := range s {
 		switch {
 		case r == '\n' || r == '\r':

@@ -169,6 +169,7 @@ func TestValidateRejects(t *testing.T) {
 		{"image upper case", func(in *Inputs) { in.DBImage = "MariaDB" }, InputDBImage, "not a docker image reference"},
 		{"password newline", func(in *Inputs) { in.RootPassword = "top\nsecret" }, InputRootPwd, "line break"},
 		{"password control", func(in *Inputs) { in.RootPassword = "top\x00secret" }, InputRootPwd, "control character"},
+		{"password too long", func(in *Inputs) { in.RootPassword = Secret(strings.Repeat("secret", 200)) }, InputRootPwd, "longer than 1024 bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
