@@ -137,43 +137,33 @@ func TemplateFuncs() template.FuncMap {
 	}
 }
 
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@+=:,./-]+$`)
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
 
 // ShellQuote quotes s as one word of a command line split the way
-// github.com/google/shlex (and a POSIX shell) splits it, for a value
-// written in a service config. Beyond shell quoting it keeps the INI and
-// config layers out of the way: no raw space (so no " #" or " ;" inline
-// comment), no trailing backslash (an INI continuation), no "{" followed
-// by a name (a config reference) and no "%(" (an INI interpolation). The
-// empty string becomes ”. s must not hold a line break or another
-// control character: callers reject those, and they come out unchanged.
+// github.com/google/shlex (and a POSIX shell) splits it: as is when it
+// needs no quoting, in single quotes when it holds no single quote, else
+// with a backslash before each special character. The empty string
+// becomes ”. A line break in s stays a line break: callers writing a
+// config line reject it first.
 func ShellQuote(s string) string {
-	if s == "" {
+	switch {
+	case s == "":
 		return "''"
-	}
-	if shellSafe.MatchString(s) {
+	case shellSafe.MatchString(s):
 		return s
+	case !strings.ContainsRune(s, '\''):
+		return "'" + s + "'"
 	}
 	var b strings.Builder
 	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r) || r == '\\' || r == '{' || r == '%':
-			// Single quotes keep the character literal and put a quote,
-			// not a raw space or the character itself, next to the
-			// neighbours that the INI or reference layers look at.
-			b.WriteByte('\'')
-			b.WriteRune(r)
-			b.WriteByte('\'')
-		case r < 0x80 && !isWordByte(byte(r)):
+		if r < 0x80 && !isWordByte(byte(r)) || unicode.IsSpace(r) {
 			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
 		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }
 
 func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@+=:,./-", c) >= 0
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0
 }

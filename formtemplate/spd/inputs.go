@@ -310,8 +310,19 @@ func checkPassword(s string) string {
 			return fmt.Sprintf("contains the control character %U", r)
 		}
 	}
+	if reference := configReference.FindStringIndex(s); reference != nil && (reference[0] == 0 || s[reference[0]-1] != '$') {
+		// The value is not printed: it is a secret.
+		return "contains a { later closed by a } with no blank between them, which the service config would read as a {reference}"
+	}
+	if strings.ContainsFunc(s, unicode.IsSpace) && strings.ContainsRune(s, '\'') && strings.ContainsRune(s, '"') {
+		return "holds blanks and both kinds of quotes: the config could not hide it when printed; drop the blanks or one kind of quote"
+	}
 	return ""
 }
+
+// configReference is what the svc package reads as a {reference} in a
+// value.
+var configReference = regexp.MustCompile(`\{[^{}\s]*\}`)
 
 func podDiskName(svcname string, pod int) string {
 	return svcname + "-pod" + strconv.Itoa(pod)

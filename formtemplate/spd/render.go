@@ -4,8 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/svckit/svckit/formtemplate"
+	"unicode"
 )
 
 // Config renders the layout as a service config. The sections, keys and
@@ -63,10 +62,7 @@ func (l Layout) Config() ([]byte, error) {
 		"[subset#container:containers]",
 		"parallel = true",
 	)
-	pwd := ""
-	if l.RootPassword != "" {
-		pwd = formtemplate.ShellQuote(l.RootPassword.Reveal())
-	}
+	pwd := envAssignment("MYSQL_ROOT_PASSWORD", l.RootPassword.Reveal())
 	for _, p := range l.Pods {
 		l.writePod(&b, p, pwd)
 	}
@@ -104,10 +100,55 @@ func (l Layout) writePod(b *strings.Builder, p Pod, pwd string) {
 		b.WriteString("\n[ip#" + id + c.role + "]\ntags = " + tags + "\ntype = docker\nipdev = br0\nipname = " + ip +
 			"\nnetmask = 255.255.255.0\nnetwork = 10.0.0.0\ngateway = " + gw + "\ndel_net_route = true\ncontainer_rid = container#" + id + c.role + "\n" + enable)
 		b.WriteString("\n[container#" + id + c.role + "]\ntags = " + tags + "\ntype = docker\nsubset = containers\nrun_image = " + c.image +
-			"\nrun_args = --net=none\n    -e MYSQL_ROOT_PASSWORD=" + pwd +
+			"\nrun_args = --net=none\n    -e " + pwd +
 			"\n    -v /etc/localtime:/etc/localtime:ro" +
 			"\n    -v " + root + "/" + c.role + "/data:/var/lib/mysql:rw" +
 			"\n    -v " + root + "/" + c.role + "/conf:/etc/mysql/conf.d:rw" +
 			"\n    -v " + root + "/" + c.role + "/init:/docker-entrypoint-initdb.d:rw\n" + enable)
 	}
+}
+
+// envAssignment writes NAME=value as one run_args word that shell
+// splitting (github.com/google/shlex, as the container driver splits)
+// reads back exactly, and that the svc package's redaction of -e
+// NAME=value hides whole: without blanks, unquoted with backslash
+// escapes (redacted up to the next blank); with blanks, the whole word in
+// single quotes, or in double quotes when the value holds a single quote
+// (redacted up to the closing quote). checkPassword rejects the values
+// none of these fit (blanks with both quotes) and line breaks.
+func envAssignment(name, value string) string {
+	switch {
+	case !strings.ContainsFunc(value, unicode.IsSpace):
+		var b strings.Builder
+		b.WriteString(name + "=")
+		for i, r := range value {
+			switch {
+			case r == '\\' && i == len(value)-1:
+				// A trailing backslash would continue the INI line.
+				b.WriteString(`'\'`)
+				continue
+			case r < 0x80 && !isWord(byte(r)):
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	case !strings.ContainsRune(value, '\''):
+		return "'" + name + "=" + value + "'"
+	default:
+		var b strings.Builder
+		b.WriteString(`"` + name + "=")
+		for _, r := range value {
+			if strings.ContainsRune("\\\"$`", r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+}
+
+func isWord(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0
 }
