@@ -159,7 +159,20 @@ func (p Plan) String() string {
 	for _, mv := range p.Moves {
 		fmt.Fprintf(&b, "%-6s %-20s %-20s %-12s %s %s\n", mv.Tag, mv.From, mv.To, mv.Gateway, mv.SMIP, mv.DBIP)
 	}
-	fmt.Fprintf(&b, "\nfor each move: on FROM, svcmgr -s %s stop --tags <pod>; install the new config on every node "+
-		"(svcmgr -s %s --cluster pull); on TO, svcmgr -s %s start --tags <pod>\n", p.New.Svcname, p.New.Svcname, p.New.Svcname)
+	svc := p.New.Svcname
+	fmt.Fprintf(&b, "\nprocedure:\n")
+	fmt.Fprintf(&b, "  1. on each FROM node, stop the pods that leave it: svcmgr -s %s stop --tags <pod>\n", svc)
+	fmt.Fprintf(&b, "  2. install the new config on every node: svcmgr -s %s --cluster pull\n", svc)
+	var added []string
+	for _, n := range p.New.Nodes {
+		if _, ok := p.Old.Node(n.Name); !ok {
+			added = append(added, n.Name)
+		}
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(&b, "  3. on the new nodes (%s), provision and start the service's own resources: svcmgr -s %s provision --rid disk#00,fs#00; svcmgr -s %s start --rid disk#00,fs#00\n",
+			strings.Join(added, ", "), svc, svc)
+	}
+	fmt.Fprintf(&b, "  %d. on each TO node, start the pods that arrive: svcmgr -s %s start --tags <pod>\n", 3+min(len(added), 1), svc)
 	return b.String()
 }

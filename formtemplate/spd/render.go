@@ -111,44 +111,41 @@ func (l Layout) writePod(b *strings.Builder, p Pod, pwd string) {
 // envAssignment writes NAME=value as one run_args word that shell
 // splitting (github.com/google/shlex, as the container driver splits)
 // reads back exactly, and that the svc package's redaction of -e
-// NAME=value hides whole: without blanks, unquoted with backslash
-// escapes (redacted up to the next blank); with blanks, the whole word in
-// single quotes, or in double quotes when the value holds a single quote
-// (redacted up to the closing quote). checkPassword rejects the values
-// none of these fit (blanks with both quotes) and line breaks.
+// NAME=value hides whole: without blanks, unquoted (redacted up to the
+// next blank); with blanks, the whole word in single quotes, or in double
+// quotes when the value holds a single quote (redacted up to the closing
+// quote). Only what shlex treats specially is escaped (backslashes and
+// quotes): the value stays as written otherwise, so that checkPassword's
+// test for {references} on the value holds for the written word.
+// checkPassword rejects the values none of these forms fit (blanks with
+// both quotes) and line breaks.
 func envAssignment(name, value string) string {
+	var b strings.Builder
 	switch {
 	case !strings.ContainsFunc(value, unicode.IsSpace):
-		var b strings.Builder
 		b.WriteString(name + "=")
 		for i, r := range value {
 			switch {
 			case r == '\\' && i == len(value)-1:
-				// A trailing backslash would continue the INI line.
+				// A trailing backslash would continue an INI line.
 				b.WriteString(`'\'`)
 				continue
-			case r < 0x80 && !isWord(byte(r)):
+			case r == '\\' || r == '\'' || r == '"':
 				b.WriteByte('\\')
 			}
 			b.WriteRune(r)
 		}
-		return b.String()
 	case !strings.ContainsRune(value, '\''):
-		return "'" + name + "=" + value + "'"
+		b.WriteString("'" + name + "=" + value + "'")
 	default:
-		var b strings.Builder
 		b.WriteString(`"` + name + "=")
 		for _, r := range value {
-			if strings.ContainsRune("\\\"$`", r) {
+			if r == '\\' || r == '"' {
 				b.WriteByte('\\')
 			}
 			b.WriteRune(r)
 		}
 		b.WriteByte('"')
-		return b.String()
 	}
-}
-
-func isWord(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0
+	return b.String()
 }
