@@ -32,7 +32,6 @@ func inputsFor(npods int, nodes []string, pwd string) spd.Inputs {
 		SMImage: "tanji/spdc", DBImage: "mariadb", RootPassword: spd.Secret(pwd)}
 }
 
-
 func load(t *testing.T, ctx context.Context, cfg []byte, nodeName, root string) *svc.Service {
 	t.Helper()
 	s, err := svc.Parse(ctx, "spdsvc01.conf", cfg, svc.Options{Node: nodeName, Root: root,
