@@ -53,7 +53,7 @@ func loadOptions() ini.LoadOptions {
 		SpaceBeforeInlineComment:   true,
 		KeyValueDelimiters:         "=",
 		PreserveSurroundedQuote:    true,
-		ReaderBufferSize:           1 << 16,
+		ReaderBufferSize:           16 << 10,
 	}
 }
 
