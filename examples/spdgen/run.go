@@ -38,7 +38,7 @@ type options struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	err := runErr(args, stdout)
+	err := runErr(args, stdout, stderr)
 	if err == nil {
 		return 0
 	}
@@ -72,7 +72,13 @@ func flagName(id string) string {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
 
-func parseFlags(args []string) (options, error) {
+const synopsis = `usage:
+  spdgen [-npods N] [-svcname S] [-app A] [-nodes "n1 n2 ..."] [-dism IMG] [-didb IMG]
+         [-myrootpwd-file FILE | -myrootpwd P] [-format text|json] [-o FILE]
+  spdgen -relayout -config FILE -nodes "n1 n2 ..." [-format text|json] [-o NEWFILE]
+`
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("spdgen", flag.ContinueOnError)
 	var usageText bytes.Buffer
 	fs.SetOutput(&usageText)
@@ -95,7 +101,8 @@ func parseFlags(args []string) (options, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
+			fs.SetOutput(stderr)
+			fmt.Fprint(stderr, synopsis)
 			fs.PrintDefaults()
 			return o, err
 		}
@@ -115,8 +122,8 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
-func runErr(args []string, stdout io.Writer) error {
-	o, err := parseFlags(args)
+func runErr(args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}

@@ -154,3 +154,11 @@ func TestRelayout(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errs, "no such file or directory")
 }
+
+func TestHelp(t *testing.T) {
+	out, errs, code := spdgen(t, "-h")
+	require.Equal(t, 0, code)
+	require.Empty(t, out)
+	require.True(t, strings.HasPrefix(errs, "usage:\n  spdgen [-npods N]"), errs)
+	require.Contains(t, errs, "-relayout\n")
+}
