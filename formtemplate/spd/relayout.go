@@ -37,8 +37,10 @@ type Plan struct {
 // keeps its pods up to its new share, the nodes holding the most pods get
 // the larger shares, and only the excess and the pods of removed nodes
 // move, lowest pod numbers first to the first nodes lacking pods. A node
-// that stays keeps its gateway; a new node gets 10.0.0.<its position+1>
-// when free, else the lowest free node address.
+// that keeps pods keeps its gateway, so that their containers need no
+// change; a node that gets its first pods takes 10.0.0.<its position+1>
+// when free, else the lowest free node address (ParseLayout follows the
+// same rule, so that the new config reads back as the new layout).
 //
 // Growing 32 pods from 4 nodes to 5 moves 6 pods; removing a node moves
 // only its pods (when the others have room within the balance).
@@ -110,12 +112,12 @@ func Relayout(old Layout, nodes []string) (Plan, error) {
 			continue
 		}
 		hosting[name] = true
-		if n, ok := old.Node(name); ok && counts[name] > 0 {
-			known[name] = n.Gateway
+		if node, ok := old.Node(name); ok && counts[name] > 0 {
+			known[name] = node.Gateway
 		}
 	}
 	next.Nodes = assignGateways(nodes, known, hosting)
-	var moves []Move
+	moves := []Move{}
 	for pi := range next.Pods {
 		p := &next.Pods[pi]
 		if d, moving := dstOf[pi]; moving {
@@ -124,14 +126,14 @@ func Relayout(old Layout, nodes []string) (Plan, error) {
 				SMIP: p.SMIP, DBIP: p.DBIP, Gateway: to.Gateway})
 			p.Node = to.Name
 		}
-		n, _ := next.Node(p.Node)
-		p.Gateway = n.Gateway
+		node, _ := next.Node(p.Node)
+		p.Gateway = node.Gateway
 	}
 	cfg, err := next.Config()
 	if err != nil {
 		return Plan{}, err
 	}
-	return Plan{Old: old, New: next, Moves: moves, Config: cfg}, nil
+	return Plan{Old: old.clone(), New: next, Moves: moves, Config: cfg}, nil
 }
 
 // String renders the plan for a terminal: the nodes with their pod
