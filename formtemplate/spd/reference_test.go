@@ -77,6 +77,9 @@ func TestGenerateMatchesLiveReference(t *testing.T) {
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("%dx%d-%s", c.NPods, len(strings.Fields(c.Nodes)), c.Svcname)
+		if c.MyRootPwd == "" {
+			name += "-nopwd"
+		}
 		t.Run(name, func(t *testing.T) {
 			want := runMangle(t, c)
 			got, err := Generate(c.inputs())
