@@ -319,14 +319,14 @@ func lookupIDFile(path, name string) (int, bool, error) {
 
 // fileState is what a check found wrong.
 type fileState struct {
-	exists       bool
-	isDir        bool
-	old          []byte
-	contentDiff  bool
-	modeDiff     bool
-	ownerDiff    bool
-	mode         os.FileMode
-	uid, gid     int
+	exists      bool
+	isDir       bool
+	old         []byte
+	contentDiff bool
+	modeDiff    bool
+	ownerDiff   bool
+	mode        os.FileMode
+	uid, gid    int
 }
 
 func (t *fileTarget) inspect() (*fileState, error) {
