@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/svckit/svckit/compliance/checker"
@@ -67,6 +68,11 @@ type Options struct {
 	Path string
 	// PackageBackend forces dpkg or rpm; "" chooses from the facts.
 	PackageBackend string
+	// ChrootScripts runs the script modules chrooted into Root, which must
+	// then hold what they need (bash, coreutils, the compobj binary), so
+	// that what a module reads or writes by absolute path is Root's too.
+	// Without it a script module sees the real system, whatever Root says.
+	ChrootScripts bool
 	// ModuleTimeout bounds one module action; 0 is 10 minutes.
 	ModuleTimeout time.Duration
 	// Logger receives one record per module action; nil discards.
@@ -315,6 +321,10 @@ func (e *Engine) checkerEnv(lookup func(string) (string, bool), out, errw io.Wri
 // (OSVC_COMP_SERVICES_SVC_NAME), the variables (OSVC_COMP_<NAME>), the
 // checker locations (SVCKIT_COMP_*), Options.Env; a later one wins.
 func (e *Engine) moduleEnv(pm plannedModule, base bool) []string {
+	return e.moduleEnvAt(pm, base, false)
+}
+
+func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 	var env []string
 	if base {
 		env = e.opts.Environ
@@ -335,7 +345,15 @@ func (e *Engine) moduleEnv(pm plannedModule, base bool) []string {
 	for _, v := range pm.envVars {
 		env = append(env, checker.EnvName(v.Name)+"="+v.Value)
 	}
-	env = append(env, e.checkerEnv(nil, nil, nil).Environ()...)
+	cenv := e.checkerEnv(nil, nil, nil)
+	if chroot {
+		// The objects run inside Root: their paths are Root's own.
+		cenv.Root = "/"
+		cenv.ProcSys = e.inRoot(cenv.ProcSys)
+		cenv.NodeConf = e.inRoot(cenv.NodeConf)
+		cenv.BackupDir = e.inRoot(cenv.BackupDir)
+	}
+	env = append(env, cenv.Environ()...)
 	for _, k := range sortedKeys(e.opts.Env) {
 		env = append(env, k+"="+e.opts.Env[k])
 	}
@@ -486,6 +504,17 @@ func (e *Engine) runScript(ctx context.Context, pm plannedModule, a Action, out 
 	cmd := exec.CommandContext(ctx, pm.script.Path, string(a))
 	cmd.Dir = e.opts.ModulesDir
 	cmd.Env = e.moduleEnv(pm, true)
+	if e.chroot() {
+		inside, ok := e.insideRoot(pm.script.Path)
+		dir, okDir := e.insideRoot(e.opts.ModulesDir)
+		if !ok || !okDir {
+			return 1, fmt.Errorf("%s: not under the root %s, cannot run it chrooted", pm.script.Path, e.opts.Root)
+		}
+		cmd = exec.CommandContext(ctx, inside, string(a))
+		cmd.Dir = dir
+		cmd.Env = e.moduleEnvAt(pm, true, true)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: e.opts.Root}
+	}
 	var mu sync.Mutex
 	cmd.Stdout = lockedWriter{&mu, out}
 	cmd.Stderr = lockedWriter{&mu, out}
@@ -597,3 +626,34 @@ func (e *Engine) Show(ctx context.Context, sel Selection) ([]ModuleInfo, error) 
 	}
 	return out, nil
 }
+
+func (e *Engine) chroot() bool {
+	return e.opts.ChrootScripts && filepath.Clean(e.opts.Root) != "/"
+}
+
+// insideRoot maps a path under Root to the path a chrooted module sees.
+func (e *Engine) insideRoot(p string) (string, bool) {
+	rel, err := filepath.Rel(e.opts.Root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", false
+	}
+	return filepath.Join("/", rel), true
+}
+
+// inRoot is insideRoot for optional settings: "" stays "" and a path
+// outside Root is kept as it is.
+func (e *Engine) inRoot(p string) string {
+	if p == "" {
+		return ""
+	}
+	if in, ok := e.insideRoot(p); ok {
+		return in
+	}
+	return p
+}
+
+// ModulesDir is where the engine looks for NN-name script modules.
+func (e *Engine) ModulesDir() string { return e.opts.ModulesDir }
+
+// Facts returns the node facts the engine filters with.
+func (e *Engine) Facts() *Facts { return e.facts }

@@ -98,14 +98,20 @@ func InstallCompObj(modulesDir, compobj string) error {
 	if err := os.MkdirAll(lib, 0o755); err != nil {
 		return fmt.Errorf("compliance: compobj: %w", err)
 	}
+	// A relative link keeps working when the modules run chrooted in a
+	// root that holds both the modules and the binary.
+	target, err := filepath.Rel(lib, abs)
+	if err != nil {
+		target = abs
+	}
 	for _, n := range CompObjNames {
 		link := filepath.Join(lib, n)
-		if cur, err := os.Readlink(link); err == nil && cur == abs {
+		if cur, err := os.Readlink(link); err == nil && cur == target {
 			continue
 		}
 		tmp := link + ".tmp"
 		os.Remove(tmp)
-		if err := os.Symlink(abs, tmp); err != nil {
+		if err := os.Symlink(target, tmp); err != nil {
 			return fmt.Errorf("compliance: compobj: %w", err)
 		}
 		if err := os.Rename(tmp, link); err != nil {
