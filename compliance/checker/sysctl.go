@@ -295,7 +295,7 @@ func (r *sysctlRule) check(env *Env) Status {
 			env.errorf("sysctl %s[%d]: persistent value %s in %s, target %s", r.key, r.index, p, from, c)
 			status = NOK
 		default:
-			env.infof("sysctl %s[%d]: persistent value %s, target %s, ok", r.key, r.index, p, c)
+			env.infof("sysctl %s[%d]: persistent value %s in %s, target %s, ok", r.key, r.index, p, from, c)
 		}
 	}
 	return status
