@@ -10,7 +10,7 @@ import (
 
 	"github.com/svckit/svckit/compliance"
 	"github.com/svckit/svckit/compliance/checker"
-	"github.com/svckit/svckit/compliance/internal/testenv"
+	"github.com/svckit/svckit/compliance/compliancetest"
 )
 
 type fl struct {
@@ -107,10 +107,10 @@ func withOp(f fl, op string) fl { f.logOp = op; return f }
 func withOrder(f fl, o int) fl  { f.order = o; return f }
 
 func TestGatherFacts(t *testing.T) {
-	testenv.RequireCommands(t, "dpkg", "dpkg-deb", "dpkg-query")
-	testenv.RequireRoot(t) // dpkg --root writes files owned by root
-	root := testenv.DebianRoot(t, "[node]\nteam_responsible = SPD\nos_release = 12.8\n")
-	testenv.InstallDebs(t, root, "systemd", "xinetd")
+	compliancetest.RequireCommands(t, "dpkg", "dpkg-deb", "dpkg-query")
+	compliancetest.RequireRoot(t) // dpkg --root writes files owned by root
+	root := compliancetest.DebianRoot(t, "[node]\nteam_responsible = SPD\nos_release = 12.8\n")
+	compliancetest.InstallDebs(t, root, "systemd", "xinetd")
 	facts, err := compliance.GatherFacts(context.Background(), compliance.FactsOptions{Root: root, Nodename: "spd03"})
 	require.NoError(t, err)
 	require.Equal(t, "spd03", facts.Nodename())

@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/compliance"
-	"github.com/svckit/svckit/compliance/internal/testenv"
+	"github.com/svckit/svckit/compliance/compliancetest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testenv.Cleanup()
+	compliancetest.Cleanup()
 	os.Exit(code)
 }
 
@@ -28,20 +28,20 @@ type spd03 struct {
 
 func newSpd03(t *testing.T) *spd03 {
 	t.Helper()
-	testenv.RequireRoot(t)
-	testenv.RequireCommands(t, "dpkg", "dpkg-deb", "dpkg-query", "bash")
+	compliancetest.RequireRoot(t)
+	compliancetest.RequireCommands(t, "dpkg", "dpkg-deb", "dpkg-query", "bash")
 	s := &spd03{}
 	// team_responsible = OpenSVC makes the Solaris filterset fail on
 	// os_name alone.
-	s.root = testenv.DebianRoot(t, "[node]\nteam_responsible = OpenSVC\nhost_mode = PRD\n")
-	testenv.InstallDebs(t, s.root, "systemd", "sysstat", "docker.io")
-	s.procSys = testenv.FakeProcSys(t, map[string]string{
+	s.root = compliancetest.DebianRoot(t, "[node]\nteam_responsible = OpenSVC\nhost_mode = PRD\n")
+	compliancetest.InstallDebs(t, s.root, "systemd", "sysstat", "docker.io")
+	s.procSys = compliancetest.FakeProcSys(t, map[string]string{
 		"net.ipv4.ip_local_port_range": "32768\t60999",
 		"vm.max_map_count":             "65530",
 		"vm.swappiness":                "60",
 	})
 	s.log = filepath.Join(t.TempDir(), "standins.log")
-	s.path = testenv.StandIns(t, "spd03", s.log)
+	s.path = compliancetest.StandIns(t, "spd03", s.log)
 	var err error
 	s.export, err = compliance.LoadExport(context.Background(), "testdata/spdc-node.json")
 	require.NoError(t, err)
@@ -153,16 +153,16 @@ func TestSpd03NodeNative(t *testing.T) {
 	require.Equal(t, 5, rep.Digest.OK)
 
 	// A second fix changes nothing: no file written, no command run.
-	before := testenv.Snapshot(t, s.root)
-	beforeSys := testenv.Snapshot(t, s.procSys)
+	before := compliancetest.Snapshot(t, s.root)
+	beforeSys := compliancetest.Snapshot(t, s.procSys)
 	rep, err = eng.Run(ctx, compliance.Fix, sel)
 	require.NoError(t, err)
 	require.True(t, rep.AllOK())
 	for _, r := range rep.Results {
 		require.Contains(t, r.Output, "already conform")
 	}
-	require.Equal(t, before, testenv.Snapshot(t, s.root))
-	require.Equal(t, beforeSys, testenv.Snapshot(t, s.procSys))
+	require.Equal(t, before, compliancetest.Snapshot(t, s.root))
+	require.Equal(t, beforeSys, compliancetest.Snapshot(t, s.procSys))
 	log2, err := os.ReadFile(s.log)
 	require.NoError(t, err)
 	require.Equal(t, string(log), string(log2))
@@ -195,7 +195,7 @@ func TestSpd03NodeScripts(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(modules, m), b, 0o755))
 	}
-	require.NoError(t, compliance.InstallCompObj(modules, testenv.CompObj(t)))
+	require.NoError(t, compliance.InstallCompObj(modules, compliancetest.CompObj(t)))
 	require.NoError(t, eng.Attach("spdc.node"))
 
 	rep, err := eng.Run(ctx, compliance.Check, compliance.Selection{})
@@ -227,11 +227,11 @@ func TestSpd03NodeScripts(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rep.AllOK())
 
-	before := testenv.Snapshot(t, s.root)
+	before := compliancetest.Snapshot(t, s.root)
 	rep, err = eng.Run(ctx, compliance.Fix, compliance.Selection{})
 	require.NoError(t, err)
 	require.True(t, rep.AllOK())
-	require.Equal(t, before, testenv.Snapshot(t, s.root))
+	require.Equal(t, before, compliancetest.Snapshot(t, s.root))
 	log2, err := os.ReadFile(s.log)
 	require.NoError(t, err)
 	require.Equal(t, string(log), string(log2))

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/compliance"
-	"github.com/svckit/svckit/compliance/internal/testenv"
+	"github.com/svckit/svckit/compliance/compliancetest"
 )
 
 // chrootRoot makes a root a module can run chrooted in: the host's /usr
@@ -24,7 +24,7 @@ import (
 // directory can never delete a host file.
 func chrootRoot(t *testing.T) string {
 	t.Helper()
-	testenv.RequireRoot(t)
+	compliancetest.RequireRoot(t)
 	root := t.TempDir()
 	for _, d := range []string{"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"} {
 		host := "/" + d
@@ -41,11 +41,11 @@ func chrootRoot(t *testing.T) string {
 		}
 		require.NoError(t, os.Mkdir(dst, 0o755))
 		err = unix.Mount(host, dst, "", unix.MS_BIND, "")
-		testenv.Prereq(t, err == nil, fmt.Sprintf("bind mount %s: %v", host, err))
+		compliancetest.Prereq(t, err == nil, fmt.Sprintf("bind mount %s: %v", host, err))
 		t.Cleanup(func() { _ = unix.Unmount(dst, unix.MNT_DETACH) })
 		require.NoError(t, unix.Mount("", dst, "", unix.MS_PRIVATE, ""))
 		err = unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
-		testenv.Prereq(t, err == nil, fmt.Sprintf("read-only remount of %s: %v", dst, err))
+		compliancetest.Prereq(t, err == nil, fmt.Sprintf("read-only remount of %s: %v", dst, err))
 	}
 	if b, err := os.ReadFile("/etc/ld.so.cache"); err == nil {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
@@ -73,7 +73,7 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 // so it runs chrooted in the root (Options.ChrootScripts) where
 // /spdsvc01/pod* are the root's.
 func TestSvcDbCnfModule(t *testing.T) {
-	testenv.RequireCommands(t, "bash")
+	compliancetest.RequireCommands(t, "bash")
 	root := chrootRoot(t)
 	for i := 1; i <= 4; i++ {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, fmt.Sprintf("spdsvc01/pod%02d", i)), 0o755))
@@ -81,7 +81,7 @@ func TestSvcDbCnfModule(t *testing.T) {
 	modules := filepath.Join(root, "var/compliance/modules")
 	copyFile(t, "testdata/modules/50-spdc.svc.db.cnf", filepath.Join(modules, "50-spdc.svc.db.cnf"), 0o755)
 	bin := filepath.Join(root, "opt/svckit/compobj")
-	copyFile(t, testenv.CompObj(t), bin, 0o755)
+	copyFile(t, compliancetest.CompObj(t), bin, 0o755)
 	require.NoError(t, compliance.InstallCompObj(modules, bin))
 
 	ctx := context.Background()

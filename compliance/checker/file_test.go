@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/compliance/checker"
-	"github.com/svckit/svckit/compliance/internal/testenv"
+	"github.com/svckit/svckit/compliance/compliancetest"
 )
 
 func newEnv(t *testing.T, vars map[string]string) (*checker.Env, *bytes.Buffer) {
@@ -51,7 +51,7 @@ func run(t *testing.T, class string, env *checker.Env, action string, vars ...ch
 }
 
 func TestFileCreate(t *testing.T) {
-	testenv.RequireRoot(t) // chown to 999
+	compliancetest.RequireRoot(t) // chown to 999
 	env, out := newEnv(t, map[string]string{"OSVC_COMP_SERVER_ID": "34", "POD": "pod01"})
 	v := fileVar(t, "OSVC_COMP_DB_CNF", map[string]any{
 		"path": "/srv/%%ENV:POD%%/conf/spd.cnf", "fmt": "server_id=%%ENV:SERVER_ID%%\nhost=%%SHORT_HOSTNAME%% (%%HOSTNAME%%)",
@@ -182,7 +182,7 @@ func TestFileRules(t *testing.T) {
 		{name: "unknown user", rule: map[string]any{"path": "/etc/x", "fmt": "x", "uid": "no-such-user-svckit"}, check: checker.NOK, fix: checker.NOK, out: "uid:"},
 		{name: "user from the root's passwd", rule: map[string]any{"path": "/etc/x", "fmt": "x", "uid": "mysql", "gid": "mysql"},
 			setup: func(t *testing.T, root string) {
-				testenv.RequireRoot(t)
+				compliancetest.RequireRoot(t)
 				require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
 				require.NoError(t, os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0::/root:/bin/sh\nmysql:x:999:999::/var/lib/mysql:/bin/false\n"), 0o644))
 				require.NoError(t, os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\nmysql:x:999:\n"), 0o644))

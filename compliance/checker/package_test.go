@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/compliance/checker"
-	"github.com/svckit/svckit/compliance/internal/testenv"
+	"github.com/svckit/svckit/compliance/compliancetest"
 )
 
 func TestPackageCommands(t *testing.T) {
@@ -44,14 +44,14 @@ func TestPackageCommands(t *testing.T) {
 // a temporary root; the fix's apt-get is a stand-in that installs with the
 // real dpkg into that root (it refuses the host's).
 func TestPackageDpkg(t *testing.T) {
-	testenv.RequireRoot(t)
-	testenv.RequireCommands(t, "dpkg", "dpkg-deb", "dpkg-query", "bash")
-	root := testenv.DebianRoot(t, "")
-	testenv.InstallDebs(t, root, "sysstat", "telnet")
+	compliancetest.RequireRoot(t)
+	compliancetest.RequireCommands(t, "dpkg", "dpkg-deb", "dpkg-query", "bash")
+	root := compliancetest.DebianRoot(t, "")
+	compliancetest.InstallDebs(t, root, "sysstat", "telnet")
 	log := filepath.Join(t.TempDir(), "log")
 	env, out := newEnv(t, nil)
 	env.Root = root
-	env.Path = testenv.StandIns(t, "spd03", log)
+	env.Path = compliancetest.StandIns(t, "spd03", log)
 	v := checker.Var{Name: "OSVC_COMP_PKGS", Value: `["sysstat","docker.io","btrfs-tools","-telnet","-rsh"]`}
 
 	backend, err := env.Backend()

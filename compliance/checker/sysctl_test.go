@@ -12,7 +12,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/svckit/svckit/compliance/checker"
-	"github.com/svckit/svckit/compliance/internal/testenv"
+	"github.com/svckit/svckit/compliance/compliancetest"
 )
 
 const portRangeRules = `[{"key":"net.ipv4.ip_local_port_range","index":0,"op":">=","value":1025},{"key":"net.ipv4.ip_local_port_range","index":1,"op":">=","value":65534},{"key":"vm.max_map_count","index":0,"op":">=","value":200000},{"key":"vm.swappiness","index":0,"op":">=","value":5}]`
@@ -20,7 +20,7 @@ const portRangeRules = `[{"key":"net.ipv4.ip_local_port_range","index":0,"op":">
 func sysctlEnv(t *testing.T, live map[string]string, files map[string]string) (*checker.Env, *bytes.Buffer) {
 	t.Helper()
 	env, out := newEnv(t, nil)
-	env.ProcSys = testenv.FakeProcSys(t, live)
+	env.ProcSys = compliancetest.FakeProcSys(t, live)
 	for p, c := range files {
 		full := filepath.Join(env.Root, p)
 		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
@@ -112,7 +112,7 @@ func TestSysctlRules(t *testing.T) {
 // network namespace made for the test: /proc/sys/net of a thread shows its
 // namespace's values, so the host's are never written.
 func TestSysctlNetns(t *testing.T) {
-	testenv.RequireRoot(t)
+	compliancetest.RequireRoot(t)
 	const key = "net.ipv4.ip_local_port_range"
 	hostBefore, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestSysctlNetns(t *testing.T) {
 	require.NoError(t, err)
 	defer orig.Close()
 	ns, err := netns.New()
-	testenv.Prereq(t, err == nil, "cannot create a network namespace")
+	compliancetest.Prereq(t, err == nil, "cannot create a network namespace")
 	defer func() {
 		require.NoError(t, netns.Set(orig))
 		ns.Close()

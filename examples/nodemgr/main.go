@@ -50,6 +50,7 @@ type globals struct {
 	env        []string
 	path       string
 	compobj    string
+	chroot     bool
 }
 
 func main() {
@@ -88,7 +89,13 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 		Short:         "Node management: compliance check and fix",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("a command is required: compliance")
+			}
+			return usagef("unknown command %q: expected compliance", args[0])
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
@@ -115,6 +122,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 	cf.StringVar(&g.procSys, "proc-sys", "", "live sysctl tree (default /proc/sys)")
 	cf.StringArrayVar(&g.env, "env", nil, "KEY=VALUE added to the modules' environment (repeatable)")
 	cf.StringVar(&g.path, "path", "", "PATH of the modules and of the package commands")
+	cf.BoolVar(&g.chroot, "chroot-modules", false, "run the script modules chrooted in --root")
 	cf.StringVar(&g.compobj, "compobj", "", "compobj binary to link as com.opensvc/*.py beside the modules")
 	root.AddCommand(comp)
 
@@ -256,6 +264,8 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 		Service: g.service,
 		Env:     extra,
 		Path:    g.path,
+
+		ChrootScripts: g.chroot,
 	}
 	eng, err := compliance.NewEngine(export, facts, opts)
 	if err != nil {

@@ -1,7 +1,7 @@
-// Package testenv builds the temporary systems the compliance tests run
+// Package compliancetest builds the temporary systems compliance tests run
 // against: roots with an os-release, a real dpkg database, a fake /proc/sys
-// tree, stand-in commands. It is for tests only.
-package testenv
+// tree, stand-in commands. It is for tests: of svckit and of tools built on it.
+package compliancetest
 
 import (
 	"crypto/sha256"
