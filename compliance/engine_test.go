@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ const scriptsExport = `{
 // scriptEngine makes modules whose behaviour the test controls: second is
 // nok until its fix writes a marker, unfixable says so, broken exits 7,
 // unsafe is writable by others.
-func scriptEngine(t *testing.T) (*compliance.Engine, string) {
+func scriptEngine(t *testing.T, opts ...func(*compliance.Options)) (*compliance.Engine, string) {
 	t.Helper()
 	compliancetest.RequireRoot(t) // modules must be owned by root
 	compliancetest.RequireCommands(t, "bash")
@@ -62,7 +63,11 @@ esac`, marker),
 	require.NoError(t, os.Chmod(filepath.Join(mods, "40-unsafe"), 0o757))
 	e, err := compliance.ParseExport("scripts", []byte(scriptsExport))
 	require.NoError(t, err)
-	eng, err := compliance.NewEngine(e, &compliance.Facts{Node: map[string]string{"nodename": "n1"}}, compliance.Options{Root: root})
+	o := compliance.Options{Root: root}
+	for _, f := range opts {
+		f(&o)
+	}
+	eng, err := compliance.NewEngine(e, &compliance.Facts{Node: map[string]string{"nodename": "n1"}}, o)
 	require.NoError(t, err)
 	return eng, marker
 }
@@ -163,7 +168,16 @@ func TestAttachDetach(t *testing.T) {
 }
 
 func TestShowRedactsSecrets(t *testing.T) {
-	eng, _ := scriptEngine(t)
+	var logs bytes.Buffer
+	eng, _ := scriptEngine(t, func(o *compliance.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	rep, err := eng.Run(context.Background(), compliance.Fix, compliance.Selection{Modulesets: []string{"ms"}})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 5)
+	require.Contains(t, logs.String(), "module=second")
+	require.NotContains(t, logs.String(), "tok-123456")
+
 	infos, err := eng.Show(context.Background(), compliance.Selection{Modulesets: []string{"ms"}, Modules: []string{"first"}})
 	require.NoError(t, err)
 	require.Len(t, infos, 1)
