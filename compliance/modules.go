@@ -66,6 +66,15 @@ func CheckScriptSafe(path string) error {
 	if !ok {
 		return fmt.Errorf("%s: cannot read its owner", path)
 	}
+	// Whoever can write the directory can swap the module for another.
+	dir := filepath.Dir(path)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if dst, ok := di.Sys().(*syscall.Stat_t); !ok || dst.Uid != 0 || di.Mode()&0o002 != 0 || (di.Mode()&0o020 != 0 && dst.Gid != 0) {
+		return fmt.Errorf("%s: its directory %s is not root's alone (mode %04o): refused", path, dir, di.Mode().Perm())
+	}
 	switch {
 	case st.Uid != 0:
 		return fmt.Errorf("%s is owned by uid %d, not root: refused", path, st.Uid)

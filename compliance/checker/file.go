@@ -327,6 +327,7 @@ type fileState struct {
 	ownerDiff   bool
 	mode        os.FileMode
 	uid, gid    int
+	special     os.FileMode // type bits of a symlink, fifo, device...
 }
 
 func (t *fileTarget) inspect() (*fileState, error) {
@@ -340,6 +341,10 @@ func (t *fileTarget) inspect() (*fileState, error) {
 	}
 	st.exists = true
 	st.isDir = fi.IsDir()
+	if !st.isDir && !fi.Mode().IsRegular() {
+		st.special = fi.Mode().Type()
+		return st, nil
+	}
 	st.mode = fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.uid, st.gid = int(sys.Uid), int(sys.Gid)
@@ -348,9 +353,6 @@ func (t *fileTarget) inspect() (*fileState, error) {
 		return st, nil
 	}
 	if t.hasData {
-		if !fi.Mode().IsRegular() {
-			return st, nil
-		}
 		if st.old, err = os.ReadFile(t.host); err != nil {
 			return nil, err
 		}
@@ -389,6 +391,9 @@ func (r *fileRule) check(ctx context.Context, env *Env) Status {
 	switch {
 	case !st.exists:
 		env.errorf("file %s does not exist", t.path)
+		return NOK
+	case st.special != 0:
+		env.errorf("file %s is a %s, expected a regular file", t.path, typeName(st.special))
 		return NOK
 	case t.dir && !st.isDir:
 		env.errorf("file %s is not a directory", t.path)
@@ -470,6 +475,12 @@ func (r *fileRule) fix(ctx context.Context, env *Env) Status {
 		env.errorf("file %s: %v", t.path, err)
 		return NOK
 	}
+	if st.special != 0 {
+		// Replacing a symlink would silently change what else points
+		// through it; a device or a fifo is not ours to replace.
+		env.errorf("file %s: refusing to replace a %s by a %s", t.path, typeName(st.special), kind(t.dir))
+		return NOK
+	}
 	if st.exists && st.isDir != t.dir {
 		// Replacing a directory by a file (or the reverse) would lose data.
 		env.errorf("file %s: refusing to replace a %s by a %s", t.path, kind(st.isDir), kind(t.dir))
@@ -513,6 +524,20 @@ func (r *fileRule) fix(ctx context.Context, env *Env) Status {
 		return OK
 	}
 	return fixAttrs(env, t, st, mode)
+}
+
+func typeName(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "symlink"
+	case m&os.ModeNamedPipe != 0:
+		return "fifo"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 func kind(dir bool) string {

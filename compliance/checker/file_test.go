@@ -154,6 +154,19 @@ func TestFileRules(t *testing.T) {
 			},
 			check: checker.NOK, fix: checker.NOK, out: "refusing to replace a directory by a file",
 			after: func(t *testing.T, root string) { require.DirExists(t, filepath.Join(root, "data/keep")) }},
+		{name: "never replaces a symlink", rule: map[string]any{"path": "/etc/resolv.conf", "fmt": "nameserver 10.0.0.1"},
+			setup: func(t *testing.T, root string) {
+				require.NoError(t, os.MkdirAll(filepath.Join(root, "run"), 0o755))
+				require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, "run/resolv.conf"), []byte("nameserver 127.0.0.53\n"), 0o644))
+				require.NoError(t, os.Symlink("../run/resolv.conf", filepath.Join(root, "etc/resolv.conf")))
+			},
+			check: checker.NOK, fix: checker.NOK, out: "is a symlink, expected a regular file",
+			after: func(t *testing.T, root string) {
+				target, err := os.Readlink(filepath.Join(root, "etc/resolv.conf"))
+				require.NoError(t, err)
+				require.Equal(t, "../run/resolv.conf", target)
+			}},
 		{name: "ref over http", rule: map[string]any{"path": "/etc/motd", "ref": srv.URL + "/motd"},
 			check: checker.NOK, fix: checker.OK,
 			after: func(t *testing.T, root string) {
