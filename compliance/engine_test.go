@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -187,4 +188,46 @@ func TestShowRedactsSecrets(t *testing.T) {
 	require.Contains(t, buf.String(), "OSVC_COMP_API_TOKEN=<redacted, 10 bytes>")
 	require.Contains(t, buf.String(), "OSVC_COMP_MARKER=done")
 	require.NotContains(t, buf.String(), "tok-123456")
+}
+
+func TestModuleTimeout(t *testing.T) {
+	eng, _ := scriptEngine(t, func(o *compliance.Options) { o.ModuleTimeout = 300 * time.Millisecond })
+	mods := eng.ModulesDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mods, "10-first"), []byte("#!/bin/bash\nexec sleep 30\n"), 0o755))
+	start := time.Now()
+	rep, err := eng.Run(context.Background(), compliance.Check, compliance.Selection{Modulesets: []string{"ms"}, Modules: []string{"first"}})
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 20*time.Second, "the module was not stopped")
+	require.Equal(t, "failed", rep.Results[0].Status)
+	require.Contains(t, rep.Results[0].Output, "deadline exceeded")
+}
+
+// TestSolarisNode applies the seed's smf ruleset on a node its filterset
+// matches: the manifest path comes from a raw variable of the same ruleset
+// through %%ENV:OPENSVC_DEQUEUE_ACTIONS_MANIFEST_PATH%%.
+func TestSolarisNode(t *testing.T) {
+	compliancetest.RequireRoot(t) // the rule chowns to root
+	ctx := context.Background()
+	e, err := compliance.LoadExport(ctx, "testdata/spdc-node.json")
+	require.NoError(t, err)
+	root := t.TempDir()
+	facts := &compliance.Facts{Node: map[string]string{"nodename": "sol1", "os_name": "SunOS", "team_responsible": "OpenSVC"}}
+	eng, err := compliance.NewEngine(e, facts, compliance.Options{Root: root, Environ: []string{}})
+	require.NoError(t, err)
+	sel := compliance.Selection{Modulesets: []string{"com.opensvc.sys.opensvc.dequeue-actions-listener"}}
+	rep, err := eng.Run(ctx, compliance.Fix, sel)
+	require.NoError(t, err)
+	require.True(t, rep.AllOK(), rep.Results[0].Output)
+	b, err := os.ReadFile(filepath.Join(root, "var/svc/manifest/network/opensvc-dequeue-actions-tcp.xml"))
+	require.NoError(t, err)
+	require.Contains(t, string(b), "<service name='network/opensvc-dequeue-actions/tcp' type='service' version='0'>")
+	require.NoDirExists(t, filepath.Join(root, "etc/systemd"))
+
+	// Another team's Solaris node: the filterset does not match, nothing applies.
+	facts.Node["team_responsible"] = "DBA"
+	eng, err = compliance.NewEngine(e, facts, compliance.Options{Root: t.TempDir(), Environ: []string{}})
+	require.NoError(t, err)
+	rep, err = eng.Run(ctx, compliance.Check, sel)
+	require.NoError(t, err)
+	require.Equal(t, "n/a", rep.Results[0].Status)
 }
