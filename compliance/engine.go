@@ -177,7 +177,7 @@ type plannedModule struct {
 // order the reference's own modules use.
 const automoduleOrder = 50
 
-func (e *Engine) modulesets(sel Selection) ([]string, error) {
+func (e *Engine) modulesets(ctx context.Context, sel Selection) ([]string, error) {
 	if len(sel.Modulesets) > 0 {
 		for _, n := range sel.Modulesets {
 			if _, ok := e.export.Moduleset(n); !ok {
@@ -186,7 +186,7 @@ func (e *Engine) modulesets(sel Selection) ([]string, error) {
 		}
 		return sel.Modulesets, nil
 	}
-	att, err := e.Attached()
+	att, err := e.Attached(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +247,8 @@ func editDistance(a, b string) int {
 	return d[len(a)][len(b)]
 }
 
-func (e *Engine) plan(sel Selection) ([]string, []plannedModule, error) {
-	names, err := e.modulesets(sel)
+func (e *Engine) plan(ctx context.Context, sel Selection) ([]string, []plannedModule, error) {
+	names, err := e.modulesets(ctx, sel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +273,7 @@ func (e *Engine) plan(sel Selection) ([]string, []plannedModule, error) {
 		}
 		entries = kept
 	}
-	scripts, err := FindScripts(e.opts.ModulesDir)
+	scripts, err := FindScripts(ctx, e.opts.ModulesDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -382,7 +382,7 @@ func (e *Engine) Run(ctx context.Context, action Action, sel Selection) (*Report
 	if _, err := ParseAction(string(action)); err != nil {
 		return nil, fmt.Errorf("compliance: %w", err)
 	}
-	names, plan, err := e.plan(sel)
+	names, plan, err := e.plan(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -596,7 +596,7 @@ type EnvVar struct {
 // Show describes the selected modules and the environment each gets
 // (without the inherited process environment), secrets redacted.
 func (e *Engine) Show(ctx context.Context, sel Selection) ([]ModuleInfo, error) {
-	_, plan, err := e.plan(sel)
+	_, plan, err := e.plan(ctx, sel)
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,8 @@ func TestScriptModules(t *testing.T) {
 }
 
 func TestAttachDetach(t *testing.T) {
-	e, err := compliance.LoadExport(context.Background(), "testdata/spdc-node.json")
+	ctx := context.Background()
+	e, err := compliance.LoadExport(ctx, "testdata/spdc-node.json")
 	require.NoError(t, err)
 	root := t.TempDir()
 	facts := &compliance.Facts{Node: map[string]string{"nodename": "spd03"}}
@@ -140,27 +141,27 @@ func TestAttachDetach(t *testing.T) {
 	svcEng, err := compliance.NewEngine(e, facts, compliance.Options{Root: root, Service: "spdsvc01"})
 	require.NoError(t, err)
 
-	_, err = eng.Run(context.Background(), compliance.Check, compliance.Selection{})
+	_, err = eng.Run(ctx, compliance.Check, compliance.Selection{})
 	require.ErrorContains(t, err, "no moduleset attached")
 
-	err = eng.Attach("sdpc.node")
+	err = eng.Attach(ctx, "sdpc.node")
 	var um *compliance.UnknownModulesetError
 	require.ErrorAs(t, err, &um)
 	require.ErrorContains(t, err, `did you mean "spdc.node"?`)
 
-	require.NoError(t, eng.Attach("spdc.node", "spdc.kernel"))
-	require.NoError(t, eng.Attach("spdc.node"))
-	require.NoError(t, svcEng.Attach("spdc.network"))
-	att, err := eng.Attached()
+	require.NoError(t, eng.Attach(ctx, "spdc.node", "spdc.kernel"))
+	require.NoError(t, eng.Attach(ctx, "spdc.node"))
+	require.NoError(t, svcEng.Attach(ctx, "spdc.network"))
+	att, err := eng.Attached(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"spdc.kernel", "spdc.node"}, att)
-	att, err = svcEng.Attached()
+	att, err = svcEng.Attached(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"spdc.network"}, att)
 
-	require.NoError(t, eng.Detach("spdc.kernel"))
-	require.ErrorContains(t, eng.Detach("spdc.kernel"), "is not attached")
-	att, err = eng.Attached()
+	require.NoError(t, eng.Detach(ctx, "spdc.kernel"))
+	require.ErrorContains(t, eng.Detach(ctx, "spdc.kernel"), "is not attached")
+	att, err = eng.Attached(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"spdc.node"}, att)
 	b, err := os.ReadFile(filepath.Join(root, "var/compliance/attachments.json"))

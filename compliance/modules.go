@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,7 +25,10 @@ var scriptRe = regexp.MustCompile(`^([0-9]+)-(.+)$`)
 // FindScripts lists the NN-name executables of dir by module name. A
 // missing directory has no scripts. When two files carry the same module
 // name, the lowest NN wins.
-func FindScripts(dir string) (map[string]Script, error) {
+func FindScripts(ctx context.Context, dir string) (map[string]Script, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]Script{}, nil
@@ -95,7 +99,10 @@ var CompObjNames = []string{"file.py", "files.py", "sysctl.py", "package.py", "p
 // InstallCompObj makes the com.opensvc directory beside the modules, with
 // the object names as symlinks to the compobj binary, so the reference's
 // bash modules ($PATH_SCRIPT/com.opensvc/files.py ...) run against svckit.
-func InstallCompObj(modulesDir, compobj string) error {
+func InstallCompObj(ctx context.Context, modulesDir, compobj string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	abs, err := filepath.Abs(compobj)
 	if err != nil {
 		return err

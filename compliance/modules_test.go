@@ -1,6 +1,7 @@
 package compliance_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,13 +54,13 @@ func TestFindScripts(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), nil, 0o755))
 	}
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "30-dir"), 0o755))
-	got, err := compliance.FindScripts(dir)
+	got, err := compliance.FindScripts(context.Background(), dir)
 	require.NoError(t, err)
 	require.Equal(t, map[string]compliance.Script{
 		"spdc.kernel": {Name: "spdc.kernel", Order: 10, Path: filepath.Join(dir, "10-spdc.kernel")},
 		"a":           {Name: "a", Order: 20, Path: filepath.Join(dir, "20-a")},
 	}, got)
-	got, err = compliance.FindScripts(filepath.Join(dir, "missing"))
+	got, err = compliance.FindScripts(context.Background(), filepath.Join(dir, "missing"))
 	require.NoError(t, err)
 	require.Empty(t, got)
 }

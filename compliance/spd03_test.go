@@ -195,8 +195,8 @@ func TestSpd03NodeScripts(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(modules, m), b, 0o755))
 	}
-	require.NoError(t, compliance.InstallCompObj(modules, compliancetest.CompObj(t)))
-	require.NoError(t, eng.Attach("spdc.node"))
+	require.NoError(t, compliance.InstallCompObj(ctx, modules, compliancetest.CompObj(t)))
+	require.NoError(t, eng.Attach(ctx, "spdc.node"))
 
 	rep, err := eng.Run(ctx, compliance.Check, compliance.Selection{})
 	require.NoError(t, err)

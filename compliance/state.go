@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +65,10 @@ func (st *state) set(svc string, l []string) {
 
 // Attached lists the modulesets attached to the node (or to the service of
 // Options.Service).
-func (e *Engine) Attached() ([]string, error) {
+func (e *Engine) Attached(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	st, err := readState(e.statePath())
 	if err != nil {
 		return nil, err
@@ -73,13 +77,13 @@ func (e *Engine) Attached() ([]string, error) {
 }
 
 // Attach attaches modulesets; each must be defined in the export.
-func (e *Engine) Attach(names ...string) error {
+func (e *Engine) Attach(ctx context.Context, names ...string) error {
 	for _, n := range names {
 		if _, ok := e.export.Moduleset(n); !ok {
 			return &UnknownModulesetError{Name: n, Known: e.export.ModulesetNames()}
 		}
 	}
-	return e.updateState(func(l []string) []string {
+	return e.updateState(ctx, func(l []string) []string {
 		for _, n := range names {
 			if !slices.Contains(l, n) {
 				l = append(l, n)
@@ -91,9 +95,9 @@ func (e *Engine) Attach(names ...string) error {
 
 // Detach detaches modulesets; detaching one not attached is an error so a
 // typo does not pass for success.
-func (e *Engine) Detach(names ...string) error {
+func (e *Engine) Detach(ctx context.Context, names ...string) error {
 	var missing error
-	err := e.updateState(func(l []string) []string {
+	err := e.updateState(ctx, func(l []string) []string {
 		for _, n := range names {
 			i := slices.Index(l, n)
 			if i < 0 {
@@ -110,7 +114,10 @@ func (e *Engine) Detach(names ...string) error {
 	return missing
 }
 
-func (e *Engine) updateState(f func([]string) []string) error {
+func (e *Engine) updateState(ctx context.Context, f func([]string) []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	path := e.statePath()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("compliance: %w", err)

@@ -82,9 +82,9 @@ func TestSvcDbCnfModule(t *testing.T) {
 	copyFile(t, "testdata/modules/50-spdc.svc.db.cnf", filepath.Join(modules, "50-spdc.svc.db.cnf"), 0o755)
 	bin := filepath.Join(root, "opt/svckit/compobj")
 	copyFile(t, compliancetest.CompObj(t), bin, 0o755)
-	require.NoError(t, compliance.InstallCompObj(modules, bin))
-
 	ctx := context.Background()
+	require.NoError(t, compliance.InstallCompObj(ctx, modules, bin))
+
 	export, err := compliance.LoadExport(ctx, "testdata/spdc-svc.json")
 	require.NoError(t, err)
 	facts, err := compliance.GatherFacts(ctx, compliance.FactsOptions{Root: root, Nodename: "spd01"})
@@ -94,7 +94,7 @@ func TestSvcDbCnfModule(t *testing.T) {
 		Environ: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"},
 	})
 	require.NoError(t, err)
-	require.NoError(t, eng.Attach("spdc.svc"))
+	require.NoError(t, eng.Attach(ctx, "spdc.svc"))
 
 	rep, err := eng.Run(ctx, compliance.Check, compliance.Selection{})
 	require.NoError(t, err)

@@ -168,19 +168,20 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 				if len(g.modulesets) == 0 {
 					return usagef("compliance %s: --moduleset is required", use)
 				}
-				eng, err := g.engine(c.Context())
+				ctx := c.Context()
+				eng, err := g.engine(ctx)
 				if err != nil {
 					return err
 				}
 				if attach {
-					err = eng.Attach(g.modulesets...)
+					err = eng.Attach(ctx, g.modulesets...)
 				} else {
-					err = eng.Detach(g.modulesets...)
+					err = eng.Detach(ctx, g.modulesets...)
 				}
 				if err != nil {
 					return err
 				}
-				att, err := eng.Attached()
+				att, err := eng.Attached(ctx)
 				if err != nil {
 					return err
 				}
@@ -272,7 +273,7 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 		return nil, err
 	}
 	if g.compobj != "" {
-		if err := compliance.InstallCompObj(eng.ModulesDir(), g.compobj); err != nil {
+		if err := compliance.InstallCompObj(ctx, eng.ModulesDir(), g.compobj); err != nil {
 			return nil, err
 		}
 	}
