@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/compliance/checker"
+	"github.com/svckit/svckit/resource"
 )
 
 // Action is a compliance action.
@@ -73,6 +74,10 @@ type Options struct {
 	// that what a module reads or writes by absolute path is Root's too.
 	// Without it a script module sees the real system, whatever Root says.
 	ChrootScripts bool
+	// DryRun makes fix stop after check and fixable: it reports what is
+	// not conform and changes nothing. resource.WithDryRun on the context
+	// does the same.
+	DryRun bool
 	// ModuleTimeout bounds one module action; 0 is 10 minutes.
 	ModuleTimeout time.Duration
 	// Logger receives one record per module action; nil discards.
@@ -392,7 +397,13 @@ func (e *Engine) Run(ctx context.Context, action Action, sel Selection) (*Report
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		resource.Report(ctx, resource.Event{Node: rep.Node, RID: "compliance:" + pm.entry.Name, Action: string(action), Phase: resource.Started})
 		res := e.runModule(ctx, pm, action)
+		ev := resource.Event{Node: rep.Node, RID: "compliance:" + pm.entry.Name, Action: string(action), Phase: resource.Done, Duration: res.Duration}
+		if res.Status != checker.OK.String() && res.Status != checker.NA.String() {
+			ev.Phase, ev.Error = resource.Failed, "module is "+res.Status
+		}
+		resource.Report(ctx, ev)
 		e.opts.Logger.Info("compliance module", "module", res.Module, "moduleset", res.Moduleset,
 			"action", string(res.Action), "status", res.Status, "duration", res.Duration)
 		rep.Results = append(rep.Results, res)
@@ -465,6 +476,10 @@ func (e *Engine) runModule(ctx context.Context, pm plannedModule, action Action)
 	}
 	if rc == 1 {
 		fmt.Fprintf(&out, "not fixable\n")
+		return finish(1, true)
+	}
+	if e.opts.DryRun || resource.IsDryRun(ctx) {
+		fmt.Fprintf(&out, "dry run: fix not run\n")
 		return finish(1, true)
 	}
 	if rc, ok = step(Fix); !ok {

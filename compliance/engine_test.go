@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/svckit/svckit/compliance"
 	"github.com/svckit/svckit/compliance/compliancetest"
+	"github.com/svckit/svckit/resource"
 )
 
 const scriptsExport = `{
@@ -231,4 +233,29 @@ func TestSolarisNode(t *testing.T) {
 	rep, err = eng.Run(ctx, compliance.Check, sel)
 	require.NoError(t, err)
 	require.Equal(t, "n/a", rep.Results[0].Status)
+}
+
+func TestDryRunAndProgress(t *testing.T) {
+	eng, marker := scriptEngine(t)
+	var mu sync.Mutex
+	var events []resource.Event
+	ctx := resource.WithProgress(resource.WithDryRun(context.Background(), true), func(e resource.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	})
+	rep, err := eng.Run(ctx, compliance.Fix, compliance.Selection{Modulesets: []string{"ms"}, Modules: []string{"first", "second"}})
+	require.NoError(t, err)
+	require.NoFileExists(t, marker)
+	got := statuses(rep)
+	require.Equal(t, map[string]string{"first": "ok", "second": "nok"}, got)
+	require.Contains(t, rep.Results[1].Output, "dry run: fix not run")
+	require.NotContains(t, rep.Results[1].Output, "--- fix\n")
+
+	var phases []string
+	for _, e := range events {
+		phases = append(phases, e.RID+" "+string(e.Phase))
+	}
+	require.Equal(t, []string{"compliance:first started", "compliance:first done", "compliance:second started", "compliance:second failed"}, phases)
+	require.Equal(t, "module is nok", events[3].Error)
 }

@@ -51,6 +51,7 @@ type globals struct {
 	path       string
 	compobj    string
 	chroot     bool
+	dryRun     bool
 }
 
 func main() {
@@ -122,6 +123,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 	cf.StringVar(&g.procSys, "proc-sys", "", "live sysctl tree (default /proc/sys)")
 	cf.StringArrayVar(&g.env, "env", nil, "KEY=VALUE added to the modules' environment (repeatable)")
 	cf.StringVar(&g.path, "path", "", "PATH of the modules and of the package commands")
+	cf.BoolVar(&g.dryRun, "dry-run", false, "fix: check and report, change nothing")
 	cf.BoolVar(&g.chroot, "chroot-modules", false, "run the script modules chrooted in --root")
 	cf.StringVar(&g.compobj, "compobj", "", "compobj binary to link as com.opensvc/*.py beside the modules")
 	root.AddCommand(comp)
@@ -267,6 +269,7 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 		Path:    g.path,
 
 		ChrootScripts: g.chroot,
+		DryRun:        g.dryRun,
 	}
 	eng, err := compliance.NewEngine(export, facts, opts)
 	if err != nil {
