@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -336,7 +337,11 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 		if env == nil {
 			env = os.Environ()
 		}
-		env = append([]string(nil), env...)
+		// Compliance variables of an outer run (nodemgr called from a
+		// module) must not pass for rules of this one.
+		env = slices.DeleteFunc(append([]string(nil), env...), func(kv string) bool {
+			return strings.HasPrefix(kv, "OSVC_COMP_") || strings.HasPrefix(kv, "SVCKIT_COMP_")
+		})
 		if e.opts.Path != "" {
 			env = append(env, "PATH="+e.opts.Path)
 		}

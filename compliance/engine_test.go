@@ -259,3 +259,20 @@ func TestDryRunAndProgress(t *testing.T) {
 	require.Equal(t, []string{"compliance:first started", "compliance:first done", "compliance:second started", "compliance:second failed"}, phases)
 	require.Equal(t, "module is nok", events[3].Error)
 }
+
+func TestOuterCompVarsDropped(t *testing.T) {
+	doc := `{"modulesets": [{"modset_name": "ms", "rulesets": ["rs"], "modules": [{"modset_mod_name": "m"}]}],
+ "rulesets": [{"ruleset_name": "rs", "ruleset_type": "explicit", "variables": [
+  {"var_name": "f", "var_class": "file", "var_value": "{\"path\": \"/etc/%%ENV:STALE%%\", \"fmt\": \"x\"}"}]}]}`
+	e, err := compliance.ParseExport("x", []byte(doc))
+	require.NoError(t, err)
+	eng, err := compliance.NewEngine(e, &compliance.Facts{Node: map[string]string{"nodename": "n1"}}, compliance.Options{
+		Root:    t.TempDir(),
+		Environ: []string{"PATH=/usr/bin:/bin", "OSVC_COMP_STALE=leak", "SVCKIT_COMP_ROOT=/elsewhere"},
+	})
+	require.NoError(t, err)
+	rep, err := eng.Run(context.Background(), compliance.Check, compliance.Selection{Modulesets: []string{"ms"}})
+	require.NoError(t, err)
+	require.Equal(t, "n/a", rep.Results[0].Status, rep.Results[0].Output)
+	require.Contains(t, rep.Results[0].Output, "variable STALE is not defined")
+}
