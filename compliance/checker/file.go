@@ -558,9 +558,12 @@ func (r *fileRule) fixDir(env *Env, t *fileTarget, st *fileState) Status {
 			return NOK
 		}
 		env.infof("directory %s created", t.path)
-		st.mode, st.modeDiff = 0o755, mode != 0o755
-		st.uid, st.gid = os.Geteuid(), os.Getegid()
-		st.ownerDiff = (t.uid >= 0 && t.uid != st.uid) || (t.gid >= 0 && t.gid != st.gid)
+		// The umask decided the mode: look again.
+		var err error
+		if st, err = t.inspect(); err != nil {
+			env.errorf("directory %s: %v", t.path, err)
+			return NOK
+		}
 	}
 	return fixAttrs(env, t, st, mode)
 }
