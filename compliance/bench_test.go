@@ -1,0 +1,77 @@
+package compliance_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/compliance"
+	"github.com/svckit/svckit/compliance/compliancetest"
+)
+
+// BenchmarkCheck measures a native module check of 1,000 file rules and
+// 100 sysctl rules on a conform system (the steady state of a node), then
+// of each kind alone.
+func BenchmarkCheck(b *testing.B) {
+	for _, n := range []struct{ files, sysctls int }{{1000, 100}, {1000, 0}, {0, 100}} {
+		b.Run(fmt.Sprintf("files=%d,sysctls=%d", n.files, n.sysctls), func(b *testing.B) {
+			benchCheck(b, n.files, n.sysctls)
+		})
+	}
+}
+
+func benchCheck(b *testing.B, nFiles, nSysctls int) {
+	root := b.TempDir()
+	live := map[string]string{}
+	var sysctls []map[string]any
+	for i := range nSysctls {
+		key := fmt.Sprintf("bench.k%03d", i)
+		live[key] = "100"
+		sysctls = append(sysctls, map[string]any{"key": key, "index": 0, "op": ">=", "value": 50})
+	}
+	procSys := compliancetest.FakeProcSys(b, live)
+	var vars []map[string]any
+	for i := range nFiles {
+		rule, err := json.Marshal(map[string]any{
+			"path": fmt.Sprintf("/etc/bench/%02d/file%04d.conf", i%50, i),
+			"fmt":  fmt.Sprintf("# rule %d on %%%%HOSTNAME%%%%\nkey = %%%%ENV:VALUE%%%%\nindex = %d\n", i, i),
+			"mode": 644,
+		})
+		require.NoError(b, err)
+		vars = append(vars, map[string]any{"var_name": fmt.Sprintf("bench_file_%04d", i), "var_class": "file", "var_value": string(rule)})
+	}
+	if nSysctls > 0 {
+		sv, err := json.Marshal(sysctls)
+		require.NoError(b, err)
+		vars = append(vars, map[string]any{"var_name": "bench_sysctl", "var_class": "sysctl", "var_value": string(sv)})
+	}
+	vars = append(vars, map[string]any{"var_name": "value", "var_class": "raw", "var_value": "42"})
+	doc, err := json.Marshal(map[string]any{
+		"modulesets": []any{map[string]any{"modset_name": "bench", "rulesets": []string{"bench"},
+			"modules": []any{map[string]any{"modset_mod_name": "bench", "autofix": false}}}},
+		"rulesets": []any{map[string]any{"ruleset_name": "bench", "ruleset_type": "explicit", "variables": vars}},
+	})
+	require.NoError(b, err)
+	export, err := compliance.ParseExport("bench", doc)
+	require.NoError(b, err)
+	eng, err := compliance.NewEngine(export, &compliance.Facts{Node: map[string]string{"nodename": "spd03"}},
+		compliance.Options{Root: root, ProcSys: procSys, Environ: []string{}})
+	require.NoError(b, err)
+	ctx := context.Background()
+	sel := compliance.Selection{Modulesets: []string{"bench"}}
+	rep, err := eng.Run(ctx, compliance.Fix, sel)
+	require.NoError(b, err)
+	require.True(b, rep.AllOK(), rep.Results[0].Output)
+
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := eng.Run(ctx, compliance.Check, sel)
+		if err != nil || !rep.AllOK() {
+			b.Fatalf("check: %v %+v", err, rep)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(nFiles+nSysctls), "µs/rule")
+}

@@ -1,0 +1,213 @@
+package checker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/svckit/svckit/compliance/internal/atomicfile"
+)
+
+// nodeconfRule is {"key": "section.option", "op": "=|>=|<=|unset",
+// "value"} on the node configuration INI file.
+type nodeconfRule struct {
+	varName string
+	key     string
+	section string
+	option  string
+	op      string
+	value   string
+}
+
+type nodeconfObject struct{ rules []*nodeconfRule }
+
+func newNodeconfObject(vars []Var) (Object, error) {
+	o := &nodeconfObject{}
+	for _, v := range vars {
+		raws, err := objectOrList(v)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			var d struct {
+				Key   string          `json:"key"`
+				Op    string          `json:"op"`
+				Value json.RawMessage `json:"value"`
+			}
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return nil, fmt.Errorf("variable %s: nodeconf rule: %w", v.Name, err)
+			}
+			sec, opt, ok := strings.Cut(d.Key, ".")
+			if !ok || sec == "" || opt == "" {
+				return nil, fmt.Errorf("variable %s: nodeconf rule: key %q, expected section.option like node.repocomp", v.Name, d.Key)
+			}
+			val, err := scalar(d.Value)
+			if err != nil {
+				return nil, fmt.Errorf("variable %s: nodeconf rule %s: value: %w", v.Name, d.Key, err)
+			}
+			r := &nodeconfRule{varName: v.Name, key: d.Key, section: sec, option: opt, op: d.Op, value: val}
+			switch r.op {
+			case "=", "unset":
+			case ">=", "<=":
+				if _, err := strconv.ParseFloat(val, 64); err != nil {
+					return nil, fmt.Errorf("variable %s: nodeconf rule %s: op %s needs a number, got %q", v.Name, d.Key, r.op, val)
+				}
+			default:
+				return nil, fmt.Errorf("variable %s: nodeconf rule %s: op %q, expected one of = >= <= unset", v.Name, d.Key, r.op)
+			}
+			o.rules = append(o.rules, r)
+		}
+	}
+	return o, nil
+}
+
+// LoadNodeConf reads the node configuration; a missing file is an empty one.
+func LoadNodeConf(path string) (*ini.File, error) {
+	opts := ini.LoadOptions{
+		KeyValueDelimiters:       "=",
+		SpaceBeforeInlineComment: true,
+		// A value is a value: "1e3" or "true" stay text.
+		PreserveSurroundedQuote: true,
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ini.Empty(opts), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err := ini.LoadSources(opts, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// SaveNodeConf writes the node configuration atomically, keeping the mode
+// of the existing file (0600 for a new one: it may hold credentials).
+func SaveNodeConf(path string, f *ini.File) error {
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
+		return err
+	}
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	return atomicfile.WriteFile(path, buf.Bytes(), mode, atomicfile.Keep)
+}
+
+func (r *nodeconfRule) shown(v string) string {
+	if IsSecret(r.varName) || IsSecret(r.key) {
+		return Redact("secret", v)
+	}
+	return strconv.Quote(v)
+}
+
+// holds tells whether the rule holds on f, and describes the current value.
+func (r *nodeconfRule) holds(f *ini.File) (bool, string) {
+	sec, err := f.GetSection(r.section)
+	var key *ini.Key
+	if err == nil && sec.HasKey(r.option) {
+		key = sec.Key(r.option)
+	}
+	if r.op == "unset" {
+		if key == nil {
+			return true, "unset"
+		}
+		return false, "set to " + r.shown(key.String())
+	}
+	if key == nil {
+		return false, "unset"
+	}
+	cur := key.String()
+	switch r.op {
+	case "=":
+		return cur == r.value, r.shown(cur)
+	case ">=", "<=":
+		a, err := strconv.ParseFloat(cur, 64)
+		if err != nil {
+			return false, r.shown(cur) + " (not a number)"
+		}
+		b, _ := strconv.ParseFloat(r.value, 64)
+		if r.op == ">=" {
+			return a >= b, r.shown(cur)
+		}
+		return a <= b, r.shown(cur)
+	}
+	return false, r.shown(cur)
+}
+
+func (r *nodeconfRule) target() string {
+	if r.op == "unset" {
+		return "unset"
+	}
+	return r.op + " " + r.shown(r.value)
+}
+
+func (o *nodeconfObject) Check(ctx context.Context, env *Env) Status {
+	if len(o.rules) == 0 {
+		env.infof("no nodeconf rules")
+		return NA
+	}
+	f, err := LoadNodeConf(env.nodeConf())
+	if err != nil {
+		env.errorf("nodeconf: %v", err)
+		return NOK
+	}
+	status := OK
+	for _, r := range o.rules {
+		ok, cur := r.holds(f)
+		if ok {
+			env.infof("nodeconf %s is %s, target %s, ok", r.key, cur, r.target())
+		} else {
+			env.errorf("nodeconf %s is %s, target %s", r.key, cur, r.target())
+			status = NOK
+		}
+	}
+	return status
+}
+
+func (o *nodeconfObject) Fixable(ctx context.Context, env *Env) Status { return OK }
+
+func (o *nodeconfObject) Fix(ctx context.Context, env *Env) Status {
+	if len(o.rules) == 0 {
+		return NA
+	}
+	path := env.nodeConf()
+	f, err := LoadNodeConf(path)
+	if err != nil {
+		env.errorf("nodeconf: %v", err)
+		return NOK
+	}
+	changed := false
+	for _, r := range o.rules {
+		if ok, _ := r.holds(f); ok {
+			continue
+		}
+		if r.op == "unset" {
+			f.Section(r.section).DeleteKey(r.option)
+			env.infof("nodeconf %s unset", r.key)
+		} else {
+			f.Section(r.section).Key(r.option).SetValue(r.value)
+			env.infof("nodeconf %s set to %s", r.key, r.shown(r.value))
+		}
+		changed = true
+	}
+	if !changed {
+		return OK
+	}
+	if err := SaveNodeConf(path, f); err != nil {
+		env.errorf("nodeconf: %v", err)
+		return NOK
+	}
+	return OK
+}

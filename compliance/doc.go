@@ -1,0 +1,29 @@
+// Package compliance checks and fixes node and service configuration the
+// way the OpenSVC collector's compliance does: modulesets of modules,
+// rulesets of typed variables, filtersets that make a ruleset contextual.
+//
+// The rules come from the collector's "Configuration targets export" JSON
+// (LoadExport, ParseExport, Merge). GatherFacts describes the node
+// (os-release and uname under a root, the [node] keys of the node
+// configuration, the installed packages from dpkg or rpm) for the
+// filtersets. An Engine then runs modules:
+//
+//   - a script module is an executable NN-name in the modules directory
+//     (<root>/var/compliance/modules), run in NN order with `check`, `fix`
+//     or `fixable` and the variables in its environment as OSVC_COMP_<NAME>;
+//     the reference's bash modules call com.opensvc/file.py and friends,
+//     which InstallCompObj links to the examples/compobj binary;
+//   - a module with no script is native (the reference's automodule): the
+//     checkers of package checker run on the variables of its moduleset's
+//     rulesets.
+//
+// Fix runs check, fixable, fix, check on each module and leaves a conform
+// module alone; Auto fixes the autofix modules and checks the others.
+// Results carry ok, nok, n/a or failed, the output and the duration, and
+// render as text or JSON with a digest.
+//
+// Everything happens under Options.Root (and Options.ProcSys for live
+// sysctls), so a test or a dry run on a copy never touches the host; the
+// defaults are the real paths. Variable values whose name says password,
+// secret or token are never printed in full.
+package compliance

@@ -1,0 +1,284 @@
+// Command nodemgr runs node (or service) compliance the way the reference's
+// `nodemgr compliance` does:
+//
+//	nodemgr [--root DIR] [--node NAME] compliance check|fix|fixable|auto|attach|detach|show
+//	        [--moduleset M[,M]] [--module M[,M]] [--rules EXPORT.json] [--format text|json]
+//
+// The rules come from collector exports (--rules, repeatable; default
+// <root>/var/compliance/rules.json). Exit status: 0 all modules ok, 1 a
+// module nok or failed (or an error), 2 bad usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/svckit/svckit/compliance"
+)
+
+// usageError marks an error as the caller's: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// notOK marks a run that completed with modules not ok: exit status 1,
+// nothing more to print.
+var errNotOK = errors.New("some modules are not ok")
+
+type globals struct {
+	root       string
+	node       string
+	service    string
+	procSys    string
+	rules      []string
+	modulesets []string
+	modules    []string
+	format     string
+	env        []string
+	path       string
+	compobj    string
+	chroot     bool
+	dryRun     bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCmd(stdout)
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	err := cmd.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errNotOK):
+		return 1
+	}
+	fmt.Fprintf(stderr, "nodemgr: %v\n", err)
+	var ue usageError
+	var um *compliance.UnknownModulesetError
+	if errors.As(err, &ue) || errors.As(err, &um) || strings.HasPrefix(err.Error(), "unknown command") {
+		return 2
+	}
+	return 1
+}
+
+func newRootCmd(stdout io.Writer) *cobra.Command {
+	host, _ := os.Hostname()
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "nodemgr",
+		Short:         "Node management: compliance check and fix",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("a command is required: compliance")
+			}
+			return usagef("unknown command %q: expected compliance", args[0])
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.root, "root", "/", "root directory the rules act under")
+	pf.StringVar(&g.node, "node", host, "node name (facts, %%HOSTNAME%%)")
+
+	comp := &cobra.Command{
+		Use:   "compliance",
+		Short: "Run compliance modules",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("compliance: an action is required: check, fix, fixable, auto, attach, detach or show")
+			}
+			return usagef("compliance: unknown action %q: expected check, fix, fixable, auto, attach, detach or show", args[0])
+		},
+	}
+	cf := comp.PersistentFlags()
+	cf.StringSliceVar(&g.modulesets, "moduleset", nil, "modulesets (comma separated); default the attached ones")
+	cf.StringSliceVar(&g.modules, "module", nil, "modules of the modulesets to run (comma separated); default all")
+	cf.StringArrayVar(&g.rules, "rules", nil, "collector export JSON file (repeatable); default <root>/var/compliance/rules.json")
+	cf.StringVar(&g.format, "format", "text", "output format: text or json")
+	cf.StringVar(&g.service, "svc", "", "service the modules run for (OSVC_COMP_SERVICES_SVC_NAME, its own attachments)")
+	cf.StringVar(&g.procSys, "proc-sys", "", "live sysctl tree (default /proc/sys)")
+	cf.StringArrayVar(&g.env, "env", nil, "KEY=VALUE added to the modules' environment (repeatable)")
+	cf.StringVar(&g.path, "path", "", "PATH of the modules and of the package commands")
+	cf.BoolVar(&g.dryRun, "dry-run", false, "fix: check and report, change nothing")
+	cf.BoolVar(&g.chroot, "chroot-modules", false, "run the script modules chrooted in --root")
+	cf.StringVar(&g.compobj, "compobj", "", "compobj binary to link as com.opensvc/*.py beside the modules")
+	root.AddCommand(comp)
+
+	for _, a := range []compliance.Action{compliance.Check, compliance.Fix, compliance.Fixable, compliance.Auto} {
+		comp.AddCommand(&cobra.Command{
+			Use:   string(a),
+			Short: string(a) + " the modules",
+			Args:  noArgs,
+			RunE: func(c *cobra.Command, _ []string) error {
+				eng, err := g.engine(c.Context())
+				if err != nil {
+					return err
+				}
+				rep, err := eng.Run(c.Context(), a, compliance.Selection{Modulesets: g.modulesets, Modules: g.modules})
+				if err != nil {
+					return err
+				}
+				if g.format == "json" {
+					err = rep.WriteJSON(stdout)
+				} else {
+					err = rep.WriteText(stdout)
+				}
+				if err != nil {
+					return err
+				}
+				if !rep.AllOK() {
+					return errNotOK
+				}
+				return nil
+			},
+		})
+	}
+	for _, attach := range []bool{true, false} {
+		use := "attach"
+		if !attach {
+			use = "detach"
+		}
+		comp.AddCommand(&cobra.Command{
+			Use:   use,
+			Short: use + " modulesets (--moduleset)",
+			Args:  noArgs,
+			RunE: func(c *cobra.Command, _ []string) error {
+				if len(g.modulesets) == 0 {
+					return usagef("compliance %s: --moduleset is required", use)
+				}
+				ctx := c.Context()
+				eng, err := g.engine(ctx)
+				if err != nil {
+					return err
+				}
+				if attach {
+					err = eng.Attach(ctx, g.modulesets...)
+				} else {
+					err = eng.Detach(ctx, g.modulesets...)
+				}
+				if err != nil {
+					return err
+				}
+				att, err := eng.Attached(ctx)
+				if err != nil {
+					return err
+				}
+				if g.format == "json" {
+					return json.NewEncoder(stdout).Encode(map[string][]string{"attached": att})
+				}
+				_, err = fmt.Fprintf(stdout, "attached modulesets: %s\n", strings.Join(att, ", "))
+				return err
+			},
+		})
+	}
+	comp.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "show the modules and the environment each gets",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			eng, err := g.engine(c.Context())
+			if err != nil {
+				return err
+			}
+			infos, err := eng.Show(c.Context(), compliance.Selection{Modulesets: g.modulesets, Modules: g.modules})
+			if err != nil {
+				return err
+			}
+			if g.format == "json" {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(infos)
+			}
+			return compliance.WriteModuleInfoText(stdout, infos)
+		},
+	})
+	return root
+}
+
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected argument %q", c.CommandPath(), args[0])
+	}
+	return nil
+}
+
+func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
+	if g.format != "text" && g.format != "json" {
+		return nil, usagef("--format %q: expected text or json", g.format)
+	}
+	if g.node == "" {
+		return nil, usagef("--node: the node name is empty")
+	}
+	extra := map[string]string{}
+	for _, kv := range g.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("--env %q: expected KEY=VALUE", kv)
+		}
+		extra[k] = v
+	}
+	rules := g.rules
+	if len(rules) == 0 {
+		rules = []string{filepath.Join(g.root, "var", "compliance", "rules.json")}
+	}
+	var exports []*compliance.Export
+	for _, p := range rules {
+		e, err := compliance.LoadExport(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		exports = append(exports, e)
+	}
+	export, err := compliance.Merge(exports...)
+	if err != nil {
+		return nil, err
+	}
+	facts, err := compliance.GatherFacts(ctx, compliance.FactsOptions{Root: g.root, Nodename: g.node, Path: g.path})
+	if err != nil {
+		return nil, err
+	}
+	opts := compliance.Options{
+		Root:    g.root,
+		ProcSys: g.procSys,
+		Service: g.service,
+		Env:     extra,
+		Path:    g.path,
+
+		ChrootScripts: g.chroot,
+		DryRun:        g.dryRun,
+	}
+	eng, err := compliance.NewEngine(export, facts, opts)
+	if err != nil {
+		return nil, err
+	}
+	if g.compobj != "" {
+		if err := compliance.InstallCompObj(ctx, eng.ModulesDir(), g.compobj); err != nil {
+			return nil, err
+		}
+	}
+	return eng, nil
+}
