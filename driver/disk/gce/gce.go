@@ -156,8 +156,8 @@ func (d *Disk) client(ctx context.Context, action string) (*gcec.Client, gcec.Lo
 
 // diskState is what one disk looks like from this instance.
 type diskState struct {
-	disk     *computepb.Disk // nil when it does not exist
-	here     *computepb.AttachedDisk
+	disk      *computepb.Disk // nil when it does not exist
+	here      *computepb.AttachedDisk
 	elsewhere []string // other instances it is attached to
 }
 
