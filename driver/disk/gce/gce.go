@@ -461,15 +461,11 @@ func (d *Disk) waitDevice(ctx context.Context, i int) error {
 	}
 }
 
-// Stop detaches the disks from this instance, unless the resource is
-// standby (always_on, standby): those stay attached while the service is
-// stopped, and the next start on another node moves them.
+// Stop detaches the disks from this instance. Standby disks (always_on)
+// are kept attached by the scheduler, which does not stop them unless
+// forced; the next start on another node moves them.
 func (d *Disk) Stop(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", d.RID())
-	if d.Flags().Standby {
-		log.Info("standby resource: disks stay attached")
-		return nil
-	}
 	c, loc, err := d.client(ctx, "stop")
 	if err != nil {
 		return err

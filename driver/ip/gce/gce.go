@@ -295,10 +295,6 @@ func (r *IP) Start(ctx context.Context) (err error) {
 // moved to another node is left alone) and removes the local address.
 func (r *IP) Stop(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", r.RID())
-	if r.Flags().Standby {
-		log.Info("standby resource: route and address stay")
-		return nil
-	}
 	c, loc, err := r.client(ctx, "stop")
 	if err != nil {
 		return err
