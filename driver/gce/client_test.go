@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -260,4 +261,21 @@ func TestListRoutesPages(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, l, 620)
 	require.Equal(t, 2, s.CountCalls("GET", "/global/routes"), "500 per page")
+}
+
+func TestErrorMessages(t *testing.T) {
+	s := newServer(t)
+	s.AddInstance("spd01")
+	c := newClient(t, s, "")
+	ctx := context.Background()
+	_, err := c.GetDisk(ctx, project, zone, "nope")
+	require.EqualError(t, err, "gce: get disk nope: The resource 'projects/svckit-test/zones/europe-west1-b/disks/nope' was not found (404 notFound)")
+	err = c.InsertDisk(ctx, project, zone, &computepb.Disk{Name: proto.String("spd01")})
+	require.EqualError(t, err, "gce: create disk spd01: The resource 'projects/svckit-test/zones/europe-west1-b/disks/spd01' already exists (409 alreadyExists)")
+}
+
+func TestApplicationDefaultCredentialsMissing(t *testing.T) {
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "missing.json"))
+	_, err := gce.NewClient(context.Background(), gce.NewOptions())
+	require.ErrorContains(t, err, "gce: application default credentials")
 }

@@ -8,6 +8,7 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/googleapis/gax-go/v2/apierror"
+	"google.golang.org/api/googleapi"
 )
 
 // Error is a compute request that failed: the API answered an error
@@ -47,7 +48,12 @@ func describe(err error) string {
 	var ae *apierror.APIError
 	if errors.As(err, &ae) {
 		if m := ae.Message(); m != "" {
-			if r := ae.Reason(); r != "" {
+			r := ae.Reason()
+			var ge *googleapi.Error
+			if r == "" && errors.As(err, &ge) && len(ge.Errors) > 0 {
+				r = ge.Errors[0].Reason
+			}
+			if r != "" {
 				return fmt.Sprintf("%s (%d %s)", m, ae.HTTPCode(), r)
 			}
 			return fmt.Sprintf("%s (%d)", m, ae.HTTPCode())
