@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
@@ -106,6 +107,8 @@ type Client struct {
 	zoneOps   *compute.ZoneOperationsClient
 	globalOps *compute.GlobalOperationsClient
 	md        *metadata.Client
+	mdMu      sync.Mutex
+	mdCache   map[string]string
 }
 
 // NewClient makes the REST clients. It does no request; with Google's

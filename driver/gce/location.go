@@ -32,10 +32,7 @@ func (c *Client) Resolve(ctx context.Context, loc Location) (Location, error) {
 		if *dst != "" {
 			return nil
 		}
-		// GetWithContext rather than ProjectIDWithContext: the latter
-		// caches the answer process-wide, and one process may manage
-		// nodes of several projects.
-		v, err := c.md.GetWithContext(ctx, suffix)
+		v, err := c.metadata(ctx, suffix)
 		if err != nil {
 			return fmt.Errorf("gce: %s is not set and the metadata server (%s) could not tell it: %w", keyword, c.metadataHost(), err)
 		}
@@ -110,4 +107,30 @@ func trimLink(l string) string {
 		return l[i:]
 	}
 	return l
+}
+
+// metadata returns the value of suffix, asked once per client: the
+// project, zone and name of an instance do not change, and every action of
+// every resource resolves them.
+func (c *Client) metadata(ctx context.Context, suffix string) (string, error) {
+	c.mdMu.Lock()
+	v, ok := c.mdCache[suffix]
+	c.mdMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	// GetWithContext rather than ProjectIDWithContext: the latter caches
+	// the answer process-wide, and one process may manage nodes of several
+	// projects (or, in tests, several metadata servers).
+	v, err := c.md.GetWithContext(ctx, suffix)
+	if err != nil {
+		return "", err
+	}
+	c.mdMu.Lock()
+	if c.mdCache == nil {
+		c.mdCache = map[string]string{}
+	}
+	c.mdCache[suffix] = v
+	c.mdMu.Unlock()
+	return v, nil
 }

@@ -390,6 +390,9 @@ func (d *Disk) Start(ctx context.Context) (err error) {
 			}
 			continue
 		}
+		// A move: the disk is read-write, attached to one instance at a
+		// time. If the attach below then fails, the disk is left attached
+		// nowhere, which the next start of either node repairs.
 		for _, u := range st.elsewhere {
 			if err := d.detachFrom(ctx, c, loc, u, st.disk); err != nil {
 				return resource.Errorf(d.RID(), "start", "move disk %s: %w", name, err)

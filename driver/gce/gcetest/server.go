@@ -71,6 +71,7 @@ type Instance struct {
 	// (gce.WithMetadataHost, or GCE_METADATA_HOST for a whole process).
 	MetadataHost string
 
+	s      *Server
 	pb     *computepb.Instance
 	md     *httptest.Server
 	devDir string
@@ -165,6 +166,7 @@ func (s *Server) AddInstance(name string) *Instance {
 	}
 	s.disks[zone+"/"+name] = boot
 	in := &Instance{
+		s:    s,
 		Name: name,
 		Zone: zone,
 		pb: &computepb.Instance{
@@ -195,7 +197,11 @@ func (s *Server) AddInstance(name string) *Instance {
 // SetDevDir makes the server create an empty file google-<device name> in
 // dir when a disk is attached to the instance, and remove it on detach:
 // what udev does under /dev/disk/by-id on a real instance.
-func (in *Instance) SetDevDir(dir string) { in.devDir = dir }
+func (in *Instance) SetDevDir(dir string) {
+	in.s.mu.Lock()
+	defer in.s.mu.Unlock()
+	in.devDir = dir
+}
 
 // SetLatency delays every compute request by d.
 func (s *Server) SetLatency(d time.Duration) {
