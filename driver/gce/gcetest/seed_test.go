@@ -263,12 +263,35 @@ func TestSeedServiceOnGCE(t *testing.T) {
 	}
 	require.Equal(t, inserts, c.s.CountCalls("POST", "/disks"))
 
+	// Provision started what it provisioned; stop everything, standby
+	// disks included (--force), so that the start below does the work.
+	c.checkLayout(t)
+	for _, n := range c.params.Nodes {
+		_, err := c.load(t, n).Stop(ctx, svc.ActionOptions{Force: true})
+		require.NoError(t, err, n)
+		in, _ := c.s.Instance(n)
+		require.Len(t, in.GetDisks(), 1, "only the boot disk left on %s", n)
+		require.Empty(t, addrsIn(t, c.ns[n]), n)
+	}
+	require.Empty(t, c.s.Routes())
+
 	// Start on every node: each node's disks attached, rt-ip33..rt-ip96
 	// with the right next hops, addresses on each node's br0.
 	for _, n := range c.params.Nodes {
 		s := c.load(t, n)
-		_, err := s.Start(ctx, svc.ActionOptions{})
+		res, err := s.Start(ctx, svc.ActionOptions{})
 		require.NoError(t, err, n)
+		// A pod's fs waits for its disk: the device path the disk provides
+		// is the fs's dev.
+		wave := map[string]int{}
+		for i, w := range res.Plan {
+			for _, rid := range w {
+				wave[rid] = i
+			}
+		}
+		if n == "spd01" {
+			require.Less(t, wave["disk#01"], wave["fs#01"], "plan %v", res.Plan)
+		}
 		rep := s.Status(ctx)
 		require.Equal(t, "up", rep.Avail.String(), n)
 		for _, r := range rep.Resources {
