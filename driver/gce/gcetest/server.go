@@ -15,6 +15,24 @@
 //	defer s.Close()
 //	node := s.AddInstance("spd01")
 //	// gce.WithEndpoint(s.URL), gce.WithMetadataHost(node.MetadataHost)
+//
+// # What it checks like the API
+//
+// Requests get the API's synchronous errors, in its JSON error shape:
+// 404 for a missing disk, instance, route or operation; 409 for a disk or
+// route that exists; 400 for a bad name or CIDR, a disk attached
+// read-write elsewhere, a device name in use, a detach of an unknown
+// device, the deletion of a disk in use. Mutations answer an operation
+// (done at once, or after SetOperationTime), whose effect is applied when
+// it completes; a request id seen before answers the first operation
+// again. Lists page with maxResults and pageToken, and filter with
+// comparisons (field = value, !=, eq regexp, ne regexp, "*" wildcards in
+// = values) joined by AND or juxtaposition; OR and other operators are
+// refused with a 400 rather than misread.
+//
+// Instances get a boot disk named like them, attached as
+// persistent-disk-0. With Instance.SetDevDir, attach and detach create and
+// remove <dir>/google-<device name>, as udev does under /dev/disk/by-id.
 package gcetest
 
 import (
