@@ -125,8 +125,10 @@ func NewClient(ctx context.Context, opts Options) (*Client, error) {
 	case opts.HTTPClient != nil:
 		c.hc = opts.HTTPClient
 	case opts.Endpoint != "":
-		// One transport for the five clients: one connection pool.
-		c.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		// One transport for the five clients: one connection pool. The
+		// timeout is a safety net for the requests the generated List does
+		// not tie to the action's context.
+		c.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 5 * time.Minute}
 	default:
 		hc, _, err := htransport.NewClient(ctx, option.WithScopes(compute.DefaultAuthScopes()...))
 		if err != nil {
