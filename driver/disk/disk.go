@@ -21,6 +21,7 @@ var GCE = driver.Manifest{
 		{Name: "image", Kind: driver.String, Scopable: true, Text: "the image to create the disks from (provision only)"},
 		{Name: "source_snapshot", Kind: driver.String, Scopable: true, Text: "the snapshot to create the disks from (provision only)"},
 		{Name: "attach_timeout", Kind: driver.Duration, Default: "60s", Text: "how long start waits for the device node of an attached disk"},
+		{Name: "dev_dir", Kind: driver.String, Default: "/dev/disk/by-id", Text: "the directory where udev names attached disks google-<device name> (tests point it elsewhere)"},
 	},
 }
 

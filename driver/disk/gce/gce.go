@@ -1,0 +1,526 @@
+// Package gce is the disk.gce driver: Google Compute Engine persistent
+// disks, created at provision, attached to the node that starts the
+// resource (moved from the node that had them), detached at stop.
+//
+// Import it for its side effect to register disk.gce in the default
+// registry, or register NewFactory with options in a registry of your own
+// (tests point it at a gcetest server):
+//
+//	reg.Register(disk.GCE, diskgce.NewFactory(diskgce.WithGCE(gce.WithEndpoint(url))))
+//
+// A disk of [disk#01] in service spdsvc01 is attached with the device
+// name spdsvc01.disk.01.<index in names>, so that udev shows it as
+// /dev/disk/by-id/google-spdsvc01.disk.01.0 (dev_dir changes the
+// directory where start waits for it).
+package gce
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/driver/disk"
+	gcec "github.com/svckit/svckit/driver/gce"
+	"github.com/svckit/svckit/resource"
+)
+
+func init() { driver.Register(disk.GCE, NewFactory()) }
+
+// Option configures the factory.
+type Option func(*factory)
+
+// WithGCE sets the compute client options (endpoint, metadata host,
+// retry and poll pacing). The gce_endpoint keyword wins over the endpoint
+// set here.
+func WithGCE(opts ...gcec.Option) Option {
+	return func(f *factory) {
+		for _, o := range opts {
+			o(&f.opts)
+		}
+	}
+}
+
+type factory struct {
+	opts    gcec.Options
+	clients *gcec.Clients
+}
+
+// NewFactory returns the disk.gce factory. The resources it makes share
+// one compute client per endpoint.
+func NewFactory(opts ...Option) driver.Factory {
+	f := &factory{clients: &gcec.Clients{}}
+	for _, o := range opts {
+		o(f)
+	}
+	return f.new
+}
+
+func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, error) {
+	names := cfg.List("names")
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: names: expected one or more disk names", cfg.RID)
+	}
+	size, _ := cfg.Lookup("size")
+	var sizeBytes int64
+	if strings.TrimSpace(size) != "" {
+		n, err := driver.ParseSize(size)
+		if err != nil {
+			return nil, fmt.Errorf("%s: size: %w", cfg.RID, err)
+		}
+		sizeBytes = n
+	}
+	devDir := cfg.String("dev_dir")
+	if devDir == "" {
+		devDir = "/dev/disk/by-id"
+	}
+	return &Disk{
+		Base:          cfg.Base(),
+		names:         names,
+		loc:           gcec.ConfigLocation(cfg),
+		opts:          gcec.ConfigOptions(cfg, f.opts),
+		clients:       f.clients,
+		size:          sizeBytes,
+		diskType:      cfg.String("disk_type"),
+		description:   cfg.String("description"),
+		image:         cfg.String("image"),
+		snapshot:      cfg.String("source_snapshot"),
+		devBase:       cfg.DeviceName(),
+		devDir:        devDir,
+		attachTimeout: cfg.Duration("attach_timeout", 60*time.Second),
+	}, nil
+}
+
+// Disk is a disk.gce resource: one or more persistent disks.
+type Disk struct {
+	resource.Base
+	names         []string
+	loc           gcec.Location
+	opts          gcec.Options
+	clients       *gcec.Clients
+	size          int64
+	diskType      string
+	description   string
+	image         string
+	snapshot      string
+	devBase       string
+	devDir        string
+	attachTimeout time.Duration
+}
+
+// Label is "gce volumes <names>", as the reference prints it.
+func (d *Disk) Label() string { return "gce volumes " + strings.Join(d.names, " ") }
+
+// Names returns the disk names.
+func (d *Disk) Names() []string { return append([]string(nil), d.names...) }
+
+// DeviceName is the device name of the i-th disk: <svcname>.<rid with #
+// as .>.<i>.
+func (d *Disk) DeviceName(i int) string { return d.devBase + "." + strconv.Itoa(i) }
+
+// DevicePath is where udev shows the i-th disk once attached.
+func (d *Disk) DevicePath(i int) string {
+	return filepath.Join(d.devDir, "google-"+d.DeviceName(i))
+}
+
+// Provides names the device nodes of the disks.
+func (d *Disk) Provides() []string {
+	out := make([]string, len(d.names))
+	for i := range d.names {
+		out[i] = d.DevicePath(i)
+	}
+	return out
+}
+
+// Uses is empty: a cloud disk depends on no other resource.
+func (d *Disk) Uses() []string { return []string{} }
+
+func (d *Disk) client(ctx context.Context, action string) (*gcec.Client, gcec.Location, error) {
+	c, err := d.clients.Get(ctx, d.opts)
+	if err != nil {
+		return nil, gcec.Location{}, resource.Errorf(d.RID(), action, "%w", err)
+	}
+	loc, err := c.Resolve(ctx, d.loc)
+	if err != nil {
+		return nil, loc, resource.Errorf(d.RID(), action, "%w", err)
+	}
+	return c, loc, nil
+}
+
+// diskState is what one disk looks like from this instance.
+type diskState struct {
+	disk      *computepb.Disk // nil when it does not exist
+	here      *computepb.AttachedDisk
+	elsewhere []string // other instances it is attached to
+}
+
+func (d *Disk) state(ctx context.Context, c *gcec.Client, loc gcec.Location, me *computepb.Instance, name string) (diskState, error) {
+	var st diskState
+	pd, err := c.GetDisk(ctx, loc.Project, loc.Zone, name)
+	if gcec.IsNotFound(err) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.disk = pd
+	for _, a := range me.GetDisks() {
+		if gcec.SameResource(a.GetSource(), pd.GetSelfLink()) || gcec.SameResource(a.GetSource(), gcec.DiskLink(loc.Project, loc.Zone, name)) {
+			st.here = a
+		}
+	}
+	for _, u := range pd.GetUsers() {
+		if !gcec.SameResource(u, gcec.InstanceLink(loc.Project, loc.Zone, loc.Instance)) {
+			st.elsewhere = append(st.elsewhere, u)
+		}
+	}
+	return st, nil
+}
+
+// Status is up when every disk is attached to this instance under its
+// device name, down when none is, warn in between.
+func (d *Disk) Status(ctx context.Context) (resource.Status, error) {
+	c, loc, err := d.client(ctx, "status")
+	if err != nil {
+		return resource.Undef, err
+	}
+	me, err := c.GetInstance(ctx, loc.Project, loc.Zone, loc.Instance)
+	if err != nil {
+		return resource.Undef, err
+	}
+	var up int
+	var notes []string
+	for i, name := range d.names {
+		st, err := d.state(ctx, c, loc, me, name)
+		if err != nil {
+			return resource.Undef, err
+		}
+		switch {
+		case st.disk == nil:
+			notes = append(notes, name+" does not exist")
+		case st.here != nil && st.here.GetDeviceName() != d.DeviceName(i):
+			notes = append(notes, fmt.Sprintf("%s is attached as %s, expected %s", name, st.here.GetDeviceName(), d.DeviceName(i)))
+		case st.here != nil:
+			up++
+		case len(st.elsewhere) > 0:
+			notes = append(notes, fmt.Sprintf("%s is attached to %s", name, names(st.elsewhere)))
+		}
+	}
+	var note error
+	if len(notes) > 0 {
+		note = fmt.Errorf("%s", strings.Join(notes, "; "))
+	}
+	switch {
+	case up == len(d.names) && note == nil:
+		return resource.Up, nil
+	case up == 0:
+		return resource.Down, note
+	}
+	return resource.Warn, note
+}
+
+// Provisioned tells whether every disk exists.
+func (d *Disk) Provisioned(ctx context.Context) (bool, error) {
+	c, loc, err := d.client(ctx, "provisioned")
+	if err != nil {
+		return false, err
+	}
+	for _, name := range d.names {
+		if _, err := c.GetDisk(ctx, loc.Project, loc.Zone, name); gcec.IsNotFound(err) {
+			return false, nil
+		} else if err != nil {
+			return false, resource.Errorf(d.RID(), "provisioned", "%w", err)
+		}
+	}
+	return true, nil
+}
+
+// Provision creates the disks that do not exist. A disk that exists is
+// left as it is: never re-created, never resized.
+func (d *Disk) Provision(ctx context.Context) error {
+	log := resource.Logger(ctx).With("rid", d.RID())
+	c, loc, err := d.client(ctx, "provision")
+	if err != nil {
+		return err
+	}
+	for _, name := range d.names {
+		pd, err := c.GetDisk(ctx, loc.Project, loc.Zone, name)
+		if err == nil {
+			if want := gib(d.size); want > 0 && pd.GetSizeGb() != want {
+				log.Warn("disk exists with another size: left as is", "disk", name, "size_gb", pd.GetSizeGb(), "configured_gb", want)
+			} else {
+				log.Info("disk exists", "disk", name)
+			}
+			continue
+		}
+		if !gcec.IsNotFound(err) {
+			return resource.Errorf(d.RID(), "provision", "%w", err)
+		}
+		if d.size <= 0 && d.image == "" && d.snapshot == "" {
+			return resource.Errorf(d.RID(), "provision", "disk %s does not exist and size is not set: set size (like size = 17g) or image or source_snapshot", name)
+		}
+		pd = &computepb.Disk{Name: proto.String(name), Type: proto.String(d.typeLink(loc))}
+		if g := gib(d.size); g > 0 {
+			pd.SizeGb = proto.Int64(g)
+		}
+		if d.description != "" {
+			pd.Description = proto.String(d.description)
+		}
+		if d.image != "" {
+			pd.SourceImage = proto.String(d.image)
+		}
+		if d.snapshot != "" {
+			pd.SourceSnapshot = proto.String(d.snapshot)
+		}
+		if resource.IsDryRun(ctx) {
+			log.Info("would create disk", "disk", name, "size_gb", pd.GetSizeGb(), "type", d.diskType)
+			continue
+		}
+		log.Info("create disk", "disk", name, "size_gb", pd.GetSizeGb(), "type", d.diskType)
+		if err := c.InsertDisk(ctx, loc.Project, loc.Zone, pd); err != nil {
+			if gcec.IsConflict(err) {
+				// Another node created it meanwhile: it exists, as asked.
+				log.Info("disk created meanwhile by another node", "disk", name)
+				continue
+			}
+			return resource.Errorf(d.RID(), "provision", "%w", err)
+		}
+	}
+	return nil
+}
+
+// Unprovision deletes the disks. It refuses, before deleting any, when a
+// disk is attached to another instance; a disk attached here is detached
+// first.
+func (d *Disk) Unprovision(ctx context.Context) error {
+	log := resource.Logger(ctx).With("rid", d.RID())
+	c, loc, err := d.client(ctx, "unprovision")
+	if err != nil {
+		return err
+	}
+	me, err := c.GetInstance(ctx, loc.Project, loc.Zone, loc.Instance)
+	if err != nil {
+		return resource.Errorf(d.RID(), "unprovision", "%w", err)
+	}
+	states := make([]diskState, len(d.names))
+	for i, name := range d.names {
+		if states[i], err = d.state(ctx, c, loc, me, name); err != nil {
+			return resource.Errorf(d.RID(), "unprovision", "%w", err)
+		}
+		if len(states[i].elsewhere) > 0 {
+			return resource.Errorf(d.RID(), "unprovision", "disk %s is attached to %s: stop the service there first; nothing deleted", name, names(states[i].elsewhere))
+		}
+	}
+	for i, name := range d.names {
+		st := states[i]
+		if st.disk == nil {
+			log.Info("disk does not exist", "disk", name)
+			continue
+		}
+		if resource.IsDryRun(ctx) {
+			log.Info("would delete disk", "disk", name)
+			continue
+		}
+		if st.here != nil {
+			log.Info("detach disk", "disk", name, "device", st.here.GetDeviceName())
+			if err := c.DetachDisk(ctx, loc.Project, loc.Zone, loc.Instance, st.here.GetDeviceName()); err != nil {
+				return resource.Errorf(d.RID(), "unprovision", "%w", err)
+			}
+		}
+		log.Info("delete disk", "disk", name)
+		if err := c.DeleteDisk(ctx, loc.Project, loc.Zone, name); err != nil && !gcec.IsNotFound(err) {
+			return resource.Errorf(d.RID(), "unprovision", "%w", err)
+		}
+	}
+	return nil
+}
+
+// Start attaches every disk to this instance, detaching it first from
+// another instance that has it (a move), and waits for the device nodes.
+// When one disk fails, the disks this start attached are detached again.
+func (d *Disk) Start(ctx context.Context) (err error) {
+	log := resource.Logger(ctx).With("rid", d.RID())
+	c, loc, err := d.client(ctx, "start")
+	if err != nil {
+		return err
+	}
+	me, err := c.GetInstance(ctx, loc.Project, loc.Zone, loc.Instance)
+	if err != nil {
+		return resource.Errorf(d.RID(), "start", "%w", err)
+	}
+	var attached []string // device names attached by this call
+	defer func() {
+		if err == nil || len(attached) == 0 || resource.IsDryRun(ctx) {
+			return
+		}
+		// The action's context may be what failed: undo with a fresh
+		// deadline.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		for _, dev := range attached {
+			log.Info("start failed: detach again", "device", dev)
+			if derr := c.DetachDisk(uctx, loc.Project, loc.Zone, loc.Instance, dev); derr != nil {
+				log.Error("detach after failed start", "device", dev, "error", derr)
+			}
+		}
+	}()
+	for i, name := range d.names {
+		dev := d.DeviceName(i)
+		st, err := d.state(ctx, c, loc, me, name)
+		if err != nil {
+			return resource.Errorf(d.RID(), "start", "%w", err)
+		}
+		if st.disk == nil {
+			return resource.Errorf(d.RID(), "start", "disk %s does not exist: provision the service first", name)
+		}
+		if st.here != nil {
+			if st.here.GetDeviceName() != dev {
+				return resource.Errorf(d.RID(), "start", "disk %s is attached to %s as %s, expected %s: detach it by hand if it is not in use", name, loc.Instance, st.here.GetDeviceName(), dev)
+			}
+			log.Info("disk already attached", "disk", name, "device", dev)
+			if err := d.waitDevice(ctx, i); err != nil {
+				return err
+			}
+			continue
+		}
+		// A move: the disk is read-write, attached to one instance at a
+		// time. If the attach below then fails, the disk is left attached
+		// nowhere, which the next start of either node repairs.
+		for _, u := range st.elsewhere {
+			if err := d.detachFrom(ctx, c, loc, u, st.disk); err != nil {
+				return resource.Errorf(d.RID(), "start", "move disk %s: %w", name, err)
+			}
+		}
+		if resource.IsDryRun(ctx) {
+			log.Info("would attach disk", "disk", name, "device", dev)
+			continue
+		}
+		log.Info("attach disk", "disk", name, "device", dev)
+		if err := c.AttachDisk(ctx, loc.Project, loc.Zone, loc.Instance, name, dev); err != nil {
+			return resource.Errorf(d.RID(), "start", "%w", err)
+		}
+		attached = append(attached, dev)
+		if err := d.waitDevice(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// detachFrom detaches pd from the instance at link (another node).
+func (d *Disk) detachFrom(ctx context.Context, c *gcec.Client, loc gcec.Location, link string, pd *computepb.Disk) error {
+	log := resource.Logger(ctx).With("rid", d.RID())
+	other := gcec.LastSegment(link)
+	otherZone := loc.Zone
+	if parts := strings.Split(link, "/"); len(parts) >= 4 && parts[len(parts)-4] == "zones" {
+		otherZone = parts[len(parts)-3]
+	}
+	in, err := c.GetInstance(ctx, loc.Project, otherZone, other)
+	if err != nil {
+		return err
+	}
+	for _, a := range in.GetDisks() {
+		if !gcec.SameResource(a.GetSource(), pd.GetSelfLink()) {
+			continue
+		}
+		if resource.IsDryRun(ctx) {
+			log.Info("would detach disk from the other instance", "disk", pd.GetName(), "instance", other, "device", a.GetDeviceName())
+			return nil
+		}
+		log.Info("detach disk from the other instance", "disk", pd.GetName(), "instance", other, "device", a.GetDeviceName())
+		return c.DetachDisk(ctx, loc.Project, otherZone, other, a.GetDeviceName())
+	}
+	return nil
+}
+
+// waitDevice waits until udev shows the i-th disk.
+func (d *Disk) waitDevice(ctx context.Context, i int) error {
+	if resource.IsDryRun(ctx) {
+		return nil
+	}
+	p := d.DevicePath(i)
+	deadline := time.Now().Add(d.attachTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return resource.Errorf(d.RID(), "start", "disk %s attached but %s did not appear within %s (attach_timeout)", d.names[i], p, d.attachTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return resource.Errorf(d.RID(), "start", "waiting for %s: %w", p, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop detaches the disks from this instance. Standby disks (always_on)
+// are kept attached by the scheduler, which does not stop them unless
+// forced; the next start on another node moves them.
+func (d *Disk) Stop(ctx context.Context) error {
+	log := resource.Logger(ctx).With("rid", d.RID())
+	c, loc, err := d.client(ctx, "stop")
+	if err != nil {
+		return err
+	}
+	me, err := c.GetInstance(ctx, loc.Project, loc.Zone, loc.Instance)
+	if err != nil {
+		return resource.Errorf(d.RID(), "stop", "%w", err)
+	}
+	for _, name := range d.names {
+		st, err := d.state(ctx, c, loc, me, name)
+		if err != nil {
+			return resource.Errorf(d.RID(), "stop", "%w", err)
+		}
+		if st.here == nil {
+			log.Info("disk not attached here", "disk", name)
+			continue
+		}
+		if resource.IsDryRun(ctx) {
+			log.Info("would detach disk", "disk", name, "device", st.here.GetDeviceName())
+			continue
+		}
+		log.Info("detach disk", "disk", name, "device", st.here.GetDeviceName())
+		if err := c.DetachDisk(ctx, loc.Project, loc.Zone, loc.Instance, st.here.GetDeviceName()); err != nil {
+			return resource.Errorf(d.RID(), "stop", "%w", err)
+		}
+	}
+	return nil
+}
+
+func (d *Disk) typeLink(loc gcec.Location) string {
+	t := d.diskType
+	if t == "" {
+		t = "pd-standard"
+	}
+	if strings.Contains(t, "/") {
+		return t
+	}
+	return "projects/" + loc.Project + "/zones/" + loc.Zone + "/diskTypes/" + t
+}
+
+// gib rounds a byte count up to GiB, the unit of sizeGb.
+func gib(n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	return (n + 1<<30 - 1) >> 30
+}
+
+func names(links []string) string {
+	out := make([]string, len(links))
+	for i, l := range links {
+		out[i] = gcec.LastSegment(l)
+	}
+	return strings.Join(out, ", ")
+}
