@@ -85,18 +85,3 @@ func Bridge(t testing.TB, ns netns.NsHandle, name, cidr string) *netlink.Bridge 
 	}
 	return br
 }
-
-// Dummy creates a dummy interface name inside ns and sets it up: an
-// interface to put ip.host addresses on.
-func Dummy(t testing.TB, ns netns.NsHandle, name string) netlink.Link {
-	t.Helper()
-	h := Handle(t, ns)
-	d := &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: name}}
-	if err := h.LinkAdd(d); err != nil {
-		t.Fatalf("add dummy %s: %v", name, err)
-	}
-	if err := h.LinkSetUp(d); err != nil {
-		t.Fatalf("set %s up: %v", name, err)
-	}
-	return d
-}
