@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"bufio"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -84,4 +87,48 @@ func Bridge(t testing.TB, ns netns.NsHandle, name, cidr string) *netlink.Bridge 
 		}
 	}
 	return br
+}
+
+// DialInNetns connects to the TCP address addr from inside ns and returns
+// the first line the peer sends: a check that an address plumbed into a
+// namespace is reachable, with traffic that never leaves the namespaces.
+func DialInNetns(ns netns.NsHandle, addr string) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	// A dedicated goroutine whose thread switches namespace and is never
+	// given back to the scheduler if switching back fails.
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			ch <- result{err: err}
+			runtime.UnlockOSThread()
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			ch <- result{err: err}
+			runtime.UnlockOSThread()
+			return
+		}
+		// The socket is created in ns; the rest of the I/O can run
+		// anywhere once it exists.
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if serr := netns.Set(orig); serr == nil {
+			runtime.UnlockOSThread()
+		}
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		ch <- result{line: strings.TrimSpace(line), err: err}
+	}()
+	r := <-ch
+	return r.line, r.err
 }
