@@ -1,0 +1,236 @@
+package fake
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/driver/container"
+	"github.com/svckit/svckit/driver/disk"
+	"github.com/svckit/svckit/driver/fs"
+	"github.com/svckit/svckit/driver/ip"
+	syncdrv "github.com/svckit/svckit/driver/sync"
+	"github.com/svckit/svckit/resource"
+)
+
+// Actions a fault or a latency can name.
+const (
+	ActionStart       = "start"
+	ActionStop        = "stop"
+	ActionProvision   = "provision"
+	ActionUnprovision = "unprovision"
+	ActionStatus      = "status"
+)
+
+var actions = []string{ActionStart, ActionStop, ActionProvision, ActionUnprovision, ActionStatus}
+
+// Options configure the fakes of one registry.
+type Options struct {
+	// Latency is how long start, stop, provision and unprovision take.
+	// Status takes no time unless LatencyOf says so.
+	Latency time.Duration
+	// LatencyOf overrides Latency. Keys, from the most to the least
+	// specific: "<rid>:<action>", "<rid>", "<driver id>:<action>",
+	// "<driver id>", "<action>" ("fs#01:start", "disk.gce", "stop").
+	LatencyOf map[string]time.Duration
+	// Faults make chosen calls fail.
+	Faults []Fault
+	// Recorder, when set, receives every call.
+	Recorder *Recorder
+}
+
+// Fault makes calls of a fake fail.
+type Fault struct {
+	// RID is a path.Match glob of the rids to fail ("fs#03", "container#*").
+	RID string
+	// Action is the action to fail: start, stop, provision, unprovision or
+	// status; "" or "*" means every action.
+	Action string
+	// Nth fails only the Nth call (1-based) of each matching rid and
+	// action; 0 fails every call.
+	Nth int
+	// Node, when set, is a path.Match glob of the nodes where the fault
+	// applies.
+	Node string
+	// Message is the error text; a default names the call.
+	Message string
+}
+
+func (f Fault) matches(node, rid, action string, n int) bool {
+	if ok, _ := path.Match(f.RID, rid); !ok {
+		return false
+	}
+	if f.Action != "" && f.Action != "*" && f.Action != action {
+		return false
+	}
+	if f.Node != "" {
+		if ok, _ := path.Match(f.Node, node); !ok {
+			return false
+		}
+	}
+	return f.Nth == 0 || f.Nth == n
+}
+
+// Validate tells whether the fault is well formed.
+func (f Fault) Validate() error {
+	if f.RID == "" {
+		return fmt.Errorf("fault: empty rid pattern")
+	}
+	if _, err := path.Match(f.RID, ""); err != nil {
+		return fmt.Errorf("fault: rid pattern %q: %w", f.RID, err)
+	}
+	if f.Node != "" {
+		if _, err := path.Match(f.Node, ""); err != nil {
+			return fmt.Errorf("fault: node pattern %q: %w", f.Node, err)
+		}
+	}
+	if f.Action != "" && f.Action != "*" && !isAction(f.Action) {
+		return fmt.Errorf("fault %s: unknown action %q: expected one of %s", f.RID, f.Action, strings.Join(actions, ", "))
+	}
+	if f.Nth < 0 {
+		return fmt.Errorf("fault %s:%s: nth %d: expected 0 (every call) or a call number from 1", f.RID, f.Action, f.Nth)
+	}
+	return nil
+}
+
+func isAction(a string) bool {
+	for _, x := range actions {
+		if a == x {
+			return true
+		}
+	}
+	return false
+}
+
+// StandardManifests returns the manifests of every standard driver, the
+// ones Registry fakes.
+func StandardManifests() []driver.Manifest {
+	var out []driver.Manifest
+	out = append(out, disk.Manifests()...)
+	out = append(out, fs.Manifests()...)
+	out = append(out, ip.Manifests()...)
+	out = append(out, container.Manifests()...)
+	out = append(out, syncdrv.Manifests()...)
+	return out
+}
+
+// Registry returns a new registry holding a fake of every standard driver,
+// under its real id and with its real manifest. Resources built by it
+// share fault counters, the recorder and the sibling index for ordering
+// checks; separate Registry values share nothing but the state files.
+func Registry(opts Options) *driver.Registry {
+	return Replace(nil, opts)
+}
+
+// Replace returns a new registry with a fake for every driver of reg (with
+// the same manifest) plus the standard drivers reg lacks. Drivers svckit
+// does not know get a generic fake: up/down, provisioning, faults,
+// latency, and the group ordering (no Uses). reg may be nil.
+func Replace(reg *driver.Registry, opts Options) *driver.Registry {
+	f := &fakes{
+		opts:     opts,
+		counters: map[counterKey]int{},
+		services: map[string]*service{},
+	}
+	out := driver.NewRegistry()
+	if reg != nil {
+		for _, id := range reg.IDs() {
+			if d, ok := reg.Lookup(id); ok {
+				out.Replace(d.Manifest, f.factory)
+			}
+		}
+	}
+	for _, m := range StandardManifests() {
+		if _, ok := out.Lookup(m.ID); !ok {
+			out.Replace(m, f.factory)
+		}
+	}
+	return out
+}
+
+// fakes is the shared state of the fakes of one registry.
+type fakes struct {
+	opts Options
+
+	mu       sync.Mutex
+	counters map[counterKey]int
+	services map[string]*service
+}
+
+type counterKey struct{ svc, rid, action string }
+
+// service returns the index of the service whose state lives in varDir
+// (or in memory, by service name, when varDir is empty).
+func (f *fakes) service(cfg driver.Config) *service {
+	key := cfg.VarDir
+	if key == "" {
+		key = "mem:" + cfg.Svcname
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.services[key]
+	if !ok {
+		s = newService(key, cfg.VarDir)
+		f.services[key] = s
+	}
+	return s
+}
+
+// count registers one more call and returns the fault to inject, if any.
+func (f *fakes) count(svcKey, node, rid, action string) (int, *Fault) {
+	f.mu.Lock()
+	k := counterKey{svcKey, rid, action}
+	f.counters[k]++
+	n := f.counters[k]
+	f.mu.Unlock()
+	for i := range f.opts.Faults {
+		if f.opts.Faults[i].matches(node, rid, action, n) {
+			return n, &f.opts.Faults[i]
+		}
+	}
+	return n, nil
+}
+
+func (f *fakes) latency(rid, driverID, action string) time.Duration {
+	for _, k := range []string{rid + ":" + action, rid, driverID + ":" + action, driverID, action} {
+		if d, ok := f.opts.LatencyOf[k]; ok {
+			return d
+		}
+	}
+	if action == ActionStatus {
+		return 0
+	}
+	return f.opts.Latency
+}
+
+func (f *fakes) factory(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.f = f
+	r.svc = f.service(cfg)
+	r.svc.add(r, cfg.Section)
+	return r, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

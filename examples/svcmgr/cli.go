@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/svckit/svckit/driver"
+	_ "github.com/svckit/svckit/driver/all"
+	"github.com/svckit/svckit/driver/container"
+	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/svc"
+)
+
+// exitError carries the exit code of a failure.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+type globals struct {
+	root, node, svcname, format string
+	rids, subsets               []string
+	tags, scheduler             string
+	fake, dryRun, showSecrets   bool
+	force                       bool
+	waitlock                    time.Duration
+	maxParallel                 int
+	stdout, stderr              io.Writer
+}
+
+const defaultRoot = "/opt/svckit"
+
+func run(args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "svcmgr:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	// cobra's own errors (unknown command or flag) are usage errors.
+	return 2
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "svcmgr -s SVC ACTION",
+		Short:         "Run the actions of a svckit service on this node",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defRoot := os.Getenv("SVCKIT_ROOT")
+	if defRoot == "" {
+		defRoot = defaultRoot
+	}
+	host, _ := os.Hostname()
+	f := root.PersistentFlags()
+	f.StringVar(&g.root, "root", defRoot, "the directory holding etc/<svc>.conf and var/<svc>/ (env SVCKIT_ROOT)")
+	f.StringVar(&g.node, "node", host, "the name of this node")
+	f.StringVarP(&g.svcname, "service", "s", "", "the service name")
+	f.BoolVar(&g.fake, "fake", false, "run every resource on fake drivers (no host change)")
+	f.StringSliceVar(&g.rids, "rid", nil, "resource ids, group names or globs (comma separated)")
+	f.StringVar(&g.tags, "tags", "", "tag expression: ',' is OR, '+' is AND (sm+pod01,db)")
+	f.StringSliceVar(&g.subsets, "subsets", nil, "subset names (comma separated)")
+	f.BoolVar(&g.dryRun, "dry-run", false, "print the plan and change nothing")
+	f.StringVar(&g.format, "format", "text", "output format: text or json")
+	f.DurationVar(&g.waitlock, "waitlock", 30*time.Second, "how long to wait for another action of the service")
+	f.StringVar(&g.scheduler, "scheduler", "", "graph or groups (default: the service's scheduler keyword)")
+	f.IntVar(&g.maxParallel, "max-parallel", 0, "the most resource actions at once (default: the service's max_parallel)")
+	f.BoolVar(&g.force, "force", false, "also stop standby (always_on) resources")
+
+	printCmd := &cobra.Command{Use: "print", Short: "print status or config"}
+	printCmd.AddCommand(&cobra.Command{
+		Use: "status", Short: "print the status tree of the service on this node", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.printStatus(cmd.Context()) },
+	})
+	cfgCmd := &cobra.Command{
+		Use: "config", Short: "print the service configuration (secrets redacted)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.printConfig(cmd.Context()) },
+	}
+	cfgCmd.Flags().BoolVar(&g.showSecrets, "show-secrets", false, "print secret values as written")
+	printCmd.AddCommand(cfgCmd)
+	validateCmd := &cobra.Command{Use: "validate", Short: "validate config"}
+	validateCmd.AddCommand(&cobra.Command{
+		Use: "config", Short: "check the configuration and list every problem", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.validate(cmd.Context()) },
+	})
+	root.AddCommand(printCmd, validateCmd)
+	for _, a := range svc.Actions {
+		root.AddCommand(&cobra.Command{
+			Use: string(a), Short: string(a) + " the selected resources", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return g.action(cmd.Context(), a) },
+		})
+	}
+	root.AddCommand(&cobra.Command{
+		Use:   "docker ARGS...",
+		Short: "run the docker command with %instances% and %images% of the selected containers",
+		Long: "Runs docker with ARGS, where %instances% expands to the names of the selected container\n" +
+			"resources and %images% to their images (the seed's 'docker rm %instances%').",
+		DisableFlagParsing: false,
+		Args:               cobra.MinimumNArgs(1),
+		RunE:               func(cmd *cobra.Command, args []string) error { return g.docker(cmd.Context(), args) },
+	})
+	return root
+}
+
+func (g *globals) configPath() string {
+	return filepath.Join(g.root, "etc", g.svcname+".conf")
+}
+
+// load reads and validates the service config for this node.
+func (g *globals) load(ctx context.Context) (*svc.Service, error) {
+	if g.svcname == "" {
+		return nil, usageError("missing -s SVC: expected the service name")
+	}
+	if g.format != "text" && g.format != "json" {
+		return nil, usageError("--format %q: expected text or json", g.format)
+	}
+	reg := driver.Default()
+	if g.fake {
+		opts, err := fake.OptionsFromEnv()
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		reg = fake.Replace(reg, opts)
+	}
+	s, err := svc.Load(ctx, g.configPath(), svc.Options{Node: g.node, Svcname: g.svcname, Registry: reg, Root: g.root, NoTriggers: g.fake})
+	if err != nil {
+		var ve *svc.ValidationError
+		if errors.As(err, &ve) || errors.Is(err, os.ErrNotExist) {
+			return nil, &exitError{code: 2, err: err}
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (g *globals) selection() svc.Selection {
+	return svc.Selection{RIDs: g.rids, Tags: g.tags, Subsets: g.subsets}
+}
+
+func (g *globals) writeJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (g *globals) printStatus(ctx context.Context) error {
+	s, err := g.load(ctx)
+	if err != nil {
+		return err
+	}
+	rep := s.Status(ctx)
+	if g.format == "json" {
+		return g.writeJSON(rep.Visible(s.ShowDisabled()))
+	}
+	_, err = io.WriteString(g.stdout, rep.Render(s.ShowDisabled()))
+	return err
+}
+
+func (g *globals) printConfig(ctx context.Context) error {
+	s, err := g.load(ctx)
+	if err != nil {
+		return err
+	}
+	text := s.RenderConfig(g.showSecrets)
+	if g.format == "json" {
+		return g.writeJSON(map[string]string{"service": s.Name, "file": s.File, "config": text})
+	}
+	_, err = io.WriteString(g.stdout, text)
+	return err
+}
+
+func (g *globals) validate(ctx context.Context) error {
+	s, err := g.load(ctx)
+	var ve *svc.ValidationError
+	if errors.As(err, &ve) && g.format == "json" {
+		g.writeJSON(map[string]any{"valid": false, "problems": ve.Problems})
+		return &exitError{code: 2, err: fmt.Errorf("%d problems in %s", len(ve.Problems), g.configPath())}
+	}
+	if err != nil {
+		return err
+	}
+	if g.format == "json" {
+		return g.writeJSON(map[string]any{"valid": true, "service": s.Name, "node": s.Node, "resources": len(s.Resources)})
+	}
+	fmt.Fprintf(g.stdout, "%s: valid for node %s (%d resources)\n", g.configPath(), s.Node, len(s.Resources))
+	return nil
+}
+
+// redactWriter passes every write through the service's redaction, so that
+// no driver log line can print a secret of the configuration.
+type redactWriter struct {
+	mu sync.Mutex
+	s  *svc.Service
+	w  io.Writer
+}
+
+func (r *redactWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := io.WriteString(r.w, r.s.Redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (g *globals) action(ctx context.Context, a svc.Action) error {
+	s, err := g.load(ctx)
+	if err != nil {
+		return err
+	}
+	errw := &redactWriter{s: s, w: g.stderr}
+	ctx = resource.WithLogger(ctx, slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if g.format == "text" && !g.dryRun {
+		ctx = resource.WithProgress(ctx, func(e resource.Event) {
+			if e.Phase == resource.Started {
+				return
+			}
+			line := fmt.Sprintf("%s %-16s %-12s %-8s %s", s.Node, e.RID, e.Action, e.Phase, e.Duration.Round(time.Millisecond))
+			if e.Error != "" {
+				line += "  " + e.Error
+			}
+			fmt.Fprintln(errw, line)
+		})
+	}
+	res, err := s.Do(ctx, a, svc.ActionOptions{
+		Selection: g.selection(), DryRun: g.dryRun, LockTimeout: g.waitlock,
+		Scheduler: g.scheduler, MaxParallel: g.maxParallel, Force: g.force,
+	})
+	if g.format == "json" {
+		if res != nil {
+			g.writeJSON(res)
+		}
+	} else if res != nil && res.DryRun {
+		fmt.Fprintf(g.stdout, "%s %s on %s: plan (%s scheduler), nothing changed\n", s.Name, a, s.Node, res.Scheduler)
+		for i, w := range res.Plan {
+			fmt.Fprintf(g.stdout, "  wave %d: %s\n", i+1, strings.Join(w, " "))
+		}
+	} else if res != nil && err == nil {
+		fmt.Fprintf(g.stdout, "%s %s on %s: %d resources in %s\n", s.Name, a, s.Node, len(res.Steps), res.Duration.Round(time.Millisecond))
+	}
+	if err != nil {
+		var ve *svc.ValidationError
+		if errors.As(err, &ve) {
+			return &exitError{code: 2, err: err}
+		}
+		if res != nil && len(res.Steps) == 0 && len(res.Plan) == 0 {
+			// Nothing ran: the request itself was wrong (selection, scheduler).
+			return &exitError{code: 2, err: errors.New(s.Redact(err.Error()))}
+		}
+		return &exitError{code: 1, err: errors.New(s.Redact(err.Error()))}
+	}
+	return nil
+}
+
+// docker runs the docker command line with the selected containers'
+// names and images expanded, as the reference's container manager
+// passthrough does.
+func (g *globals) docker(ctx context.Context, args []string) error {
+	s, err := g.load(ctx)
+	if err != nil {
+		return err
+	}
+	sel := g.selection()
+	res, err := s.Select(sel)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	var names, images []string
+	for _, r := range res {
+		if resource.Group(r.RID()) != "container" {
+			continue
+		}
+		cfg, _ := s.Config(r.RID())
+		names = append(names, container.Name(cfg))
+		if img := cfg.String("run_image"); img != "" && !containsString(images, img) {
+			images = append(images, img)
+		}
+	}
+	var argv []string
+	for _, a := range args {
+		switch a {
+		case "%instances%":
+			argv = append(argv, names...)
+		case "%images%":
+			argv = append(argv, images...)
+		default:
+			argv = append(argv, a)
+		}
+	}
+	if g.dryRun || g.fake {
+		fmt.Fprintf(g.stdout, "docker %s\n", s.Redact(strings.Join(argv, " ")))
+		if g.fake {
+			fmt.Fprintln(g.stderr, "svcmgr: --fake: the docker command is printed, not run")
+		}
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "docker", argv...)
+	cmd.Stdout, cmd.Stderr = g.stdout, &redactWriter{s: s, w: g.stderr}
+	if err := cmd.Run(); err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("docker %s: %w", s.Redact(strings.Join(argv, " ")), err)}
+	}
+	return nil
+}
+
+func containsString(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,459 @@
+package svc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/svckit/svckit/resource"
+)
+
+// Action names a service action.
+type Action string
+
+const (
+	Start          Action = "start"
+	Stop           Action = "stop"
+	Provision      Action = "provision"
+	Unprovision    Action = "unprovision"
+	StartContainer Action = "startcontainer"
+	StopContainer  Action = "stopcontainer"
+)
+
+// Actions lists the actions Do accepts.
+var Actions = []Action{Start, Stop, Provision, Unprovision, StartContainer, StopContainer}
+
+// ActionOptions say how an action runs.
+type ActionOptions struct {
+	Selection
+	// DryRun computes and returns the plan, and calls no driver.
+	DryRun bool
+	// LockTimeout is how long to wait for another action of the same
+	// service to finish. Default 30s.
+	LockTimeout time.Duration
+	// Scheduler overrides the service's scheduler keyword ("graph" or
+	// "groups").
+	Scheduler string
+	// MaxParallel overrides the service's max_parallel keyword (0: keep).
+	MaxParallel int
+	// Force also stops standby (always_on) resources.
+	Force bool
+	// Rollback overrides the service's rollback keyword when set.
+	Rollback *bool
+}
+
+// Step is what happened to one resource in an action.
+type Step struct {
+	RID      string        `json:"rid"`
+	Action   string        `json:"action"`
+	Result   string        `json:"result"` // done, failed, skipped, rolled back
+	Reason   string        `json:"reason,omitempty"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// Result reports an action.
+type Result struct {
+	Service    string        `json:"service"`
+	Node       string        `json:"node"`
+	Action     Action        `json:"action"`
+	DryRun     bool          `json:"dry_run,omitempty"`
+	Scheduler  string        `json:"scheduler"`
+	Plan       [][]string    `json:"plan"`
+	Steps      []Step        `json:"steps"`
+	RolledBack []string      `json:"rolled_back,omitempty"`
+	NotRun     []string      `json:"not_run,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+	Error      string        `json:"error,omitempty"`
+}
+
+// ActionError is the failure of an action: what failed and what was
+// rolled back.
+type ActionError struct {
+	Service    string
+	Action     Action
+	Failed     map[string]error
+	RolledBack []string
+	Rollback   error
+}
+
+func (e *ActionError) Error() string {
+	rids := make([]string, 0, len(e.Failed))
+	for rid := range e.Failed {
+		rids = append(rids, rid)
+	}
+	sort.Strings(rids)
+	var parts []string
+	for _, rid := range rids {
+		parts = append(parts, e.Failed[rid].Error())
+	}
+	msg := fmt.Sprintf("%s %s failed: %s", e.Service, e.Action, strings.Join(parts, "; "))
+	switch {
+	case len(e.RolledBack) > 0:
+		msg += fmt.Sprintf("; rolled back: %s", strings.Join(e.RolledBack, " "))
+	case e.Action == Start || e.Action == Provision:
+		msg += "; nothing rolled back"
+	}
+	if e.Rollback != nil {
+		msg += fmt.Sprintf("; rollback failed: %v", e.Rollback)
+	}
+	return msg
+}
+
+func (e *ActionError) Unwrap() []error {
+	out := make([]error, 0, len(e.Failed))
+	for _, err := range e.Failed {
+		out = append(out, err)
+	}
+	return out
+}
+
+func (s *Service) scheduler(opts ActionOptions) string {
+	if opts.Scheduler != "" {
+		return opts.Scheduler
+	}
+	if v := s.Keywords["scheduler"]; v != "" {
+		return v
+	}
+	return SchedulerGraph
+}
+
+func (s *Service) maxParallel(opts ActionOptions) int {
+	if opts.MaxParallel > 0 {
+		return opts.MaxParallel
+	}
+	var n int
+	fmt.Sscan(s.Keywords["max_parallel"], &n)
+	return n
+}
+
+// Start starts the selected resources in dependency order.
+func (s *Service) Start(ctx context.Context, opts ActionOptions) (*Result, error) {
+	return s.Do(ctx, Start, opts)
+}
+
+// Stop stops the selected resources in reverse dependency order.
+func (s *Service) Stop(ctx context.Context, opts ActionOptions) (*Result, error) {
+	return s.Do(ctx, Stop, opts)
+}
+
+// Provision creates what the selected resources manage, then starts them,
+// in start order: a filesystem is made on a disk that is attached.
+func (s *Service) Provision(ctx context.Context, opts ActionOptions) (*Result, error) {
+	return s.Do(ctx, Provision, opts)
+}
+
+// Unprovision stops the selected resources and deletes what they manage.
+func (s *Service) Unprovision(ctx context.Context, opts ActionOptions) (*Result, error) {
+	return s.Do(ctx, Unprovision, opts)
+}
+
+// Do runs action on the selected resources.
+func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*Result, error) {
+	begin := time.Now()
+	res := &Result{Service: s.Name, Node: s.Node, Action: action, DryRun: opts.DryRun, Scheduler: s.scheduler(opts)}
+	fail := func(err error) (*Result, error) {
+		res.Error = s.Redact(err.Error())
+		res.Duration = time.Since(begin)
+		return res, err
+	}
+	if res.Scheduler != SchedulerGraph && res.Scheduler != SchedulerGroups {
+		return fail(fmt.Errorf("scheduler %q: expected graph or groups", res.Scheduler))
+	}
+	selected, err := s.Select(opts.Selection)
+	if err != nil {
+		return fail(err)
+	}
+	switch action {
+	case StartContainer, StopContainer:
+		selected = s.withContainerIPs(selected)
+		if len(selected) == 0 {
+			return fail(fmt.Errorf("service %s on %s: %s selects no container", s.Name, s.Node, opts.Selection))
+		}
+	case Start, Stop, Provision, Unprovision:
+	default:
+		return fail(fmt.Errorf("unknown action %q: expected one of %v", action, Actions))
+	}
+	forward := action == Start || action == Provision || action == StartContainer
+	var g *graph
+	if forward {
+		g = s.startGraph(selected, res.Scheduler)
+	} else {
+		g = s.stopGraph(selected, res.Scheduler)
+	}
+	if res.Plan, err = g.waves(); err != nil {
+		return fail(err)
+	}
+	if opts.DryRun {
+		res.Duration = time.Since(begin)
+		return res, nil
+	}
+	timeout := opts.LockTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	unlock, err := s.lock(ctx, string(action), timeout)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+
+	var mu sync.Mutex
+	var changed []resource.Resource // resources this action brought up
+	record := func(st Step) {
+		mu.Lock()
+		res.Steps = append(res.Steps, st)
+		mu.Unlock()
+	}
+	errs, notRun := g.run(ctx, s.maxParallel(opts), func(ctx context.Context, r resource.Resource) error {
+		did, err := s.runOne(ctx, action, r, opts, record)
+		if did && forward {
+			mu.Lock()
+			changed = append(changed, r)
+			mu.Unlock()
+		}
+		return err
+	})
+	res.NotRun = notRun
+	if len(errs) == 0 {
+		res.Duration = time.Since(begin)
+		return res, nil
+	}
+	aerr := &ActionError{Service: s.Name, Action: action, Failed: errs}
+	rollback := s.Rollback()
+	if opts.Rollback != nil {
+		rollback = *opts.Rollback
+	}
+	if forward && rollback && len(changed) > 0 {
+		rb := s.stopGraph(changed, res.Scheduler)
+		rbErrs, _ := rb.run(context.WithoutCancel(ctx), s.maxParallel(opts), func(ctx context.Context, r resource.Resource) error {
+			t0 := time.Now()
+			resource.Report(ctx, resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
+			err := r.Stop(ctx)
+			st := Step{RID: r.RID(), Action: "stop", Result: string(resource.RolledBack), Start: t0, Duration: time.Since(t0)}
+			ev := resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.RolledBack, Duration: st.Duration}
+			if err != nil {
+				st.Result, st.Error = string(resource.Failed), s.Redact(err.Error())
+				ev.Phase, ev.Error = resource.Failed, st.Error
+			} else {
+				mu.Lock()
+				aerr.RolledBack = append(aerr.RolledBack, r.RID())
+				mu.Unlock()
+			}
+			resource.Report(ctx, ev)
+			record(st)
+			return err
+		})
+		sort.Strings(aerr.RolledBack)
+		if len(rbErrs) > 0 {
+			aerr.Rollback = errors.Join(mapErrors(rbErrs)...)
+		}
+		res.RolledBack = aerr.RolledBack
+	}
+	return fail(aerr)
+}
+
+func mapErrors(m map[string]error) []error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]error, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+// withContainerIPs keeps the containers of sel and adds the ips plumbed
+// into them, so that startcontainer leaves the containers reachable.
+func (s *Service) withContainerIPs(sel []resource.Resource) []resource.Resource {
+	var out []resource.Resource
+	picked := map[string]bool{}
+	for _, r := range sel {
+		if resource.Group(r.RID()) == "container" {
+			out = append(out, r)
+			picked[r.RID()] = true
+		}
+	}
+	for _, r := range s.Resources {
+		if c := s.containerRID(r); c != "" && picked[c] && !r.Flags().Disabled {
+			out = append(out, r)
+		}
+	}
+	sortResources(out)
+	return out
+}
+
+// runOne runs one resource's part of action. did tells whether it
+// changed the resource (for rollback).
+func (s *Service) runOne(ctx context.Context, action Action, r resource.Resource, opts ActionOptions, record func(Step)) (did bool, err error) {
+	rid := r.RID()
+	t0 := time.Now()
+	step := Step{RID: rid, Action: string(action), Start: t0}
+	report := func(p resource.Phase, d time.Duration, e error) {
+		ev := resource.Event{Node: s.Node, RID: rid, Action: string(action), Phase: p, Duration: d}
+		if e != nil {
+			ev.Error = s.Redact(e.Error())
+		}
+		resource.Report(ctx, ev)
+	}
+	finish := func(result, reason string, e error) {
+		step.Duration = time.Since(t0)
+		step.Result, step.Reason = result, reason
+		if e != nil {
+			step.Error = s.Redact(e.Error())
+		}
+		record(step)
+	}
+	report(resource.Started, 0, nil)
+	switch action {
+	case Start, StartContainer:
+		did, err = s.startOne(ctx, r)
+	case Stop, StopContainer:
+		did, err = s.stopOne(ctx, r, opts.Force)
+	case Provision:
+		did, err = s.provisionOne(ctx, r)
+	case Unprovision:
+		did, err = s.unprovisionOne(ctx, r, opts.Force)
+	}
+	d := time.Since(t0)
+	switch {
+	case err != nil && r.Flags().Optional:
+		resource.Logger(ctx).Warn("optional resource failed", "rid", rid, "action", action, "error", s.Redact(err.Error()))
+		report(resource.Failed, d, err)
+		finish(string(resource.Failed), "optional: the action goes on", err)
+		return did, nil
+	case err != nil:
+		report(resource.Failed, d, err)
+		finish(string(resource.Failed), "", err)
+		return did, err
+	case !did:
+		report(resource.Skipped, d, nil)
+		finish(string(resource.Skipped), "already in the wanted state", nil)
+	default:
+		report(resource.Done, d, nil)
+		finish(string(resource.Done), "", nil)
+	}
+	return did, nil
+}
+
+func (s *Service) startOne(ctx context.Context, r resource.Resource) (bool, error) {
+	if st, err := r.Status(ctx); err == nil && st.IsUp() {
+		return false, nil
+	}
+	if err := s.trigger(ctx, r, "pre_start"); err != nil {
+		return false, err
+	}
+	if err := r.Start(ctx); err != nil {
+		return false, wrapAction(r, "start", err)
+	}
+	return true, s.trigger(ctx, r, "post_start")
+}
+
+func (s *Service) stopOne(ctx context.Context, r resource.Resource, force bool) (bool, error) {
+	if r.Flags().Standby && !force {
+		return false, nil
+	}
+	if st, err := r.Status(ctx); err == nil && (st.Final() == resource.Down || st.Final() == resource.StandbyDown || st == resource.NotApplicable) {
+		return false, nil
+	}
+	if err := s.trigger(ctx, r, "pre_stop"); err != nil {
+		return false, err
+	}
+	if err := r.Stop(ctx); err != nil {
+		return false, wrapAction(r, "stop", err)
+	}
+	return true, s.trigger(ctx, r, "post_stop")
+}
+
+func (s *Service) provisionOne(ctx context.Context, r resource.Resource) (bool, error) {
+	did := false
+	if p, ok := r.(resource.Provisioner); ok {
+		need := true
+		if c, ok := r.(resource.ProvisionChecker); ok {
+			done, err := c.Provisioned(ctx)
+			if err != nil {
+				return false, wrapAction(r, "provisioned", err)
+			}
+			need = !done
+		}
+		if need {
+			if err := s.trigger(ctx, r, "pre_provision"); err != nil {
+				return false, err
+			}
+			if err := p.Provision(ctx); err != nil {
+				return false, wrapAction(r, "provision", err)
+			}
+			did = true
+		}
+	}
+	started, err := s.startOne(ctx, r)
+	if err != nil {
+		return did || started, err
+	}
+	// post_provision runs once the resource is up (a filesystem mounted),
+	// since it typically creates directories inside it.
+	if did {
+		if err := s.trigger(ctx, r, "post_provision"); err != nil {
+			return true, err
+		}
+	}
+	return did || started, nil
+}
+
+func (s *Service) unprovisionOne(ctx context.Context, r resource.Resource, force bool) (bool, error) {
+	stopped, err := s.stopOne(ctx, r, true)
+	if err != nil {
+		return stopped, err
+	}
+	u, ok := r.(resource.Unprovisioner)
+	if !ok {
+		return stopped, nil
+	}
+	if err := u.Unprovision(ctx); err != nil {
+		return stopped, wrapAction(r, "unprovision", err)
+	}
+	return true, nil
+}
+
+func wrapAction(r resource.Resource, action string, err error) error {
+	var re *resource.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	return &resource.Error{RID: r.RID(), Action: action, Err: err}
+}
+
+// trigger runs the pre_/post_ command of r named kw through a shell, with
+// its output logged (redacted).
+func (s *Service) trigger(ctx context.Context, r resource.Resource, kw string) error {
+	cmd := strings.TrimSpace(s.configs[r.RID()].Values[kw])
+	if cmd == "" {
+		return nil
+	}
+	log := resource.Logger(ctx).With("rid", r.RID(), "trigger", kw)
+	if s.noTriggers {
+		log.Info("trigger skipped (triggers disabled)", "command", s.Redact(cmd))
+		return nil
+	}
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	c.Env = append(c.Environ(), "OPENSVC_SVCNAME="+s.Name, "OPENSVC_RID="+r.RID(), "OPENSVC_NODENAME="+s.Node)
+	out, err := c.CombinedOutput()
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if line != "" {
+			log.Info(s.Redact(line))
+		}
+	}
+	if err != nil {
+		return &resource.Error{RID: r.RID(), Action: kw, Err: fmt.Errorf("%s: %w", s.Redact(cmd), err)}
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package svc
+
+import "github.com/svckit/svckit/driver"
+
+// serviceKeywords are the keywords of the DEFAULT section. Any driver
+// keyword may also be set there, as a default for every section whose
+// driver has it (gce_zone in the seed).
+var serviceKeywords = []driver.Keyword{
+	{Name: "nodes", Kind: driver.List, Text: "the nodes of the service; the first is the default flex primary"},
+	{Name: "drpnodes", Kind: driver.List, Text: "the disaster recovery nodes"},
+	{Name: "flex_primary", Kind: driver.String, Text: "the node allowed to run cluster-wide actions (default: the first of nodes)"},
+	{Name: "drp_flex_primary", Kind: driver.String, Text: "the flex primary among the drp nodes"},
+	{Name: "cluster_type", Kind: driver.String, Candidates: []string{"failover", "flex"}, Default: "failover", Text: "failover or flex (the reference's older name of topology)"},
+	{Name: "topology", Kind: driver.String, Candidates: []string{"failover", "flex"}, Text: "failover or flex"},
+	{Name: "app", Kind: driver.String, Scopable: true, Text: "the application code"},
+	{Name: "service_type", Kind: driver.String, Scopable: true, Text: "the service environment (PRD, DEV, ...)"},
+	{Name: "env", Kind: driver.String, Scopable: true, Text: "the service environment (newer name of service_type)"},
+	{Name: "autostart_node", Kind: driver.List, Text: "the nodes where the service starts at boot"},
+	{Name: "rollback", Kind: driver.Bool, Scopable: true, Default: "true", Text: "undo what a failed start or provision started"},
+	{Name: "show_disabled", Kind: driver.Bool, Scopable: true, Default: "true", Text: "show disabled resources in print status"},
+	{Name: "docker_data_dir", Kind: driver.String, Scopable: true, Text: "the docker data directory of the service"},
+	{Name: "scheduler", Kind: driver.String, Scopable: true, Candidates: []string{"graph", "groups"}, Default: "graph", Text: "graph: resources start as soon as what they use is up; groups: the reference's group by group order"},
+	{Name: "max_parallel", Kind: driver.Int, Scopable: true, Default: "0", Text: "the most resource actions run at once (0: no limit)"},
+	{Name: "comment", Kind: driver.String, Text: "free text"},
+}
+
+// subsetKeywords are the keywords of a [subset#group:name] section.
+var subsetKeywords = []driver.Keyword{
+	{Name: "parallel", Kind: driver.Bool, Scopable: true, Default: "false", Text: "run the actions of the subset's resources concurrently"},
+}
+
+func findKeyword(l []driver.Keyword, name string) (driver.Keyword, bool) {
+	for _, k := range l {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return driver.Keyword{}, false
+}
+
+func keywordNames(l []driver.Keyword) []string {
+	out := make([]string, len(l))
+	for i, k := range l {
+		out[i] = k.Name
+	}
+	return out
+}

@@ -1,0 +1,607 @@
+package svc
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/resource"
+)
+
+// Options say how a configuration is loaded.
+type Options struct {
+	// Node is the name of the node the configuration is loaded for: it
+	// selects the scoped keys (key@<node>) and the resources that run
+	// here. Default: the host name.
+	Node string
+	// Svcname is the service name. Default: the file name without
+	// its .conf extension.
+	Svcname string
+	// Registry holds the drivers. Default: driver.Default().
+	Registry *driver.Registry
+	// Root is the directory holding etc/<svc>.conf and var/<svc>/.
+	// Default for Load: the parent of the config file's directory.
+	Root string
+	// VarDir overrides <Root>/var/<svcname>, the service's state
+	// directory (locks, driver state).
+	VarDir string
+	// NoTriggers disables the pre_/post_ action commands
+	// (post_provision, ...): fake runs must not touch the host.
+	NoTriggers bool
+}
+
+// Service is a configuration loaded for one node, with its resources.
+type Service struct {
+	Name        string
+	Node        string
+	File        string
+	Nodes       []string
+	DRPNodes    []string
+	FlexPrimary string
+	Topology    string
+	// Keywords holds the DEFAULT section scoped for Node, with defaults.
+	Keywords map[string]string
+	// Resources holds every resource section, disabled ones included,
+	// sorted by group order then rid.
+	Resources []resource.Resource
+
+	configs    map[string]driver.Config
+	subsets    map[string]bool // "disk:cge" -> parallel
+	raw        *rawConfig
+	data       []byte
+	varDir     string
+	noTriggers bool
+	secrets    []string
+}
+
+// Load reads the configuration file at path for opts.Node.
+func Load(ctx context.Context, path string, opts Options) (*Service, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load service config: %w", err)
+	}
+	if opts.Root == "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("load service config: %w", err)
+		}
+		opts.Root = filepath.Dir(filepath.Dir(abs))
+	}
+	return Parse(ctx, path, data, opts)
+}
+
+// Parse reads a configuration from data; filename names it in errors and
+// gives the default service name.
+func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Service, error) {
+	if opts.Registry == nil {
+		opts.Registry = driver.Default()
+	}
+	if opts.Node == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("node name: %w", err)
+		}
+		opts.Node = h
+	}
+	if opts.Svcname == "" {
+		opts.Svcname = strings.TrimSuffix(filepath.Base(filename), ".conf")
+	}
+	raw, err := parseRaw(filename, data)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{opts: opts, raw: raw, reg: opts.Registry}
+	s := l.load(ctx)
+	l.problems = append(l.problems, raw.dups...)
+	if len(l.problems) > 0 {
+		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+		return nil, &ValidationError{Problems: l.problems}
+	}
+	s.data = data
+	return s, nil
+}
+
+type loader struct {
+	opts     Options
+	raw      *rawConfig
+	reg      *driver.Registry
+	problems []Problem
+	s        *Service
+	env      map[string]string
+}
+
+func (l *loader) problem(line int, section, keyword, format string, args ...any) {
+	l.problems = append(l.problems, Problem{File: l.raw.File, Line: line, Section: section, Keyword: keyword, Message: fmt.Sprintf(format, args...)})
+}
+
+const defaultSection = "DEFAULT"
+
+func (l *loader) load(ctx context.Context) *Service {
+	s := &Service{Name: l.opts.Svcname, Node: l.opts.Node, File: l.raw.File, configs: map[string]driver.Config{}, subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
+	l.s = s
+	s.varDir = l.opts.VarDir
+	if s.varDir == "" && l.opts.Root != "" {
+		s.varDir = filepath.Join(l.opts.Root, "var", s.Name)
+	}
+	def := l.raw.section(defaultSection)
+	if def == nil {
+		def = &rawSection{Name: defaultSection}
+	}
+	// Node sets first: scoping depends on them.
+	s.Nodes = strings.Fields(plain(def, "nodes"))
+	if len(s.Nodes) == 0 {
+		s.Nodes = []string{s.Node}
+	}
+	s.DRPNodes = strings.Fields(plain(def, "drpnodes"))
+	s.FlexPrimary = plain(def, "flex_primary")
+	if s.FlexPrimary == "" {
+		s.FlexPrimary = s.Nodes[0]
+	}
+	if !contains(s.Nodes, s.Node) && !contains(s.DRPNodes, s.Node) {
+		l.problem(keyLine(def, "nodes"), defaultSection, "nodes", "node %q is not one of the service's nodes (%s) or drpnodes: expected to load the config for one of them", s.Node, strings.Join(append(append([]string{}, s.Nodes...), s.DRPNodes...), " "))
+	}
+	if s.FlexPrimary != "" && !contains(s.Nodes, s.FlexPrimary) {
+		l.problem(keyLine(def, "flex_primary"), defaultSection, "flex_primary", "%q is not one of nodes (%s)", s.FlexPrimary, strings.Join(s.Nodes, " "))
+	}
+	l.env = map[string]string{}
+	if env := l.raw.section("env"); env != nil {
+		for _, k := range env.Keys {
+			l.checkScope(env, k, true)
+		}
+		for _, k := range env.Keys {
+			if _, done := l.env[k.Name]; done {
+				continue
+			}
+			if best, ok := l.lookup(env, k.Name); ok {
+				l.env[k.Name] = l.expand(env.Name, best, "")
+			}
+		}
+	}
+	l.loadDefault(def)
+	for _, sec := range l.raw.Sections {
+		switch {
+		case sec.Name == defaultSection, sec.Name == "env":
+		case strings.HasPrefix(sec.Name, "subset#"):
+			l.loadSubset(sec)
+		case strings.Contains(sec.Name, "#"):
+			l.loadResourceSection(sec)
+		default:
+			l.problem(sec.Line, sec.Name, "", "unknown section: expected DEFAULT, env, subset#<group>:<name> or <group>#<name> (like fs#01)")
+		}
+	}
+	l.addImplicitSync()
+	l.checkRidReferences()
+	if len(l.problems) > 0 {
+		return s
+	}
+	for _, sec := range l.raw.Sections {
+		cfg, ok := s.configs[sec.Name]
+		if !ok {
+			continue
+		}
+		l.build(ctx, sec, cfg)
+	}
+	if cfg, ok := s.configs[implicitSyncRID]; ok && l.raw.section(implicitSyncRID) == nil {
+		l.build(ctx, &rawSection{Name: implicitSyncRID}, cfg)
+	}
+	sortResources(s.Resources)
+	s.secrets = findSecrets(l.raw)
+	return s
+}
+
+func (l *loader) build(ctx context.Context, sec *rawSection, cfg driver.Config) {
+	d, _ := l.reg.Lookup(cfg.Manifest.ID)
+	r, err := d.New(ctx, cfg)
+	if err != nil {
+		l.problem(sec.Line, sec.Name, "", "%v", err)
+		return
+	}
+	if r == nil {
+		l.problem(sec.Line, sec.Name, "", "driver %s made no resource", cfg.Manifest.ID)
+		return
+	}
+	l.s.Resources = append(l.s.Resources, r)
+}
+
+// plain returns the unscoped value of key in sec.
+func plain(sec *rawSection, key string) string {
+	for _, k := range sec.Keys {
+		if k.Name == key && k.Scope == "" {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+func keyLine(sec *rawSection, key string) int {
+	for _, k := range sec.Keys {
+		if k.Name == key {
+			return k.Line
+		}
+	}
+	return sec.Line
+}
+
+// rank orders the variants of a key for this node: key@<node> wins over
+// key@flex_primary, key@nodes, key@drpnodes, which win over key. -1 means
+// the variant does not apply here.
+func (l *loader) rank(scope string) int {
+	s := l.s
+	switch scope {
+	case "":
+		return 0
+	case s.Node:
+		return 5
+	case "flex_primary":
+		if s.Node == s.FlexPrimary {
+			return 4
+		}
+	case "drp_flex_primary":
+		if s.Node == plain(l.defaultRaw(), "drp_flex_primary") {
+			return 4
+		}
+	case "nodes":
+		if contains(s.Nodes, s.Node) {
+			return 3
+		}
+	case "drpnodes":
+		if contains(s.DRPNodes, s.Node) {
+			return 2
+		}
+	case "encapnodes":
+		return -1
+	}
+	return -1
+}
+
+func (l *loader) defaultRaw() *rawSection {
+	if d := l.raw.section(defaultSection); d != nil {
+		return d
+	}
+	return &rawSection{}
+}
+
+// lookup returns the variant of key name that applies to this node.
+func (l *loader) lookup(sec *rawSection, name string) (rawKey, bool) {
+	best, bestRank := rawKey{}, -1
+	for _, k := range sec.Keys {
+		if k.Name != name {
+			continue
+		}
+		if r := l.rank(k.Scope); r > bestRank {
+			best, bestRank = k, r
+		}
+	}
+	return best, bestRank >= 0
+}
+
+// checkScope reports a scope naming an unknown node, and scoping on a
+// keyword that does not allow it.
+func (l *loader) checkScope(sec *rawSection, k rawKey, scopable bool) {
+	if k.Scope == "" {
+		return
+	}
+	if !scopable {
+		l.problem(k.Line, sec.Name, k.Name+"@"+k.Scope, "keyword %s cannot be scoped: expected %s = <value> without @", k.Name, k.Name)
+		return
+	}
+	switch k.Scope {
+	case "nodes", "drpnodes", "flex_primary", "drp_flex_primary", "encapnodes":
+		return
+	}
+	if !contains(l.s.Nodes, k.Scope) && !contains(l.s.DRPNodes, k.Scope) {
+		l.problem(k.Line, sec.Name, k.Name+"@"+k.Scope, "scope %q is not a node of the service: expected one of %s, or nodes, drpnodes, flex_primary", k.Scope, strings.Join(append(append([]string{}, l.s.Nodes...), l.s.DRPNodes...), " "))
+	}
+}
+
+var refPattern = regexp.MustCompile(`\{[^{}\s]*\}`)
+
+// expand resolves the references of k's value: {svcname}, {nodename},
+// {rid}, {env.<key>}, {nodes}, {drpnodes}, {flex_primary}. "${...}" is
+// left alone (shell syntax in commands).
+func (l *loader) expand(section string, k rawKey, rid string) string {
+	v := k.Value
+	if !strings.Contains(v, "{") {
+		return v
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range refPattern.FindAllStringIndex(v, -1) {
+		if m[0] > 0 && v[m[0]-1] == '$' {
+			continue
+		}
+		name := v[m[0]+1 : m[1]-1]
+		rep, ok := l.reference(name, rid)
+		if !ok {
+			l.problem(k.Line, section, k.Name, "unknown reference {%s}: expected {svcname}, {nodename}, {rid}, {nodes}, {drpnodes}, {flex_primary} or {env.<key>} of a key of [env]", name)
+			continue
+		}
+		b.WriteString(v[last:m[0]])
+		b.WriteString(rep)
+		last = m[1]
+	}
+	b.WriteString(v[last:])
+	return b.String()
+}
+
+func (l *loader) reference(name, rid string) (string, bool) {
+	switch name {
+	case "svcname":
+		return l.s.Name, true
+	case "nodename":
+		return l.s.Node, true
+	case "rid":
+		if rid != "" {
+			return rid, true
+		}
+	case "nodes":
+		return strings.Join(l.s.Nodes, " "), true
+	case "drpnodes":
+		return strings.Join(l.s.DRPNodes, " "), true
+	case "flex_primary":
+		return l.s.FlexPrimary, true
+	}
+	if k, ok := strings.CutPrefix(name, "env."); ok && l.env != nil {
+		v, found := l.env[k]
+		return v, found
+	}
+	return "", false
+}
+
+// checkValue reports a value that does not fit its keyword.
+func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value string) {
+	if err := kw.Check(value); err != nil {
+		full := k.Name
+		if k.Scope != "" {
+			full += "@" + k.Scope
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "expected") {
+			msg += ": expected " + expectation(kw)
+		}
+		l.problem(k.Line, sec.Name, full, "bad value: %s", msg)
+	}
+}
+
+func expectation(kw driver.Keyword) string {
+	if len(kw.Candidates) > 0 {
+		return "one of " + strings.Join(kw.Candidates, ", ")
+	}
+	switch kw.Kind {
+	case driver.Size:
+		return "a size like 512m, 17g"
+	case driver.Bool:
+		return "true or false"
+	case driver.Int:
+		return "an integer"
+	case driver.IP:
+		return "an ip address like 10.0.0.33"
+	case driver.Duration:
+		return "a duration like 10s"
+	}
+	return "a " + kw.Kind.String()
+}
+
+// allDriverKeywords returns every driver-specific keyword of every
+// registered driver, by name (the first registered wins for the kind).
+func (l *loader) allDriverKeywords() map[string]driver.Keyword {
+	out := map[string]driver.Keyword{}
+	for _, id := range l.reg.IDs() {
+		d, _ := l.reg.Lookup(id)
+		for _, k := range d.Manifest.Keywords {
+			if _, ok := out[k.Name]; !ok {
+				out[k.Name] = k
+			}
+		}
+	}
+	return out
+}
+
+func (l *loader) loadDefault(def *rawSection) {
+	s := l.s
+	driverKws := l.allDriverKeywords()
+	s.Keywords = map[string]string{}
+	for _, k := range def.Keys {
+		kw, ok := findKeyword(serviceKeywords, k.Name)
+		if !ok {
+			kw, ok = driverKws[k.Name]
+		}
+		if !ok {
+			names := keywordNames(serviceKeywords)
+			for n := range driverKws {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			l.unknownKeyword(def, k, names)
+			continue
+		}
+		l.checkScope(def, k, kw.Scopable)
+		l.checkValue(def, k, kw, l.expand(def.Name, k, ""))
+	}
+	for _, kw := range serviceKeywords {
+		if k, ok := l.lookup(def, kw.Name); ok {
+			s.Keywords[kw.Name] = l.expand(def.Name, k, "")
+		} else if kw.Default != "" {
+			s.Keywords[kw.Name] = kw.Default
+		}
+	}
+	s.Topology = s.Keywords["topology"]
+	if _, set := l.lookup(def, "topology"); !set {
+		s.Topology = s.Keywords["cluster_type"]
+	}
+}
+
+func (l *loader) unknownKeyword(sec *rawSection, k rawKey, names []string) {
+	msg := fmt.Sprintf("unknown keyword %s", k.Name)
+	if n, ok := nearest(k.Name, names); ok {
+		msg += fmt.Sprintf(": did you mean %s?", n)
+	} else {
+		msg += ": expected one of " + strings.Join(names, ", ")
+	}
+	full := k.Name
+	if k.Scope != "" {
+		full += "@" + k.Scope
+	}
+	l.problem(k.Line, sec.Name, full, "%s", msg)
+}
+
+func (l *loader) loadSubset(sec *rawSection) {
+	name := strings.TrimPrefix(sec.Name, "subset#")
+	group, sub, ok := strings.Cut(name, ":")
+	if !ok || group == "" || sub == "" {
+		l.problem(sec.Line, sec.Name, "", "bad subset section name: expected subset#<group>:<name>, like subset#disk:cge")
+		return
+	}
+	for _, k := range sec.Keys {
+		kw, ok := findKeyword(subsetKeywords, k.Name)
+		if !ok {
+			l.unknownKeyword(sec, k, keywordNames(subsetKeywords))
+			continue
+		}
+		l.checkScope(sec, k, kw.Scopable)
+		l.checkValue(sec, k, kw, k.Value)
+	}
+	parallel := false
+	if k, ok := l.lookup(sec, "parallel"); ok {
+		parallel, _ = driver.ParseBool(k.Value)
+	}
+	l.s.subsets[group+":"+sub] = parallel
+}
+
+var ridPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*#[A-Za-z0-9_.:-]+$`)
+
+func (l *loader) loadResourceSection(sec *rawSection) {
+	if !ridPattern.MatchString(sec.Name) {
+		l.problem(sec.Line, sec.Name, "", "bad resource section name: expected <group>#<name> with a lower-case group and a name of letters, digits, _ . : -")
+		return
+	}
+	group := resource.Group(sec.Name)
+	typ, ok := l.lookup(sec, "type")
+	if !ok || typ.Value == "" {
+		types := l.reg.Types(group)
+		if len(types) == 1 {
+			typ = rawKey{Name: "type", Value: types[0], Line: sec.Line}
+		} else {
+			l.problem(sec.Line, sec.Name, "type", "missing required keyword type: expected one of %s", l.knownTypes(group))
+			return
+		}
+	}
+	if typ.Scope != "" {
+		l.checkScope(sec, typ, false)
+	}
+	id := group + "." + typ.Value
+	d, ok := l.reg.Lookup(id)
+	if !ok {
+		l.problem(typ.Line, sec.Name, "type", "unknown driver type %q for group %s: expected one of %s", typ.Value, group, l.knownTypes(group))
+		return
+	}
+	man := d.Manifest
+	all := man.AllKeywords()
+	for _, k := range sec.Keys {
+		kw, ok := man.Keyword(k.Name)
+		if !ok {
+			l.unknownKeyword(sec, k, keywordNames(all))
+			continue
+		}
+		l.checkScope(sec, k, kw.Scopable)
+		if k.Name == "type" {
+			continue
+		}
+		l.checkValue(sec, k, kw, l.expand(sec.Name, k, sec.Name))
+	}
+	cfg := driver.Config{
+		RID: sec.Name, Manifest: man, Svcname: l.s.Name, Nodename: l.s.Node,
+		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary,
+		VarDir: l.s.varDir, Values: map[string]string{"type": typ.Value}, Defaults: l.s.Keywords,
+		Section: l.s.section,
+	}
+	def := l.defaultRaw()
+	for _, kw := range all {
+		if kw.Name == "type" {
+			continue
+		}
+		if k, ok := l.lookup(sec, kw.Name); ok {
+			cfg.Values[kw.Name] = l.expandQuiet(k, sec.Name)
+		} else if k, ok := l.lookup(def, kw.Name); ok && isDriverKeyword(man, kw.Name) {
+			cfg.Values[kw.Name] = l.expandQuiet(k, sec.Name)
+		} else if kw.Default != "" {
+			cfg.Values[kw.Name] = kw.Default
+		}
+	}
+	disabled := cfg.Bool("disable")
+	for _, kw := range man.Keywords {
+		if kw.Required && strings.TrimSpace(cfg.Values[kw.Name]) == "" && !disabled {
+			l.problem(sec.Line, sec.Name, kw.Name, "missing required keyword %s (%s) for node %s", kw.Name, kw.Text, l.s.Node)
+		}
+	}
+	l.s.configs[sec.Name] = cfg
+}
+
+// expandQuiet expands a value whose references were already checked.
+func (l *loader) expandQuiet(k rawKey, rid string) string {
+	n := len(l.problems)
+	v := l.expand("", k, rid)
+	l.problems = l.problems[:n]
+	return v
+}
+
+func isDriverKeyword(m driver.Manifest, name string) bool {
+	for _, k := range m.Keywords {
+		if k.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) knownTypes(group string) string {
+	types := l.reg.Types(group)
+	if len(types) == 0 {
+		return fmt.Sprintf("a registered driver, but none is registered for group %s (registered: %s)", group, strings.Join(l.reg.IDs(), ", "))
+	}
+	return strings.Join(types, ", ")
+}
+
+// checkRidReferences reports *_rid keywords (container_rid) naming a
+// section that does not exist, and start_requires/stop_requires naming
+// unknown rids.
+func (l *loader) checkRidReferences() {
+	for _, sec := range l.raw.Sections {
+		for _, k := range sec.Keys {
+			var rids []string
+			switch {
+			case strings.HasSuffix(k.Name, "_rid"):
+				rids = []string{k.Value}
+			case k.Name == "start_requires" || k.Name == "stop_requires":
+				rids = strings.Fields(k.Value)
+			default:
+				continue
+			}
+			for _, rid := range rids {
+				if l.raw.section(rid) == nil {
+					l.problem(k.Line, sec.Name, k.Name, "%q names no section of this config: expected the rid of a resource, like container#01sm", rid)
+				}
+			}
+		}
+	}
+}
+
+// section gives drivers the Config of another section.
+func (s *Service) section(rid string) (driver.Config, bool) {
+	c, ok := s.configs[rid]
+	return c, ok
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,96 @@
+package svc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// lockHolder is written next to the lock so that a waiting action can say
+// who holds it.
+type lockHolder struct {
+	PID    int       `json:"pid"`
+	Node   string    `json:"node"`
+	Action string    `json:"action"`
+	Since  time.Time `json:"since"`
+}
+
+// lock takes the service's action lock (<var>/lock), waiting up to
+// timeout. One action at a time per service, across processes.
+func (s *Service) lock(ctx context.Context, action string, timeout time.Duration) (func(), error) {
+	if s.varDir == "" {
+		return nil, fmt.Errorf("service %s: no var directory to hold the action lock (set Options.Root or Options.VarDir)", s.Name)
+	}
+	if err := os.MkdirAll(s.varDir, 0o755); err != nil {
+		return nil, fmt.Errorf("service %s: lock: %w", s.Name, err)
+	}
+	path := filepath.Join(s.varDir, "lock")
+	fl := flock.New(path)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := fl.TryLockContext(wctx, 50*time.Millisecond)
+	if !ok || err != nil {
+		holder := "unknown holder"
+		if b, rerr := os.ReadFile(path + ".holder"); rerr == nil {
+			var h lockHolder
+			if json.Unmarshal(b, &h) == nil {
+				holder = fmt.Sprintf("pid %d (%s on %s since %s)", h.PID, h.Action, h.Node, h.Since.Format(time.RFC3339))
+			}
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("service %s: %s: lock %s: %w", s.Name, action, path, err)
+		}
+		return nil, fmt.Errorf("service %s: %s: another action holds the lock %s: %s; waited %s", s.Name, action, path, holder, timeout)
+	}
+	h, _ := json.Marshal(lockHolder{PID: os.Getpid(), Node: s.Node, Action: action, Since: time.Now()})
+	if err := writeFileAtomic(path+".holder", h, 0o644); err != nil {
+		fl.Unlock()
+		return nil, fmt.Errorf("service %s: lock holder: %w", s.Name, err)
+	}
+	return func() {
+		os.Remove(path + ".holder")
+		fl.Unlock()
+	}, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, synced and renamed, so that readers see the old or the new
+// content, never a part.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package svc
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/resource"
+)
+
+// groupOrder is the start order of resource groups; stop is the reverse.
+var groupOrder = []string{"ip", "disk", "fs", "share", "container", "app", "sync", "task"}
+
+func groupRank(group string) int {
+	for i, g := range groupOrder {
+		if g == group {
+			return i
+		}
+	}
+	return len(groupOrder)
+}
+
+func sortResources(l []resource.Resource) {
+	sort.SliceStable(l, func(i, j int) bool {
+		gi, gj := groupRank(resource.Group(l[i].RID())), groupRank(resource.Group(l[j].RID()))
+		if gi != gj {
+			return gi < gj
+		}
+		return l[i].RID() < l[j].RID()
+	})
+}
+
+// implicitSyncRID is the resource the reference adds to every service to
+// copy its configuration to the other nodes.
+const implicitSyncRID = "sync#i0"
+
+func (l *loader) addImplicitSync() {
+	if l.raw.section(implicitSyncRID) != nil {
+		return
+	}
+	d, ok := l.reg.Lookup("sync.rsync")
+	if !ok {
+		return
+	}
+	cfg := driver.Config{
+		RID: implicitSyncRID, Manifest: d.Manifest, Svcname: l.s.Name, Nodename: l.s.Node,
+		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary, VarDir: l.s.varDir,
+		Values: map[string]string{"type": "rsync", "target": "drpnodes nodes"}, Defaults: l.s.Keywords, Section: l.s.section,
+	}
+	for _, kw := range d.Manifest.AllKeywords() {
+		if _, set := cfg.Values[kw.Name]; !set && kw.Default != "" {
+			cfg.Values[kw.Name] = kw.Default
+		}
+	}
+	l.s.configs[implicitSyncRID] = cfg
+}
+
+// Resource returns the resource of rid.
+func (s *Service) Resource(rid string) (resource.Resource, bool) {
+	for _, r := range s.Resources {
+		if r.RID() == rid {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Config returns the resolved configuration of rid's section.
+func (s *Service) Config(rid string) (driver.Config, bool) { return s.section(rid) }
+
+// Subsets returns the subsets declared by [subset#group:name] sections and
+// whether each runs in parallel, keyed "group:name".
+func (s *Service) Subsets() map[string]bool {
+	out := make(map[string]bool, len(s.subsets))
+	for k, v := range s.subsets {
+		out[k] = v
+	}
+	return out
+}
+
+// VarDir is the service's state directory.
+func (s *Service) VarDir() string { return s.varDir }
+
+// Rollback tells whether a failed start or provision undoes what it started.
+func (s *Service) Rollback() bool { b, _ := driver.ParseBool(s.Keywords["rollback"]); return b }
+
+// ShowDisabled tells whether print status shows disabled resources.
+func (s *Service) ShowDisabled() bool {
+	b, _ := driver.ParseBool(s.Keywords["show_disabled"])
+	return b
+}
+
+// IsFlexPrimary tells whether this node runs the cluster-wide actions.
+func (s *Service) IsFlexPrimary() bool { return s.Node == s.FlexPrimary }
+
+// containerRID returns the container_rid of r's section, if any.
+func (s *Service) containerRID(r resource.Resource) string {
+	return strings.TrimSpace(s.configs[r.RID()].Values["container_rid"])
+}

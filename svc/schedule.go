@@ -1,0 +1,353 @@
+package svc
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/svckit/svckit/resource"
+)
+
+// Scheduler names how an action orders resources.
+const (
+	// SchedulerGraph starts a resource as soon as what it uses is up
+	// (resources that cannot tell what they use keep the group order).
+	SchedulerGraph = "graph"
+	// SchedulerGroups is the reference's order: group by group (ip, disk,
+	// fs, share, container, app), rid by rid inside a group, concurrently
+	// only inside parallel subsets.
+	SchedulerGroups = "groups"
+)
+
+// graph is the dependency graph of one action: deps[i] lists the nodes
+// that must be done before node i runs.
+type graph struct {
+	res  []resource.Resource
+	deps [][]int
+}
+
+// effectiveGroup is the group a resource is ordered in: an ip plumbed
+// into a container (container_rid) comes after the containers.
+func (s *Service) effectiveGroup(r resource.Resource) int {
+	g := groupRank(resource.Group(r.RID()))
+	if s.containerRID(r) != "" {
+		return groupRank("container") + 1
+	}
+	if g >= groupRank("container") {
+		g++
+	}
+	return g
+}
+
+// startGraph returns the start-order graph of res.
+func (s *Service) startGraph(res []resource.Resource, scheduler string) *graph {
+	g := &graph{res: res, deps: make([][]int, len(res))}
+	index := map[string]int{}
+	for i, r := range res {
+		index[r.RID()] = i
+	}
+	if scheduler == SchedulerGroups {
+		s.groupEdges(g)
+	} else {
+		s.useEdges(g)
+	}
+	// Edges every scheduler keeps: an ip in a container's netns after the
+	// container; explicit start_requires.
+	for i, r := range res {
+		if c := s.containerRID(r); c != "" {
+			if j, ok := index[c]; ok {
+				g.deps[i] = append(g.deps[i], j)
+			}
+		}
+		for _, rid := range strings.Fields(s.configs[r.RID()].Values["start_requires"]) {
+			if j, ok := index[rid]; ok {
+				g.deps[i] = append(g.deps[i], j)
+			}
+		}
+	}
+	g.dedup()
+	return g
+}
+
+// stopGraph returns the stop-order graph: the start graph reversed, plus
+// explicit stop_requires.
+func (s *Service) stopGraph(res []resource.Resource, scheduler string) *graph {
+	start := s.startGraph(res, scheduler)
+	g := &graph{res: res, deps: make([][]int, len(res))}
+	for i, deps := range start.deps {
+		for _, j := range deps {
+			g.deps[j] = append(g.deps[j], i)
+		}
+	}
+	index := map[string]int{}
+	for i, r := range res {
+		index[r.RID()] = i
+	}
+	for i, r := range res {
+		for _, rid := range strings.Fields(s.configs[r.RID()].Values["stop_requires"]) {
+			if j, ok := index[rid]; ok {
+				g.deps[i] = append(g.deps[i], j)
+			}
+		}
+	}
+	g.dedup()
+	return g
+}
+
+// groupEdges chains the resources the way the reference runs them: groups
+// in order, and inside a group one unit after the other, a unit being a
+// single resource or all the resources of a parallel subset.
+func (s *Service) groupEdges(g *graph) {
+	type unit struct {
+		group, first int // ordering keys
+		firstRID     string
+		members      []int
+	}
+	var units []*unit
+	bySubset := map[string]*unit{}
+	for i, r := range g.res {
+		grp := s.effectiveGroup(r)
+		key := resource.Group(r.RID()) + ":" + r.Subset()
+		if r.Subset() != "" && s.subsets[key] {
+			if u, ok := bySubset[fmt.Sprint(grp, key)]; ok {
+				u.members = append(u.members, i)
+				continue
+			}
+			u := &unit{group: grp, firstRID: r.RID(), members: []int{i}}
+			bySubset[fmt.Sprint(grp, key)] = u
+			units = append(units, u)
+			continue
+		}
+		units = append(units, &unit{group: grp, firstRID: r.RID(), members: []int{i}})
+	}
+	sort.SliceStable(units, func(a, b int) bool {
+		if units[a].group != units[b].group {
+			return units[a].group < units[b].group
+		}
+		return units[a].firstRID < units[b].firstRID
+	})
+	for k := 1; k < len(units); k++ {
+		for _, m := range units[k].members {
+			g.deps[m] = append(g.deps[m], units[k-1].members...)
+		}
+	}
+}
+
+// useEdges links each resource to the providers of what it uses. A
+// resource that cannot tell what it uses waits for every resource of the
+// groups before its own, as in the reference.
+func (s *Service) useEdges(g *graph) {
+	type provided struct {
+		name string
+		idx  int
+	}
+	var paths []provided
+	for i, r := range g.res {
+		if p, ok := r.(resource.Provider); ok {
+			for _, name := range p.Provides() {
+				if strings.HasPrefix(name, "/") {
+					paths = append(paths, provided{filepath.Clean(name), i})
+				}
+			}
+		}
+	}
+	index := map[string]int{}
+	for i, r := range g.res {
+		index[r.RID()] = i
+	}
+	provider := func(name string) (int, bool) {
+		if rid, ok := strings.CutPrefix(name, "rid:"); ok {
+			j, found := index[rid]
+			return j, found
+		}
+		if !strings.HasPrefix(name, "/") {
+			return 0, false
+		}
+		name = filepath.Clean(name)
+		best, bestLen := -1, -1
+		for _, p := range paths {
+			if (name == p.name || strings.HasPrefix(name, p.name+"/") || p.name == "/") && len(p.name) > bestLen {
+				best, bestLen = p.idx, len(p.name)
+			}
+		}
+		return best, best >= 0
+	}
+	for i, r := range g.res {
+		var uses []string
+		declared := false
+		if u, ok := r.(resource.User); ok {
+			uses = u.Uses()
+			declared = uses != nil
+		}
+		if !declared {
+			mine := s.effectiveGroup(r)
+			for j, o := range g.res {
+				if s.effectiveGroup(o) < mine {
+					g.deps[i] = append(g.deps[i], j)
+				}
+			}
+			continue
+		}
+		for _, name := range uses {
+			if j, ok := provider(name); ok && j != i {
+				g.deps[i] = append(g.deps[i], j)
+			}
+		}
+	}
+}
+
+func (g *graph) dedup() {
+	for i, d := range g.deps {
+		if len(d) < 2 {
+			continue
+		}
+		sort.Ints(d)
+		out := d[:1]
+		for _, x := range d[1:] {
+			if x != out[len(out)-1] {
+				out = append(out, x)
+			}
+		}
+		g.deps[i] = out
+	}
+}
+
+// waves returns the nodes by depth: wave k holds the nodes whose longest
+// chain of dependencies has k links. It reports a cycle as an error.
+func (g *graph) waves() ([][]string, error) {
+	depth := make([]int, len(g.res))
+	state := make([]int, len(g.res)) // 0 new, 1 visiting, 2 done
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case 1:
+			return fmt.Errorf("dependency cycle through %s", g.res[i].RID())
+		case 2:
+			return nil
+		}
+		state[i] = 1
+		d := 0
+		for _, j := range g.deps[i] {
+			if err := visit(j); err != nil {
+				return err
+			}
+			d = max(d, depth[j]+1)
+		}
+		depth[i] = d
+		state[i] = 2
+		return nil
+	}
+	maxDepth := 0
+	for i := range g.res {
+		if err := visit(i); err != nil {
+			return nil, err
+		}
+		maxDepth = max(maxDepth, depth[i])
+	}
+	if len(g.res) == 0 {
+		return nil, nil
+	}
+	out := make([][]string, maxDepth+1)
+	for i, r := range g.res {
+		out[depth[i]] = append(out[depth[i]], r.RID())
+	}
+	for _, w := range out {
+		sort.Strings(w)
+	}
+	return out, nil
+}
+
+// run executes fn on every node once its dependencies are done, at most
+// limit at once (0: no limit). After a failure it launches nothing new
+// and waits for the running ones. It returns the error of every node that
+// failed, and the nodes never run.
+func (g *graph) run(ctx context.Context, limit int, fn func(ctx context.Context, r resource.Resource) error) (errs map[string]error, notRun []string) {
+	n := len(g.res)
+	errs = map[string]error{}
+	if n == 0 {
+		return errs, nil
+	}
+	waiting := make([]int, n)
+	dependents := make([][]int, n)
+	for i, deps := range g.deps {
+		waiting[i] = len(deps)
+		for _, j := range deps {
+			dependents[j] = append(dependents[j], i)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		failed  bool
+		started = make([]bool, n)
+		sem     chan struct{}
+	)
+	if limit > 0 {
+		sem = make(chan struct{}, limit)
+	}
+	var launch func(i int)
+	launch = func(i int) {
+		started[i] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if sem != nil {
+				sem <- struct{}{}
+			}
+			mu.Lock()
+			stop := failed || ctx.Err() != nil
+			mu.Unlock()
+			var err error
+			if stop {
+				err = errNotLaunched
+			} else {
+				err = fn(ctx, g.res[i])
+			}
+			if sem != nil {
+				<-sem
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if err != errNotLaunched {
+					errs[g.res[i].RID()] = err
+				} else {
+					started[i] = false
+				}
+				failed = true
+				return
+			}
+			if failed {
+				return
+			}
+			for _, d := range dependents[i] {
+				waiting[d]--
+				if waiting[d] == 0 && !started[d] {
+					launch(d)
+				}
+			}
+		}()
+	}
+	mu.Lock()
+	for i := range g.res {
+		if waiting[i] == 0 {
+			launch(i)
+		}
+	}
+	mu.Unlock()
+	wg.Wait()
+	for i, r := range g.res {
+		if !started[i] {
+			notRun = append(notRun, r.RID())
+		}
+	}
+	if len(errs) == 0 && ctx.Err() != nil && len(notRun) > 0 {
+		errs["(context)"] = ctx.Err()
+	}
+	return errs, notRun
+}
+
+var errNotLaunched = fmt.Errorf("not launched")

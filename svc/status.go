@@ -1,0 +1,206 @@
+package svc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/svckit/svckit/resource"
+)
+
+// ResourceStatus is the state of one resource in a status report.
+type ResourceStatus struct {
+	RID      string          `json:"rid"`
+	Driver   string          `json:"driver"`
+	Status   resource.Status `json:"status"`
+	Label    string          `json:"label"`
+	Log      []string        `json:"log,omitempty"`
+	Tags     []string        `json:"tags,omitempty"`
+	Subset   string          `json:"subset,omitempty"`
+	Disabled bool            `json:"disable"`
+	Optional bool            `json:"optional"`
+	Standby  bool            `json:"standby"`
+	Monitor  bool            `json:"monitor"`
+	Encap    bool            `json:"encap"`
+	Flags    string          `json:"flags"`
+}
+
+// StatusReport is the status of a service on one node.
+type StatusReport struct {
+	Service   string           `json:"service"`
+	Node      string           `json:"node"`
+	Overall   resource.Status  `json:"overall"`
+	Avail     resource.Status  `json:"avail"`
+	Optional  resource.Status  `json:"optional"`
+	Resources []ResourceStatus `json:"resources"`
+	Time      time.Time        `json:"time"`
+}
+
+// accessoryGroups are the groups print status shows under "accessory";
+// they do not count in avail.
+var accessoryGroups = map[string]bool{"sync": true, "task": true}
+
+// Status checks every resource concurrently and aggregates as the
+// reference does: avail merges the non-optional resources except sync and
+// task; overall merges avail, the optional ones and the accessories (an up
+// sync counts as n/a, a down one as warn), and is warn when a resource
+// logged a problem.
+func (s *Service) Status(ctx context.Context) *StatusReport {
+	rep := &StatusReport{Service: s.Name, Node: s.Node, Time: time.Now()}
+	rep.Resources = make([]ResourceStatus, len(s.Resources))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i, r := range s.Resources {
+		f := r.Flags()
+		rs := ResourceStatus{RID: r.RID(), Driver: r.DriverID(), Label: s.Redact(r.Label()), Tags: r.Tags(), Subset: r.Subset(),
+			Disabled: f.Disabled, Optional: f.Optional, Standby: f.Standby, Monitor: f.Monitor, Encap: f.Encap, Flags: f.String()}
+		if f.Disabled {
+			rs.Status = resource.NotApplicable
+			rep.Resources[i] = rs
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st, err := r.Status(ctx)
+			rs.Status = st
+			if err != nil {
+				rs.Log = append(rs.Log, s.Redact(err.Error()))
+			}
+			rep.Resources[i] = rs
+		}()
+	}
+	wg.Wait()
+	avail, optional, overall := resource.Undef, resource.Undef, resource.Undef
+	for _, rs := range rep.Resources {
+		if rs.Disabled || rs.Encap {
+			continue
+		}
+		st := rs.Status
+		if accessoryGroups[resource.Group(rs.RID)] {
+			switch st.Final() {
+			case resource.Up, resource.StandbyUp:
+				st = resource.NotApplicable
+			case resource.Down, resource.StandbyDown, resource.Warn:
+				st = resource.Warn
+			}
+			overall = overall.Merge(st)
+			continue
+		}
+		if rs.Optional {
+			optional = optional.Merge(st)
+		} else {
+			avail = avail.Merge(st)
+		}
+		if len(rs.Log) > 0 {
+			overall = overall.Merge(resource.Warn)
+		}
+	}
+	rep.Avail, rep.Optional = avail.Final(), optional.Final()
+	overall = overall.Merge(rep.Avail).Merge(rep.Optional)
+	rep.Overall = overall.Final()
+	if rep.Avail == resource.Undef {
+		rep.Avail = resource.NotApplicable
+	}
+	if rep.Optional == resource.Undef {
+		rep.Optional = resource.NotApplicable
+	}
+	if rep.Overall == resource.Undef {
+		rep.Overall = resource.NotApplicable
+	}
+	// The reference shows a standby resource that is up as "up" when the
+	// service is up: it is just part of the running service then.
+	if rep.Avail == resource.Up {
+		for i := range rep.Resources {
+			if rep.Resources[i].Status == resource.StandbyUp {
+				rep.Resources[i].Status = resource.Up
+			}
+		}
+	}
+	return rep
+}
+
+// Visible returns a copy of the report without the disabled resources,
+// unless showDisabled: what print status shows, as data.
+func (rep *StatusReport) Visible(showDisabled bool) *StatusReport {
+	if showDisabled {
+		return rep
+	}
+	out := *rep
+	out.Resources = nil
+	for _, rs := range rep.Resources {
+		if !rs.Disabled {
+			out.Resources = append(out.Resources, rs)
+		}
+	}
+	return &out
+}
+
+// Render draws the report as the reference's print status tree:
+//
+//	spdsvc01
+//	overall                   up
+//	|- avail                  up
+//	|  |- ip#01db        .... up         10.0.0.34@br0@f52d3cb784a9
+//	'- accessory
+//	   '- sync#i0        .... up         rsync svc config to drpnodes, nodes
+//
+// Disabled resources are left out unless showDisabled.
+func (rep *StatusReport) Render(showDisabled bool) string {
+	var b strings.Builder
+	row := func(name, flags, status, label string) {
+		line := fmt.Sprintf("%-20s %4s %-10s %s", name, flags, status, label)
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+	b.WriteString(rep.Service + "\n")
+	row("overall", "", rep.Overall.String(), "")
+	var main, acc []ResourceStatus
+	for _, rs := range rep.Resources {
+		if rs.Disabled && !showDisabled {
+			continue
+		}
+		if accessoryGroups[resource.Group(rs.RID)] {
+			acc = append(acc, rs)
+		} else {
+			main = append(main, rs)
+		}
+	}
+	availBranch, availPad := "|- ", "|  "
+	if len(acc) == 0 {
+		availBranch, availPad = "'- ", "   "
+	}
+	row(availBranch+"avail", "", rep.Avail.String(), "")
+	for i, rs := range main {
+		branch := "|- "
+		if i == len(main)-1 {
+			branch = "'- "
+		}
+		row(availPad+branch+rs.RID, rs.Flags, rs.Status.Final().String(), rs.Label)
+		for _, l := range rs.Log {
+			cont := "|  "
+			if i == len(main)-1 {
+				cont = "   "
+			}
+			b.WriteString(availPad + cont + "   # " + l + "\n")
+		}
+	}
+	if len(acc) > 0 {
+		b.WriteString("'- accessory\n")
+		for i, rs := range acc {
+			branch := "|- "
+			if i == len(acc)-1 {
+				branch = "'- "
+			}
+			row("   "+branch+rs.RID, rs.Flags, rs.Status.Final().String(), rs.Label)
+			for _, l := range rs.Log {
+				b.WriteString("   " + "   " + "   # " + l + "\n")
+			}
+		}
+	}
+	return b.String()
+}
