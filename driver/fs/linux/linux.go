@@ -378,7 +378,9 @@ func (f *FS) Status(ctx context.Context) (resource.Status, error) {
 		return resource.Undef, err
 	}
 	if !found {
-		return resource.Down, fmt.Errorf("device %s not found", f.dev)
+		// The disk is not there (a stopped disk resource, a detached loop
+		// device): plainly down, nothing to report.
+		return resource.Down, nil
 	}
 	s, err := f.mountState(dev)
 	if err != nil {

@@ -231,7 +231,9 @@ func (r *IP) Status(ctx context.Context) (resource.Status, error) {
 		return resource.Undef, err
 	}
 	if t == nil {
-		return resource.Down, fmt.Errorf("container %s does not run", r.container)
+		// No running container, no namespace: the address is down with
+		// it, which is the normal state of a stopped service.
+		return resource.Down, nil
 	}
 	defer t.close()
 	link, _, err := netutil.FindAddr(t.h, r.ip)
