@@ -18,6 +18,7 @@ import (
 	_ "github.com/svckit/svckit/driver/disk/loop"
 	_ "github.com/svckit/svckit/driver/fs/linux"
 	_ "github.com/svckit/svckit/driver/ip/docker"
+	_ "github.com/svckit/svckit/driver/ip/host"
 	"github.com/svckit/svckit/internal/testenv"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
