@@ -476,12 +476,30 @@ func (f *FS) Stop(ctx context.Context) error {
 			if len(holders) > 0 {
 				return resource.Errorf(f.ID, "stop", "umount %s: busy, held by %s", f.mnt, formatHolders(holders))
 			}
-			return resource.Errorf(f.ID, "stop", "umount %s: busy (no process holds it: a mount below it or a kernel user)", f.mnt)
+			if below := mountsBelow(f.mnt); len(below) > 0 {
+				return resource.Errorf(f.ID, "stop", "umount %s: busy, filesystems are mounted below it: %s", f.mnt, strings.Join(below, ", "))
+			}
+			return resource.Errorf(f.ID, "stop", "umount %s: busy, and no process of this mount namespace holds it (a process in another namespace, or a kernel user)", f.mnt)
 		}
 		return resource.Errorf(f.ID, "stop", "umount %s: %w", f.mnt, err)
 	}
 	log.Info("unmounted", "dev", dev, "mnt", f.mnt)
 	return nil
+}
+
+// mountsBelow lists the mount points under mnt.
+func mountsBelow(mnt string) []string {
+	ms, err := mountinfo.Read()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range ms {
+		if strings.HasPrefix(m.MountPoint, mnt+"/") {
+			out = append(out, m.MountPoint)
+		}
+	}
+	return out
 }
 
 // Holder is a process that uses a path under a mount point.

@@ -177,6 +177,26 @@ func TestProvisionRefusesOtherSignature(t *testing.T) {
 	require.False(t, ok)
 }
 
+// TestProvisionRefusesPartitionTable: a disk with a partition table and no
+// filesystem at the start is not empty either.
+func TestProvisionRefusesPartitionTable(t *testing.T) {
+	requireFS(t, "ext4")
+	dev := testenv.LoopDevice(t, 64<<20)
+	f, err := os.OpenFile(dev, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	// A DOS partition table: one Linux partition from sector 2048.
+	entry := []byte{0, 0, 0, 0, 0x83, 0, 0, 0, 0x00, 0x08, 0, 0, 0xa0, 0x86, 0x01, 0}
+	_, err = f.WriteAt(entry, 446)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0x55, 0xaa}, 510)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	fsr := newFS(t, fs.Ext4, map[string]string{"dev": dev, "mnt": mountDir(t)})
+	require.ErrorContains(t, fsr.Provision(context.Background()), "holds partition table dos, not ext4: not formatted")
+	require.Equal(t, "dos", blkidTag(t, dev, "PTTYPE"))
+}
+
 func TestProvisionMissingDevice(t *testing.T) {
 	testenv.RequireRoot(t)
 	f := newFS(t, fs.Ext4, map[string]string{"dev": "/dev/svckit-test-missing", "mnt": "/nonexistent"})
@@ -264,5 +284,14 @@ func TestStopBusyNamesHolders(t *testing.T) {
 
 	require.NoError(t, cmd.Process.Kill())
 	_ = cmd.Wait()
+
+	// A filesystem mounted below: named too.
+	sub := filepath.Join(mnt, "sub")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	out, err := exec.Command("mount", "-t", "tmpfs", "tmpfs", sub).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.ErrorContains(t, f.Stop(ctx), "filesystems are mounted below it: "+sub)
+	testenv.Unmount(t, sub)
+
 	require.NoError(t, f.Stop(ctx))
 }
