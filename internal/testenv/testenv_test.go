@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -42,4 +43,31 @@ func TestLoopDevice(t *testing.T) {
 	st, err := os.Stat(dev)
 	require.NoError(t, err)
 	require.NotZero(t, st.Mode()&os.ModeDevice, "%s is not a device", dev)
+}
+
+// recorder stands for a test, to observe how Skip ends it.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper()                           {}
+func (r *recorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
+func (r *recorder) Skipf(format string, args ...any)  { r.skip = fmt.Sprintf(format, args...) }
+
+func TestSkipFailsOnCI(t *testing.T) {
+	for _, tc := range []struct {
+		ci          string
+		fatal, skip string
+	}{
+		{"", "", "needs no-such-command-svckit in PATH"},
+		{"false", "", "needs no-such-command-svckit in PATH"},
+		{"true", "CI=true and a prerequisite is missing: needs no-such-command-svckit in PATH", ""},
+	} {
+		t.Setenv("CI", tc.ci)
+		r := &recorder{TB: t}
+		RequireCommands(r, "no-such-command-svckit")
+		require.Equal(t, tc.fatal, r.fatal, "CI=%q", tc.ci)
+		require.Equal(t, tc.skip, r.skip, "CI=%q", tc.ci)
+	}
 }
