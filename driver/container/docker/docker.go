@@ -35,6 +35,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/shlex"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/svckit/svckit/driver"
@@ -122,6 +123,11 @@ func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
 			c.uses = append(c.uses, filepath.Clean(src))
 		}
 	}
+	for _, m := range c.spec.host.Mounts {
+		if m.Type == mount.TypeBind && filepath.IsAbs(m.Source) {
+			c.uses = append(c.uses, filepath.Clean(m.Source))
+		}
+	}
 	if d := strings.TrimSpace(cfg.Defaults["docker_data_dir"]); d != "" && filepath.IsAbs(d) {
 		c.uses = append(c.uses, filepath.Clean(d))
 	}
@@ -153,7 +159,8 @@ func shortID(id string) string {
 	return id
 }
 
-// Uses names the host sources of the -v binds and docker_data_dir: the
+// Uses names the host sources of the binds (-v, --mount type=bind) and
+// docker_data_dir: the
 // filesystems that hold them start first.
 func (c *Container) Uses() []string { return c.uses }
 

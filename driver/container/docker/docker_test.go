@@ -50,13 +50,14 @@ func TestNameUsesLabel(t *testing.T) {
 	c := cfg("container#01db", map[string]string{"run_image": "mariadb", "run_args": `--net=none
 	    -v /etc/localtime:/etc/localtime:ro
 	    -v /spdsvc01/pod01/db/data/:/var/lib/mysql:rw
-	    -v named:/x --name svckit-test.container.01db`})
+	    -v named:/x --name svckit-test.container.01db
+	    --mount type=bind,source=/spdsvc01/pod01/db/conf,target=/etc/mysql/conf.d`})
 	c.Defaults["docker_data_dir"] = "/spdsvc01/docker"
 	r, err := New(context.Background(), c)
 	require.NoError(t, err)
 	d := r.(*Container)
 	require.Equal(t, "svckit-test.container.01db", d.Name())
-	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/docker"}, d.Uses())
+	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/pod01/db/conf", "/spdsvc01/docker"}, d.Uses())
 	require.Equal(t, "svckit-test.container.01db@mariadb", d.Label())
 
 	c = cfg("container#02", map[string]string{"run_image": "mariadb", "name": "db2"})

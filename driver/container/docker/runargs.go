@@ -10,6 +10,7 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -72,6 +73,7 @@ var options = []option{
 		}
 		return nil
 	}},
+	{[]string{"--mount"}, true, func(s *runSpec, v string) error { return s.mount(v) }},
 	{[]string{"--name"}, true, func(s *runSpec, v string) error { s.name = v; return nil }},
 	{[]string{"-h", "--hostname"}, true, func(s *runSpec, v string) error { s.config.Hostname = v; return nil }},
 	{[]string{"--domainname"}, true, func(s *runSpec, v string) error { s.config.Domainname = v; return nil }},
@@ -278,6 +280,76 @@ func (s *runSpec) expose(p network.Port) {
 		s.config.ExposedPorts = network.PortSet{}
 	}
 	s.config.ExposedPorts[p] = struct{}{}
+}
+
+// mount reads a --mount spec: type=bind|volume|tmpfs,source=...,target=...
+// and the options of each type.
+func (s *runSpec) mount(v string) error {
+	m := mount.Mount{Type: mount.TypeVolume}
+	for _, f := range strings.Split(v, ",") {
+		k, val, hasVal := strings.Cut(f, "=")
+		var err error
+		switch strings.ToLower(k) {
+		case "type":
+			m.Type = mount.Type(val)
+		case "source", "src":
+			m.Source = val
+		case "target", "destination", "dst":
+			m.Target = val
+		case "readonly", "ro":
+			m.ReadOnly = true
+			if hasVal {
+				m.ReadOnly, err = strconv.ParseBool(val)
+			}
+		case "bind-propagation":
+			if m.BindOptions == nil {
+				m.BindOptions = &mount.BindOptions{}
+			}
+			m.BindOptions.Propagation = mount.Propagation(val)
+		case "volume-nocopy":
+			if m.VolumeOptions == nil {
+				m.VolumeOptions = &mount.VolumeOptions{}
+			}
+			m.VolumeOptions.NoCopy = true
+			if hasVal {
+				m.VolumeOptions.NoCopy, err = strconv.ParseBool(val)
+			}
+		case "volume-subpath":
+			if m.VolumeOptions == nil {
+				m.VolumeOptions = &mount.VolumeOptions{}
+			}
+			m.VolumeOptions.Subpath = val
+		case "tmpfs-size":
+			if m.TmpfsOptions == nil {
+				m.TmpfsOptions = &mount.TmpfsOptions{}
+			}
+			m.TmpfsOptions.SizeBytes, err = units.RAMInBytes(val)
+		case "tmpfs-mode":
+			if m.TmpfsOptions == nil {
+				m.TmpfsOptions = &mount.TmpfsOptions{}
+			}
+			var mode uint64
+			mode, err = strconv.ParseUint(val, 8, 32)
+			m.TmpfsOptions.Mode = os.FileMode(mode)
+		default:
+			return fmt.Errorf("%q: unsupported field %q (type, source, target, readonly, bind-propagation, volume-nocopy, volume-subpath, tmpfs-size, tmpfs-mode)", v, k)
+		}
+		if err != nil {
+			return fmt.Errorf("%q: field %s: %w", v, k, err)
+		}
+	}
+	switch {
+	case m.Type != mount.TypeBind && m.Type != mount.TypeVolume && m.Type != mount.TypeTmpfs:
+		return fmt.Errorf("%q: type %q: expected bind, volume or tmpfs", v, m.Type)
+	case !strings.HasPrefix(m.Target, "/"):
+		return fmt.Errorf("%q: expected target=/container/path", v)
+	case m.Type == mount.TypeBind && !strings.HasPrefix(m.Source, "/"):
+		return fmt.Errorf("%q: a bind needs source=/host/path", v)
+	case m.Type == mount.TypeTmpfs && m.Source != "":
+		return fmt.Errorf("%q: a tmpfs has no source", v)
+	}
+	s.host.Mounts = append(s.host.Mounts, m)
+	return nil
 }
 
 // publish reads [ip:][hostPort:]containerPort[/proto].

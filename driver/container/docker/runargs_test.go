@@ -7,6 +7,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/google/shlex"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/stretchr/testify/require"
 )
@@ -53,7 +54,10 @@ func TestRunArgsOptions(t *testing.T) {
 		--tmpfs /run:rw,size=64m --read-only --init --ipc shareable --pid host --uts host
 		--log-driver json-file --log-opt max-size=10m --security-opt no-new-privileges
 		--sysctl net.core.somaxconn=1024 --group-add 10 --device /dev/fuse
-		--stop-signal SIGINT --stop-timeout 20 --privileged=false`)
+		--stop-signal SIGINT --stop-timeout 20 --privileged=false
+		--mount type=bind,source=/srv/conf,target=/etc/app,readonly,bind-propagation=rslave
+		--mount type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=1770
+		--mount source=cache,target=/cache,volume-nocopy`)
 
 	require.Equal(t, "db", s.name)
 	require.Equal(t, "db02", s.config.Hostname)
@@ -108,6 +112,11 @@ func TestRunArgsOptions(t *testing.T) {
 	require.Equal(t, []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}, s.host.Devices)
 	require.Equal(t, "SIGINT", s.config.StopSignal)
 	require.Equal(t, 20, *s.config.StopTimeout)
+	require.Equal(t, []mount.Mount{
+		{Type: mount.TypeBind, Source: "/srv/conf", Target: "/etc/app", ReadOnly: true, BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave}},
+		{Type: mount.TypeTmpfs, Target: "/scratch", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 64 << 20, Mode: 0o1770}},
+		{Type: mount.TypeVolume, Source: "cache", Target: "/cache", VolumeOptions: &mount.VolumeOptions{NoCopy: true}},
+	}, s.host.Mounts)
 }
 
 func TestRunArgsErrors(t *testing.T) {
@@ -134,6 +143,12 @@ func TestRunArgsErrors(t *testing.T) {
 		{"--tmpfs run", "expected /container/path"},
 		{"--read-only=maybe", "option --read-only takes no value"},
 		{"-e =x", "option -e: expected NAME=value or NAME"},
+		{"--mount type=bind,target=/x", "a bind needs source=/host/path"},
+		{"--mount type=image,target=/x", `type "image": expected bind, volume or tmpfs`},
+		{"--mount source=v", "expected target=/container/path"},
+		{"--mount type=tmpfs,source=x,target=/x", "a tmpfs has no source"},
+		{"--mount type=bind,src=/a,dst=/b,consistency=cached", `unsupported field "consistency"`},
+		{"--mount type=bind,src=/a,dst=/b,ro=maybe", "field ro"},
 		{"--stop-timeout soon", `option --stop-timeout: "soon": expected an integer`},
 	} {
 		args, err := shlex.Split(tc.line)

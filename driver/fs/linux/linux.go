@@ -145,6 +145,9 @@ func (f *FS) Uses() []string {
 	if !filepath.IsAbs(f.dev) {
 		return nil
 	}
+	if f.mnt == "/" {
+		return []string{f.dev}
+	}
 	return []string{f.dev, filepath.Dir(f.mnt)}
 }
 

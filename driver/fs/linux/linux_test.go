@@ -62,6 +62,9 @@ func TestUsesProvides(t *testing.T) {
 	require.Equal(t, []string{"/dev/disk/by-id/google-svc.disk.01.0", "/spdsvc01"}, f.Uses())
 	require.Equal(t, "/dev/disk/by-id/google-svc.disk.01.0@/spdsvc01/pod01", f.Label())
 
+	f = newFS(t, fs.XFS, map[string]string{"dev": "/dev/vdb", "mnt": "/"})
+	require.Equal(t, []string{"/dev/vdb"}, f.Uses(), "the root fs does not use itself")
+
 	f = newFS(t, fs.Btrfs, map[string]string{"dev": "LABEL=spdsvc01", "mnt": "/spdsvc01"})
 	require.Nil(t, f.Uses(), "a LABEL= dev keeps the group barrier")
 	require.Equal(t, "LABEL=spdsvc01@/spdsvc01", f.Label())
