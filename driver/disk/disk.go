@@ -32,6 +32,7 @@ var Loop = driver.Manifest{
 	Keywords: []driver.Keyword{
 		{Name: "file", Kind: driver.String, Required: true, Scopable: true, Text: "the backing file"},
 		{Name: "size", Kind: driver.Size, Scopable: true, Text: "the size of the file created at provision"},
+		{Name: "link", Kind: driver.String, Scopable: true, Text: "a path that start points to the attached /dev/loopN (a stable dev for an fs resource; the loop device number changes between attaches)"},
 	},
 }
 

@@ -5,16 +5,17 @@ package ip
 import "github.com/svckit/svckit/driver"
 
 var (
-	ipname = driver.Keyword{Name: "ipname", Kind: driver.IP, Required: true, Scopable: true, Text: "the address"}
-	ipdev  = driver.Keyword{Name: "ipdev", Kind: driver.String, Required: true, Scopable: true, Text: "the interface (the host bridge for ip.docker)"}
-	mask   = driver.Keyword{Name: "netmask", Kind: driver.String, Scopable: true, Text: "the netmask, dotted (255.255.255.0) or a prefix length (24)"}
+	ipname     = driver.Keyword{Name: "ipname", Kind: driver.IP, Required: true, Scopable: true, Text: "the address"}
+	ipdev      = driver.Keyword{Name: "ipdev", Kind: driver.String, Required: true, Scopable: true, Text: "the interface (the host bridge for ip.docker)"}
+	mask       = driver.Keyword{Name: "netmask", Kind: driver.String, Scopable: true, Text: "the netmask, dotted (255.255.255.0) or a prefix length (24)"}
+	ipdevNetns = driver.Keyword{Name: "ipdev_netns", Kind: driver.String, Scopable: true, Text: "the network namespace of ipdev: a name under /run/netns or a path (default: the namespace of the agent, the host's)"}
 )
 
 // Host is the manifest of ip.host: an address on a host interface.
 var Host = driver.Manifest{
 	ID:       "ip.host",
 	Text:     "an address plumbed on a host interface",
-	Keywords: []driver.Keyword{ipname, ipdev, mask},
+	Keywords: []driver.Keyword{ipname, ipdev, mask, ipdevNetns},
 }
 
 // GCE is the manifest of ip.gce: a Google Compute Engine route sending the
@@ -42,6 +43,7 @@ var Docker = driver.Manifest{
 		{Name: "gateway", Kind: driver.IP, Scopable: true, Text: "the default gateway set in the container"},
 		{Name: "del_net_route", Kind: driver.Bool, Scopable: true, Default: "false", Text: "delete the subnet route in the container, so that all traffic goes through gateway"},
 		{Name: "container_rid", Kind: driver.String, Required: true, Text: "the rid of the container resource"},
+		ipdevNetns,
 	},
 }
 

@@ -1,0 +1,531 @@
+package docker
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+)
+
+// runSpec is what run_args describe: the create call's configuration.
+type runSpec struct {
+	config container.Config
+	host   container.HostConfig
+	name   string // --name, checked against the resource's name
+}
+
+// option is one docker run option run_args accept.
+type option struct {
+	names []string // "--env", "-e"
+	value bool     // takes a value
+	apply func(s *runSpec, v string) error
+}
+
+// refused are docker run options that make no sense for a managed
+// container, with the reason.
+var refused = map[string]string{
+	"--rm": "the container must outlive stop, so that start restarts it and status inspects it",
+}
+
+// options are the docker run options run_args accept. A value is read
+// as "--opt=value", "--opt value", "-o value" or "-ovalue"; boolean short
+// options combine ("-dit").
+var options = []option{
+	{[]string{"--net", "--network"}, true, func(s *runSpec, v string) error {
+		s.host.NetworkMode = container.NetworkMode(v)
+		return nil
+	}},
+	{[]string{"-e", "--env"}, true, func(s *runSpec, v string) error {
+		name, _, hasValue := strings.Cut(v, "=")
+		if name == "" {
+			return fmt.Errorf("expected NAME=value or NAME")
+		}
+		if !hasValue {
+			// docker run -e NAME passes the caller's value, if any.
+			if val, ok := os.LookupEnv(name); ok {
+				v = name + "=" + val
+			} else {
+				return nil
+			}
+		}
+		s.config.Env = append(s.config.Env, v)
+		return nil
+	}},
+	{[]string{"-v", "--volume"}, true, func(s *runSpec, v string) error {
+		parts := strings.Split(v, ":")
+		switch {
+		case len(parts) == 1 && strings.HasPrefix(v, "/"):
+			if s.config.Volumes == nil {
+				s.config.Volumes = map[string]struct{}{}
+			}
+			s.config.Volumes[v] = struct{}{}
+		case len(parts) >= 2 && len(parts) <= 3 && parts[0] != "" && strings.HasPrefix(parts[1], "/"):
+			s.host.Binds = append(s.host.Binds, v)
+		default:
+			return fmt.Errorf("%q: expected SOURCE:/container/path[:options] or /container/path", v)
+		}
+		return nil
+	}},
+	{[]string{"--mount"}, true, func(s *runSpec, v string) error { return s.mount(v) }},
+	{[]string{"--name"}, true, func(s *runSpec, v string) error { s.name = v; return nil }},
+	{[]string{"-h", "--hostname"}, true, func(s *runSpec, v string) error { s.config.Hostname = v; return nil }},
+	{[]string{"--domainname"}, true, func(s *runSpec, v string) error { s.config.Domainname = v; return nil }},
+	{[]string{"-p", "--publish"}, true, func(s *runSpec, v string) error { return s.publish(v) }},
+	{[]string{"-P", "--publish-all"}, false, func(s *runSpec, _ string) error { s.host.PublishAllPorts = true; return nil }},
+	{[]string{"--expose"}, true, func(s *runSpec, v string) error {
+		p, err := network.ParsePort(v)
+		if err != nil {
+			return err
+		}
+		s.expose(p)
+		return nil
+	}},
+	{[]string{"--privileged"}, false, func(s *runSpec, _ string) error { s.host.Privileged = true; return nil }},
+	{[]string{"--restart"}, true, func(s *runSpec, v string) error {
+		mode, count, hasCount := strings.Cut(v, ":")
+		p := container.RestartPolicy{Name: container.RestartPolicyMode(mode)}
+		switch p.Name {
+		case container.RestartPolicyDisabled, container.RestartPolicyAlways, container.RestartPolicyUnlessStopped:
+			if hasCount {
+				return fmt.Errorf("%q: only on-failure takes a retry count", v)
+			}
+		case container.RestartPolicyOnFailure:
+			if hasCount {
+				n, err := strconv.Atoi(count)
+				if err != nil || n < 0 {
+					return fmt.Errorf("%q: expected on-failure[:max-retries]", v)
+				}
+				p.MaximumRetryCount = n
+			}
+		default:
+			return fmt.Errorf("%q: expected no, always, unless-stopped or on-failure[:max-retries]", v)
+		}
+		s.host.RestartPolicy = p
+		return nil
+	}},
+	{[]string{"--ulimit"}, true, func(s *runSpec, v string) error {
+		u, err := units.ParseUlimit(v)
+		if err != nil {
+			return err
+		}
+		s.host.Ulimits = append(s.host.Ulimits, u)
+		return nil
+	}},
+	{[]string{"--cap-add"}, true, func(s *runSpec, v string) error { s.host.CapAdd = append(s.host.CapAdd, v); return nil }},
+	{[]string{"--cap-drop"}, true, func(s *runSpec, v string) error { s.host.CapDrop = append(s.host.CapDrop, v); return nil }},
+	{[]string{"-m", "--memory"}, true, bytesOpt(func(s *runSpec) *int64 { return &s.host.Memory })},
+	{[]string{"--memory-reservation"}, true, bytesOpt(func(s *runSpec) *int64 { return &s.host.MemoryReservation })},
+	{[]string{"--memory-swap"}, true, func(s *runSpec, v string) error {
+		if v == "-1" {
+			s.host.MemorySwap = -1
+			return nil
+		}
+		return bytesOpt(func(s *runSpec) *int64 { return &s.host.MemorySwap })(s, v)
+	}},
+	{[]string{"--shm-size"}, true, bytesOpt(func(s *runSpec) *int64 { return &s.host.ShmSize })},
+	{[]string{"--cpus"}, true, func(s *runSpec, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return fmt.Errorf("%q: expected a positive number of CPUs (1.5)", v)
+		}
+		s.host.NanoCPUs = int64(f * 1e9)
+		return nil
+	}},
+	{[]string{"-c", "--cpu-shares"}, true, intOpt(func(s *runSpec, n int64) { s.host.CPUShares = n })},
+	{[]string{"--cpuset-cpus"}, true, func(s *runSpec, v string) error { s.host.CpusetCpus = v; return nil }},
+	{[]string{"--cpuset-mems"}, true, func(s *runSpec, v string) error { s.host.CpusetMems = v; return nil }},
+	{[]string{"--pids-limit"}, true, intOpt(func(s *runSpec, n int64) { s.host.PidsLimit = &n })},
+	{[]string{"--oom-score-adj"}, true, intOpt(func(s *runSpec, n int64) { s.host.OomScoreAdj = int(n) })},
+	{[]string{"-u", "--user"}, true, func(s *runSpec, v string) error { s.config.User = v; return nil }},
+	{[]string{"-w", "--workdir"}, true, func(s *runSpec, v string) error { s.config.WorkingDir = v; return nil }},
+	{[]string{"--entrypoint"}, true, func(s *runSpec, v string) error {
+		// As docker run: one word, "" resets the image's entrypoint.
+		s.config.Entrypoint = []string{v}
+		return nil
+	}},
+	{[]string{"-l", "--label"}, true, func(s *runSpec, v string) error {
+		k, val, _ := strings.Cut(v, "=")
+		if k == "" {
+			return fmt.Errorf("%q: expected KEY=value", v)
+		}
+		if s.config.Labels == nil {
+			s.config.Labels = map[string]string{}
+		}
+		s.config.Labels[k] = val
+		return nil
+	}},
+	{[]string{"--dns"}, true, func(s *runSpec, v string) error {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return fmt.Errorf("%q: expected an ip address", v)
+		}
+		s.host.DNS = append(s.host.DNS, a)
+		return nil
+	}},
+	{[]string{"--dns-search"}, true, func(s *runSpec, v string) error { s.host.DNSSearch = append(s.host.DNSSearch, v); return nil }},
+	{[]string{"--dns-option", "--dns-opt"}, true, func(s *runSpec, v string) error { s.host.DNSOptions = append(s.host.DNSOptions, v); return nil }},
+	{[]string{"--add-host"}, true, func(s *runSpec, v string) error {
+		// docker run accepts host:ip and host=ip; the API wants host:ip.
+		h, ip, ok := strings.Cut(v, "=")
+		if !ok {
+			h, ip, ok = strings.Cut(v, ":")
+		}
+		if !ok || h == "" {
+			return fmt.Errorf("%q: expected HOST:IP", v)
+		}
+		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil && ip != "host-gateway" {
+			return fmt.Errorf("%q: %q is not an ip address", v, ip)
+		}
+		s.host.ExtraHosts = append(s.host.ExtraHosts, h+":"+ip)
+		return nil
+	}},
+	{[]string{"--tmpfs"}, true, func(s *runSpec, v string) error {
+		p, opts, _ := strings.Cut(v, ":")
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("%q: expected /container/path[:options]", v)
+		}
+		if s.host.Tmpfs == nil {
+			s.host.Tmpfs = map[string]string{}
+		}
+		s.host.Tmpfs[p] = opts
+		return nil
+	}},
+	{[]string{"--read-only"}, false, func(s *runSpec, _ string) error { s.host.ReadonlyRootfs = true; return nil }},
+	{[]string{"--init"}, false, func(s *runSpec, _ string) error { t := true; s.host.Init = &t; return nil }},
+	{[]string{"--ipc"}, true, func(s *runSpec, v string) error { s.host.IpcMode = container.IpcMode(v); return nil }},
+	{[]string{"--pid"}, true, func(s *runSpec, v string) error { s.host.PidMode = container.PidMode(v); return nil }},
+	{[]string{"--uts"}, true, func(s *runSpec, v string) error { s.host.UTSMode = container.UTSMode(v); return nil }},
+	{[]string{"--userns"}, true, func(s *runSpec, v string) error { s.host.UsernsMode = container.UsernsMode(v); return nil }},
+	{[]string{"--cgroupns"}, true, func(s *runSpec, v string) error { s.host.CgroupnsMode = container.CgroupnsMode(v); return nil }},
+	{[]string{"--log-driver"}, true, func(s *runSpec, v string) error { s.host.LogConfig.Type = v; return nil }},
+	{[]string{"--log-opt"}, true, func(s *runSpec, v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q: expected KEY=value", v)
+		}
+		if s.host.LogConfig.Config == nil {
+			s.host.LogConfig.Config = map[string]string{}
+		}
+		s.host.LogConfig.Config[k] = val
+		return nil
+	}},
+	{[]string{"--security-opt"}, true, func(s *runSpec, v string) error { s.host.SecurityOpt = append(s.host.SecurityOpt, v); return nil }},
+	{[]string{"--sysctl"}, true, func(s *runSpec, v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q: expected KEY=value", v)
+		}
+		if s.host.Sysctls == nil {
+			s.host.Sysctls = map[string]string{}
+		}
+		s.host.Sysctls[k] = val
+		return nil
+	}},
+	{[]string{"--group-add"}, true, func(s *runSpec, v string) error { s.host.GroupAdd = append(s.host.GroupAdd, v); return nil }},
+	{[]string{"--device"}, true, func(s *runSpec, v string) error {
+		parts := strings.Split(v, ":")
+		d := container.DeviceMapping{PathOnHost: parts[0], PathInContainer: parts[0], CgroupPermissions: "rwm"}
+		if len(parts) > 1 {
+			d.PathInContainer = parts[1]
+		}
+		if len(parts) > 2 {
+			d.CgroupPermissions = parts[2]
+		}
+		if len(parts) > 3 || !strings.HasPrefix(d.PathOnHost, "/") || !strings.HasPrefix(d.PathInContainer, "/") {
+			return fmt.Errorf("%q: expected /dev/host[:/dev/container[:rwm]]", v)
+		}
+		s.host.Devices = append(s.host.Devices, d)
+		return nil
+	}},
+	{[]string{"--runtime"}, true, func(s *runSpec, v string) error { s.host.Runtime = v; return nil }},
+	{[]string{"--stop-signal"}, true, func(s *runSpec, v string) error { s.config.StopSignal = v; return nil }},
+	{[]string{"--stop-timeout"}, true, intOpt(func(s *runSpec, n int64) { i := int(n); s.config.StopTimeout = &i })},
+	{[]string{"-i", "--interactive"}, false, func(s *runSpec, _ string) error { s.config.OpenStdin = true; return nil }},
+	{[]string{"-t", "--tty"}, false, func(s *runSpec, _ string) error { s.config.Tty = true; return nil }},
+	// A managed container always runs detached.
+	{[]string{"-d", "--detach"}, false, func(*runSpec, string) error { return nil }},
+}
+
+func bytesOpt(field func(*runSpec) *int64) func(*runSpec, string) error {
+	return func(s *runSpec, v string) error {
+		n, err := units.RAMInBytes(v)
+		if err != nil {
+			return fmt.Errorf("%q: expected a size (512m, 2g)", v)
+		}
+		*field(s) = n
+		return nil
+	}
+}
+
+func intOpt(set func(*runSpec, int64)) func(*runSpec, string) error {
+	return func(s *runSpec, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q: expected an integer", v)
+		}
+		set(s, n)
+		return nil
+	}
+}
+
+func (s *runSpec) expose(p network.Port) {
+	if s.config.ExposedPorts == nil {
+		s.config.ExposedPorts = network.PortSet{}
+	}
+	s.config.ExposedPorts[p] = struct{}{}
+}
+
+// mount reads a --mount spec: type=bind|volume|tmpfs,source=...,target=...
+// and the options of each type.
+func (s *runSpec) mount(v string) error {
+	m := mount.Mount{Type: mount.TypeVolume}
+	for _, f := range strings.Split(v, ",") {
+		k, val, hasVal := strings.Cut(f, "=")
+		var err error
+		switch strings.ToLower(k) {
+		case "type":
+			m.Type = mount.Type(val)
+		case "source", "src":
+			m.Source = val
+		case "target", "destination", "dst":
+			m.Target = val
+		case "readonly", "ro":
+			m.ReadOnly = true
+			if hasVal {
+				m.ReadOnly, err = strconv.ParseBool(val)
+			}
+		case "bind-propagation":
+			if m.BindOptions == nil {
+				m.BindOptions = &mount.BindOptions{}
+			}
+			m.BindOptions.Propagation = mount.Propagation(val)
+		case "volume-nocopy":
+			if m.VolumeOptions == nil {
+				m.VolumeOptions = &mount.VolumeOptions{}
+			}
+			m.VolumeOptions.NoCopy = true
+			if hasVal {
+				m.VolumeOptions.NoCopy, err = strconv.ParseBool(val)
+			}
+		case "volume-subpath":
+			if m.VolumeOptions == nil {
+				m.VolumeOptions = &mount.VolumeOptions{}
+			}
+			m.VolumeOptions.Subpath = val
+		case "tmpfs-size":
+			if m.TmpfsOptions == nil {
+				m.TmpfsOptions = &mount.TmpfsOptions{}
+			}
+			m.TmpfsOptions.SizeBytes, err = units.RAMInBytes(val)
+		case "tmpfs-mode":
+			if m.TmpfsOptions == nil {
+				m.TmpfsOptions = &mount.TmpfsOptions{}
+			}
+			var mode uint64
+			mode, err = strconv.ParseUint(val, 8, 32)
+			m.TmpfsOptions.Mode = os.FileMode(mode)
+		default:
+			return fmt.Errorf("%q: unsupported field %q (type, source, target, readonly, bind-propagation, volume-nocopy, volume-subpath, tmpfs-size, tmpfs-mode)", v, k)
+		}
+		if err != nil {
+			return fmt.Errorf("%q: field %s: %w", v, k, err)
+		}
+	}
+	switch {
+	case m.Type != mount.TypeBind && m.Type != mount.TypeVolume && m.Type != mount.TypeTmpfs:
+		return fmt.Errorf("%q: type %q: expected bind, volume or tmpfs", v, m.Type)
+	case !strings.HasPrefix(m.Target, "/"):
+		return fmt.Errorf("%q: expected target=/container/path", v)
+	case m.Type == mount.TypeBind && !strings.HasPrefix(m.Source, "/"):
+		return fmt.Errorf("%q: a bind needs source=/host/path", v)
+	case m.Type == mount.TypeTmpfs && m.Source != "":
+		return fmt.Errorf("%q: a tmpfs has no source", v)
+	}
+	s.host.Mounts = append(s.host.Mounts, m)
+	return nil
+}
+
+// publish reads [ip:][hostPort:]containerPort[/proto].
+func (s *runSpec) publish(v string) error {
+	rest, proto, hasProto := strings.Cut(v, "/")
+	var hostIP, hostPort, cport string
+	// An IPv6 host address is bracketed: [::1]:8080:80.
+	if strings.HasPrefix(rest, "[") {
+		end := strings.Index(rest, "]:")
+		if end < 0 {
+			return fmt.Errorf("%q: expected [ipv6]:hostPort:containerPort", v)
+		}
+		hostIP, rest = rest[1:end], rest[end+2:]
+		var ok bool
+		if hostPort, cport, ok = strings.Cut(rest, ":"); !ok {
+			return fmt.Errorf("%q: expected [ipv6]:hostPort:containerPort", v)
+		}
+	} else {
+		parts := strings.Split(rest, ":")
+		switch len(parts) {
+		case 1:
+			cport = parts[0]
+		case 2:
+			hostPort, cport = parts[0], parts[1]
+		case 3:
+			hostIP, hostPort, cport = parts[0], parts[1], parts[2]
+		default:
+			return fmt.Errorf("%q: expected [ip:][hostPort:]containerPort[/proto]", v)
+		}
+	}
+	if strings.Contains(cport, "-") || strings.Contains(hostPort, "-") {
+		return fmt.Errorf("%q: port ranges are not supported: publish each port", v)
+	}
+	ps := cport
+	if hasProto {
+		ps += "/" + proto
+	}
+	p, err := network.ParsePort(ps)
+	if err != nil {
+		return fmt.Errorf("%q: %w", v, err)
+	}
+	if hostPort != "" {
+		if _, err := strconv.ParseUint(hostPort, 10, 16); err != nil {
+			return fmt.Errorf("%q: host port %q is not a port number", v, hostPort)
+		}
+	}
+	b := network.PortBinding{HostPort: hostPort}
+	if hostIP != "" {
+		a, err := netip.ParseAddr(hostIP)
+		if err != nil {
+			return fmt.Errorf("%q: %q is not an ip address", v, hostIP)
+		}
+		b.HostIP = a
+	}
+	s.expose(p)
+	if s.host.PortBindings == nil {
+		s.host.PortBindings = network.PortMap{}
+	}
+	s.host.PortBindings[p] = append(s.host.PortBindings[p], b)
+	return nil
+}
+
+// parseRunArgs maps docker run options to the create call. Errors name
+// the option, never the value of an -e option (it may be a password).
+func parseRunArgs(args []string) (*runSpec, error) {
+	byName := map[string]*option{}
+	for i := range options {
+		for _, n := range options[i].names {
+			byName[n] = &options[i]
+		}
+	}
+	s := &runSpec{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			return nil, fmt.Errorf("argument %d is not an option: run_args holds docker run options only (the image is run_image, the command run_command)", i+1)
+		}
+		if strings.HasPrefix(a, "--") {
+			name, val, hasVal := strings.Cut(a, "=")
+			if why, ok := refused[name]; ok {
+				return nil, fmt.Errorf("option %s is refused: %s", name, why)
+			}
+			o, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("unsupported option %q%s", name, supportedHint())
+			}
+			if o.value && !hasVal {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("option %s needs a value", name)
+				}
+				i++
+				val = args[i]
+			} else if !o.value && hasVal {
+				b, err := strconv.ParseBool(val)
+				if err != nil {
+					return nil, fmt.Errorf("option %s takes no value (or true/false)", name)
+				}
+				if !b {
+					continue
+				}
+			}
+			if err := o.apply(s, val); err != nil {
+				return nil, fmt.Errorf("option %s: %w", name, redactErr(name, err))
+			}
+			continue
+		}
+		// Short options: "-e VALUE", "-eVALUE", "-dit".
+		for j := 1; j < len(a); j++ {
+			name := "-" + a[j:j+1]
+			o, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("unsupported option %q%s", name, supportedHint())
+			}
+			if !o.value {
+				if err := o.apply(s, ""); err != nil {
+					return nil, fmt.Errorf("option %s: %w", name, err)
+				}
+				continue
+			}
+			val := strings.TrimPrefix(a[j+1:], "=")
+			if val == "" {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("option %s needs a value", name)
+				}
+				i++
+				val = args[i]
+			}
+			if err := o.apply(s, val); err != nil {
+				return nil, fmt.Errorf("option %s: %w", name, redactErr(name, err))
+			}
+			break
+		}
+	}
+	return s, nil
+}
+
+// redactErr drops the detail of an -e error, which could quote a secret.
+func redactErr(name string, err error) error {
+	if name == "-e" || name == "--env" {
+		return fmt.Errorf("expected NAME=value or NAME")
+	}
+	return err
+}
+
+func supportedHint() string {
+	var names []string
+	for _, o := range options {
+		names = append(names, o.names[len(o.names)-1])
+	}
+	sort.Strings(names)
+	return ": supported options are " + strings.Join(names, ", ")
+}
+
+// isSecretName tells whether an environment variable holds a secret, by
+// its name.
+func isSecretName(name string) bool {
+	u := strings.ToUpper(name)
+	for _, w := range []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"} {
+		if strings.Contains(u, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// RedactEnv returns env with the values of secret-named variables
+// (PASSWORD, SECRET, TOKEN, KEY in the name) replaced by "<redacted>":
+// what may be logged or shown.
+func RedactEnv(env []string) []string {
+	out := make([]string, len(env))
+	for i, e := range env {
+		name, _, ok := strings.Cut(e, "=")
+		if ok && isSecretName(name) {
+			e = name + "=<redacted>"
+		}
+		out[i] = e
+	}
+	return out
+}

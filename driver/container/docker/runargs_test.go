@@ -1,0 +1,165 @@
+package docker
+
+import (
+	"net/netip"
+	"testing"
+
+	units "github.com/docker/go-units"
+	"github.com/google/shlex"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/stretchr/testify/require"
+)
+
+func parse(t *testing.T, line string) *runSpec {
+	t.Helper()
+	args, err := shlex.Split(line)
+	require.NoError(t, err)
+	s, err := parseRunArgs(args)
+	require.NoError(t, err, line)
+	return s
+}
+
+// TestSeedRunArgs parses the run_args of the reference's pods.
+func TestSeedRunArgs(t *testing.T) {
+	s := parse(t, `--net=none
+    -e MYSQL_ROOT_PASSWORD=s3cr3t
+    -v /etc/localtime:/etc/localtime:ro
+    -v /spdsvc01/pod01/sm/data:/var/lib/mysql:rw
+    -v /spdsvc01/pod01/sm/conf:/etc/mysql/conf.d:rw
+    -v /spdsvc01/pod01/sm/init:/docker-entrypoint-initdb.d:rw`)
+	require.Equal(t, container.NetworkMode("none"), s.host.NetworkMode)
+	require.Equal(t, []string{"MYSQL_ROOT_PASSWORD=s3cr3t"}, s.config.Env)
+	require.Equal(t, []string{
+		"/etc/localtime:/etc/localtime:ro",
+		"/spdsvc01/pod01/sm/data:/var/lib/mysql:rw",
+		"/spdsvc01/pod01/sm/conf:/etc/mysql/conf.d:rw",
+		"/spdsvc01/pod01/sm/init:/docker-entrypoint-initdb.d:rw",
+	}, s.host.Binds)
+}
+
+func TestRunArgsOptions(t *testing.T) {
+	t.Setenv("SVCKIT_TEST_PASSTHROUGH", "from-env")
+	s := parse(t, `-dit --name db --hostname=db01 -h db02 --network bridge
+		-e A=1 -eB=2 --env C= -e SVCKIT_TEST_PASSTHROUGH -e SVCKIT_TEST_UNSET_VAR
+		-v /data -v vol:/var/lib/x
+		-p 3306 -p 8080:80 -p 127.0.0.1:9000:9000/udp -p [::1]:53:53/udp -P --expose 7000
+		--privileged --restart on-failure:3 --ulimit nofile=1024:2048
+		--cap-add NET_ADMIN --cap-drop MKNOD -m 512m --memory-swap -1 --shm-size 64m --cpus 1.5 -c 512
+		--cpuset-cpus 0-1 --pids-limit 100 --oom-score-adj -500
+		-u 999:999 -w /srv --entrypoint /bin/sh -l a=b --label c
+		--dns 10.0.0.2 --dns-search example.com --dns-option ndots:2
+		--add-host db:10.0.0.3 --add-host=web=10.0.0.4
+		--tmpfs /run:rw,size=64m --read-only --init --ipc shareable --pid host --uts host
+		--log-driver json-file --log-opt max-size=10m --security-opt no-new-privileges
+		--sysctl net.core.somaxconn=1024 --group-add 10 --device /dev/fuse
+		--stop-signal SIGINT --stop-timeout 20 --privileged=false
+		--mount type=bind,source=/srv/conf,target=/etc/app,readonly,bind-propagation=rslave
+		--mount type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=1770
+		--mount source=cache,target=/cache,volume-nocopy`)
+
+	require.Equal(t, "db", s.name)
+	require.Equal(t, "db02", s.config.Hostname)
+	require.True(t, s.config.OpenStdin)
+	require.True(t, s.config.Tty)
+	require.Equal(t, container.NetworkMode("bridge"), s.host.NetworkMode)
+	require.Equal(t, []string{"A=1", "B=2", "C=", "SVCKIT_TEST_PASSTHROUGH=from-env"}, s.config.Env)
+	require.Equal(t, map[string]struct{}{"/data": {}}, s.config.Volumes)
+	require.Equal(t, []string{"vol:/var/lib/x"}, s.host.Binds)
+
+	p3306, p80, p9000, p53, p7000 := network.MustParsePort("3306/tcp"), network.MustParsePort("80/tcp"),
+		network.MustParsePort("9000/udp"), network.MustParsePort("53/udp"), network.MustParsePort("7000/tcp")
+	require.Equal(t, network.PortSet{p3306: {}, p80: {}, p9000: {}, p53: {}, p7000: {}}, s.config.ExposedPorts)
+	require.Equal(t, network.PortMap{
+		p3306: {{}},
+		p80:   {{HostPort: "8080"}},
+		p9000: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "9000"}},
+		p53:   {{HostIP: netip.MustParseAddr("::1"), HostPort: "53"}},
+	}, s.host.PortBindings)
+	require.True(t, s.host.PublishAllPorts)
+	require.True(t, s.host.Privileged, "--privileged=false does not undo an earlier --privileged")
+	require.Equal(t, container.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}, s.host.RestartPolicy)
+	require.Equal(t, []*units.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}, s.host.Ulimits)
+	require.Equal(t, []string{"NET_ADMIN"}, s.host.CapAdd)
+	require.Equal(t, []string{"MKNOD"}, s.host.CapDrop)
+	require.EqualValues(t, 512<<20, s.host.Memory)
+	require.EqualValues(t, -1, s.host.MemorySwap)
+	require.EqualValues(t, 64<<20, s.host.ShmSize)
+	require.EqualValues(t, 1500000000, s.host.NanoCPUs)
+	require.EqualValues(t, 512, s.host.CPUShares)
+	require.Equal(t, "0-1", s.host.CpusetCpus)
+	require.EqualValues(t, 100, *s.host.PidsLimit)
+	require.Equal(t, -500, s.host.OomScoreAdj)
+	require.Equal(t, "999:999", s.config.User)
+	require.Equal(t, "/srv", s.config.WorkingDir)
+	require.Equal(t, []string{"/bin/sh"}, s.config.Entrypoint)
+	require.Equal(t, map[string]string{"a": "b", "c": ""}, s.config.Labels)
+	require.Equal(t, []netip.Addr{netip.MustParseAddr("10.0.0.2")}, s.host.DNS)
+	require.Equal(t, []string{"example.com"}, s.host.DNSSearch)
+	require.Equal(t, []string{"ndots:2"}, s.host.DNSOptions)
+	require.Equal(t, []string{"db:10.0.0.3", "web:10.0.0.4"}, s.host.ExtraHosts)
+	require.Equal(t, map[string]string{"/run": "rw,size=64m"}, s.host.Tmpfs)
+	require.True(t, s.host.ReadonlyRootfs)
+	require.True(t, *s.host.Init)
+	require.Equal(t, container.IpcMode("shareable"), s.host.IpcMode)
+	require.Equal(t, container.PidMode("host"), s.host.PidMode)
+	require.Equal(t, container.UTSMode("host"), s.host.UTSMode)
+	require.Equal(t, container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m"}}, s.host.LogConfig)
+	require.Equal(t, []string{"no-new-privileges"}, s.host.SecurityOpt)
+	require.Equal(t, map[string]string{"net.core.somaxconn": "1024"}, s.host.Sysctls)
+	require.Equal(t, []string{"10"}, s.host.GroupAdd)
+	require.Equal(t, []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}, s.host.Devices)
+	require.Equal(t, "SIGINT", s.config.StopSignal)
+	require.Equal(t, 20, *s.config.StopTimeout)
+	require.Equal(t, []mount.Mount{
+		{Type: mount.TypeBind, Source: "/srv/conf", Target: "/etc/app", ReadOnly: true, BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave}},
+		{Type: mount.TypeTmpfs, Target: "/scratch", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 64 << 20, Mode: 0o1770}},
+		{Type: mount.TypeVolume, Source: "cache", Target: "/cache", VolumeOptions: &mount.VolumeOptions{NoCopy: true}},
+	}, s.host.Mounts)
+}
+
+func TestRunArgsErrors(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"--rm", "option --rm is refused: the container must outlive stop"},
+		{"--frobnicate 1", `unsupported option "--frobnicate": supported options are`},
+		{"-Z", `unsupported option "-Z"`},
+		{"-dZ", `unsupported option "-Z"`},
+		{"-e", "option -e needs a value"},
+		{"--net", "option --net needs a value"},
+		{"mariadb", "argument 1 is not an option"},
+		{"--net=none -- sleep", "argument 2 is not an option"},
+		{"--restart sometimes", `option --restart: "sometimes": expected no, always, unless-stopped or on-failure[:max-retries]`},
+		{"--restart always:3", "only on-failure takes a retry count"},
+		{"-p 8000-8010:80", "port ranges are not supported"},
+		{"-p 1:2:3:4", "expected [ip:][hostPort:]containerPort[/proto]"},
+		{"-p 99999:80", `host port "99999" is not a port number`},
+		{"-m lots", `option -m: "lots": expected a size`},
+		{"--cpus 0", "expected a positive number of CPUs"},
+		{"--ulimit nofile", "option --ulimit"},
+		{"-v relative", `option -v: "relative": expected SOURCE:/container/path`},
+		{"--dns nameserver", "expected an ip address"},
+		{"--add-host db", "expected HOST:IP"},
+		{"--tmpfs run", "expected /container/path"},
+		{"--read-only=maybe", "option --read-only takes no value"},
+		{"-e =x", "option -e: expected NAME=value or NAME"},
+		{"--mount type=bind,target=/x", "a bind needs source=/host/path"},
+		{"--mount type=image,target=/x", `type "image": expected bind, volume or tmpfs`},
+		{"--mount source=v", "expected target=/container/path"},
+		{"--mount type=tmpfs,source=x,target=/x", "a tmpfs has no source"},
+		{"--mount type=bind,src=/a,dst=/b,consistency=cached", `unsupported field "consistency"`},
+		{"--mount type=bind,src=/a,dst=/b,ro=maybe", "field ro"},
+		{"--stop-timeout soon", `option --stop-timeout: "soon": expected an integer`},
+	} {
+		args, err := shlex.Split(tc.line)
+		require.NoError(t, err)
+		_, err = parseRunArgs(args)
+		require.ErrorContains(t, err, tc.want, tc.line)
+	}
+}
+
+func TestRedactEnv(t *testing.T) {
+	require.Equal(t,
+		[]string{"MYSQL_ROOT_PASSWORD=<redacted>", "API_TOKEN=<redacted>", "aws_secret_access_key=<redacted>", "SSH_KEY=<redacted>", "TZ=UTC", "NOVALUE"},
+		RedactEnv([]string{"MYSQL_ROOT_PASSWORD=s3cr3t", "API_TOKEN=t", "aws_secret_access_key=k", "SSH_KEY=x", "TZ=UTC", "NOVALUE"}))
+}

@@ -1,0 +1,188 @@
+package loop
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/driver/disk"
+	"github.com/svckit/svckit/internal/testenv"
+	"github.com/svckit/svckit/resource"
+)
+
+func cfg(values map[string]string) driver.Config {
+	return driver.Config{RID: "disk#01", Manifest: disk.Loop, Svcname: "svc", Values: values}
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, tc := range []struct {
+		values map[string]string
+		want   string
+	}{
+		{map[string]string{"file": "rel/disk.img"}, `disk#01: file "rel/disk.img": expected an absolute path`},
+		{map[string]string{"file": "/d.img", "link": "dev/x"}, `disk#01: link "dev/x": expected an absolute path`},
+	} {
+		_, err := New(context.Background(), cfg(tc.values))
+		require.EqualError(t, err, tc.want)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	d, ok := driver.Default().Lookup("disk.loop")
+	require.True(t, ok)
+	_, ok = d.Manifest.Keyword("link")
+	require.True(t, ok)
+}
+
+func TestProvidesUses(t *testing.T) {
+	r, err := New(context.Background(), cfg(map[string]string{"file": "/srv/a/../disk.img", "link": "/dev/svckit/d1"}))
+	require.NoError(t, err)
+	l := r.(*Loop)
+	require.Equal(t, []string{"/dev/svckit/d1"}, l.Provides())
+	require.Equal(t, []string{"/srv/disk.img"}, l.Uses())
+	require.Equal(t, "loop /srv/disk.img", l.Label())
+
+	r, err = New(context.Background(), cfg(map[string]string{"file": "/srv/disk.img"}))
+	require.NoError(t, err)
+	require.Nil(t, r.(*Loop).Provides())
+}
+
+func TestProvisionNeedsSize(t *testing.T) {
+	dir := t.TempDir()
+	r, err := New(context.Background(), cfg(map[string]string{"file": filepath.Join(dir, "d.img")}))
+	require.NoError(t, err)
+	err = r.(*Loop).Provision(context.Background())
+	require.ErrorContains(t, err, "the size keyword is not set")
+}
+
+func TestProvisionKeepsExistingFile(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "sub", "d.img")
+	r, err := New(ctx, cfg(map[string]string{"file": file, "size": "64m"}))
+	require.NoError(t, err)
+	l := r.(*Loop)
+
+	ok, err := l.Provisioned(ctx)
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	require.NoError(t, l.Provision(resource.WithDryRun(ctx, true)))
+	_, err = os.Stat(file)
+	require.ErrorIs(t, err, os.ErrNotExist, "dry run created the file")
+
+	require.NoError(t, l.Provision(ctx))
+	st, err := os.Stat(file)
+	require.NoError(t, err)
+	require.EqualValues(t, 64<<20, st.Size())
+	require.Less(t, st.Sys().(*syscall.Stat_t).Blocks*512, int64(1<<20), "file is not sparse")
+
+	// Data written, then a provision with another size: untouched.
+	require.NoError(t, os.WriteFile(file, []byte("precious"), 0o600))
+	l.size = 1 << 30
+	require.NoError(t, l.Provision(ctx))
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, "precious", string(b))
+
+	ok, err = l.Provisioned(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+func TestStartStop(t *testing.T) {
+	testenv.RequireLoop(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "d.img")
+	link := filepath.Join(dir, "dev", "disk01")
+	r, err := New(ctx, cfg(map[string]string{"file": file, "size": "32m", "link": link}))
+	require.NoError(t, err)
+	l := r.(*Loop)
+	t.Cleanup(func() {
+		devs, _ := l.Devices()
+		for _, d := range devs {
+			testenv.DetachLoop(t, d)
+		}
+	})
+
+	st, err := l.Status(ctx)
+	require.Equal(t, resource.Down, st)
+	require.ErrorContains(t, err, "not provisioned")
+	require.ErrorContains(t, l.Start(ctx), "provision creates it")
+
+	require.NoError(t, l.Provision(ctx))
+	st, err = l.Status(ctx)
+	require.NoError(t, err)
+	require.Equal(t, resource.Down, st)
+
+	require.NoError(t, l.Start(ctx))
+	devs, err := l.Devices()
+	require.NoError(t, err)
+	require.Len(t, devs, 1)
+	target, err := os.Readlink(link)
+	require.NoError(t, err)
+	require.Equal(t, devs[0], target)
+	st, err = l.Status(ctx)
+	require.NoError(t, err)
+	require.Equal(t, resource.Up, st)
+
+	// Idempotent: a second start keeps the same device.
+	require.NoError(t, l.Start(ctx))
+	again, err := l.Devices()
+	require.NoError(t, err)
+	require.Equal(t, devs, again)
+
+	// A wrong link is a warning.
+	require.NoError(t, os.Remove(link))
+	require.NoError(t, os.Symlink("/dev/null", link))
+	st, err = l.Status(ctx)
+	require.Equal(t, resource.Warn, st)
+	require.ErrorContains(t, err, "points to /dev/null")
+	require.NoError(t, l.Start(ctx))
+	st, _ = l.Status(ctx)
+	require.Equal(t, resource.Up, st)
+
+	// Unprovision refuses while attached.
+	require.ErrorContains(t, l.Unprovision(ctx), "stop the resource first")
+
+	// Stop refuses while the device is mounted.
+	if _, err := exec.LookPath("mkfs.ext4"); err == nil {
+		out, err := exec.Command("mkfs.ext4", "-q", devs[0]).CombinedOutput()
+		require.NoError(t, err, string(out))
+		mnt := t.TempDir()
+		out, err = exec.Command("mount", devs[0], mnt).CombinedOutput()
+		require.NoError(t, err, string(out))
+		err = l.Stop(ctx)
+		require.ErrorContains(t, err, "is mounted on "+mnt)
+		out, err = exec.Command("umount", mnt).CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+
+	require.NoError(t, l.Stop(ctx))
+	devs, err = l.Devices()
+	require.NoError(t, err)
+	require.Empty(t, devs)
+	_, err = os.Lstat(link)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	st, err = l.Status(ctx)
+	require.NoError(t, err)
+	require.Equal(t, resource.Down, st)
+	require.NoError(t, l.Stop(ctx), "stop of a stopped disk")
+
+	require.NoError(t, l.Unprovision(ctx))
+	_, err = os.Stat(file)
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestLinkNeverReplacesAFile(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "notalink")
+	require.NoError(t, os.WriteFile(link, []byte("x"), 0o600))
+	require.ErrorContains(t, setLink(link, "/dev/loop0"), "is not a symlink")
+}
