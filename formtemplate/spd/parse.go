@@ -1,0 +1,386 @@
+package spd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/shlex"
+	"gopkg.in/ini.v1"
+)
+
+// config is a service config read for comparison: sections in order,
+// their keys and values, and where they were.
+type config struct {
+	sections []string
+	values   map[string]map[string]string
+	keys     map[string][]string
+	lines    map[string]int // "section" and "section\x00key" -> line
+}
+
+func (c *config) line(section, key string) int {
+	if key == "" {
+		return c.lines[section]
+	}
+	return c.lines[section+"\x00"+key]
+}
+
+// where names a section or a key with its line: "line 42: [fs#01] mnt".
+func (c *config) where(section, key string) string {
+	s := "[" + section + "]"
+	if key != "" {
+		s += " " + key
+	}
+	if n := c.line(section, key); n > 0 {
+		return "line " + strconv.Itoa(n) + ": " + s
+	}
+	return s
+}
+
+// loadOptions read a service config the way the svc package does (see
+// NOTES.md): indented continuation lines, " #" comments only, "=" as the
+// only delimiter, values as written.
+func loadOptions() ini.LoadOptions {
+	return ini.LoadOptions{
+		AllowPythonMultilineValues: true,
+		SpaceBeforeInlineComment:   true,
+		KeyValueDelimiters:         "=",
+		PreserveSurroundedQuote:    true,
+		ReaderBufferSize:           1 << 16,
+	}
+}
+
+func parseConfig(data []byte) (*config, error) {
+	f, err := ini.LoadSources(loadOptions(), data)
+	if err != nil {
+		return nil, err
+	}
+	c := &config{values: map[string]map[string]string{}, keys: map[string][]string{}, lines: indexLines(data)}
+	for _, s := range f.Sections() {
+		name := s.Name()
+		if name == ini.DefaultSection && len(s.Keys()) == 0 {
+			if _, ok := c.lines[name]; !ok {
+				continue
+			}
+		}
+		c.sections = append(c.sections, name)
+		kv := map[string]string{}
+		for _, k := range s.Keys() {
+			kv[k.Name()] = k.Value()
+			c.keys[name] = append(c.keys[name], k.Name())
+		}
+		c.values[name] = kv
+	}
+	return c, nil
+}
+
+var sectionLine = regexp.MustCompile(`^\[([^\]]+)\]\s*$`)
+
+// indexLines maps sections and keys to their first line: ini.v1 keeps no
+// positions.
+func indexLines(data []byte) map[string]int {
+	lines := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	section := ini.DefaultSection
+	for n := 1; sc.Scan(); n++ {
+		text := sc.Text()
+		if m := sectionLine.FindStringSubmatch(strings.TrimSpace(text)); m != nil {
+			section = m[1]
+			if _, ok := lines[section]; !ok {
+				lines[section] = n
+			}
+			continue
+		}
+		if text == "" || text[0] == ' ' || text[0] == '\t' || text[0] == '#' || text[0] == ';' {
+			continue
+		}
+		if key, _, ok := strings.Cut(text, "="); ok {
+			k := section + "\x00" + strings.TrimSpace(key)
+			if _, seen := lines[k]; !seen {
+				lines[k] = n
+			}
+		}
+	}
+	return lines
+}
+
+// shellKeys hold command lines: compare them word by word as
+// github.com/google/shlex splits them, as the drivers do.
+var shellKeys = map[string]bool{"run_args": true, "run_command": true,
+	"pre_provision": true, "post_provision": true, "pre_start": true, "post_start": true, "pre_stop": true, "post_stop": true}
+
+// Diff compares two service configs semantically: the same sections,
+// keys and values, whatever the whitespace, comments and order. Command
+// lines (run_args, post_provision...) are compared word by word after
+// shell splitting, and their words are never printed (run_args holds the
+// root password). Each difference is one line, naming the section and
+// key, with the line in got.
+func Diff(got, want []byte) ([]string, error) {
+	g, err := parseConfig(got)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	w, err := parseConfig(want)
+	if err != nil {
+		return nil, fmt.Errorf("expected config: %w", err)
+	}
+	return diff(g, w), nil
+}
+
+func diff(g, w *config) []string {
+	var out []string
+	for _, s := range w.sections {
+		if _, ok := g.values[s]; !ok {
+			out = append(out, fmt.Sprintf("[%s]: missing section", s))
+		}
+	}
+	for _, s := range g.sections {
+		wv, ok := w.values[s]
+		if !ok {
+			out = append(out, g.where(s, "")+": unexpected section")
+			continue
+		}
+		gv := g.values[s]
+		for _, k := range w.keys[s] {
+			if _, ok := gv[k]; !ok {
+				out = append(out, fmt.Sprintf("%s: missing key %s = %s", g.where(s, ""), k, printable(k, wv[k])))
+			}
+		}
+		for _, k := range g.keys[s] {
+			want, ok := wv[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: unexpected key = %s", g.where(s, k), printable(k, gv[k])))
+				continue
+			}
+			if msg := compareValue(k, gv[k], want); msg != "" {
+				out = append(out, g.where(s, k)+": "+msg)
+			}
+		}
+	}
+	return out
+}
+
+func printable(key, v string) string {
+	if shellKeys[key] {
+		return "(a command line)"
+	}
+	return strconv.Quote(strings.TrimSpace(v))
+}
+
+func compareValue(key, got, want string) string {
+	if !shellKeys[key] {
+		if g, w := strings.TrimSpace(got), strings.TrimSpace(want); g != w {
+			return fmt.Sprintf("%q, expected %q", g, w)
+		}
+		return ""
+	}
+	gw, gerr := shlex.Split(got)
+	ww, werr := shlex.Split(want)
+	switch {
+	case gerr != nil:
+		return fmt.Sprintf("cannot split the command line: %v", gerr)
+	case werr != nil:
+		return fmt.Sprintf("cannot split the expected command line: %v", werr)
+	case len(gw) != len(ww):
+		return fmt.Sprintf("%d words, expected %d", len(gw), len(ww))
+	}
+	for i := range gw {
+		if gw[i] != ww[i] {
+			return fmt.Sprintf("word %d differs from the expected one", i+1)
+		}
+	}
+	return ""
+}
+
+// ParseLayoutFile reads the layout of the config file at path.
+func ParseLayoutFile(path string) (Layout, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Layout{}, err
+	}
+	l, err := ParseLayout(data)
+	if err != nil {
+		return Layout{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return l, nil
+}
+
+var podDisk = regexp.MustCompile(`^disk#([0-9]{2,3})$`)
+
+// ParseLayout recovers the layout of a config this package (or the
+// seed's Mangle, for an even layout) generated: the service, images and
+// password from DEFAULT and pod 1, each pod's node from its
+// disable@<node> = false key, its addresses and gateway from its ip
+// sections. It then regenerates the config from the layout and requires
+// the result to be semantically identical: a config edited by hand is
+// refused, with each edit named, since a relayout would lose it.
+func ParseLayout(data []byte) (Layout, error) {
+	c, err := parseConfig(data)
+	if err != nil {
+		return Layout{}, err
+	}
+	get := func(section, key string) (string, error) {
+		v, ok := c.values[section][key]
+		if !ok {
+			if _, ok := c.values[section]; !ok {
+				return "", fmt.Errorf("[%s]: missing section", section)
+			}
+			return "", fmt.Errorf("%s: missing key %s", c.where(section, ""), key)
+		}
+		return strings.TrimSpace(v), nil
+	}
+	var l Layout
+	def := ini.DefaultSection
+	if l.App, err = get(def, "app"); err != nil {
+		return Layout{}, err
+	}
+	nodes, err := get(def, "nodes")
+	if err != nil {
+		return Layout{}, err
+	}
+	dataDir, err := get(def, "docker_data_dir")
+	if err != nil {
+		return Layout{}, err
+	}
+	svc, ok := strings.CutSuffix(strings.TrimPrefix(dataDir, "/"), "/docker")
+	if !ok || !strings.HasPrefix(dataDir, "/") || svc == "" {
+		return Layout{}, fmt.Errorf("%s: %q: expected /<svcname>/docker", c.where(def, "docker_data_dir"), dataDir)
+	}
+	l.Svcname = svc
+
+	// Pods: disk#01 .. disk#NN, all of them.
+	var nums []int
+	for _, s := range c.sections {
+		if m := podDisk.FindStringSubmatch(s); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n > 0 {
+				nums = append(nums, n)
+			}
+		}
+	}
+	slices.Sort(nums)
+	if len(nums) == 0 {
+		return Layout{}, errors.New("no pod: expected [disk#01] and the other pod sections")
+	}
+	for i, n := range nums {
+		if n != i+1 {
+			return Layout{}, fmt.Errorf("pods are not numbered 1 to %d: pod %d is missing", len(nums), i+1)
+		}
+	}
+	gateways := map[string]netip.Addr{}
+	for _, n := range nums {
+		p := Pod{Num: n}
+		disk := "disk#" + p.ID()
+		var on []string
+		for _, k := range c.keys[disk] {
+			if node, ok := strings.CutPrefix(k, "disable@"); ok && strings.TrimSpace(c.values[disk][k]) == "false" {
+				on = append(on, node)
+			}
+		}
+		if len(on) != 1 {
+			return Layout{}, fmt.Errorf("%s: expected one disable@<node> = false naming the node of pod%s, found %d", c.where(disk, ""), p.ID(), len(on))
+		}
+		p.Node = on[0]
+		for _, a := range []struct {
+			rid, key string
+			dst      *netip.Addr
+		}{{"ip#" + p.ID() + "sm", "ipname", &p.SMIP}, {"ip#" + p.ID() + "db", "ipname", &p.DBIP}, {"ip#" + p.ID() + "sm", "gateway", &p.Gateway}} {
+			v, err := get(a.rid, a.key)
+			if err != nil {
+				return Layout{}, err
+			}
+			if *a.dst, err = netip.ParseAddr(v); err != nil {
+				return Layout{}, fmt.Errorf("%s: %q is not an address", c.where(a.rid, a.key), v)
+			}
+		}
+		if gw, seen := gateways[p.Node]; seen && gw != p.Gateway {
+			return Layout{}, fmt.Errorf("%s: %v, but other pods of %s use the gateway %v", c.where("ip#"+p.ID()+"sm", "gateway"), p.Gateway, p.Node, gw)
+		}
+		gateways[p.Node] = p.Gateway
+		l.Pods = append(l.Pods, p)
+	}
+	// Images and password: pod 1's. The regenerated config puts them in
+	// every pod, so that any pod that differs is reported below.
+	if l.SMImage, err = get("container#01sm", "run_image"); err != nil {
+		return Layout{}, err
+	}
+	if l.DBImage, err = get("container#01db", "run_image"); err != nil {
+		return Layout{}, err
+	}
+	args, err := get("container#01sm", "run_args")
+	if err != nil {
+		return Layout{}, err
+	}
+	words, err := shlex.Split(args)
+	if err != nil {
+		return Layout{}, fmt.Errorf("%s: cannot split the command line: %v", c.where("container#01sm", "run_args"), err)
+	}
+	for i := 0; i+1 < len(words); i++ {
+		if pw, ok := strings.CutPrefix(words[i+1], "MYSQL_ROOT_PASSWORD="); words[i] == "-e" && ok {
+			l.RootPassword = Secret(pw)
+			break
+		}
+	}
+	// Nodes in config order, with the gateways their pods use; a node
+	// without pods gets a free node address.
+	used := map[netip.Addr]bool{}
+	for _, gw := range gateways {
+		used[gw] = true
+	}
+	names := strings.Fields(nodes)
+	for i, name := range names {
+		gw, ok := gateways[name]
+		if !ok {
+			gw = freeGateway(i, used)
+			used[gw] = true
+		}
+		l.Nodes = append(l.Nodes, Node{Name: name, Gateway: gw})
+	}
+	for _, p := range l.Pods {
+		if !slices.Contains(names, p.Node) {
+			return Layout{}, fmt.Errorf("%s: pod%s is on %q, which is not in nodes = %s", c.where("disk#"+p.ID(), "disable@"+p.Node), p.ID(), p.Node, nodes)
+		}
+	}
+	if err := l.Validate(); err != nil {
+		return Layout{}, err
+	}
+	regen, err := l.Config()
+	if err != nil {
+		return Layout{}, err
+	}
+	r, err := parseConfig(regen)
+	if err != nil {
+		return Layout{}, fmt.Errorf("regenerated config: %w", err)
+	}
+	if d := diff(c, r); len(d) > 0 {
+		const show = 20
+		more := ""
+		if len(d) > show {
+			more = fmt.Sprintf("\n(and %d more)", len(d)-show)
+			d = d[:show]
+		}
+		return Layout{}, fmt.Errorf("the config is not one spd generates (edited by hand?), and a relayout would lose these differences:\n%s%s", strings.Join(d, "\n"), more)
+	}
+	return l, nil
+}
+
+// freeGateway returns 10.0.0.<i+1> when free, else the lowest free node
+// address.
+func freeGateway(i int, used map[netip.Addr]bool) netip.Addr {
+	if a := hostAddr(i + 1); i < MaxNodes && !used[a] {
+		return a
+	}
+	for h := 1; h <= MaxNodes; h++ {
+		if a := hostAddr(h); !used[a] {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
