@@ -36,8 +36,11 @@ type PlanStep struct {
 // nodes still declared); Final is the config once every pod has moved
 // (the new node list).
 type Plan struct {
-	Steps []PlanStep `json:"steps"`
-	Final []byte     `json:"-"`
+	// Prepare is the current layout with the new nodes declared and no
+	// pod moved; nil when no node is added.
+	Prepare []byte     `json:"-"`
+	Steps   []PlanStep `json:"steps"`
+	Final   []byte     `json:"-"`
 }
 
 // Planner knows the layout of the pods in a service config. svckit's
@@ -154,7 +157,7 @@ func (c *Cluster) Migrate(ctx context.Context, svcname string, pod int, to strin
 	if err := c.precheck(ctx, s, before, []batch{{moves: []Move{mv}, before: before, after: after}}, opts); err != nil {
 		return rep, err
 	}
-	return rep, c.runBatches(ctx, s, []batch{{moves: []Move{mv}, before: before, after: after}}, nil, opts, rep)
+	return rep, c.runBatches(ctx, s, []batch{{moves: []Move{mv}, before: before, after: after}}, opts, rep)
 }
 
 // Relayout spreads the pods over nodes with the planner's fewest moves,
@@ -198,7 +201,67 @@ func (c *Cluster) Relayout(ctx context.Context, svcname string, nodes []string, 
 	if err := c.precheck(ctx, s, before, batches, opts); err != nil {
 		return rep, err
 	}
-	return rep, c.runBatches(ctx, s, batches, final, opts, rep)
+	var added, removed []string
+	for _, n := range nodes {
+		if !slices.Contains(s.Nodes, n) {
+			added = append(added, n)
+		}
+	}
+	for _, n := range s.Nodes {
+		if !slices.Contains(nodes, n) {
+			removed = append(removed, n)
+		}
+	}
+	if len(added) > 0 && plan.Prepare == nil {
+		return rep, fmt.Errorf("relayout: the planner gave no config declaring the new nodes %s", strings.Join(added, " "))
+	}
+	if len(batches) > 0 {
+		// The first batch starts from the prepared config.
+		batches[0].before = plan.Prepare
+		if plan.Prepare == nil {
+			batches[0].before = before
+		}
+	}
+	return rep, c.runRelayout(ctx, s, before, plan.Prepare, added, removed, batches, final, opts, rep)
+}
+
+// runRelayout prepares the new nodes (config declaring them, their
+// instance provisioned: the service's node-level resources), moves the
+// pods batch after batch, stops the service on the removed nodes (their
+// data stays on the disks) and installs the final config.
+func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepare []byte, added, removed []string, batches []batch, final []byte, opts MigrateOptions, rep *MigrationReport) error {
+	if len(added) > 0 {
+		if opts.DryRun {
+			rep.step(ctx, "install the config sha256 %s declaring %s, then provision the service there", store.Short(store.Checksum(prepare)), strings.Join(added, " "))
+		} else {
+			if err := c.distribute(ctx, s.Name, prepare, rep); err != nil {
+				return fmt.Errorf("relayout: declaring the new nodes failed, no pod moved: %w", err)
+			}
+			rep.step(ctx, "provision the service on %s", strings.Join(added, " "))
+			if _, err := c.doOn(ctx, s.Name, added, svc.Provision, svc.ActionOptions{}); err != nil {
+				return fmt.Errorf("relayout: provisioning the new nodes failed, no pod moved: %w", err)
+			}
+		}
+	}
+	if err := c.runBatches(ctx, s, batches, opts, rep); err != nil {
+		return err
+	}
+	if len(removed) > 0 {
+		rep.step(ctx, "stop the service on %s (the removed nodes; their disks keep the data)", strings.Join(removed, " "))
+		if !opts.DryRun {
+			if _, err := c.doOn(ctx, s.Name, removed, svc.Stop, svc.ActionOptions{Force: true}); err != nil {
+				return fmt.Errorf("relayout: every pod moved, but stopping the removed nodes failed: %w", err)
+			}
+		}
+	}
+	if final != nil {
+		if opts.DryRun {
+			rep.step(ctx, "install the final config sha256 %s", store.Short(store.Checksum(final)))
+		} else if err := c.distribute(ctx, s.Name, final, rep); err != nil {
+			return fmt.Errorf("relayout: every pod moved, but installing the final config failed: %w", err)
+		}
+	}
+	return nil
 }
 
 type batch struct {
@@ -264,37 +327,28 @@ func (c *Cluster) precheck(ctx context.Context, s *svc.Service, before []byte, b
 	return nil
 }
 
-func (c *Cluster) runBatches(ctx context.Context, s *svc.Service, batches []batch, final []byte, opts MigrateOptions, rep *MigrationReport) error {
-	dist := "push to the store and pull on every node"
-	if c.Self.Store == nil {
-		dist = "sync to every node"
-	}
-	for _, b := range batches {
-		for _, m := range b.moves {
-			rep.step(ctx, "stop %s on %s", m.Tag, m.From)
-		}
-		rep.step(ctx, "install the config sha256 %s (%s)", store.Short(store.Checksum(b.after)), dist)
-		for _, m := range b.moves {
-			rep.step(ctx, "start %s on %s", m.Tag, m.To)
-		}
-	}
-	if final != nil {
-		rep.step(ctx, "install the final config sha256 %s (%s)", store.Short(store.Checksum(final)), dist)
-	}
+func (c *Cluster) runBatches(ctx context.Context, s *svc.Service, batches []batch, opts MigrateOptions, rep *MigrationReport) error {
 	if opts.DryRun {
+		dist := "push to the store and pull on every node"
+		if c.Self.Store == nil {
+			dist = "sync to every node"
+		}
+		for _, b := range batches {
+			for _, m := range b.moves {
+				rep.step(ctx, "stop %s on %s", m.Tag, m.From)
+			}
+			rep.step(ctx, "install the config sha256 %s (%s)", store.Short(store.Checksum(b.after)), dist)
+			for _, m := range b.moves {
+				rep.step(ctx, "start %s on %s", m.Tag, m.To)
+			}
+		}
 		return nil
 	}
-	rep.Steps = nil
 	for _, b := range batches {
 		if err := c.runBatch(ctx, s.Name, b, rep); err != nil {
 			return err
 		}
 		rep.Done = append(rep.Done, b.moves...)
-	}
-	if final != nil {
-		if err := c.distribute(ctx, s.Name, final, rep); err != nil {
-			return fmt.Errorf("relayout: every pod moved, but installing the final config failed: %w", err)
-		}
 	}
 	return nil
 }

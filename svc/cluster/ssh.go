@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
