@@ -360,7 +360,11 @@ func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value 
 		if k.Scope != "" {
 			full += "@" + k.Scope
 		}
-		l.problem(k.Line, sec.Name, full, "bad value: %v: expected %s", err, expectation(kw))
+		msg := err.Error()
+		if !strings.Contains(msg, "expected") {
+			msg += ": expected " + expectation(kw)
+		}
+		l.problem(k.Line, sec.Name, full, "bad value: %s", msg)
 	}
 }
 
