@@ -215,12 +215,9 @@ func (c *Cluster) Relayout(ctx context.Context, svcname string, nodes []string, 
 	if len(added) > 0 && plan.Prepare == nil {
 		return rep, fmt.Errorf("relayout: the planner gave no config declaring the new nodes %s", strings.Join(added, " "))
 	}
-	if len(batches) > 0 {
-		// The first batch starts from the prepared config.
+	if len(added) > 0 && len(batches) > 0 {
+		// The first batch starts from the config declaring the new nodes.
 		batches[0].before = plan.Prepare
-		if plan.Prepare == nil {
-			batches[0].before = before
-		}
 	}
 	return rep, c.runRelayout(ctx, s, before, plan.Prepare, added, removed, batches, final, opts, rep)
 }

@@ -51,7 +51,7 @@ func (spdPlanner) Relayout(config []byte, nodes []string) (cluster.Plan, error) 
 		}
 	}
 	out := cluster.Plan{Final: plan.Config}
-	if len(cur.Nodes) > len(old.Nodes) || !slices.Equal(cur.NodeNames(), old.NodeNames()) {
+	if !slices.Equal(cur.NodeNames(), old.NodeNames()) {
 		if out.Prepare, err = cur.Config(); err != nil {
 			return cluster.Plan{}, err
 		}
