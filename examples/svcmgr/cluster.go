@@ -319,7 +319,7 @@ func (g *globals) printStatusCluster(ctx context.Context) error {
 
 func (g *globals) pull(ctx context.Context) error {
 	if g.cl.cluster {
-		c, done, err := g.newCluster(false, false)
+		c, done, err := g.newCluster(true, false)
 		if err != nil {
 			return err
 		}
