@@ -337,3 +337,58 @@ func TestRelayoutAddsANode(t *testing.T) {
 		require.Equal(t, "10.0.0.5", gateway(t, tc.agents["spd05"], fmt.Sprintf("ip#%02dsm", m.Pod)))
 	}
 }
+
+// TestMigrateStopFailureRestartsOnSource: when the pod does not stop on
+// its node, nothing else changes and the pod is started again there.
+func TestMigrateStopFailureRestartsOnSource(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestCluster(t, "spd01", "spd02", "spd03", "spd04")
+	tc.deploy(t)
+	tc.withFaults("spd02", fake.Fault{RID: "container#16db", Action: "stop", Message: "injected: container busy"})
+	c := tc.from("spd01")
+	before, _ := tc.agents["spd01"].ReadConfig(svcname)
+	_, err := c.Migrate(ctx, svcname, 16, "spd03", cluster.MigrateOptions{})
+	require.ErrorContains(t, err, "stop pod16 on spd02: ")
+	require.ErrorContains(t, err, "injected: container busy")
+	require.ErrorContains(t, err, "pod16 put back on spd02 with the previous config")
+	st, err := c.Status(ctx, svcname)
+	require.NoError(t, err)
+	up, _ := podsUp(st.Nodes["spd02"])
+	require.Equal(t, podRange(9, 16), up)
+	for n, a := range tc.agents {
+		data, _ := a.ReadConfig(svcname)
+		require.Equal(t, before, data, n)
+	}
+}
+
+func TestRelayoutRemovesANode(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestCluster(t, "spd01", "spd02", "spd03", "spd04")
+	c := tc.deploy(t)
+	nodes := []string{"spd01", "spd02", "spd03"}
+	rep, err := c.Relayout(ctx, svcname, nodes, cluster.MigrateOptions{Parallel: 3})
+	require.NoError(t, err, "%v", rep)
+	require.Len(t, rep.Done, 8, "only spd04's pods move")
+	for _, m := range rep.Done {
+		require.Equal(t, "spd04", m.From)
+	}
+	st, err := c.Status(ctx, svcname)
+	require.NoError(t, err)
+	require.Empty(t, st.Warnings)
+	require.Len(t, st.Nodes, 3)
+	total := 0
+	for _, n := range nodes {
+		up, listed := podsUp(st.Nodes[n])
+		require.Equal(t, up, listed, n)
+		total += len(up)
+	}
+	require.Equal(t, 32, total)
+	// spd04 runs nothing any more: its last config has no pod there and
+	// its instance is stopped (the disks keep the data).
+	ns, err := tc.agents["spd04"].Status(ctx, svcname)
+	require.NoError(t, err)
+	up, listed := podsUp(ns)
+	require.Empty(t, up)
+	require.Empty(t, listed)
+	require.NotEqual(t, "up", ns.Avail.String())
+}
