@@ -24,6 +24,8 @@ import (
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
+	"github.com/svckit/svckit/svc/cluster"
+	"github.com/svckit/svckit/svc/store"
 )
 
 // exitError carries the exit code of a failure.
@@ -47,13 +49,15 @@ type globals struct {
 	force                       bool
 	waitlock                    time.Duration
 	maxParallel                 int
+	stdin                       io.Reader
 	stdout, stderr              io.Writer
+	cl                          clusterFlags
 }
 
 const defaultRoot = "/opt/svckit"
 
 func run(args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -98,12 +102,27 @@ func newRoot(g *globals) *cobra.Command {
 	f.DurationVar(&g.waitlock, "waitlock", 30*time.Second, "how long to wait for another action of the service")
 	f.StringVar(&g.scheduler, "scheduler", "", "graph or groups (default: the service's scheduler keyword)")
 	f.IntVar(&g.maxParallel, "max-parallel", 0, "the most resource actions at once (default: the service's max_parallel)")
-	f.BoolVar(&g.force, "force", false, "also stop standby (always_on) resources")
+	f.BoolVar(&g.force, "force", false, "also stop standby (always_on) resources; run cluster-wide commands from a node that is not the flex primary; push over a newer store version; migrate when nodes run different configs")
+	f.BoolVarP(&g.cl.cluster, "cluster", "c", false, "run on every node of the service (from the flex primary)")
+	f.BoolVar(&g.cl.rollback, "rollback", true, "undo what a failed start or provision started (default: the service's rollback keyword)")
+	f.StringVar(&g.cl.storeURL, "store", "", "the config store: dir:PATH, etcd://HOST:PORT[/PREFIX] or https://COLLECTOR/init/rest/api (env SVCKIT_STORE, or [store] url in <root>/etc/svckit.conf)")
+	f.StringVar(&g.cl.nodesFile, "nodes-file", "", "the node registry (default <root>/etc/nodes.conf)")
+	f.StringVar(&g.cl.transport, "transport", "ssh", "how to reach the other nodes: ssh, or local (in-process on the roots of the node registry)")
+	f.StringSliceVar(&g.cl.sshKeys, "ssh-key", nil, "private key files for ssh (default ~/.ssh/id_ed25519)")
+	f.StringSliceVar(&g.cl.knownHosts, "known-hosts", nil, "known_hosts files the nodes' host keys are verified against (default ~/.ssh/known_hosts)")
+	f.DurationVar(&g.cl.connectTimeout, "connect-timeout", 10*time.Second, "ssh connection and handshake timeout")
+	f.DurationVar(&g.cl.commandTimeout, "command-timeout", 10*time.Minute, "timeout of each command on a node")
+	f.IntVar(&g.cl.workers, "workers", 8, "how many nodes are worked on at once")
 
 	printCmd := &cobra.Command{Use: "print", Short: "print status or config"}
 	printCmd.AddCommand(&cobra.Command{
 		Use: "status", Short: "print the status tree of the service on this node", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return g.printStatus(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.cl.cluster {
+				return g.printStatusCluster(cmd.Context())
+			}
+			return g.printStatus(cmd.Context())
+		},
 	})
 	cfgCmd := &cobra.Command{
 		Use: "config", Short: "print the service configuration (secrets redacted)", Args: cobra.NoArgs,
@@ -120,9 +139,51 @@ func newRoot(g *globals) *cobra.Command {
 	for _, a := range svc.Actions {
 		root.AddCommand(&cobra.Command{
 			Use: string(a), Short: string(a) + " the selected resources", Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error { return g.action(cmd.Context(), a) },
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if g.cl.cluster {
+					if _, err := g.load(cmd.Context()); err != nil {
+						return err
+					}
+					return g.clusterAction(cmd.Context(), a, g.actionOptions(cmd.Flags()))
+				}
+				return g.action(cmd.Context(), a, g.actionOptions(cmd.Flags()))
+			},
 		})
 	}
+	root.AddCommand(&cobra.Command{
+		Use: "pull", Short: "fetch the config from the store, validate it, install it (keeps <svc>.conf.prev); --cluster: on every node", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.pull(cmd.Context()) },
+	})
+	root.AddCommand(&cobra.Command{
+		Use: "push", Short: "store the local config as a new version (refused if the store changed since this node's last pull, unless --force)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.push(cmd.Context()) },
+	})
+	syncCmd := &cobra.Command{Use: "sync", Short: "sync nodes"}
+	syncCmd.AddCommand(&cobra.Command{
+		Use: "nodes", Short: "copy the local config to every other node of the service (validated and installed atomically there)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.syncNodes(cmd.Context()) },
+	})
+	root.AddCommand(syncCmd)
+	receiveCmd := &cobra.Command{
+		Use: "receive", Short: "install the config read from stdin (validated first; what sync nodes runs on the peers)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.receive(cmd.Context(), g.stdin) },
+	}
+	receiveCmd.Flags().StringVar(&g.cl.source, "source", "", "where the config comes from, for the report")
+	root.AddCommand(receiveCmd)
+	migrateCmd := &cobra.Command{
+		Use: "migrate --pod N --to NODE", Short: "move a pod to another node: stop it, new config on every node, start it there; put back on failure", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.migrate(cmd.Context()) },
+	}
+	migrateCmd.Flags().IntVar(&g.cl.pod, "pod", 0, "the pod number")
+	migrateCmd.Flags().StringVar(&g.cl.to, "to", "", "the destination node")
+	root.AddCommand(migrateCmd)
+	relayoutCmd := &cobra.Command{
+		Use: "relayout --nodes \"NODE...\"", Short: "spread the pods over these nodes with the fewest moves, as a sequence of migrations", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.relayout(cmd.Context()) },
+	}
+	relayoutCmd.Flags().StringVar(&g.cl.relayoutNodes, "nodes", "", "the new node list, space separated")
+	relayoutCmd.Flags().IntVar(&g.cl.parallel, "parallel", 1, "how many pods move at once")
+	root.AddCommand(relayoutCmd)
 	root.AddCommand(&cobra.Command{
 		Use:   "docker ARGS...",
 		Short: "run the docker command with %instances% and %images% of the selected containers",
@@ -183,7 +244,13 @@ func (g *globals) printStatus(ctx context.Context) error {
 	}
 	rep := s.Status(ctx)
 	if g.format == "json" {
-		return g.writeJSON(rep.Visible(s.ShowDisabled()))
+		// The config checksum lets print status --cluster compare the
+		// versions the nodes run.
+		data, err := os.ReadFile(g.configPath())
+		if err != nil {
+			return err
+		}
+		return g.writeJSON(&cluster.NodeStatus{StatusReport: rep.Visible(s.ShowDisabled()), ConfigChecksum: store.Checksum(data)})
 	}
 	_, err = io.WriteString(g.stdout, rep.Render(s.ShowDisabled()))
 	return err
@@ -236,7 +303,7 @@ func (r *redactWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (g *globals) action(ctx context.Context, a svc.Action) error {
+func (g *globals) action(ctx context.Context, a svc.Action, opts svc.ActionOptions) error {
 	s, err := g.load(ctx)
 	if err != nil {
 		return err
@@ -255,10 +322,7 @@ func (g *globals) action(ctx context.Context, a svc.Action) error {
 			fmt.Fprintln(errw, line)
 		})
 	}
-	res, err := s.Do(ctx, a, svc.ActionOptions{
-		Selection: g.selection(), DryRun: g.dryRun, LockTimeout: g.waitlock,
-		Scheduler: g.scheduler, MaxParallel: g.maxParallel, Force: g.force,
-	})
+	res, err := s.Do(ctx, a, opts)
 	if g.format == "json" {
 		if res != nil {
 			g.writeJSON(res)

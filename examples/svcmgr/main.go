@@ -11,6 +11,24 @@
 // the var directory, so successive invocations see it; latency and faults
 // from SVCKIT_FAKE_* variables). Exit codes: 0 success, 1 the action
 // failed, 2 bad usage or invalid configuration.
+//
+// Cluster commands, run from the flex primary (the reference's
+// "Service provisioning" and "Operating the run"):
+//
+//	svcmgr -s SVC pull                    fetch the config from the store, validate, install
+//	svcmgr -s SVC push                    store the local config as a new version (CAS)
+//	svcmgr -s SVC sync nodes              copy the local config to the other nodes
+//	svcmgr -s SVC --cluster ACTION        run ACTION on every node (also pull, print status)
+//	svcmgr -s SVC migrate --pod N --to NODE
+//	svcmgr -s SVC relayout --nodes "NODE..." [--parallel N]
+//
+// Each takes --dry-run. The store is --store, SVCKIT_STORE or [store] url
+// in <root>/etc/svckit.conf (dir:PATH, etcd://HOST:PORT/PREFIX, or the
+// OpenSVC collector's https://HOST/init/rest/api). The other nodes are
+// reached over SSH (--ssh-key, --known-hosts: host keys are always
+// verified) at the addresses of <root>/etc/nodes.conf, where svcmgr runs
+// with --format json; --transport local runs them in this process on the
+// roots the registry gives (demos).
 package main
 
 import (
