@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // lockHolder is written next to the lock so that a waiting action can say
@@ -49,7 +51,7 @@ func (s *Service) lock(ctx context.Context, action string, timeout time.Duration
 		return nil, fmt.Errorf("service %s: %s: another action holds the lock %s: %s; waited %s", s.Name, action, path, holder, timeout)
 	}
 	h, _ := json.Marshal(lockHolder{PID: os.Getpid(), Node: s.Node, Action: action, Since: time.Now()})
-	if err := writeFileAtomic(path+".holder", h, 0o644); err != nil {
+	if err := atomicfile.Write(path+".holder", h, 0o644); err != nil {
 		fl.Unlock()
 		return nil, fmt.Errorf("service %s: lock holder: %w", s.Name, err)
 	}
@@ -57,40 +59,4 @@ func (s *Service) lock(ctx context.Context, action string, timeout time.Duration
 		os.Remove(path + ".holder")
 		fl.Unlock()
 	}, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, synced and renamed, so that readers see the old or the new
-// content, never a part.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("spdbench", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	var c config
-	fl.IntVar(&c.pods, "pods", 32, "number of pods of the service (1 to 111)")
+	fl.IntVar(&c.pods, "pods", 32, "number of pods of the service (1 to 110)")
 	fl.IntVar(&c.nodes, "nodes", 4, "number of nodes the pods are spread over; the service is loaded on the first")
 	fl.DurationVar(&c.latency, "latency", 20*time.Millisecond, "time every fake start, stop and provision takes")
 	fl.IntVar(&c.maxParallel, "max-parallel", 0, "the most resource actions run at once (0: no limit)")

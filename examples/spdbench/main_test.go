@@ -58,7 +58,7 @@ func TestBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"-format", "xml"}, `-format "xml": expected table or json`},
-		{[]string{"-pods", "200"}, "expected at most 111 pods"},
+		{[]string{"-pods", "200"}, "at most 110 pods"},
 		{[]string{"-nodes", "0"}, "expected -nodes >= 1"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-latency", "fast"}, "invalid value"},

@@ -9,12 +9,12 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/svckit/svckit/formtemplate"
 	"github.com/svckit/svckit/formtemplate/spd"
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // usageError is bad input: exit code 2, one line per problem.
@@ -172,7 +172,7 @@ func generate(o options, stdout io.Writer) error {
 		return err
 	}
 	if o.out != "" {
-		if err := writeFileAtomic(o.out, cfg, 0o600); err != nil {
+		if err := atomicfile.Write(o.out, cfg, 0o600); err != nil {
 			return err
 		}
 	}
@@ -224,7 +224,7 @@ func relayout(o options, stdout io.Writer) error {
 		return err
 	}
 	if o.out != "" {
-		if err := writeFileAtomic(o.out, plan.Config, 0o600); err != nil {
+		if err := atomicfile.Write(o.out, plan.Config, 0o600); err != nil {
 			return err
 		}
 	}
@@ -249,42 +249,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// writeFileAtomic writes data to path through a temporary file in the
-// same directory, synced, then renamed over path: a reader sees the old
-// file or the new one, never a part.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		// The rename is durable once the directory is synced.
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
