@@ -101,6 +101,11 @@ func (o *Options) validate() error {
 	if o.Nodes < 3 || o.Nodes+1 > spd.MaxNodes {
 		errs = append(errs, fmt.Errorf("-nodes %d: expected 3 to %d (the scenario moves a pod from spd02 to spd03, then adds a node)", o.Nodes, spd.MaxNodes-1))
 	}
+	// Every node runs a pod, as in the seed: the image replacement
+	// selects the sm containers of every node.
+	if o.Pods < o.Nodes {
+		errs = append(errs, fmt.Errorf("-pods %d: expected at least one pod per node (-nodes %d)", o.Pods, o.Nodes))
+	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("-latency %s: expected a positive duration", o.Latency))
 	}
