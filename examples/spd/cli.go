@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/svckit/svckit/driver/fake"
 )
 
 // run parses the flags, plays the scenario and prints its outcome; it
@@ -19,8 +21,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Pods, "pods", 32, "number of pods")
 	fs.IntVar(&opts.Nodes, "nodes", 4, "number of flex nodes before the relayout (which adds one)")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency of each fake driver action")
+	fs.BoolVar(&opts.Real, "real", false, "as root: also run the real ip.gce, its addresses in a network namespace per node")
 	fs.BoolVar(&opts.Keep, "keep", false, "keep the node roots for inspection")
 	fs.StringVar(&opts.Dir, "dir", "", "where to make the temporary directory of the node roots (default: the system's)")
+	faults := fs.String("faults", "", "fail calls of the fake drivers: rid:action[:nth[:message]],... (as SVCKIT_FAKE_FAULTS)")
 	format := fs.String("format", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -35,6 +39,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "spd: -format %q: expected text or json\n", *format)
 		return 2
+	}
+	if *faults != "" {
+		var err error
+		if opts.Faults, err = fake.ParseFaults(*faults); err != nil {
+			fmt.Fprintf(stderr, "spd: -faults: %v\n", err)
+			return 2
+		}
 	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "spd: %v\n", err)

@@ -49,6 +49,12 @@ type Options struct {
 	Dir string
 	// Keep leaves the node roots for inspection.
 	Keep bool
+	// Faults make calls of the fake drivers fail (on every node, unless
+	// a fault names its nodes), to watch a step fail and roll back.
+	Faults []fake.Fault
+	// Real runs the real ip.gce too (root): its addresses go on br0 of a
+	// network namespace per node.
+	Real bool
 	// Out receives the progress lines (nil: none).
 	Out io.Writer
 }
@@ -73,6 +79,7 @@ type Report struct {
 	Nodes []string `json:"nodes"`
 	// Drivers says, per driver id, whether the real driver or a fake ran.
 	Drivers    map[string]string `json:"drivers"`
+	Real       bool              `json:"real"`
 	Root       string            `json:"root"`
 	Kept       bool              `json:"kept"`
 	Compliance []*nodeCompliance `json:"compliance,omitempty"`
@@ -106,6 +113,16 @@ func (o *Options) validate() error {
 	if o.Pods < o.Nodes {
 		errs = append(errs, fmt.Errorf("-pods %d: expected at least one pod per node (-nodes %d)", o.Pods, o.Nodes))
 	}
+	if o.Real {
+		if err := canReal(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range o.Faults {
+		if err := f.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("fault %+v: %w", f, err))
+		}
+	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("-latency %s: expected a positive duration", o.Latency))
 	}
@@ -121,6 +138,7 @@ type scenario struct {
 	store  *store.Dir
 	fopts  fake.Options
 	agents map[string]*cluster.Agent
+	netns  map[string]*nodeNetNS
 	rep    *Report
 	// password is the generated root password: it goes in the config and
 	// nowhere else.
@@ -145,14 +163,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{},
-		fopts: fake.Options{Latency: opts.Latency, Memory: true},
-		rep:   &Report{Service: svcname, Pods: opts.Pods, Root: dir, Kept: opts.Keep}}
+	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, netns: map[string]*nodeNetNS{},
+		fopts: fake.Options{Latency: opts.Latency, Memory: true, Faults: opts.Faults},
+		rep:   &Report{Service: svcname, Pods: opts.Pods, Root: dir, Kept: opts.Keep, Real: opts.Real}}
 	start := time.Now()
 	defer func() {
 		s.rep.Duration = time.Since(start)
 		if s.cloud != nil {
 			s.cloud.Close()
+		}
+		for _, n := range s.netns {
+			n.Close()
 		}
 		if !opts.Keep {
 			os.RemoveAll(dir)
@@ -229,6 +250,16 @@ func (s *scenario) setup() error {
 		if err != nil {
 			return err
 		}
+		if s.opts.Real {
+			ns, err := newNodeNetNS(fmt.Sprintf("svckit-spd-%d-%s", os.Getpid(), node), fmt.Sprintf("10.0.0.%d", i))
+			if err != nil {
+				return err
+			}
+			s.netns[node] = ns
+			if kinds["ip.gce"], err = useRealIPGCE(reg, s.cloud, node, ns); err != nil {
+				return err
+			}
+		}
 		s.rep.Drivers = kinds
 		s.agents[node] = &cluster.Agent{Node: node, Root: root, Registry: reg, NoTriggers: true, Store: s.store}
 	}
@@ -243,7 +274,11 @@ func (s *scenario) setup() error {
 		}
 	}
 	fmt.Fprintf(s.out, "real drivers: %s\n", strings.Join(real, ", "))
-	fmt.Fprintf(s.out, "fake drivers: %s (ip.gce: its address needs netlink, i.e. root; docker and fs: root and a daemon)\n", strings.Join(fakes, " "))
+	why := "ip.gce: its address needs netlink, i.e. root (-real); "
+	if s.opts.Real {
+		why = ""
+	}
+	fmt.Fprintf(s.out, "fake drivers: %s (%sdocker, fs, disk.loop: root, a daemon, images, and a mount namespace per node)\n", strings.Join(fakes, " "), why)
 	return nil
 }
 
@@ -455,8 +490,12 @@ func (s *scenario) provisionStart(ctx context.Context, sr *StepReport) error {
 			disks++
 		}
 	}
-	fmt.Fprintf(s.out, "   GCE: %d disks of %s in the fake project\n", disks, svcname)
-	sr.Summary = fmt.Sprintf("%s; %s; %d pods up, %d GCE disks", sum1, sum2, countPods(pods), disks)
+	routes := len(s.cloud.srv.Routes())
+	fmt.Fprintf(s.out, "   GCE: %d disks of %s, %d routes in the fake project\n", disks, svcname, routes)
+	if s.opts.Real && routes != 2*s.opts.Pods {
+		return fmt.Errorf("%d GCE routes, expected %d", routes, 2*s.opts.Pods)
+	}
+	sr.Summary = fmt.Sprintf("%s; %s; %d pods up, %d GCE disks, %d routes", sum1, sum2, countPods(pods), disks, routes)
 	return nil
 }
 
@@ -595,19 +634,34 @@ func (s *scenario) migrate(ctx context.Context, sr *StepReport) error {
 			fmt.Fprintf(s.out, "   %s\n", l)
 		}
 	}
-	if err != nil {
-		return err
-	}
-	pods, err := s.podsUp(ctx)
+	pods, perr := s.podsUp(ctx)
 	sr.Pods = pods
 	if err != nil {
+		var me *cluster.MigrationError
+		if errors.As(err, &me) {
+			where := "nowhere"
+			for n, ps := range pods {
+				if slices.Contains(ps, tag) {
+					where = n
+				}
+			}
+			fmt.Fprintf(s.out, "   migration failed; restored to the previous placement: %v; %s up on %s\n", me.Restored, tag, where)
+		}
 		return err
+	}
+	if perr != nil {
+		return perr
 	}
 	if !slices.Contains(pods[movedTo], tag) {
 		return fmt.Errorf("%s is not up on %s after the migration", tag, movedTo)
 	}
 	if slices.Contains(pods[movedFrom], tag) {
 		return fmt.Errorf("%s is still up on %s after the migration", tag, movedFrom)
+	}
+	if s.opts.Real {
+		if err := s.checkPodNetwork(pod, movedTo, movedFrom); err != nil {
+			return err
+		}
 	}
 	sr.Summary = fmt.Sprintf("%s now up on %s (%d pods there), down on %s", tag, movedTo, len(pods[movedTo]), movedFrom)
 	return nil
@@ -741,4 +795,41 @@ func countPods(m map[string][]string) int {
 		n += len(p)
 	}
 	return n
+}
+
+// checkPodNetwork verifies, with the real ip.gce, that the pod's GCE
+// routes lead to node to and that its addresses are on to's br0, not on
+// from's.
+func (s *scenario) checkPodNetwork(pod int, to, from string) error {
+	data, err := s.agents[nodeName(1)].ReadConfig(svcname)
+	if err != nil {
+		return err
+	}
+	l, err := spd.ParseLayout(data)
+	if err != nil {
+		return err
+	}
+	p, _ := l.Pod(pod)
+	for _, name := range p.RouteNames() {
+		rt, ok := s.cloud.srv.Route(name)
+		if !ok {
+			return fmt.Errorf("GCE route %s missing", name)
+		}
+		fmt.Fprintf(s.out, "   GCE route %s %s -> %s\n", name, rt.GetDestRange(), path.Base(rt.GetNextHopInstance()))
+		if path.Base(rt.GetNextHopInstance()) != to {
+			return fmt.Errorf("GCE route %s leads to %s, expected %s", name, rt.GetNextHopInstance(), to)
+		}
+	}
+	for _, n := range []string{to, from} {
+		addrs, err := s.netns[n].Addrs()
+		if err != nil {
+			return err
+		}
+		has := slices.Contains(addrs, p.SMIP.String()+"/32")
+		fmt.Fprintf(s.out, "   %s br0 has %s: %v\n", n, p.SMIP, has)
+		if has != (n == to) {
+			return fmt.Errorf("%s: br0 addresses %v", n, addrs)
+		}
+	}
+	return nil
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/formtemplate/spd"
+	"github.com/svckit/svckit/svc/cluster"
 )
 
 // runSpd runs the program with args and a kept root under a test
@@ -159,4 +161,56 @@ func TestRootsRemoved(t *testing.T) {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestMigrationRollback fails the start of pod16's spider container on
+// spd03: the migration step fails, pod16 runs on spd02 again with the
+// previous config, and the run stops there with the failure reported.
+func TestMigrationRollback(t *testing.T) {
+	var out strings.Builder
+	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: t.TempDir(), Out: &out,
+		Faults: []fake.Fault{{RID: "container#16sm", Action: "start", Node: "spd03", Message: "no space left"}}})
+	require.Error(t, err)
+	var me *cluster.MigrationError
+	require.ErrorAs(t, err, &me)
+	require.True(t, me.Restored, "%v", me.RestoreErr)
+	require.False(t, rep.OK())
+	require.Len(t, rep.Steps, 7, "the run stops at the failed step")
+	mig := rep.Steps[6]
+	require.Equal(t, "failed", mig.Result)
+	require.Contains(t, mig.Error, "no space left")
+	require.Contains(t, mig.Pods["spd02"], "pod16")
+	require.NotContains(t, mig.Pods["spd03"], "pod16")
+	require.Equal(t, 32, countPods(mig.Pods))
+	require.Contains(t, out.String(), "restored to the previous placement: true; pod16 up on spd02")
+}
+
+// TestReal runs the scenario with the real ip.gce in a network namespace
+// per node: pod16's routes and address follow it to spd03.
+func TestReal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prerequisite missing on CI: -real needs root")
+		}
+		t.Skip("-real needs root")
+	}
+	var out strings.Builder
+	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: t.TempDir(), Out: &out, Real: true})
+	require.NoError(t, err, out.String())
+	require.True(t, rep.OK())
+	require.True(t, strings.HasPrefix(rep.Drivers["ip.gce"], "real"))
+	text := out.String()
+	require.Contains(t, text, "GCE route rt-ip63 10.0.0.63/32 -> spd03")
+	require.Contains(t, text, "spd03 br0 has 10.0.0.63: true")
+	require.Contains(t, text, "spd02 br0 has 10.0.0.63: false")
+	require.Contains(t, text, "64 routes")
+}
+
+func TestRealNeedsRoot(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("runs as root")
+	}
+	var out, errb bytes.Buffer
+	require.Equal(t, 2, run(context.Background(), []string{"-real"}, &out, &errb))
+	require.Contains(t, errb.String(), "-real needs root")
 }
