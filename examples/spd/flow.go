@@ -366,6 +366,7 @@ func (s *scenario) storeAndPull(ctx context.Context, sr *StepReport) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "   push to %s: revision %.12s\n", s.store, ch.Revision)
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s pull; svcmgr -s %s --cluster pull\n", svcname, svcname)
 	// The primary pulls first: the cluster pull reads the node list
 	// from its config.
 	if _, err := self.Pull(ctx, svcname, false); err != nil {
@@ -468,6 +469,7 @@ func (s *scenario) doCluster(ctx context.Context, action svc.Action, sel svc.Sel
 }
 
 func (s *scenario) provisionStart(ctx context.Context, sr *StepReport) error {
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s provision --cluster; svcmgr -s %s start --cluster\n", svcname, svcname)
 	sum1, err := s.doCluster(ctx, svc.Provision, svc.Selection{})
 	if err != nil {
 		return err
@@ -504,6 +506,7 @@ func (s *scenario) printStatus(ctx context.Context, sr *StepReport) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s print status   (on %s)\n", svcname, nodeName(1))
 	fmt.Fprint(s.out, indent(st.Render(false), "   "))
 	sr.Summary = fmt.Sprintf("%s overall %s, %d resources shown", nodeName(1), st.Overall, len(st.Resources))
 	if st.Overall != resource.Up {
@@ -530,7 +533,7 @@ func indent(s, pre string) string {
 // containers: stop them, remove them (docker rm), install the config
 // with the new image everywhere, start them.
 func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
-	fmt.Fprintf(s.out, "   svcmgr -s %s stopcontainer --tags sm --cluster\n", svcname)
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s stopcontainer --tags sm --cluster\n", svcname)
 	if _, err := s.doCluster(ctx, svc.StopContainer, svc.Selection{Tags: "sm"}); err != nil {
 		return err
 	}
@@ -540,6 +543,7 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s --cluster docker rm %%instances%%   (on the fakes: unprovision --rid 'container#*sm' --cluster)\n", svcname)
 	removed := 0
 	for _, n := range s.nodes() {
 		var ids []string
@@ -552,7 +556,6 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 		removed += len(ids)
 		fmt.Fprintf(s.out, "   %s: docker rm %s\n", n, strings.Join(ids, " "))
 	}
-	fmt.Fprintf(s.out, "   (svcmgr -s %s unprovision --rid 'container#*sm' on each node)\n", svcname)
 	if _, err := s.doCluster(ctx, svc.Unprovision, svc.Selection{RIDs: []string{"container#*sm"}}); err != nil {
 		return err
 	}
@@ -564,13 +567,13 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "   new config dism=%s pushed: revision %.12s\n", smImage2, ch.Revision)
+	fmt.Fprintf(s.out, "   form with dism=%s: new config pushed, revision %.12s\n   $ svcmgr -s %s --cluster pull\n", smImage2, ch.Revision, svcname)
 	res, err := s.primary().Pull(ctx, svcname, false)
 	s.printConfigResult(res)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "   svcmgr -s %s startcontainer --tags sm --cluster\n", svcname)
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s startcontainer --tags sm --cluster\n", svcname)
 	if _, err := s.doCluster(ctx, svc.StartContainer, svc.Selection{Tags: "sm"}); err != nil {
 		return err
 	}
@@ -627,7 +630,7 @@ func (s *scenario) migrate(ctx context.Context, sr *StepReport) error {
 		return err
 	}
 	tag := fmt.Sprintf("pod%02d", pod)
-	fmt.Fprintf(s.out, "   svcmgr -s %s migrate --pod %d --to %s\n", svcname, pod, movedTo)
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s migrate --pod %d --to %s (the seed's stop --tags %s, new config, --cluster pull, start --tags %s)\n", svcname, pod, movedTo, tag, tag)
 	rep, err := s.primary().Migrate(ctx, svcname, pod, movedTo, cluster.MigrateOptions{})
 	if rep != nil {
 		for _, l := range rep.Steps {
@@ -669,6 +672,7 @@ func (s *scenario) migrate(ctx context.Context, sr *StepReport) error {
 
 func (s *scenario) relayout(ctx context.Context, sr *StepReport) error {
 	nodes := append(s.nodes(), nodeName(s.opts.Nodes+1))
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s relayout --nodes %q --parallel 3\n", svcname, strings.Join(nodes, " "))
 	rep, err := s.primary().Relayout(ctx, svcname, nodes, cluster.MigrateOptions{Parallel: 3})
 	if rep != nil {
 		for _, mv := range rep.Done {
@@ -697,6 +701,7 @@ func (s *scenario) relayout(ctx context.Context, sr *StepReport) error {
 }
 
 func (s *scenario) stop(ctx context.Context, sr *StepReport) error {
+	fmt.Fprintf(s.out, "   $ svcmgr -s %s stop --cluster\n", svcname)
 	sum, err := s.doCluster(ctx, svc.Stop, svc.Selection{})
 	if err != nil {
 		return err
