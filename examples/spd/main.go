@@ -3,7 +3,8 @@
 // cluster in one process, in seconds, without root, Docker or a cloud
 // account:
 //
-//	go run ./examples/spd [-pods 32] [-nodes 4] [-latency 0] [-keep] [-format text|json]
+//	go run ./examples/spd [-pods 32] [-nodes 4] [-latency 0] [-keep] [-dir D] [-format text|json]
+//	                      [-faults 'rid:action[:nth[:message]],...'] [-real]
 //
 // Each node is an in-process agent (svc/cluster's local transport) with
 // its own root directory. GCE is an in-process fake compute API
@@ -24,7 +25,24 @@
 //  8. relayout onto one more node;
 //  9. stop --cluster;
 //
-// and a summary table. The exit code is 0 when every step succeeded, 1
+// and a summary table. Each node's root (under one temporary directory,
+// removed at the end unless -keep) holds its etc/spdsvc01.conf, the
+// service's var directory, the files the compliance fix wrote and a fake
+// proc/sys; the fake drivers keep their state in memory, one registry per
+// node for the whole run.
+//
+// -real (root only) also runs the real ip.gce: GCE routes on the fake
+// compute API and the addresses on br0 of a network namespace made per
+// node; the host's network is not touched. Docker, the filesystems and
+// disk.loop stay fakes even then: the config's absolute mount points
+// (/spdsvc01 on every node) would collide between nodes sharing one
+// process's mount namespace, and the seed's images are not available
+// without a registry.
+//
+// -faults makes fake driver calls fail, to watch a step fail (a migration
+// puts the pod back on its source node).
+//
+// The exit code is 0 when every step succeeded, 1
 // when one failed, 2 on bad flags.
 package main
 
