@@ -15,6 +15,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/internal/spdplanner"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
 	"github.com/svckit/svckit/svc/store"
@@ -191,7 +192,7 @@ func (g *globals) newCluster(withStore, needStore bool) (*cluster.Cluster, func(
 		closeStore()
 		return nil, nil, err
 	}
-	c := &cluster.Cluster{Self: a, Transport: t, Workers: g.cl.workers, Force: g.force, Planner: spdPlanner{}}
+	c := &cluster.Cluster{Self: a, Transport: t, Workers: g.cl.workers, Force: g.force, Planner: spdplanner.Planner{}}
 	return c, func() { closeT(); closeStore() }, nil
 }
 

@@ -1,4 +1,7 @@
-package main
+// Package spdplanner adapts formtemplate/spd to svc/cluster's Planner: it
+// gives the cluster code the pod layout of the seed's spd configs (svc does
+// not import formtemplate, so the adapter lives apart from both).
+package spdplanner
 
 import (
 	"fmt"
@@ -8,16 +11,16 @@ import (
 	"github.com/svckit/svckit/svc/cluster"
 )
 
-// spdPlanner gives svc/cluster the pod layout of the seed's spd configs
-// through formtemplate/spd (svc does not import formtemplate: the
-// adapter lives here).
-type spdPlanner struct{}
+// Planner is the cluster.Planner of spd configs: MovePod and Relayout
+// parse the layout of the config (refusing a config edited by hand) and
+// render the new one with formtemplate/spd.
+type Planner struct{}
 
-var _ cluster.Planner = spdPlanner{}
+var _ cluster.Planner = Planner{}
 
 // MovePod moves one pod: its resources enabled on to, its containers'
 // gateway set to to's bridge address.
-func (spdPlanner) MovePod(config []byte, pod int, to string) ([]byte, cluster.Move, error) {
+func (Planner) MovePod(config []byte, pod int, to string) ([]byte, cluster.Move, error) {
 	l, err := spd.ParseLayout(config)
 	if err != nil {
 		return nil, cluster.Move{}, err
@@ -40,7 +43,7 @@ func (spdPlanner) MovePod(config []byte, pod int, to string) ([]byte, cluster.Mo
 // Relayout turns spd.Relayout's plan into a sequence of configs: the new
 // nodes declared first, then one pod moved per step, then the final node
 // list.
-func (spdPlanner) Relayout(config []byte, nodes []string) (cluster.Plan, error) {
+func (Planner) Relayout(config []byte, nodes []string) (cluster.Plan, error) {
 	old, err := spd.ParseLayout(config)
 	if err != nil {
 		return cluster.Plan{}, err

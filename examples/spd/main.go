@@ -1,0 +1,60 @@
+// Command spd plays the seed's scenario (a sharded MariaDB/Spider "flex"
+// service, from the sizing form to its day-2 operations) on a simulated
+// cluster in one process, in seconds, without root, Docker or a cloud
+// account:
+//
+//	go run ./examples/spd [-pods 32] [-nodes 4] [-latency 0] [-keep] [-dir D] [-format text|json]
+//	                      [-faults 'rid:action[:nth[:message]],...'] [-real]
+//
+// Each node is an in-process agent (svc/cluster's local transport) with
+// its own root directory. GCE is an in-process fake compute API
+// (driver/gce/gcetest) that the real disk.gce driver talks to; the drivers
+// that need root or a Docker daemon are the fakes of driver/fake. The
+// program prints which driver is real and which is fake, then runs:
+//
+//  1. generate the config from the spd form with the seed's defaults
+//     (the root password is random and never printed);
+//  2. store it in a directory store and pull it on every node;
+//  3. node compliance spdc.node on each node's root: check, fix, check;
+//  4. provision and start --cluster;
+//  5. print status of spd01;
+//  6. replace the spider image: stopcontainer --tags sm --cluster, docker
+//     rm of the sm containers, a new config with dism changed, push,
+//     pull, startcontainer --tags sm --cluster;
+//  7. migrate pod16 from spd02 to spd03;
+//  8. relayout onto one more node;
+//  9. stop --cluster;
+//
+// and a summary table. Each node's root (under one temporary directory,
+// removed at the end unless -keep) holds its etc/spdsvc01.conf, the
+// service's var directory, the files the compliance fix wrote and a fake
+// proc/sys; the fake drivers keep their state in memory, one registry per
+// node for the whole run.
+//
+// -real (root only) also runs the real ip.gce: GCE routes on the fake
+// compute API and the addresses on br0 of a network namespace made per
+// node; the host's network is not touched. Docker, the filesystems and
+// disk.loop stay fakes even then: the config's absolute mount points
+// (/spdsvc01 on every node) would collide between nodes sharing one
+// process's mount namespace, and the seed's images are not available
+// without a registry.
+//
+// -faults makes fake driver calls fail, to watch a step fail (a migration
+// puts the pod back on its source node).
+//
+// The exit code is 0 when every step succeeded, 1
+// when one failed, 2 on bad flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/formtemplate/spd"
+	"github.com/svckit/svckit/svc/cluster"
+)
+
+// runSpd runs the program with args and a kept root under a test
+// directory; it returns stdout, stderr, the exit code and the root
+// password the run generated (read back from spd01's config).
+func runSpd(t *testing.T, args ...string) (string, string, int, string) {
+	t.Helper()
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"-keep", "-dir", dir}, args...), &out, &errb)
+	roots, err := filepath.Glob(filepath.Join(dir, "svckit-spd-*"))
+	require.NoError(t, err)
+	require.Len(t, roots, 1, "one kept root")
+	l, err := spd.ParseLayoutFile(filepath.Join(roots[0], "spd01", "etc", "spdsvc01.conf"))
+	require.NoError(t, err)
+	pw := l.RootPassword.Reveal()
+	require.GreaterOrEqual(t, len(pw), 16, "a random password")
+	return out.String(), errb.String(), code, pw
+}
+
+func TestScenario(t *testing.T) {
+	tests := []struct {
+		name        string
+		pods, nodes int
+		movedPod    string
+		// wantMin and wantMax bound the pods of each node after the
+		// relayout.
+		wantMin, wantMax int
+	}{
+		{name: "8 pods on 4 nodes", pods: 8, nodes: 4, movedPod: "pod04", wantMin: 1, wantMax: 2},
+		{name: "the seed: 32 pods on 4 nodes", pods: 32, nodes: 4, movedPod: "pod16", wantMin: 6, wantMax: 7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text, errs, code, pw := runSpd(t, "-pods", itoa(tc.pods), "-nodes", itoa(tc.nodes))
+			require.Equal(t, 0, code, "stderr: %s\n%s", errs, text)
+			require.NotContains(t, text, pw)
+			require.NotContains(t, errs, pw)
+			require.Contains(t, text, "real drivers: disk.gce")
+			require.Contains(t, text, "fake drivers: container.docker")
+			// The seed's status tree of spd01.
+			require.Contains(t, text, "spdsvc01\n   overall                   up\n")
+			require.Contains(t, text, "|- disk#01        .... up         gce volumes spdsvc01-pod1\n")
+			require.Contains(t, text, "|- fs#01          .... up         /dev/disk/by-id/google-spdsvc01.disk.01.0@/spdsvc01/pod01\n")
+			require.Contains(t, text, "@tanji/spdc\n")
+			require.Contains(t, text, "spd01: docker rm ")
+			require.Contains(t, text, "== summary")
+
+			js, errs, code, pw := runSpd(t, "-pods", itoa(tc.pods), "-nodes", itoa(tc.nodes), "-format", "json")
+			require.Equal(t, 0, code, "stderr: %s", errs)
+			require.NotContains(t, js, pw)
+			var rep Report
+			require.NoError(t, json.Unmarshal([]byte(js), &rep))
+			require.Len(t, rep.Steps, 9)
+			steps := map[string]*StepReport{}
+			for _, s := range rep.Steps {
+				require.Equal(t, "ok", s.Result, "%s: %s", s.Name, s.Error)
+				require.Positive(t, s.Duration, s.Name)
+				steps[s.Name] = s
+			}
+			require.Equal(t, "real (fake compute API", strings.SplitN(rep.Drivers["disk.gce"], " http", 2)[0])
+			require.Equal(t, "fake", rep.Drivers["ip.gce"])
+
+			// Compliance: nok before, all ok after the fix, on each node.
+			require.Len(t, rep.Compliance, tc.nodes)
+			for _, c := range rep.Compliance {
+				require.Positive(t, c.Before.NOK, c.Node)
+				require.Zero(t, c.After.NOK+c.After.Failed, c.Node)
+				require.Positive(t, c.After.OK, c.Node)
+			}
+
+			started := steps["provision and start --cluster"]
+			require.Equal(t, tc.pods, countPods(started.Pods))
+			require.Len(t, started.Pods, tc.nodes)
+
+			// The migrated pod runs on spd03 only.
+			mig := steps["migrate a pod spd02 -> spd03"]
+			require.Contains(t, mig.Pods["spd03"], tc.movedPod)
+			require.NotContains(t, mig.Pods["spd02"], tc.movedPod)
+			require.Equal(t, tc.pods, countPods(mig.Pods))
+
+			// After the relayout, every node of the 5 runs its share.
+			rel := steps["relayout 4 -> 5 nodes"]
+			require.Equal(t, []string{"spd01", "spd02", "spd03", "spd04", "spd05"}, rep.Nodes)
+			require.Equal(t, tc.pods, countPods(rel.Pods))
+			for _, n := range rep.Nodes {
+				require.GreaterOrEqual(t, len(rel.Pods[n]), tc.wantMin, n)
+				require.LessOrEqual(t, len(rel.Pods[n]), tc.wantMax, n)
+			}
+			require.Contains(t, rel.Pods["spd03"], tc.movedPod, "the relayout kept the migrated pod in place")
+
+			// The stop leaves every pod, address and filesystem down.
+			stop := steps["stop --cluster"]
+			require.Zero(t, countPods(stop.Pods))
+			require.NotNil(t, rep.Status)
+			require.Len(t, rep.Status.Nodes, 5)
+			for n, ns := range rep.Status.Nodes {
+				for _, r := range ns.Resources {
+					if r.Disabled {
+						continue
+					}
+					if strings.HasPrefix(r.RID, "disk#") {
+						require.True(t, r.Standby, "%s %s", n, r.RID)
+						continue
+					}
+					require.Contains(t, []string{"down", "stdby down"}, r.Status.String(), "%s %s", n, r.RID)
+				}
+			}
+		})
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-pods", "0"}, "-pods 0: expected 1 to"},
+		{[]string{"-nodes", "2"}, "-nodes 2: expected 3 to"},
+		{[]string{"-pods", "3", "-nodes", "4"}, "expected at least one pod per node"},
+		{[]string{"-format", "yaml"}, `-format "yaml": expected text or json`},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"-latency", "-1s"}, "expected a positive duration"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			require.Equal(t, 2, run(context.Background(), tc.args, &out, &errb))
+			require.Contains(t, errb.String(), tc.want)
+			require.Empty(t, out.String())
+		})
+	}
+}
+
+// TestRootsRemoved checks that without -keep nothing stays behind.
+func TestRootsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"-pods", "4", "-nodes", "3", "-dir", dir, "-format", "json"}, &out, &errb), errb.String())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// TestMigrationRollback fails the start of pod16's spider container on
+// spd03: the migration step fails, pod16 runs on spd02 again with the
+// previous config, and the run stops there with the failure reported.
+func TestMigrationRollback(t *testing.T) {
+	var out strings.Builder
+	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: t.TempDir(), Out: &out,
+		Faults: []fake.Fault{{RID: "container#16sm", Action: "start", Node: "spd03", Message: "no space left"}}})
+	require.Error(t, err)
+	var me *cluster.MigrationError
+	require.ErrorAs(t, err, &me)
+	require.True(t, me.Restored, "%v", me.RestoreErr)
+	require.False(t, rep.OK())
+	require.Len(t, rep.Steps, 7, "the run stops at the failed step")
+	mig := rep.Steps[6]
+	require.Equal(t, "failed", mig.Result)
+	require.Contains(t, mig.Error, "no space left")
+	require.Contains(t, mig.Pods["spd02"], "pod16")
+	require.NotContains(t, mig.Pods["spd03"], "pod16")
+	require.Equal(t, 32, countPods(mig.Pods))
+	require.Contains(t, out.String(), "restored to the previous placement: true; pod16 up on spd02")
+}
+
+// TestReal runs the scenario with the real ip.gce in a network namespace
+// per node: pod16's routes and address follow it to spd03.
+func TestReal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prerequisite missing on CI: -real needs root")
+		}
+		t.Skip("-real needs root")
+	}
+	var out strings.Builder
+	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: t.TempDir(), Out: &out, Real: true})
+	require.NoError(t, err, out.String())
+	require.True(t, rep.OK())
+	require.True(t, strings.HasPrefix(rep.Drivers["ip.gce"], "real"))
+	text := out.String()
+	require.Contains(t, text, "GCE route rt-ip63 10.0.0.63/32 -> spd03")
+	require.Contains(t, text, "spd03 br0 has 10.0.0.63: true")
+	require.Contains(t, text, "spd02 br0 has 10.0.0.63: false")
+	require.Contains(t, text, "64 routes")
+}
+
+func TestRealNeedsRoot(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("runs as root")
+	}
+	var out, errb bytes.Buffer
+	require.Equal(t, 2, run(context.Background(), []string{"-real"}, &out, &errb))
+	require.Contains(t, errb.String(), "-real needs root")
+}
