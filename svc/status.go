@@ -67,7 +67,7 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			st, err := r.Status(ctx)
-			rs.Status = st
+			rs.Status = standby(st, f)
 			if err != nil {
 				rs.Log = append(rs.Log, s.Redact(err.Error()))
 			}
@@ -138,6 +138,23 @@ func (rep *StatusReport) Visible(showDisabled bool) *StatusReport {
 		}
 	}
 	return &out
+}
+
+// standby turns the up/down of a standby (always_on) resource into
+// "stdby up"/"stdby down", so that a driver need not know the flag: such a
+// resource stays up when the service is stopped, and the aggregation must
+// not count it as a running service.
+func standby(st resource.Status, f resource.Flags) resource.Status {
+	if !f.Standby {
+		return st
+	}
+	switch st {
+	case resource.Up:
+		return resource.StandbyUp
+	case resource.Down:
+		return resource.StandbyDown
+	}
+	return st
 }
 
 // Render draws the report as the reference's print status tree:

@@ -161,3 +161,14 @@ overall                   warn
 	require.True(t, strings.HasSuffix(rep.Render(false), "\n"))
 	require.Equal(t, resource.Up, rep.Resources[0].Status)
 }
+
+// A driver that ignores the standby flag still shows a standby resource as
+// stdby up/down, so a stopped service whose always_on disk is attached
+// aggregates to stdby up, not warn.
+func TestStatusStandbyFromFlags(t *testing.T) {
+	require.Equal(t, resource.StandbyUp, svc.StandbyStatus(resource.Up, resource.Flags{Standby: true}))
+	require.Equal(t, resource.StandbyDown, svc.StandbyStatus(resource.Down, resource.Flags{Standby: true}))
+	require.Equal(t, resource.Warn, svc.StandbyStatus(resource.Warn, resource.Flags{Standby: true}))
+	require.Equal(t, resource.Up, svc.StandbyStatus(resource.Up, resource.Flags{}))
+	require.Equal(t, resource.StandbyUp, resource.MergeAll(resource.Down, svc.StandbyStatus(resource.Up, resource.Flags{Standby: true})))
+}

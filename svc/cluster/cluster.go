@@ -8,7 +8,7 @@
 //
 // The layout of the pods in a config (which node runs which pod, with
 // which gateway) is the Planner's business: the spd planner of
-// formtemplate satisfies it through a small adapter (see examples/svcmgr),
+// formtemplate satisfies it through a small adapter (internal/spdplanner, used by examples/svcmgr and examples/spd),
 // so that this package does not depend on the form generator.
 package cluster
 

@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/svckit/svckit/internal/spdplanner"
+
 	"context"
 	"fmt"
 	"os"
@@ -49,7 +51,7 @@ func (tc *testCluster) from(node string) *cluster.Cluster {
 	for _, a := range tc.agents {
 		agents = append(agents, a)
 	}
-	return &cluster.Cluster{Self: tc.agents[node], Transport: cluster.NewLocal(agents...), Workers: 3, Planner: spdPlanner{}}
+	return &cluster.Cluster{Self: tc.agents[node], Transport: cluster.NewLocal(agents...), Workers: 3, Planner: spdplanner.Planner{}}
 }
 
 var podTag = regexp.MustCompile(`^pod\d+$`)
