@@ -211,7 +211,17 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		if len(selected) == 0 {
 			return fail(fmt.Errorf("service %s on %s: %s selects no container", s.Name, s.Node, opts.Selection))
 		}
-	case Start, Stop, Provision, Unprovision:
+	case Stop:
+		// As in the reference, stopping the service leaves its syncs up:
+		// they replicate what the service is, not what it runs. Naming
+		// them with --rid, or --force, stops them.
+		if len(opts.RIDs) == 0 && !opts.Force {
+			selected = withoutAccessories(selected)
+			if len(selected) == 0 {
+				return fail(fmt.Errorf("service %s on %s: %s selects only syncs, which stop leaves up: name them with --rid or use --force", s.Name, s.Node, opts.Selection))
+			}
+		}
+	case Start, Provision, Unprovision:
 	default:
 		return fail(fmt.Errorf("unknown action %q: expected one of %v", action, Actions))
 	}
@@ -335,6 +345,16 @@ func mapErrors(m map[string]error) []error {
 	return out
 }
 
+func withoutAccessories(l []resource.Resource) []resource.Resource {
+	var out []resource.Resource
+	for _, r := range l {
+		if !accessoryGroups[resource.Group(r.RID())] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // withContainerIPs keeps the containers of sel and adds the ips plumbed
 // into them, so that startcontainer leaves the containers reachable.
 func (s *Service) withContainerIPs(sel []resource.Resource) []resource.Resource {
@@ -425,6 +445,7 @@ func (s *Service) stopOne(ctx context.Context, r resource.Resource, force bool) 
 	if r.Flags().Standby && !force {
 		return false, nil
 	}
+
 	if st, err := r.Status(ctx); err == nil && (st.Final() == resource.Down || st.Final() == resource.StandbyDown || st == resource.NotApplicable) {
 		return false, nil
 	}

@@ -331,7 +331,7 @@ run_args = -v /srv/ab:/data
 		require.NoError(t, err)
 		want := [][]string{{"fs#1", "sync#i0"}, {"container#2", "container#3", "fs#2"}, {"container#1"}}
 		if action == svc.Stop {
-			want = [][]string{{"container#1", "container#2", "container#3", "sync#i0"}, {"fs#2"}, {"fs#1"}}
+			want = [][]string{{"container#1", "container#2", "container#3"}, {"fs#2"}, {"fs#1"}}
 		}
 		require.Equal(t, want, res.Plan, "%s", action)
 	}
@@ -399,5 +399,5 @@ mnt = /opt/other
 
 	res, err = s.Stop(t.Context(), svc.ActionOptions{})
 	require.NoError(t, err)
-	require.Equal(t, [][]string{{"fs#b", "fs#c", "sync#i0"}, {"fs#a"}, {"disk#1", "ip#1"}}, res.Plan)
+	require.Equal(t, [][]string{{"fs#b", "fs#c"}, {"fs#a"}, {"disk#1", "ip#1"}}, res.Plan)
 }
