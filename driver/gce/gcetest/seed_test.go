@@ -1,15 +1,15 @@
 package gcetest_test
 
 import (
+	"github.com/svckit/svckit/internal/testenv"
+
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,53 +36,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-var nsSeq atomic.Int64
-
 // newNetNS creates a named network namespace with a bridge br0 (the
 // seed's backend bridge), standing for one node's kernel.
 func newNetNS(t testing.TB) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "creating a network namespace needs root")
-	}
-	name := fmt.Sprintf("svckit-gcetest-%d-%d", os.Getpid(), nsSeq.Add(1))
-	ns, err := func() (netns.NsHandle, error) {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			return 0, err
-		}
-		defer orig.Close()
-		ns, err := netns.NewNamed(name)
-		if serr := netns.Set(orig); serr != nil {
-			return 0, fmt.Errorf("back to the original namespace: %w", serr)
-		}
-		runtime.UnlockOSThread()
-		return ns, err
-	}()
-	if err != nil {
-		skipOrFail(t, "create network namespace: %v", err)
-	}
-	t.Cleanup(func() {
-		ns.Close()
-		_ = netns.DeleteNamed(name)
-	})
-	h, err := netlink.NewHandleAt(ns)
-	require.NoError(t, err)
-	defer h.Close()
-	require.NoError(t, h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}))
-	l, err := h.LinkByName("br0")
-	require.NoError(t, err)
-	require.NoError(t, h.LinkSetUp(l))
+	name, ns := testenv.NetNS(t)
+	testenv.Bridge(t, ns, "br0", "")
 	return "/var/run/netns/" + name
 }
 

@@ -1,11 +1,10 @@
 package gce_test
 
 import (
+	"github.com/svckit/svckit/internal/testenv"
+
 	"context"
-	"fmt"
 	"os"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,57 +31,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// skipOrFail skips on a workstation and fails in CI, where every
-// prerequisite must be there.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-var nsSeq atomic.Int64
-
 // newNetNS creates a named network namespace holding a bridge
 // br0 (up), and returns its path. The host's namespace is not touched.
 func newNetNS(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "creating a network namespace needs root")
-	}
-	name := fmt.Sprintf("svckit-ipgce-%d-%d", os.Getpid(), nsSeq.Add(1))
-	ns, err := func() (netns.NsHandle, error) {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			return 0, err
-		}
-		defer orig.Close()
-		ns, err := netns.NewNamed(name)
-		if serr := netns.Set(orig); serr != nil {
-			// The thread is left in the new namespace: keep it locked so
-			// that the runtime retires it with the goroutine.
-			return 0, fmt.Errorf("back to the original namespace: %w", serr)
-		}
-		runtime.UnlockOSThread()
-		return ns, err
-	}()
-	if err != nil {
-		skipOrFail(t, "create network namespace: %v", err)
-	}
-	t.Cleanup(func() {
-		ns.Close()
-		_ = netns.DeleteNamed(name)
-	})
-	h, err := netlink.NewHandleAt(ns)
-	require.NoError(t, err)
-	defer h.Close()
-	require.NoError(t, h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}))
-	l, err := h.LinkByName("br0")
-	require.NoError(t, err)
-	require.NoError(t, h.LinkSetUp(l))
+	name, ns := testenv.NetNS(t)
+	testenv.Bridge(t, ns, "br0", "")
 	return "/var/run/netns/" + name
 }
 
