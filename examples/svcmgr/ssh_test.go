@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/svckit/svckit/internal/spdplanner"
+
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -12,8 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,35 +197,8 @@ func (c *sshCluster) ok(t *testing.T, args ...string) string {
 	return out
 }
 
-var podTagRE = regexp.MustCompile(`^pod\d+$`)
-
-// podsUp lists the pods whose resources are all up in a node's status,
-// and every pod with a resource listed.
-func podsUp(ns *cluster.NodeStatus) (up, listed []string) {
-	all := map[string]bool{}
-	for _, rs := range ns.Resources {
-		for _, tag := range rs.Tags {
-			if !podTagRE.MatchString(tag) {
-				continue
-			}
-			if _, ok := all[tag]; !ok {
-				all[tag] = true
-			}
-			if rs.Status.Final().String() != "up" {
-				all[tag] = false
-			}
-		}
-	}
-	for p, ok := range all {
-		listed = append(listed, p)
-		if ok {
-			up = append(up, p)
-		}
-	}
-	sort.Strings(up)
-	sort.Strings(listed)
-	return up, listed
-}
+// podsUp lists the pods up, and the pods shown, in a node status.
+func podsUp(ns *cluster.NodeStatus) (up, listed []string) { return spdplanner.PodsUp(ns.StatusReport) }
 
 func pods(from, to int) []string {
 	var out []string

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,35 +52,8 @@ func (tc *testCluster) from(node string) *cluster.Cluster {
 	return &cluster.Cluster{Self: tc.agents[node], Transport: cluster.NewLocal(agents...), Workers: 3, Planner: spdplanner.Planner{}}
 }
 
-var podTag = regexp.MustCompile(`^pod\d+$`)
-
-// podsUp returns the pods whose every resource is up in a node status,
-// and the pods with any resource listed.
-func podsUp(ns *cluster.NodeStatus) (up, listed []string) {
-	all := map[string]bool{}
-	for _, rs := range ns.Resources {
-		for _, tag := range rs.Tags {
-			if !podTag.MatchString(tag) {
-				continue
-			}
-			if _, ok := all[tag]; !ok {
-				all[tag] = true
-			}
-			if rs.Status.Final().String() != "up" {
-				all[tag] = false
-			}
-		}
-	}
-	for p, ok := range all {
-		listed = append(listed, p)
-		if ok {
-			up = append(up, p)
-		}
-	}
-	sort.Strings(up)
-	sort.Strings(listed)
-	return up, listed
-}
+// podsUp lists the pods up, and the pods shown, in a node status.
+func podsUp(ns *cluster.NodeStatus) (up, listed []string) { return spdplanner.PodsUp(ns.StatusReport) }
 
 func podRange(from, to int) []string {
 	var out []string
