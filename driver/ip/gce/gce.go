@@ -180,7 +180,8 @@ func (r *IP) routeState(ctx context.Context, c *gcec.Client, loc gcec.Location) 
 }
 
 // Status is up when the route sends the address here and the address is
-// on ipdev, down when neither, warn in between.
+// on ipdev, down when neither, warn in between. A down resource reports no
+// problem unless ipdev is missing; a warn one says which half is missing.
 func (r *IP) Status(ctx context.Context) (resource.Status, error) {
 	c, loc, err := r.client(ctx, "status")
 	if err != nil {
@@ -213,6 +214,11 @@ func (r *IP) Status(ctx context.Context) (resource.Status, error) {
 	switch {
 	case routeOK && addrOK:
 		return resource.Up, nil
+	case !routeOK && !addrOK && !isLinkNotFound(err):
+		// Cleanly down: neither half is here (the route may send the
+		// address to the node that runs it now). Nothing to report: a
+		// note would make the service's overall status warn.
+		return resource.Down, nil
 	case !routeOK && !addrOK:
 		return resource.Down, note
 	}

@@ -145,7 +145,7 @@ func TestStartStop(t *testing.T) {
 
 	st, err := r.Status(ctx)
 	require.Equal(t, resource.Down, st)
-	require.ErrorContains(t, err, "route rt-ip34 does not exist")
+	require.NoError(t, err, "a cleanly down ip.gce reports no problem")
 
 	require.NoError(t, r.Start(ctx))
 	require.Equal(t, "spd01", e.nextHop(t, "rt-ip34"))
@@ -177,9 +177,11 @@ func TestRouteElsewhereIsReplaced(t *testing.T) {
 	on1 := e.ip(t, "spd01", "ip#01dbg", "ipname", "10.0.0.34", "routename", "rt-ip34")
 	on2 := e.ip(t, "spd02", "ip#01dbg", "ipname", "10.0.0.34", "routename", "rt-ip34")
 
+	// Down here, the route sends the address to the node that runs it:
+	// the normal state of a stopped instance, no problem reported.
 	st, err := on1.Status(ctx)
 	require.Equal(t, resource.Down, st)
-	require.ErrorContains(t, err, "route rt-ip34 sends 10.0.0.34/32 to spd02")
+	require.NoError(t, err)
 
 	require.NoError(t, on1.Start(ctx))
 	require.Equal(t, "spd01", e.nextHop(t, "rt-ip34"))
