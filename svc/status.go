@@ -67,6 +67,9 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			st, err := r.Status(ctx)
+			// The label after the status: a driver may name what the
+			// status found (the container id of container.docker).
+			rs.Label = s.Redact(r.Label())
 			rs.Status = standby(st, f)
 			if err != nil {
 				rs.Log = append(rs.Log, s.Redact(err.Error()))

@@ -1,11 +1,14 @@
 package svc_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/svckit/svckit/driver"
+	ctr "github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
@@ -171,4 +174,45 @@ func TestStatusStandbyFromFlags(t *testing.T) {
 	require.Equal(t, resource.Warn, svc.StandbyStatus(resource.Warn, resource.Flags{Standby: true}))
 	require.Equal(t, resource.Up, svc.StandbyStatus(resource.Up, resource.Flags{}))
 	require.Equal(t, resource.StandbyUp, resource.MergeAll(resource.Down, svc.StandbyStatus(resource.Up, resource.Flags{Standby: true})))
+}
+
+// seenLabel is a resource whose label names what its last status found,
+// as container.docker shows the container id.
+type seenLabel struct {
+	resource.Base
+	seen string
+}
+
+func (r *seenLabel) Label() string {
+	if r.seen == "" {
+		return "not seen yet"
+	}
+	return r.seen
+}
+
+func (r *seenLabel) Status(context.Context) (resource.Status, error) {
+	r.seen = "id 0123456789ab"
+	return resource.Up, nil
+}
+func (r *seenLabel) Start(context.Context) error { return nil }
+func (r *seenLabel) Stop(context.Context) error  { return nil }
+
+// TestStatusLabelAfterStatus checks that the label is read once the
+// status ran, so that it shows what the status found.
+func TestStatusLabelAfterStatus(t *testing.T) {
+	reg := fake.Registry(fake.Options{})
+	reg.Replace(ctr.Docker, func(_ context.Context, cfg driver.Config) (resource.Resource, error) {
+		return &seenLabel{Base: cfg.Base()}, nil
+	})
+	s, err := svc.Parse(t.Context(), "svc1.conf", []byte("[DEFAULT]\nnodes = n1\n\n[container#01]\ntype = docker\nrun_image = x\n"),
+		svc.Options{Node: "n1", Registry: reg, Root: t.TempDir(), NoTriggers: true})
+	require.NoError(t, err)
+	rep := s.Status(t.Context())
+	var labels []string
+	for _, rs := range rep.Resources {
+		if rs.RID == "container#01" {
+			labels = append(labels, rs.Label)
+		}
+	}
+	require.Equal(t, []string{"id 0123456789ab"}, labels)
 }
