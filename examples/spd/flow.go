@@ -52,8 +52,11 @@ type Options struct {
 	// Faults make calls of the fake drivers fail (on every node, unless
 	// a fault names its nodes), to watch a step fail and roll back.
 	Faults []fake.Fault
-	// Real runs the real ip.gce too (root): its addresses go on br0 of a
-	// network namespace per node.
+	// Real runs the real drivers of the host (root, a Docker daemon):
+	// ip.gce with its addresses on br0 of a network namespace per node,
+	// fs (mkfs, mount), disk.loop standing in for disk.gce, container.docker
+	// with local stand-ins of the seed's images, ip.docker into br0 of the
+	// node's namespace. See hostNode for how the nodes share this host.
 	Real bool
 	// Out receives the progress lines (nil: none).
 	Out io.Writer
@@ -139,7 +142,11 @@ type scenario struct {
 	fopts  fake.Options
 	agents map[string]*cluster.Agent
 	netns  map[string]*nodeNetNS
-	rep    *Report
+	// host and hosts are -real's: the run's Docker client, images and
+	// SAN directory, and each node's adapter of the host drivers.
+	host  *realHost
+	hosts map[string]*hostNode
+	rep   *Report
 	// password is the generated root password: it goes in the config and
 	// nowhere else.
 	password spd.Secret
@@ -163,26 +170,37 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, netns: map[string]*nodeNetNS{},
+	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, netns: map[string]*nodeNetNS{}, hosts: map[string]*hostNode{},
 		fopts: fake.Options{Latency: opts.Latency, Memory: true, Faults: opts.Faults},
 		rep:   &Report{Service: svcname, Pods: opts.Pods, Root: dir, Kept: opts.Keep, Real: opts.Real}}
 	start := time.Now()
 	defer func() {
 		s.rep.Duration = time.Since(start)
+		remove := !opts.Keep
+		if s.host != nil {
+			// A context of its own: the run's may be cancelled (^C).
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			if err := s.host.cleanup(cctx, s, dir); err != nil {
+				fmt.Fprintf(out, "cleanup: %v\n", err)
+				remove = false
+			}
+			cancel()
+			s.host.Close()
+		}
 		if s.cloud != nil {
 			s.cloud.Close()
 		}
 		for _, n := range s.netns {
 			n.Close()
 		}
-		if !opts.Keep {
+		if remove {
 			os.RemoveAll(dir)
 		}
 	}()
 	if s.password, err = newPassword(); err != nil {
 		return s.rep, err
 	}
-	if err := s.setup(); err != nil {
+	if err := s.setup(ctx); err != nil {
 		return s.rep, err
 	}
 	steps := []struct {
@@ -236,11 +254,16 @@ func round(d time.Duration) time.Duration {
 // setup makes the fake cloud, the store and one agent per node (the
 // relayout's extra node included: it is a machine of the cluster that
 // runs nothing of the service until the relayout).
-func (s *scenario) setup() error {
+func (s *scenario) setup(ctx context.Context) error {
 	s.cloud = newCloud()
 	var err error
 	if s.store, err = store.NewDir(filepath.Join(s.dir, "store")); err != nil {
 		return err
+	}
+	if s.opts.Real {
+		if s.host, err = newRealHost(ctx, s.dir, smImage, smImage2, dbImage); err != nil {
+			return err
+		}
 	}
 	s.rep.Drivers = map[string]string{}
 	for i := 1; i <= s.opts.Nodes+1; i++ {
@@ -259,6 +282,8 @@ func (s *scenario) setup() error {
 			if kinds["ip.gce"], err = useRealIPGCE(reg, s.cloud, node, ns); err != nil {
 				return err
 			}
+			s.hosts[node] = s.host.node(node, root, ns)
+			useRealHost(reg, s.hosts[node], kinds)
 		}
 		s.rep.Drivers = kinds
 		s.agents[node] = &cluster.Agent{Node: node, Root: root, Registry: reg, NoTriggers: true, Store: s.store}
@@ -274,11 +299,12 @@ func (s *scenario) setup() error {
 		}
 	}
 	fmt.Fprintf(s.out, "real drivers: %s\n", strings.Join(real, ", "))
-	why := "ip.gce: its address needs netlink, i.e. root (-real); "
 	if s.opts.Real {
-		why = ""
+		fmt.Fprintf(s.out, "fake drivers: %s (not in the seed's config)\n", strings.Join(fakes, " "))
+		fmt.Fprintf(s.out, "local stand-ins of the seed's images (no registry): %s\n", imageNames(s.host.images))
+		return nil
 	}
-	fmt.Fprintf(s.out, "fake drivers: %s (%sdocker, fs, disk.loop: root, a daemon, images, and a mount namespace per node)\n", strings.Join(fakes, " "), why)
+	fmt.Fprintf(s.out, "fake drivers: %s (ip.gce: its address needs netlink; fs, disk.loop, docker, ip.docker: root, loop devices and a Docker daemon: run with -real as root)\n", strings.Join(fakes, " "))
 	return nil
 }
 
@@ -493,6 +519,9 @@ func (s *scenario) provisionStart(ctx context.Context, sr *StepReport) error {
 	if n := countPods(pods); n != s.opts.Pods {
 		return fmt.Errorf("%d pods up, expected %d", n, s.opts.Pods)
 	}
+	if s.opts.Real {
+		return s.checkRealProvision(sr, sum1, sum2, pods)
+	}
 	disks := 0
 	for _, d := range s.cloud.srv.Disks() {
 		if strings.HasPrefix(d.GetName(), svcname+"-") {
@@ -500,16 +529,7 @@ func (s *scenario) provisionStart(ctx context.Context, sr *StepReport) error {
 		}
 	}
 	sr.Summary = fmt.Sprintf("%s; %s; %d pods up, %d GCE disks", sum1, sum2, countPods(pods), disks)
-	if !s.opts.Real {
-		fmt.Fprintf(s.out, "   GCE: %d disks of %s in the fake project (routes: ip.gce is a fake without -real)\n", disks, svcname)
-		return nil
-	}
-	routes := len(s.cloud.srv.Routes())
-	fmt.Fprintf(s.out, "   GCE: %d disks of %s, %d routes in the fake project\n", disks, svcname, routes)
-	if routes != 2*s.opts.Pods {
-		return fmt.Errorf("%d GCE routes, expected %d", routes, 2*s.opts.Pods)
-	}
-	sr.Summary += fmt.Sprintf(", %d routes", routes)
+	fmt.Fprintf(s.out, "   GCE: %d disks of %s in the fake project (routes: ip.gce is a fake without -real)\n", disks, svcname)
 	return nil
 }
 
@@ -596,7 +616,7 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 	images := 0
 	for _, n := range s.nodes() {
 		for _, r := range st.Nodes[n].Resources {
-			if ok, _ := path.Match("container#*sm", r.RID); ok && !r.Disabled && r.Status == resource.Up && strings.HasSuffix(r.Label, "@"+smImage2) {
+			if ok, _ := path.Match("container#*sm", r.RID); ok && !r.Disabled && r.Status == resource.Up && strings.HasSuffix(r.Label, "@"+s.image(smImage2)) {
 				images++
 			}
 		}
@@ -607,10 +627,26 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 		return err
 	}
 	if images != s.opts.Pods {
-		return fmt.Errorf("%d spider containers up on %s, expected %d", images, smImage2, s.opts.Pods)
+		return fmt.Errorf("%d spider containers up on %s, expected %d", images, s.image(smImage2), s.opts.Pods)
 	}
-	sr.Summary = fmt.Sprintf("%d spider containers removed, %d up on %s", removed, images, smImage2)
+	sr.Summary = fmt.Sprintf("%d spider containers removed, %d up on %s", removed, images, s.image(smImage2))
+	if s.opts.Real {
+		n, err := s.checkStandInFiles(smImage2)
+		if err != nil {
+			return err
+		}
+		sr.Summary += fmt.Sprintf(", %d of them wrote on their pod's disk", n)
+	}
 	return nil
+}
+
+// image is the image the containers run for a seed image: itself, or its
+// local stand-in with -real.
+func (s *scenario) image(ref string) string {
+	if s.host != nil {
+		return s.host.images[ref]
+	}
+	return ref
 }
 
 // migratePod is the pod the scenario moves from spd02 to spd03: the seed's
@@ -733,6 +769,13 @@ func (s *scenario) stop(ctx context.Context, sr *StepReport) error {
 		overall = append(overall, fmt.Sprintf("%s:%s", n, st.Nodes[n].Overall))
 	}
 	fmt.Fprintf(s.out, "   overall: %s\n", strings.Join(overall, " "))
+	// stdby up: the always_on disks; down everywhere else. A warn means a
+	// resource reported a problem.
+	for _, n := range sortedKeys(st.Nodes) {
+		if o := st.Nodes[n].Overall; o != resource.StandbyUp && o != resource.Down {
+			return fmt.Errorf("%s: overall %s after the stop, expected stdby up (the always_on disks) or down", n, o)
+		}
+	}
 	if n := countPods(pods); n != 0 {
 		return fmt.Errorf("%d pods still up", n)
 	}

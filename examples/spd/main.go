@@ -31,13 +31,23 @@
 // proc/sys; the fake drivers keep their state in memory, one registry per
 // node for the whole run.
 //
-// -real (root only) also runs the real ip.gce: GCE routes on the fake
-// compute API and the addresses on br0 of a network namespace made per
-// node; the host's network is not touched. Docker, the filesystems and
-// disk.loop stay fakes even then: the config's absolute mount points
-// (/spdsvc01 on every node) would collide between nodes sharing one
-// process's mount namespace, and the seed's images are not available
-// without a registry.
+// -real (root, a Docker daemon, loop devices) runs the real drivers of
+// the host instead of the fakes, on the seed's config unchanged: disk.loop
+// standing in for disk.gce (sparse backing files in <dir>/san, the disks
+// every node reaches), fs (mkfs.btrfs, mkfs.ext4, mount), container.docker
+// with local stand-ins of the seed's images (the svckit sleeper, FROM
+// scratch, built on the spot: there is no registry), ip.docker plumbing the
+// containers into br0 of a network namespace made per node, and ip.gce
+// (routes on the fake compute API, addresses on that br0). The simulated
+// nodes share this host: each node's adapter (hostNode) puts the service's
+// paths under the node's root (/spdsvc01 becomes <root>/spdsvc01), gives
+// the LABEL= of fs#00 the node's name as a suffix, names the containers
+// <node>.<name> and labels them with the run. The host's network, mounts
+// and containers are not touched. At the end (even on a failure) every
+// node is stopped with --force, the run's containers are removed, what a
+// failed step left mounted or attached under the run's directory is
+// unmounted and detached, then the directory is removed (unless -keep).
+// The stand-in images stay, for the next run.
 //
 // -faults makes fake driver calls fail, to watch a step fail (a migration
 // puts the pod back on its source node).

@@ -1,19 +1,38 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/moby/moby/client"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
 	"github.com/svckit/svckit/driver"
+	ctr "github.com/svckit/svckit/driver/container"
+	ctrdocker "github.com/svckit/svckit/driver/container/docker"
+	"github.com/svckit/svckit/driver/disk"
+	"github.com/svckit/svckit/driver/disk/loop"
+	"github.com/svckit/svckit/driver/fs"
+	"github.com/svckit/svckit/driver/fs/linux"
 	"github.com/svckit/svckit/driver/gce"
 	"github.com/svckit/svckit/driver/ip"
+	ipdocker "github.com/svckit/svckit/driver/ip/docker"
 	ipgce "github.com/svckit/svckit/driver/ip/gce"
+	"github.com/svckit/svckit/formtemplate/spd"
+	"github.com/svckit/svckit/internal/dockerimage"
+	"github.com/svckit/svckit/internal/mountinfo"
+	"github.com/svckit/svckit/svc"
 )
 
 // nodeNetNS is a network namespace standing in for a node's network: a
@@ -127,7 +146,260 @@ func useRealIPGCE(reg *driver.Registry, c *cloud, node string, ns *nodeNetNS) (s
 // canReal says why -real cannot run here, or nil.
 func canReal() error {
 	if os.Geteuid() != 0 {
-		return errors.New("-real needs root (network namespaces, netlink)")
+		return errors.New("-real needs root (network namespaces, netlink, loop devices, mount)")
+	}
+	var missing []string
+	for _, c := range []string{"losetup", "blkid", "mkfs.ext4", "mkfs.btrfs", "mount", "umount"} {
+		if _, err := exec.LookPath(c); err != nil {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("-real needs the commands %s (util-linux, e2fsprogs, btrfs-progs)", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// safeDir is what the node directories may be made of: -real writes them
+// into the containers' run_args, shell text.
+var safeDir = regexp.MustCompile(`^[A-Za-z0-9._/+-]+$`)
+
+// realHost is what -real sets up once for the run: the Docker client, the
+// local images standing in for the seed's, the "SAN" directory of the
+// disks' backing files, and the label of the run's containers.
+type realHost struct {
+	cli    *client.Client
+	images map[string]string
+	san    string
+	run    string
+}
+
+// localImage is the name of the local stand-in of a seed image:
+// tanji/spdc -> svckit-spd/tanji-spdc:latest.
+func localImage(ref string) string {
+	repo, tag := ref, "latest"
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		repo, tag = ref[:i], ref[i+1:]
+	}
+	return "svckit-spd/" + strings.ReplaceAll(repo, "/", "-") + ":" + tag
+}
+
+// standInFile is the file a stand-in container writes at start in its
+// data directory (/var/lib/mysql, a bind of the pod's filesystem): which
+// image ran there.
+func standInFile(ref string) string {
+	return "svckit-" + strings.NewReplacer("/", "-", ":", "-").Replace(strings.TrimPrefix(localImage(ref), "svckit-spd/")) + ".txt"
+}
+
+// newRealHost checks the daemon and builds the local images: the svckit
+// sleeper (a static Go binary FROM scratch) answering on :3306, each tag
+// writing its own file at start so that the flow can tell which image ran
+// on which pod's disk.
+func newRealHost(ctx context.Context, dir string, seedImages ...string) (*realHost, error) {
+	if !safeDir.MatchString(dir) {
+		return nil, fmt.Errorf("-real: directory %q: expected a path of letters, digits and ._/+- (it goes in the containers' run_args)", dir)
+	}
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, fmt.Errorf("-real: docker client: %w", err)
+	}
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("-real needs a Docker daemon: %w", err)
+	}
+	r := &realHost{cli: cli, images: map[string]string{}, san: filepath.Join(dir, "san"), run: fmt.Sprintf("%s=%s", LabelRun, filepath.Base(dir))}
+	for _, ref := range seedImages {
+		built, err := dockerimage.Sleeper(ctx, cli, "svckit-spd-stand-in", map[string]string{LabelRun: "image"},
+			"-listen", ":3306", "-write", "/var/lib/mysql/"+standInFile(ref))
+		if err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("-real: build the stand-in of %s: %w", ref, err)
+		}
+		local := localImage(ref)
+		if err := dockerimage.Tag(ctx, cli, built, local); err != nil {
+			cli.Close()
+			return nil, fmt.Errorf("-real: %w", err)
+		}
+		r.images[ref] = local
+	}
+	if err := os.MkdirAll(r.san, 0o700); err != nil {
+		cli.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// node returns the host adapter of a simulated node.
+func (r *realHost) node(name, root string, ns *nodeNetNS) *hostNode {
+	return &hostNode{name: name, root: root, san: r.san, svcRoot: "/" + svcname, netns: ns.path, images: r.images, runLabel: r.run}
+}
+
+// useRealHost registers the real host drivers in reg, wrapped for node h,
+// and says so in kinds.
+func useRealHost(reg *driver.Registry, h *hostNode, kinds driverKinds) {
+	reg.Replace(disk.GCE, h.disk)
+	kinds["disk.gce"] = "real disk.loop standing in (backing files in " + h.san + ", linked as udev names GCE disks)"
+	reg.Replace(disk.Loop, loop.New)
+	kinds["disk.loop"] = "real"
+	for _, m := range fs.Manifests() {
+		reg.Replace(m, h.fs(linux.New))
+		kinds[m.ID] = "real (mkfs, mount; mount points under the node's directory)"
+	}
+	reg.Replace(ctr.Docker, h.container(ctrdocker.New))
+	kinds[ctr.Docker.ID] = "real (local stand-in images, named <node>.<name>)"
+	reg.Replace(ip.Docker, h.ipDocker(ipdocker.New))
+	kinds[ip.Docker.ID] = "real (veth into the container, peer on br0 of the node's network namespace)"
+}
+
+// cleanup stops everything of the run on every node (--force: the
+// always_on disks too), removes the run's containers, then unmounts and
+// detaches what a failed step may have left under dir. It reports what
+// it could not undo; dir may be removed only when it returns nil.
+func (r *realHost) cleanup(ctx context.Context, s *scenario, dir string) error {
+	var errs []error
+	for _, n := range sortedKeys(s.agents) {
+		if _, err := s.agents[n].ReadConfig(svcname); err != nil {
+			continue
+		}
+		if _, err := s.agents[n].Do(ctx, svcname, svc.Stop, svc.ActionOptions{Force: true}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: stop --force: %w", n, err))
+		}
+	}
+	list, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", r.run)})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list the run's containers: %w", err))
+	}
+	removed := 0
+	for _, c := range list.Items {
+		if _, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID, err))
+			continue
+		}
+		removed++
+	}
+	fmt.Fprintf(s.out, "cleanup: stop --force on every node, %d containers removed\n", removed)
+	left, err := leftovers(ctx, dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, l := range left {
+		fmt.Fprintf(s.out, "cleanup: %s\n", l)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return nil
+}
+
+// leftovers unmounts the mounts under dir (deepest first) and detaches
+// the loop devices of files under dir, which only a failed step leaves.
+// It returns what it did; an error says what is still there.
+func leftovers(ctx context.Context, dir string) ([]string, error) {
+	var did []string
+	var errs []error
+	mounts, err := mountinfo.Read()
+	if err != nil {
+		return nil, err
+	}
+	var under []string
+	for _, m := range mounts {
+		if strings.HasPrefix(m.MountPoint, dir+"/") {
+			under = append(under, m.MountPoint)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(under)))
+	for _, mnt := range under {
+		if out, err := exec.CommandContext(ctx, "umount", mnt).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("umount %s: %v: %s", mnt, err, strings.TrimSpace(string(out))))
+			continue
+		}
+		did = append(did, "unmounted "+mnt)
+	}
+	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(b)), dir+"/") {
+			continue
+		}
+		dev := "/dev/" + filepath.Base(filepath.Dir(filepath.Dir(f)))
+		if out, err := exec.CommandContext(ctx, "losetup", "--detach", dev).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("losetup --detach %s: %v: %s", dev, err, strings.TrimSpace(string(out))))
+			continue
+		}
+		did = append(did, "detached "+dev+" ("+strings.TrimSpace(string(b))+")")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return did, fmt.Errorf("%w: %s is kept", err, dir)
+	}
+	return did, nil
+}
+
+// Close closes the Docker client.
+func (r *realHost) Close() error { return r.cli.Close() }
+
+// checkRealProvision checks what provision and start made on this host:
+// the backing files of the disks, one per pod and one per node, the GCE
+// routes on the fake compute API, and the node-local mounts.
+func (s *scenario) checkRealProvision(sr *StepReport, sum1, sum2 string, pods map[string][]string) error {
+	files, err := filepath.Glob(filepath.Join(s.host.san, svcname+"-*.img"))
+	if err != nil {
+		return err
+	}
+	if want := s.opts.Pods + s.opts.Nodes; len(files) != want {
+		return fmt.Errorf("%d backing files in %s, expected %d (one per pod and per node)", len(files), s.host.san, want)
+	}
+	mounts, err := mountinfo.Read()
+	if err != nil {
+		return err
+	}
+	perNode := map[string]int{}
+	for _, m := range mounts {
+		for n, h := range s.hosts {
+			if strings.HasPrefix(m.MountPoint, filepath.Join(h.root, svcname)) {
+				perNode[n]++
+			}
+		}
+	}
+	var counts []string
+	total := 0
+	for _, n := range s.nodes() {
+		counts = append(counts, fmt.Sprintf("%s:%d", n, perNode[n]))
+		total += perNode[n]
+	}
+	fmt.Fprintf(s.out, "   host: %d backing files in %s, filesystems mounted per node %s\n", len(files), s.host.san, strings.Join(counts, " "))
+	if want := s.opts.Pods + s.opts.Nodes; total != want {
+		return fmt.Errorf("%d filesystems mounted under the node directories, expected %d", total, want)
+	}
+	routes := len(s.cloud.srv.Routes())
+	fmt.Fprintf(s.out, "   GCE: %d routes in the fake project\n", routes)
+	if routes != 2*s.opts.Pods {
+		return fmt.Errorf("%d GCE routes, expected %d", routes, 2*s.opts.Pods)
+	}
+	sr.Summary = fmt.Sprintf("%s; %s; %d pods up, %d loop disks, %d mounts, %d routes", sum1, sum2, countPods(pods), len(files), total, routes)
+	return nil
+}
+
+// checkStandInFiles checks that every pod's spider container of image ref
+// wrote its file in the pod's data directory on its node's mount.
+func (s *scenario) checkStandInFiles(ref string) (int, error) {
+	data, err := s.agents[nodeName(1)].ReadConfig(svcname)
+	if err != nil {
+		return 0, err
+	}
+	l, err := spd.ParseLayout(data)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, node := range s.nodes() {
+		for _, p := range l.PodsOn(node) {
+			f := filepath.Join(s.hosts[node].root, svcname, fmt.Sprintf("pod%02d", p.Num), "sm", "data", standInFile(ref))
+			if _, err := os.Stat(f); err != nil {
+				return n, fmt.Errorf("pod%02d on %s: the %s container wrote no file on its disk: %w", p.Num, node, s.image(ref), err)
+			}
+			n++
+		}
+	}
+	fmt.Fprintf(s.out, "   %d pods: %s written by %s on the pod's filesystem\n", n, standInFile(ref), s.image(ref))
+	return n, nil
 }

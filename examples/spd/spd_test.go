@@ -9,10 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/formtemplate/spd"
+	"github.com/svckit/svckit/internal/mountinfo"
+	"github.com/svckit/svckit/internal/testenv"
 	"github.com/svckit/svckit/svc/cluster"
 )
 
@@ -190,25 +193,57 @@ func TestMigrationRollback(t *testing.T) {
 	require.Contains(t, out.String(), "restored to the previous placement: true; pod16 up on spd02")
 }
 
-// TestReal runs the scenario with the real ip.gce in a network namespace
-// per node: pod16's routes and address follow it to spd03.
+// TestReal runs the seed's scenario with the real drivers of the host:
+// disk.loop standing in for disk.gce, fs (mkfs, mount), container.docker
+// with the local stand-in images, ip.docker into br0 of each node's
+// network namespace, ip.gce there too. pod16's routes and address follow
+// it to spd03, the new spider image writes on every pod's disk, and the
+// end of the run leaves nothing on the host.
 func TestReal(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prerequisite missing on CI: -real needs root")
-		}
-		t.Skip("-real needs root")
-	}
+	testenv.RequireRoot(t)
+	testenv.Docker(t)
+	testenv.RequireLoop(t)
+	testenv.RequireCommands(t, "losetup", "blkid", "mkfs.ext4", "mkfs.btrfs", "mount", "umount", "go")
+	dir := t.TempDir()
 	var out strings.Builder
-	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: t.TempDir(), Out: &out, Real: true})
+	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: dir, Out: &out, Real: true})
 	require.NoError(t, err, out.String())
 	require.True(t, rep.OK())
-	require.True(t, strings.HasPrefix(rep.Drivers["ip.gce"], "real"))
+	for _, id := range []string{"disk.gce", "disk.loop", "fs.btrfs", "fs.ext4", "container.docker", "ip.docker", "ip.gce"} {
+		require.True(t, strings.HasPrefix(rep.Drivers[id], "real"), "%s: %s", id, rep.Drivers[id])
+	}
 	text := out.String()
+	// The seed's tree, on this host.
+	require.Regexp(t, `\|- disk#01        \.\.\.\. up         loop /\S+/san/spdsvc01-pod1\.img\n`, text)
+	require.Regexp(t, `\|- fs#00          \.\.\.\. up         LABEL=spdsvc01-spd01@/\S+/spd01/spdsvc01\n`, text)
+	require.Regexp(t, `\|- container#01sm \.\.\.\. up         [0-9a-f]{12}@svckit-spd/tanji-spdc:latest\n`, text)
+	require.Contains(t, text, "host: 36 backing files in ")
+	require.Contains(t, text, "filesystems mounted per node spd01:9 spd02:9 spd03:9 spd04:9\n")
+	require.Contains(t, text, "32 pods: svckit-tanji-spdc-2.txt written by svckit-spd/tanji-spdc:2 on the pod's filesystem")
 	require.Contains(t, text, "GCE route rt-ip63 10.0.0.63/32 -> spd03")
 	require.Contains(t, text, "spd03 br0 has 10.0.0.63: true")
 	require.Contains(t, text, "spd02 br0 has 10.0.0.63: false")
 	require.Contains(t, text, "64 routes")
+	require.Contains(t, text, "overall: spd01:stdby up spd02:stdby up spd03:stdby up spd04:stdby up spd05:stdby up\n")
+
+	// Nothing of the run is left: no mount, no loop device, no container,
+	// no directory.
+	mounts, err := mountinfo.Read()
+	require.NoError(t, err)
+	for _, m := range mounts {
+		require.False(t, strings.HasPrefix(m.MountPoint, dir+"/"), "left mounted: %s", m.MountPoint)
+	}
+	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		require.False(t, strings.HasPrefix(string(b), dir+"/"), "left attached: %s", b)
+	}
+	roots, _ := filepath.Glob(filepath.Join(dir, "svckit-spd-*"))
+	require.Empty(t, roots)
+	cli := testenv.Docker(t)
+	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelRun+"="+filepath.Base(rep.Root))})
+	require.NoError(t, err)
+	require.Empty(t, list.Items)
 }
 
 func TestRealNeedsRoot(t *testing.T) {
