@@ -97,6 +97,11 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 	}
 	l := &loader{opts: opts, raw: raw, reg: opts.Registry}
 	s := l.load(ctx)
+	if err := ctx.Err(); err != nil {
+		// A driver factory that gave up on the cancelled context says
+		// nothing of the config: report the cancellation, not a problem.
+		return nil, fmt.Errorf("load %s: %w", filename, err)
+	}
 	l.problems = append(l.problems, raw.dups...)
 	if len(l.problems) > 0 {
 		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })

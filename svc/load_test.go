@@ -1,10 +1,14 @@
 package svc_test
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/svc"
 )
 
 const scopingConf = `[DEFAULT]
@@ -221,4 +225,17 @@ mnt_opt = {env.a} ${ok} {}
 		require.Equal(t, w.keyword, ps[i].Keyword, "%+v", ps[i])
 		require.Contains(t, ps[i].Message, w.contains)
 	}
+}
+
+// TestParseCancelled checks that a load whose context is cancelled fails
+// with the context's error, not with a config problem made of it.
+func TestParseCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := svc.Parse(ctx, "svc1.conf", []byte("[DEFAULT]\nnodes = n1\n\n[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\n"),
+		svc.Options{Node: "n1", Registry: fake.Registry(fake.Options{Latency: time.Second}), Root: t.TempDir()})
+	require.ErrorIs(t, err, context.Canceled)
+	var ve *svc.ValidationError
+	require.False(t, errors.As(err, &ve), "not a validation error: %v", err)
+	require.Contains(t, err.Error(), "svc1.conf")
 }
