@@ -649,14 +649,19 @@ func (s *scenario) image(ref string) string {
 	return ref
 }
 
+// layout reads the pods' placement from spd01's config.
+func (s *scenario) layout() (spd.Layout, error) {
+	data, err := s.agents[nodeName(1)].ReadConfig(svcname)
+	if err != nil {
+		return spd.Layout{}, err
+	}
+	return spd.ParseLayout(data)
+}
+
 // migratePod is the pod the scenario moves from spd02 to spd03: the seed's
 // pod16 when spd02 has it (32 pods on 4 nodes), else spd02's last pod.
 func (s *scenario) migratePod() (int, error) {
-	data, err := s.agents[nodeName(1)].ReadConfig(svcname)
-	if err != nil {
-		return 0, err
-	}
-	l, err := spd.ParseLayout(data)
+	l, err := s.layout()
 	if err != nil {
 		return 0, err
 	}
@@ -861,11 +866,7 @@ func countPods(m map[string][]string) int {
 // routes lead to node to and that its addresses are on to's br0, not on
 // from's.
 func (s *scenario) checkPodNetwork(pod int, to, from string) error {
-	data, err := s.agents[nodeName(1)].ReadConfig(svcname)
-	if err != nil {
-		return err
-	}
-	l, err := spd.ParseLayout(data)
+	l, err := s.layout()
 	if err != nil {
 		return err
 	}

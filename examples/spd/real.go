@@ -29,7 +29,6 @@ import (
 	"github.com/svckit/svckit/driver/ip"
 	ipdocker "github.com/svckit/svckit/driver/ip/docker"
 	ipgce "github.com/svckit/svckit/driver/ip/gce"
-	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/internal/dockerimage"
 	"github.com/svckit/svckit/internal/mountinfo"
 	"github.com/svckit/svckit/svc"
@@ -382,11 +381,7 @@ func (s *scenario) checkRealProvision(sr *StepReport, sum1, sum2 string, pods ma
 // checkStandInFiles checks that every pod's spider container of image ref
 // wrote its file in the pod's data directory on its node's mount.
 func (s *scenario) checkStandInFiles(ref string) (int, error) {
-	data, err := s.agents[nodeName(1)].ReadConfig(svcname)
-	if err != nil {
-		return 0, err
-	}
-	l, err := spd.ParseLayout(data)
+	l, err := s.layout()
 	if err != nil {
 		return 0, err
 	}
