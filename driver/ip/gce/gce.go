@@ -34,6 +34,7 @@ import (
 	"github.com/svckit/svckit/driver"
 	gcec "github.com/svckit/svckit/driver/gce"
 	"github.com/svckit/svckit/driver/ip"
+	"github.com/svckit/svckit/internal/netutil"
 	"github.com/svckit/svckit/resource"
 )
 
@@ -86,11 +87,11 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 	}
 	prefix := 32
 	if m := strings.TrimSpace(cfg.String("netmask")); m != "" {
-		p, err := parseMask(m)
+		mask, err := netutil.ParseMask(m, addr)
 		if err != nil {
-			return nil, fmt.Errorf("%s: netmask: %w", cfg.RID, err)
+			return nil, fmt.Errorf("%s: %w", cfg.RID, err)
 		}
-		prefix = p
+		prefix, _ = mask.Size()
 	}
 	network := cfg.String("network")
 	if network == "" {
@@ -108,25 +109,6 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 		clients:   f.clients,
 		netns:     f.netns,
 	}, nil
-}
-
-// parseMask reads a dotted netmask or a prefix length.
-func parseMask(m string) (int, error) {
-	if n, err := strconv.Atoi(m); err == nil {
-		if n < 0 || n > 32 {
-			return 0, fmt.Errorf("%q: expected a prefix length between 0 and 32", m)
-		}
-		return n, nil
-	}
-	ipm := net.ParseIP(m).To4()
-	if ipm == nil {
-		return 0, fmt.Errorf("%q: expected a dotted netmask (255.255.255.0) or a prefix length (24)", m)
-	}
-	ones, bits := net.IPMask(ipm).Size()
-	if bits == 0 {
-		return 0, fmt.Errorf("%q is not a contiguous netmask", m)
-	}
-	return ones, nil
 }
 
 // IP is an ip.gce resource.
