@@ -180,7 +180,7 @@ func localImage(ref string) string {
 	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
 		repo, tag = ref[:i], ref[i+1:]
 	}
-	return "svckit-spd/" + strings.ReplaceAll(repo, "/", "-") + ":" + tag
+	return "svckit-spd/" + strings.NewReplacer("/", "-", ":", "-").Replace(repo) + ":" + tag
 }
 
 // standInFile is the file a stand-in container writes at start in its
