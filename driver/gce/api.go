@@ -26,25 +26,21 @@ func (c *Client) GetDisk(ctx context.Context, project, zone, name string) (*comp
 // InsertDisk creates d in zone and waits for the operation.
 func (c *Client) InsertDisk(ctx context.Context, project, zone string, d *computepb.Disk) error {
 	what := "create disk " + d.GetName()
-	op, err := c.disks.Insert(ctx, &computepb.InsertDiskRequest{
-		Project: project, Zone: zone, DiskResource: d, RequestId: requestID(),
-	}, c.callOpts()...)
-	if err != nil {
-		return &Error{Op: what, Err: err}
-	}
-	return c.wait(ctx, what, op)
+	return c.mutate(ctx, what, func() (*compute.Operation, error) {
+		return c.disks.Insert(ctx, &computepb.InsertDiskRequest{
+			Project: project, Zone: zone, DiskResource: d, RequestId: requestID(),
+		}, c.callOpts()...)
+	})
 }
 
 // DeleteDisk deletes the disk name of zone and waits for the operation.
 func (c *Client) DeleteDisk(ctx context.Context, project, zone, name string) error {
 	what := "delete disk " + name
-	op, err := c.disks.Delete(ctx, &computepb.DeleteDiskRequest{
-		Project: project, Zone: zone, Disk: name, RequestId: requestID(),
-	}, c.callOpts()...)
-	if err != nil {
-		return &Error{Op: what, Err: err}
-	}
-	return c.wait(ctx, what, op)
+	return c.mutate(ctx, what, func() (*compute.Operation, error) {
+		return c.disks.Delete(ctx, &computepb.DeleteDiskRequest{
+			Project: project, Zone: zone, Disk: name, RequestId: requestID(),
+		}, c.callOpts()...)
+	})
 }
 
 // GetInstance returns the instance name of zone.
@@ -60,33 +56,29 @@ func (c *Client) GetInstance(ctx context.Context, project, zone, name string) (*
 // deviceName, and waits for the operation.
 func (c *Client) AttachDisk(ctx context.Context, project, zone, instance, disk, deviceName string) error {
 	what := fmt.Sprintf("attach disk %s to %s as %s", disk, instance, deviceName)
-	op, err := c.instances.AttachDisk(ctx, &computepb.AttachDiskInstanceRequest{
-		Project: project, Zone: zone, Instance: instance, RequestId: requestID(),
-		AttachedDiskResource: &computepb.AttachedDisk{
-			Source:     proto.String(DiskLink(project, zone, disk)),
-			DeviceName: proto.String(deviceName),
-			Mode:       proto.String("READ_WRITE"),
-			Type:       proto.String("PERSISTENT"),
-			AutoDelete: proto.Bool(false),
-		},
-	}, c.callOpts()...)
-	if err != nil {
-		return &Error{Op: what, Err: err}
-	}
-	return c.wait(ctx, what, op)
+	return c.mutate(ctx, what, func() (*compute.Operation, error) {
+		return c.instances.AttachDisk(ctx, &computepb.AttachDiskInstanceRequest{
+			Project: project, Zone: zone, Instance: instance, RequestId: requestID(),
+			AttachedDiskResource: &computepb.AttachedDisk{
+				Source:     proto.String(DiskLink(project, zone, disk)),
+				DeviceName: proto.String(deviceName),
+				Mode:       proto.String("READ_WRITE"),
+				Type:       proto.String("PERSISTENT"),
+				AutoDelete: proto.Bool(false),
+			},
+		}, c.callOpts()...)
+	})
 }
 
 // DetachDisk detaches the disk attached to instance as deviceName and
 // waits for the operation.
 func (c *Client) DetachDisk(ctx context.Context, project, zone, instance, deviceName string) error {
 	what := fmt.Sprintf("detach %s from %s", deviceName, instance)
-	op, err := c.instances.DetachDisk(ctx, &computepb.DetachDiskInstanceRequest{
-		Project: project, Zone: zone, Instance: instance, DeviceName: deviceName, RequestId: requestID(),
-	}, c.callOpts()...)
-	if err != nil {
-		return &Error{Op: what, Err: err}
-	}
-	return c.wait(ctx, what, op)
+	return c.mutate(ctx, what, func() (*compute.Operation, error) {
+		return c.instances.DetachDisk(ctx, &computepb.DetachDiskInstanceRequest{
+			Project: project, Zone: zone, Instance: instance, DeviceName: deviceName, RequestId: requestID(),
+		}, c.callOpts()...)
+	})
 }
 
 // GetRoute returns the route name; IsNotFound(err) when it does not exist.
@@ -101,25 +93,21 @@ func (c *Client) GetRoute(ctx context.Context, project, name string) (*computepb
 // InsertRoute creates r and waits for the operation.
 func (c *Client) InsertRoute(ctx context.Context, project string, r *computepb.Route) error {
 	what := fmt.Sprintf("create route %s (%s via %s)", r.GetName(), r.GetDestRange(), LastSegment(r.GetNextHopInstance()))
-	op, err := c.routes.Insert(ctx, &computepb.InsertRouteRequest{
-		Project: project, RouteResource: r, RequestId: requestID(),
-	}, c.callOpts()...)
-	if err != nil {
-		return &Error{Op: what, Err: err}
-	}
-	return c.wait(ctx, what, op)
+	return c.mutate(ctx, what, func() (*compute.Operation, error) {
+		return c.routes.Insert(ctx, &computepb.InsertRouteRequest{
+			Project: project, RouteResource: r, RequestId: requestID(),
+		}, c.callOpts()...)
+	})
 }
 
 // DeleteRoute deletes the route name and waits for the operation.
 func (c *Client) DeleteRoute(ctx context.Context, project, name string) error {
 	what := "delete route " + name
-	op, err := c.routes.Delete(ctx, &computepb.DeleteRouteRequest{
-		Project: project, Route: name, RequestId: requestID(),
-	}, c.callOpts()...)
-	if err != nil {
-		return &Error{Op: what, Err: err}
-	}
-	return c.wait(ctx, what, op)
+	return c.mutate(ctx, what, func() (*compute.Operation, error) {
+		return c.routes.Delete(ctx, &computepb.DeleteRouteRequest{
+			Project: project, Route: name, RequestId: requestID(),
+		}, c.callOpts()...)
+	})
 }
 
 // ListRoutes returns the routes of project that match filter (the API's
@@ -160,6 +148,33 @@ func (c *Client) ListRoutes(ctx context.Context, project, filter string) ([]*com
 		return r.routes, nil
 	case <-ctx.Done():
 		return nil, &Error{Op: "list routes " + filter, Err: ctx.Err()}
+	}
+}
+
+// mutate issues a mutation with call (which makes a new request id each
+// time) and waits for its operation. An operation that ends with a
+// transient error is issued again after a backoff pause, up to
+// OperationAttempts times; the error of the last attempt says how many
+// were made.
+func (c *Client) mutate(ctx context.Context, what string, call func() (*compute.Operation, error)) error {
+	bo := gax.Backoff{Initial: c.opts.RetryInitial, Max: c.opts.RetryMax, Multiplier: 2}
+	for attempt := 1; ; attempt++ {
+		op, err := call()
+		if err != nil {
+			return &Error{Op: what, Err: err}
+		}
+		err = c.wait(ctx, what, op)
+		var oe *OperationError
+		if err == nil || !errors.As(err, &oe) || !oe.Transient() {
+			return err
+		}
+		oe.Attempts = attempt
+		if attempt >= c.opts.OperationAttempts {
+			return oe
+		}
+		if serr := gax.Sleep(ctx, bo.Pause()); serr != nil {
+			return fmt.Errorf("%w (retry stopped: %v)", oe, serr)
+		}
 	}
 }
 

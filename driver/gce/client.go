@@ -1,7 +1,9 @@
 // Package gce is the client code the Google Compute Engine drivers share
 // (disk.gce, ip.gce): compute apiv1 REST clients bound by the action's
 // context, with retries of 429 and 5xx answers, operations waited for and
-// checked, errors typed, and the project, zone and instance taken from the
+// checked (a mutation whose operation fails with a transient error, like
+// RESOURCE_NOT_READY while the instance runs another operation, is issued
+// again), errors typed, and the project, zone and instance taken from the
 // configuration or from the metadata server.
 //
 // The drivers live in driver/disk/gce and driver/ip/gce; the fake compute
@@ -45,6 +47,12 @@ type Options struct {
 	// PollInitial and PollMax bound the pause between polls of a running
 	// operation (default 1s and 10s).
 	PollInitial, PollMax time.Duration
+	// OperationAttempts is how many times a mutation is issued when its
+	// operation ends with a transient error (see OperationError.Transient:
+	// RESOURCE_NOT_READY while another operation holds the instance, rate
+	// limits, 5xx), each time with a new request id and after a pause
+	// bounded by RetryInitial and RetryMax (default 4; 1 never retries).
+	OperationAttempts int
 }
 
 // Option changes Options.
@@ -65,6 +73,10 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *Options) { o.HTTPCl
 func WithRetryBackoff(initial, max time.Duration) Option {
 	return func(o *Options) { o.RetryInitial, o.RetryMax = initial, max }
 }
+
+// WithOperationAttempts sets how many times a mutation whose operation
+// ends with a transient error is issued (1: no retry).
+func WithOperationAttempts(n int) Option { return func(o *Options) { o.OperationAttempts = n } }
 
 // WithPollInterval sets the bounds of the pause between operation polls.
 func WithPollInterval(initial, max time.Duration) Option {
@@ -92,6 +104,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PollMax <= 0 {
 		o.PollMax = 10 * time.Second
+	}
+	if o.OperationAttempts <= 0 {
+		o.OperationAttempts = 4
 	}
 	return o
 }

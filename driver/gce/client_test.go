@@ -166,13 +166,28 @@ func TestRetryBoundedByContext(t *testing.T) {
 	require.True(t, errors.Is(err, context.DeadlineExceeded) || gce.HTTPCode(err) == 503, "%v", err)
 }
 
+// TestOperationErrors checks how a mutation whose operation fails is
+// reported and when it is issued again: a transient error (the instance
+// busy, a rate limit, 5xx) is retried with a new request id up to
+// OperationAttempts times; a quota or validation error is not.
 func TestOperationErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		status int
+		name       string
+		code       string
+		status     int
+		fails      int
+		wantCalls  int
+		wantErr    string // "" for success
+		attempts   int
+		transient  bool
+		attachedTo []string
 	}{
-		{"error field only", 0},
-		{"with http status", 412},
+		{name: "transient, error field only, then success", code: "RESOURCE_NOT_READY", fails: 2, wantCalls: 3, attachedTo: []string{"spd01"}},
+		{name: "transient with http status, every attempt", code: "RESOURCE_NOT_READY", status: 412, fails: 10, wantCalls: 4,
+			wantErr: "failed (412) after 4 attempts: RESOURCE_NOT_READY: disk d1 is not ready", attempts: 4, transient: true},
+		{name: "5xx status is transient", code: "INTERNAL_ERROR", status: 503, fails: 1, wantCalls: 2, attachedTo: []string{"spd01"}},
+		{name: "quota is not retried", code: "QUOTA_EXCEEDED", status: 403, fails: 1, wantCalls: 1,
+			wantErr: "failed (403): QUOTA_EXCEEDED: disk d1 is not ready"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newServer(t)
@@ -180,18 +195,39 @@ func TestOperationErrors(t *testing.T) {
 			c := newClient(t, s, "")
 			ctx := context.Background()
 			s.CreateDisk("d1", 1)
-			s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "d1", Code: "RESOURCE_NOT_READY", Message: "disk d1 is not ready", HTTPStatus: tc.status})
+			s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "d1", Code: tc.code, Message: "disk d1 is not ready", HTTPStatus: tc.status, Times: tc.fails})
 			err := c.AttachDisk(ctx, project, zone, "spd01", "d1", "dev1")
+			require.Equal(t, tc.wantCalls, s.CountCalls("POST", "/instances/spd01/attachDisk"), "attach requests")
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				require.Equal(t, tc.attachedTo, s.AttachedTo("d1"))
+				return
+			}
 			var oe *gce.OperationError
 			require.True(t, errors.As(err, &oe), "%v", err)
 			require.Equal(t, tc.status, oe.HTTPStatus)
-			require.Contains(t, err.Error(), "attach disk d1 to spd01")
-			require.Contains(t, err.Error(), "RESOURCE_NOT_READY: disk d1 is not ready")
+			require.Equal(t, tc.attempts, oe.Attempts)
+			require.Equal(t, tc.transient, oe.Transient())
+			require.Contains(t, err.Error(), "gce: attach disk d1 to spd01 as dev1: operation ")
+			require.Contains(t, err.Error(), tc.wantErr)
 			require.Empty(t, s.AttachedTo("d1"), "a failed operation has no effect")
-			// The fault was used once: the next attach succeeds.
-			require.NoError(t, c.AttachDisk(ctx, project, zone, "spd01", "d1", "dev1"))
 		})
 	}
+}
+
+// TestOperationAttemptsOne checks that WithOperationAttempts(1) turns the
+// retries off.
+func TestOperationAttemptsOne(t *testing.T) {
+	s := newServer(t)
+	s.AddInstance("spd01")
+	s.CreateDisk("d1", 1)
+	c, err := gce.NewClient(context.Background(), gce.NewOptions(gce.WithEndpoint(s.URL), gce.WithPollInterval(0, 0), gce.WithOperationAttempts(1)))
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "d1", Code: "RESOURCE_NOT_READY", Message: "busy"})
+	err = c.AttachDisk(context.Background(), project, zone, "spd01", "d1", "dev1")
+	require.ErrorContains(t, err, "RESOURCE_NOT_READY: busy")
+	require.Equal(t, 1, s.CountCalls("POST", "/instances/spd01/attachDisk"))
 }
 
 func TestStuckDetachBoundedByContext(t *testing.T) {

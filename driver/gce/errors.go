@@ -73,6 +73,9 @@ type OperationError struct {
 	HTTPStatus int
 	// Errors are the operation's error items.
 	Errors []OperationErrorItem
+	// Attempts is how many times the mutation was issued, when its errors
+	// were transient (0 or 1: once).
+	Attempts int
 }
 
 // OperationErrorItem is one entry of an operation's error field.
@@ -82,11 +85,38 @@ type OperationErrorItem struct {
 	Location string
 }
 
+// transientCodes are the operation error codes that a later identical
+// request may not meet: the instance or disk was busy with another
+// operation, or a rate limit was hit.
+var transientCodes = map[string]bool{
+	"RESOURCE_NOT_READY":               true,
+	"RESOURCE_OPERATION_RATE_EXCEEDED": true,
+	"RATE_LIMIT_EXCEEDED":              true,
+}
+
+// Transient tells whether issuing the same mutation again may succeed:
+// an error code of transientCodes, or an HTTP status of 429 or 5xx.
+// Quota, permission and validation errors are not transient.
+func (e *OperationError) Transient() bool {
+	if e.HTTPStatus == http.StatusTooManyRequests || e.HTTPStatus >= 500 {
+		return true
+	}
+	for _, it := range e.Errors {
+		if transientCodes[it.Code] {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *OperationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "gce: %s: operation %s failed", e.Op, e.Operation)
 	if e.HTTPStatus != 0 {
 		fmt.Fprintf(&b, " (%d)", e.HTTPStatus)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
 	for i, it := range e.Errors {
 		if i == 0 {

@@ -243,7 +243,7 @@ func TestStartOperationErrorRollsBack(t *testing.T) {
 	ctx := context.Background()
 	d := e.disk(t, "spd01", "disk#01", "names", "d1 d2", "size", "1g")
 	require.NoError(t, d.Provision(ctx))
-	e.s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "disks/d2", Code: "RESOURCE_NOT_READY", Message: "The resource is not ready"})
+	e.s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "disks/d2", Code: "RESOURCE_NOT_READY", Message: "The resource is not ready", Times: 4})
 	err := d.Start(ctx)
 	require.Error(t, err)
 	require.ErrorContains(t, err, "disk#01: start: gce: attach disk d2 to spd01")

@@ -285,14 +285,15 @@ func TestSeedServiceOnGCE(t *testing.T) {
 	// error, and rolls back (the seed sets rollback = false: ask for it).
 	_, err = c.load(t, "spd04").Stop(ctx, svc.ActionOptions{Force: true})
 	require.NoError(t, err)
-	c.s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "spdsvc01-pod29", Code: "RESOURCE_NOT_READY", Message: "The resource 'spdsvc01-pod29' is not ready"})
+	// RESOURCE_NOT_READY is transient: the attach is issued 4 times.
+	c.s.FailOperations(gcetest.OperationFault{Type: "attachDisk", Match: "spdsvc01-pod29", Code: "RESOURCE_NOT_READY", Message: "The resource 'spdsvc01-pod29' is not ready", Times: 4})
 	rollback := true
 	res, err := c.load(t, "spd04").Start(ctx, svc.ActionOptions{Rollback: &rollback})
 	require.Error(t, err)
 	var aerr *svc.ActionError
 	require.True(t, errors.As(err, &aerr), "%T", err)
 	require.ErrorContains(t, err, "disk#29: start: gce: attach disk spdsvc01-pod29 to spd04")
-	require.ErrorContains(t, err, "RESOURCE_NOT_READY: The resource 'spdsvc01-pod29' is not ready")
+	require.ErrorContains(t, err, "after 4 attempts: RESOURCE_NOT_READY: The resource 'spdsvc01-pod29' is not ready")
 	require.NotEmpty(t, res.RolledBack)
 	in, _ := c.s.Instance("spd04")
 	require.Len(t, in.GetDisks(), 1, "only the boot disk is left on spd04: %v", in.GetDisks())
@@ -301,7 +302,7 @@ func TestSeedServiceOnGCE(t *testing.T) {
 	}
 	require.Empty(t, addrsIn(t, c.ns["spd04"]))
 
-	// The fault was one operation: spd04 starts again, the layout is whole.
+	// The fault was four operations: spd04 starts again, the layout is whole.
 	_, err = c.load(t, "spd04").Start(ctx, svc.ActionOptions{})
 	require.NoError(t, err)
 	c.checkLayout(t)
