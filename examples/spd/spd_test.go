@@ -213,6 +213,9 @@ func TestReal(t *testing.T) {
 		require.True(t, strings.HasPrefix(rep.Drivers[id], "real"), "%s: %s", id, rep.Drivers[id])
 	}
 	text := out.String()
+	// The root password (rand.Text: 26 base32 letters) went into the
+	// containers' environment and nowhere in the output.
+	require.NotRegexp(t, `[A-Z2-7]{26}`, text)
 	// The seed's tree, on this host.
 	require.Regexp(t, `\|- disk#01        \.\.\.\. up         loop /\S+/san/spdsvc01-pod1\.img\n`, text)
 	require.Regexp(t, `\|- fs#00          \.\.\.\. up         LABEL=spdsvc01-spd01@/\S+/spd01/spdsvc01\n`, text)
