@@ -170,6 +170,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The path the mount table shows: the end of a -real run looks there
+	// for what is still mounted under dir before it removes dir.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, netns: map[string]*nodeNetNS{}, hosts: map[string]*hostNode{},
 		fopts: fake.Options{Latency: opts.Latency, Memory: true, Faults: opts.Faults},
 		rep:   &Report{Service: svcname, Pods: opts.Pods, Root: dir, Kept: opts.Keep, Real: opts.Real}}
