@@ -120,6 +120,9 @@ func (o *Options) validate() error {
 		if err := canReal(); err != nil {
 			errs = append(errs, err)
 		}
+		if len(o.Faults) > 0 {
+			errs = append(errs, errors.New("-faults makes fake drivers fail, and with -real every resource of the service runs a real driver: use one or the other"))
+		}
 	}
 	for _, f := range o.Faults {
 		if err := f.Validate(); err != nil {

@@ -143,8 +143,11 @@ func useRealIPGCE(reg *driver.Registry, c *cloud, node string, ns *nodeNetNS) (s
 }
 
 // canReal says why -real cannot run here, or nil.
-func canReal() error {
-	if os.Geteuid() != 0 {
+func canReal() error { return canRealAs(os.Geteuid()) }
+
+// canRealAs is canReal for a process of effective uid euid.
+func canRealAs(euid int) error {
+	if euid != 0 {
 		return errors.New("-real needs root (network namespaces, netlink, loop devices, mount)")
 	}
 	var missing []string

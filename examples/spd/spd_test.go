@@ -249,11 +249,22 @@ func TestReal(t *testing.T) {
 	require.Empty(t, list.Items)
 }
 
+// TestRealNeedsRoot checks the message that refuses -real to a non-root
+// process (the program itself, when the test does not run as root).
 func TestRealNeedsRoot(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("runs as root")
+	require.ErrorContains(t, canRealAs(1000), "-real needs root (network namespaces, netlink, loop devices, mount)")
+	if os.Geteuid() != 0 {
+		// The whole program says so and exits 2.
+		var out, errb bytes.Buffer
+		require.Equal(t, 2, run(context.Background(), []string{"-real"}, &out, &errb))
+		require.Contains(t, errb.String(), "-real needs root")
 	}
+}
+
+// TestRealRefusesFaults checks that -faults, which only the fakes honour,
+// is refused with -real instead of being silently ignored.
+func TestRealRefusesFaults(t *testing.T) {
 	var out, errb bytes.Buffer
-	require.Equal(t, 2, run(context.Background(), []string{"-real"}, &out, &errb))
-	require.Contains(t, errb.String(), "-real needs root")
+	require.Equal(t, 2, run(context.Background(), []string{"-real", "-faults", "container#16sm:start"}, &out, &errb))
+	require.Contains(t, errb.String(), "-faults makes fake drivers fail, and with -real every resource of the service runs a real driver: use one or the other")
 }
