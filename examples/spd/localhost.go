@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/svckit/svckit/driver"
@@ -53,6 +52,16 @@ type hostNode struct {
 	images map[string]string
 	// runLabel is the label key=value every container of the run carries.
 	runLabel string
+	// pathRe finds the service's paths in shell text.
+	pathRe *regexp.Regexp
+}
+
+// newHostNode returns the adapter of node name, whose directory is root.
+func newHostNode(name, root, san, svcRoot, netns string, images map[string]string, runLabel string) *hostNode {
+	return &hostNode{name: name, root: root, san: san, svcRoot: svcRoot, netns: netns, images: images, runLabel: runLabel,
+		// A word, or the part of a word after = or before :, that starts
+		// with the service root.
+		pathRe: regexp.MustCompile(`(^|[\s=])` + regexp.QuoteMeta(svcRoot) + `(/|:|\s|$)`)}
 }
 
 // LabelRun is the container label that names the run of this program.
@@ -151,12 +160,6 @@ func (h *hostNode) diskOf(cfg driver.Config) (driver.Config, bool) {
 	return dc, true
 }
 
-// svcPathRe finds the service's paths in shell text: a word, or the part
-// of a word after = or before :, that starts with the service root.
-func (h *hostNode) svcPathRe() *regexp.Regexp {
-	return regexp.MustCompile(`(^|[\s=])` + regexp.QuoteMeta(h.svcRoot) + `(/|:|\s|$)`)
-}
-
 // containerConfig rewrites the config of a container.docker section.
 func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 	v := maps.Clone(cfg.Values)
@@ -169,7 +172,7 @@ func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 	v["run_image"] = local
 	v["pull"] = "never"
 	root := filepath.Join(h.root, h.svcRoot)
-	v["run_args"] = h.svcPathRe().ReplaceAllString(v["run_args"], "${1}"+root+"${2}") + " --label " + h.runLabel
+	v["run_args"] = h.pathRe.ReplaceAllString(v["run_args"], "${1}"+root+"${2}") + " --label " + h.runLabel
 	cfg.Values = v
 	if d := cfg.Defaults["docker_data_dir"]; d != "" {
 		dd, err := h.path(cfg.RID, "docker_data_dir", d)
@@ -223,6 +226,5 @@ func imageNames(m map[string]string) string {
 	for _, k := range sortedKeys(m) {
 		out = append(out, k+"="+m[k])
 	}
-	sort.Strings(out)
 	return strings.Join(out, " ")
 }

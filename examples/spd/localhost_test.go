@@ -15,8 +15,8 @@ import (
 )
 
 func testHostNode() *hostNode {
-	return &hostNode{name: "spd02", root: "/run/x/spd02", san: "/run/x/san", svcRoot: "/spdsvc01", netns: "/run/netns/n2",
-		images: map[string]string{"tanji/spdc": "svckit-spd/tanji-spdc:latest"}, runLabel: LabelRun + "=x"}
+	return newHostNode("spd02", "/run/x/spd02", "/run/x/san", "/spdsvc01", "/run/netns/n2",
+		map[string]string{"tanji/spdc": "svckit-spd/tanji-spdc:latest"}, LabelRun+"=x")
 }
 
 // sections is a Section func over the given configs.

@@ -233,7 +233,7 @@ func newRealHost(ctx context.Context, dir string, seedImages ...string) (*realHo
 
 // node returns the host adapter of a simulated node.
 func (r *realHost) node(name, root string, ns *nodeNetNS) *hostNode {
-	return &hostNode{name: name, root: root, san: r.san, svcRoot: "/" + svcname, netns: ns.path, images: r.images, runLabel: r.run}
+	return newHostNode(name, root, r.san, "/"+svcname, ns.path, r.images, r.run)
 }
 
 // useRealHost registers the real host drivers in reg, wrapped for node h,
