@@ -30,16 +30,20 @@ import (
 //     where udev names a GCE disk on the node (<root>/dev/disk/by-id/
 //     google-<device name>), which is where the fs resources look;
 //   - /dev paths of the fs resources go under <root>/dev, and a LABEL=
-//     dev gets the node's name as a suffix (every node's disk#00 is on
-//     this host) and its mkfs_dev is the disk of the same number;
-//   - the containers are named <node>.<name> (one daemon plays every
-//     node's), run local images standing in for the seed's (no registry),
-//     never pull, and carry a label of the run, by which the end of the
-//     run removes them;
+//     dev gets <node>-<run> as a suffix (every node's disk#00 is on this
+//     host, and so may be another run's) and its mkfs_dev is the disk of
+//     the same number;
+//   - the containers are named <node>-<run>.<name> (one daemon plays every
+//     node's, of every run), run local images standing in for the seed's
+//     (no registry), never pull, and carry a label of the run, by which
+//     the end of the run removes them;
 //   - ip.docker plugs the containers into br0 of the node's network
 //     namespace (ipdev_netns), never the host's.
 type hostNode struct {
 	name string
+	// id is <node>-<run>: what names the node's labels and containers,
+	// unique on the host even when several runs share it.
+	id string
 	// root is the node's directory, the agent's root.
 	root string
 	// san holds the backing files of every node's disks.
@@ -56,9 +60,10 @@ type hostNode struct {
 	pathRe *regexp.Regexp
 }
 
-// newHostNode returns the adapter of node name, whose directory is root.
-func newHostNode(name, root, san, svcRoot, netns string, images map[string]string, runLabel string) *hostNode {
-	return &hostNode{name: name, root: root, san: san, svcRoot: svcRoot, netns: netns, images: images, runLabel: runLabel,
+// newHostNode returns the adapter of node name in the run whose short
+// token is run; root is the node's directory.
+func newHostNode(name, run, root, san, svcRoot, netns string, images map[string]string, runLabel string) *hostNode {
+	return &hostNode{name: name, id: name + "-" + run, root: root, san: san, svcRoot: svcRoot, netns: netns, images: images, runLabel: runLabel,
 		// A word, or the part of a word after = or before :, that starts
 		// with the service root.
 		pathRe: regexp.MustCompile(`(^|[\s=])` + regexp.QuoteMeta(svcRoot) + `(/|:|\s|$)`)}
@@ -124,7 +129,7 @@ func (h *hostNode) fs(f driver.Factory) driver.Factory {
 		case strings.HasPrefix(dev, "/dev/"):
 			v["dev"] = filepath.Join(h.root, dev)
 		case strings.HasPrefix(dev, "LABEL="):
-			label := strings.TrimPrefix(dev, "LABEL=") + "-" + h.name
+			label := strings.TrimPrefix(dev, "LABEL=") + "-" + h.id
 			v["dev"] = "LABEL=" + label
 			if v["label"] != "" {
 				v["label"] = label
@@ -168,7 +173,7 @@ func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 	if !ok {
 		return cfg, fmt.Errorf("%s: run_image %s: -real runs local stand-ins of the seed's images only (no registry): expected one of %s", cfg.RID, img, strings.Join(sortedKeys(h.images), ", "))
 	}
-	v["name"] = h.name + "." + container.Name(cfg)
+	v["name"] = h.id + "." + container.Name(cfg)
 	v["run_image"] = local
 	v["pull"] = "never"
 	root := filepath.Join(h.root, h.svcRoot)

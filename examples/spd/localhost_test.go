@@ -15,7 +15,7 @@ import (
 )
 
 func testHostNode() *hostNode {
-	return newHostNode("spd02", "/run/x/spd02", "/run/x/san", "/spdsvc01", "/run/netns/n2",
+	return newHostNode("spd02", "r1", "/run/x/spd02", "/run/x/san", "/spdsvc01", "/run/netns/n2",
 		map[string]string{"tanji/spdc": "svckit-spd/tanji-spdc:latest"}, LabelRun+"=x")
 }
 
@@ -56,7 +56,7 @@ func TestHostNodeRewrites(t *testing.T) {
 	_, err = h.fs(capture)(context.Background(), driver.Config{RID: "fs#00", Manifest: fs.Btrfs, Section: sections(disk00),
 		Values: map[string]string{"dev": "LABEL=spdsvc01", "mnt": "/spdsvc01"}})
 	require.NoError(t, err)
-	require.Equal(t, map[string]string{"dev": "LABEL=spdsvc01-spd02", "mnt": "/run/x/spd02/spdsvc01", "mkfs_dev": "/run/x/spd02/dev/disk/by-id/google-spdsvc01.disk.00.0"}, got.Values)
+	require.Equal(t, map[string]string{"dev": "LABEL=spdsvc01-spd02-r1", "mnt": "/run/x/spd02/spdsvc01", "mkfs_dev": "/run/x/spd02/dev/disk/by-id/google-spdsvc01.disk.00.0"}, got.Values)
 	_, err = h.fs(capture)(context.Background(), driver.Config{RID: "fs#16", Manifest: fs.Ext4,
 		Values: map[string]string{"dev": "/dev/disk/by-id/google-spdsvc01.disk.16.0", "mnt": "/spdsvc01/pod16"}})
 	require.NoError(t, err)
@@ -73,7 +73,7 @@ func TestHostNodeRewrites(t *testing.T) {
 		Values:   map[string]string{"run_image": "tanji/spdc", "run_args": "--net=none\n-e MYSQL_ROOT_PASSWORD=pw\n-v /etc/localtime:/etc/localtime:ro\n-v /spdsvc01/pod16/sm/data:/var/lib/mysql:rw\n--volume=/spdsvc01/pod16/sm/conf:/etc/mysql/conf.d"}}
 	cc, err := h.containerConfig(ctr)
 	require.NoError(t, err)
-	require.Equal(t, "spd02.spdsvc01.container.16sm", cc.Values["name"])
+	require.Equal(t, "spd02-r1.spdsvc01.container.16sm", cc.Values["name"])
 	require.Equal(t, "svckit-spd/tanji-spdc:latest", cc.Values["run_image"])
 	require.Equal(t, "never", cc.Values["pull"])
 	require.Equal(t, "--net=none\n-e MYSQL_ROOT_PASSWORD=pw\n-v /etc/localtime:/etc/localtime:ro\n-v /run/x/spd02/spdsvc01/pod16/sm/data:/var/lib/mysql:rw\n--volume=/run/x/spd02/spdsvc01/pod16/sm/conf:/etc/mysql/conf.d --label "+LabelRun+"=x", cc.Values["run_args"])
@@ -92,7 +92,7 @@ func TestHostNodeRewrites(t *testing.T) {
 	require.Equal(t, "/run/netns/n2", got.Values["ipdev_netns"])
 	c, ok := got.Section("container#16sm")
 	require.True(t, ok)
-	require.Equal(t, "spd02.spdsvc01.container.16sm", container.Name(c))
+	require.Equal(t, "spd02-r1.spdsvc01.container.16sm", container.Name(c))
 }
 
 // TestLocalImage checks the names of the stand-ins and of the files they

@@ -41,8 +41,9 @@
 // (routes on the fake compute API, addresses on that br0). The simulated
 // nodes share this host: each node's adapter (hostNode) puts the service's
 // paths under the node's root (/spdsvc01 becomes <root>/spdsvc01), gives
-// the LABEL= of fs#00 the node's name as a suffix, names the containers
-// <node>.<name> and labels them with the run. The host's network, mounts
+// the LABEL= of fs#00 the suffix <node>-<run>, names the containers
+// <node>-<run>.<name> and labels them with the run (so that runs sharing
+// the host do not collide either). The host's network, mounts
 // and containers are not touched. At the end (even on a failure) every
 // node is stopped with --force, the run's containers are removed, what a
 // failed step left mounted or attached under the run's directory is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"os"
 	"os/exec"
@@ -173,7 +174,9 @@ type realHost struct {
 	cli    *client.Client
 	images map[string]string
 	san    string
-	run    string
+	// run is the label key=value of the run's containers; token is a
+	// short digest of the run's directory that makes the node ids unique.
+	run, token string
 }
 
 // localImage is the name of the local stand-in of a seed image:
@@ -209,7 +212,7 @@ func newRealHost(ctx context.Context, dir string, seedImages ...string) (*realHo
 		cli.Close()
 		return nil, fmt.Errorf("-real needs a Docker daemon: %w", err)
 	}
-	r := &realHost{cli: cli, images: map[string]string{}, san: filepath.Join(dir, "san"), run: fmt.Sprintf("%s=%s", LabelRun, filepath.Base(dir))}
+	r := &realHost{cli: cli, images: map[string]string{}, san: filepath.Join(dir, "san"), run: fmt.Sprintf("%s=%s", LabelRun, filepath.Base(dir)), token: runToken(dir)}
 	for _, ref := range seedImages {
 		built, err := dockerimage.Sleeper(ctx, cli, "svckit-spd-stand-in", map[string]string{LabelRun: "image"},
 			"-listen", ":3306", "-write", "/var/lib/mysql/"+standInFile(ref))
@@ -231,9 +234,16 @@ func newRealHost(ctx context.Context, dir string, seedImages ...string) (*realHo
 	return r, nil
 }
 
+// runToken is 6 hex digits of a digest of the run's directory.
+func runToken(dir string) string {
+	h := fnv.New32a()
+	h.Write([]byte(dir))
+	return fmt.Sprintf("%06x", h.Sum32()&0xffffff)
+}
+
 // node returns the host adapter of a simulated node.
 func (r *realHost) node(name, root string, ns *nodeNetNS) *hostNode {
-	return newHostNode(name, root, r.san, "/"+svcname, ns.path, r.images, r.run)
+	return newHostNode(name, r.token, root, r.san, "/"+svcname, ns.path, r.images, r.run)
 }
 
 // useRealHost registers the real host drivers in reg, wrapped for node h,
@@ -248,7 +258,7 @@ func useRealHost(reg *driver.Registry, h *hostNode, kinds driverKinds) {
 		kinds[m.ID] = "real (mkfs, mount; mount points under the node's directory)"
 	}
 	reg.Replace(ctr.Docker, h.container(ctrdocker.New))
-	kinds[ctr.Docker.ID] = "real (local stand-in images, named <node>.<name>)"
+	kinds[ctr.Docker.ID] = "real (local stand-in images, named <node>-<run>.<name>)"
 	reg.Replace(ip.Docker, h.ipDocker(ipdocker.New))
 	kinds[ip.Docker.ID] = "real (veth into the container, peer on br0 of the node's network namespace)"
 }

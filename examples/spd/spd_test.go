@@ -218,7 +218,7 @@ func TestReal(t *testing.T) {
 	require.NotRegexp(t, `[A-Z2-7]{26}`, text)
 	// The seed's tree, on this host.
 	require.Regexp(t, `\|- disk#01        \.\.\.\. up         loop /\S+/san/spdsvc01-pod1\.img\n`, text)
-	require.Regexp(t, `\|- fs#00          \.\.\.\. up         LABEL=spdsvc01-spd01@/\S+/spd01/spdsvc01\n`, text)
+	require.Regexp(t, `\|- fs#00          \.\.\.\. up         LABEL=spdsvc01-spd01-[0-9a-f]{6}@/\S+/spd01/spdsvc01\n`, text)
 	require.Regexp(t, `\|- container#01sm \.\.\.\. up         [0-9a-f]{12}@svckit-spd/tanji-spdc:latest\n`, text)
 	require.Contains(t, text, "host: 36 backing files in ")
 	require.Contains(t, text, "filesystems mounted per node spd01:9 spd02:9 spd03:9 spd04:9\n")
