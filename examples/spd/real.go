@@ -297,10 +297,7 @@ func (r *realHost) cleanup(ctx context.Context, s *scenario, dir string) error {
 	for _, l := range left {
 		fmt.Fprintf(s.out, "cleanup: %s\n", l)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // leftovers unmounts the mounts under dir (deepest first) and detaches
