@@ -176,8 +176,7 @@ func LoadYAML(data []byte) (*Form, error) {
 			errs.Problems = append(errs.Problems, Problem{Input: fmt.Sprintf("output %d", i+1), Line: n.Line, Message: err.Error()})
 			continue
 		}
-		o := Output{Name: yo.Name, Template: yo.Template, Generator: yo.Generator, Type: yo.Type,
-			Format: yo.Format, Dest: yo.Dest, Function: yo.Function, Handler: yo.Handler, Mangle: yo.Mangle}
+		o := Output(yo)
 		outputLines = append(outputLines, n.Line)
 		f.Outputs = append(f.Outputs, o)
 	}

@@ -104,9 +104,9 @@ func (s *Service) stopGraph(res []resource.Resource, scheduler string) *graph {
 // single resource or all the resources of a parallel subset.
 func (s *Service) groupEdges(g *graph) {
 	type unit struct {
-		group, first int // ordering keys
-		firstRID     string
-		members      []int
+		group    int // ordering key
+		firstRID string
+		members  []int
 	}
 	var units []*unit
 	bySubset := map[string]*unit{}

@@ -85,12 +85,6 @@ func (s *service) write(st State) error {
 	return writeStateFile(s.varDir, st)
 }
 
-func (s *service) member(rid string) *Resource {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.members[rid]
-}
-
 // edge says that user needs provider up, for name.
 type edge struct {
 	user, provider *Resource

@@ -298,7 +298,7 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	require.NoError(t, err)
 	for what, s := range map[string]string{
 		"%v layout": fmt.Sprintf("%v", l), "%+v layout": fmt.Sprintf("%+v", l), "%#v layout": fmt.Sprintf("%#v", l),
-		"%v inputs": fmt.Sprintf("%v", l.Inputs()), "%s secret": fmt.Sprintf("%s", l.RootPassword),
+		"%v inputs": fmt.Sprintf("%v", l.Inputs()), "Sprint secret": fmt.Sprint(l.RootPassword),
 		"plan text": plan.String(), "plan json": string(js), "inputs json": string(inJS),
 	} {
 		require.NotContains(t, s, pw, what)

@@ -108,14 +108,14 @@ func TestMetadataServer(t *testing.T) {
 	s := gcetest.NewServer("p1", "z1")
 	defer s.Close()
 	in := s.AddInstance("vm1")
-	code, m := do(t, "GET", "http://"+in.MetadataHost+"/computeMetadata/v1/instance/name", "")
+	code, _ := do(t, "GET", "http://"+in.MetadataHost+"/computeMetadata/v1/instance/name", "")
 	require.Equal(t, 403, code, "the Metadata-Flavor header is required")
 	for path, want := range map[string]string{
 		"instance/name":      "vm1",
 		"instance/zone":      "projects/123456789012/zones/z1",
 		"project/project-id": "p1",
 	} {
-		code, m = do(t, "GET", "http://"+in.MetadataHost+"/computeMetadata/v1/"+path, "", "Metadata-Flavor", "Google")
+		code, m := do(t, "GET", "http://"+in.MetadataHost+"/computeMetadata/v1/"+path, "", "Metadata-Flavor", "Google")
 		require.Equal(t, 200, code)
 		require.Equal(t, want, m["text"])
 	}
