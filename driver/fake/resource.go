@@ -184,6 +184,9 @@ func (r *Resource) Provision(ctx context.Context) error {
 			return err
 		}
 		return r.change(ctx, began, ActionProvision, func(st *State, up bool) error {
+			if !st.Provisioned {
+				st.CreatedByProvision = true
+			}
 			st.Provisioned = true
 			if r.containerID != "" {
 				st.ContainerID = r.containerID
@@ -195,7 +198,9 @@ func (r *Resource) Provision(ctx context.Context) error {
 
 // Unprovision marks the resource not provisioned; it refuses while the
 // resource is up, as deleting a disk in use would fail. A sync, up without
-// being started, holds nothing to delete and is not refused.
+// being started, holds nothing to delete and is not refused. A disk that
+// this fake's Provision did not create is kept (and logged) unless
+// resource.IsForced(ctx).
 func (r *Resource) Unprovision(ctx context.Context) error {
 	return r.call(ctx, ActionUnprovision, func(ctx context.Context, began time.Time) error {
 		up, err := r.isUp()
@@ -209,7 +214,12 @@ func (r *Resource) Unprovision(ctx context.Context) error {
 			if up && !r.initiallyUp {
 				return fmt.Errorf("refused: %s is up, stop it first", r.ID)
 			}
+			if resource.Group(r.Driver) == "disk" && st.Provisioned && !st.CreatedByProvision && !resource.IsForced(ctx) {
+				resource.Logger(ctx).Warn("kept: not created by this service (--force deletes it)", "rid", r.ID)
+				return nil
+			}
 			st.Provisioned = false
+			st.CreatedByProvision = false
 			st.ContainerID = ""
 			return nil
 		})

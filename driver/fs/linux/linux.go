@@ -73,10 +73,11 @@ type FS struct {
 }
 
 var (
-	_ resource.Provisioner      = (*FS)(nil)
-	_ resource.ProvisionChecker = (*FS)(nil)
-	_ resource.Provider         = (*FS)(nil)
-	_ resource.User             = (*FS)(nil)
+	_ resource.Provisioner        = (*FS)(nil)
+	_ resource.ProvisionChecker   = (*FS)(nil)
+	_ resource.UnprovisionPlanner = (*FS)(nil)
+	_ resource.Provider           = (*FS)(nil)
+	_ resource.User               = (*FS)(nil)
 )
 
 // New is the factory of the fs drivers.
@@ -299,6 +300,14 @@ func (f *FS) Provision(ctx context.Context) error {
 	}
 	log.Info("filesystem made", "device", target, "type", f.fstype, "label", f.label, "output", strings.TrimSpace(out))
 	return nil
+}
+
+// PlanUnprovision says what unprovision does with the filesystem: it
+// unmounts it and wipes nothing (the driver has no unprovision of its own);
+// its data goes only with the disk that holds it, which its own resource
+// deletes or keeps.
+func (f *FS) PlanUnprovision(context.Context) ([]string, error) {
+	return []string{"unmount " + f.mnt + "; wipe nothing: the filesystem on " + f.dev + " goes only with its disk"}, nil
 }
 
 // mkfsArgs is the mkfs command line for target. No force flag ever: mkfs.xfs
