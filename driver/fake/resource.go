@@ -42,12 +42,13 @@ type Resource struct {
 }
 
 var (
-	_ resource.Resource         = (*Resource)(nil)
-	_ resource.Provisioner      = (*Resource)(nil)
-	_ resource.Unprovisioner    = (*Resource)(nil)
-	_ resource.ProvisionChecker = (*Resource)(nil)
-	_ resource.Provider         = (*Resource)(nil)
-	_ resource.User             = (*Resource)(nil)
+	_ resource.Resource           = (*Resource)(nil)
+	_ resource.Provisioner        = (*Resource)(nil)
+	_ resource.Unprovisioner      = (*Resource)(nil)
+	_ resource.UnprovisionPlanner = (*Resource)(nil)
+	_ resource.ProvisionChecker   = (*Resource)(nil)
+	_ resource.Provider           = (*Resource)(nil)
+	_ resource.User               = (*Resource)(nil)
 )
 
 // Label is the print status label of the real driver.
@@ -224,6 +225,26 @@ func (r *Resource) Unprovision(ctx context.Context) error {
 			return nil
 		})
 	})
+}
+
+// PlanUnprovision says, for a disk, whether Unprovision would delete it or
+// keep it (not created by its Provision); other groups say nothing.
+func (r *Resource) PlanUnprovision(ctx context.Context) ([]string, error) {
+	if resource.Group(r.Driver) != "disk" {
+		return nil, nil
+	}
+	st, err := r.State(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case !st.Provisioned:
+		return []string{"nothing to delete: " + r.label + " is not provisioned"}, nil
+	case st.CreatedByProvision:
+		return []string{"delete " + r.label}, nil
+	case resource.IsForced(ctx):
+		return []string{"delete " + r.label + " (forced; not created by this service)"}, nil
+	}
+	return []string{"kept " + r.label + ": not created by this service (--force deletes it)"}, nil
 }
 
 // change waits until the latency of action has passed since the call
