@@ -13,6 +13,7 @@ const (
 	loggerKey ctxKey = iota
 	dryRunKey
 	progressKey
+	forceKey
 )
 
 // WithLogger returns a context whose actions log to l.
@@ -40,6 +41,19 @@ func WithDryRun(ctx context.Context, dry bool) context.Context {
 // IsDryRun tells whether ctx asks for a plan only.
 func IsDryRun(ctx context.Context) bool {
 	v, _ := ctx.Value(dryRunKey).(bool)
+	return v
+}
+
+// WithForce marks the actions run under ctx as forced: unprovision then
+// also deletes what the service did not create (a backing file or a cloud
+// disk that existed before provision, or was replaced since).
+func WithForce(ctx context.Context, force bool) context.Context {
+	return context.WithValue(ctx, forceKey, force)
+}
+
+// IsForced tells whether ctx forces the action.
+func IsForced(ctx context.Context) bool {
+	v, _ := ctx.Value(forceKey).(bool)
 	return v
 }
 

@@ -40,9 +40,19 @@ type Provisioner interface {
 }
 
 // Unprovisioner is implemented by resources that can delete what they
-// manage. It is only ever called by an explicit unprovision action.
+// manage. It is only ever called by an explicit unprovision action. It
+// deletes only what the service created, as recorded when it created it,
+// and keeps (and logs) anything else unless IsForced(ctx).
 type Unprovisioner interface {
 	Unprovision(ctx context.Context) error
+}
+
+// UnprovisionPlanner is implemented by resources that can say, without
+// changing anything, what their unprovision would delete or keep under
+// ctx (IsForced included): one line per thing, naming it ("delete file
+// /srv/d1.img", "keep disk d1: not created by this service").
+type UnprovisionPlanner interface {
+	PlanUnprovision(ctx context.Context) ([]string, error)
 }
 
 // ProvisionChecker tells whether what the resource manages exists.

@@ -32,7 +32,9 @@ var Actions = []Action{Start, Stop, Provision, Unprovision, StartContainer, Stop
 // ActionOptions say how an action runs.
 type ActionOptions struct {
 	Selection
-	// DryRun computes and returns the plan, and calls no driver.
+	// DryRun computes and returns the plan, and changes nothing: no driver
+	// action runs; a dry-run unprovision asks the resources that can tell
+	// what they would delete or keep (Result.PlanDetails), which only reads.
 	DryRun bool
 	// LockTimeout is how long to wait for another action of the same
 	// service to finish. Default 30s.
@@ -42,7 +44,9 @@ type ActionOptions struct {
 	Scheduler string
 	// MaxParallel overrides the service's max_parallel keyword (0: keep).
 	MaxParallel int
-	// Force also stops standby (always_on) resources.
+	// Force also stops standby (always_on) resources, and makes unprovision
+	// delete what the service did not create (a backing file or a disk that
+	// existed before provision): resource.WithForce.
 	Force bool
 	// Rollback overrides the service's rollback keyword when set.
 	Rollback *bool
@@ -61,17 +65,20 @@ type Step struct {
 
 // Result reports an action.
 type Result struct {
-	Service    string        `json:"service"`
-	Node       string        `json:"node"`
-	Action     Action        `json:"action"`
-	DryRun     bool          `json:"dry_run,omitempty"`
-	Scheduler  string        `json:"scheduler"`
-	Plan       [][]string    `json:"plan"`
-	Steps      []Step        `json:"steps"`
-	RolledBack []string      `json:"rolled_back,omitempty"`
-	NotRun     []string      `json:"not_run,omitempty"`
-	Duration   time.Duration `json:"duration_ns"`
-	Error      string        `json:"error,omitempty"`
+	Service   string     `json:"service"`
+	Node      string     `json:"node"`
+	Action    Action     `json:"action"`
+	DryRun    bool       `json:"dry_run,omitempty"`
+	Scheduler string     `json:"scheduler"`
+	Plan      [][]string `json:"plan"`
+	// PlanDetails says, in the plan of a dry-run unprovision, what each
+	// resource would delete or keep (paths, disk names), by rid.
+	PlanDetails map[string][]string `json:"plan_details,omitempty"`
+	Steps       []Step              `json:"steps"`
+	RolledBack  []string            `json:"rolled_back,omitempty"`
+	NotRun      []string            `json:"not_run,omitempty"`
+	Duration    time.Duration       `json:"duration_ns"`
+	Error       string              `json:"error,omitempty"`
 
 	// graph is the dependency graph the action ran (not in JSON).
 	graph *graph
@@ -237,6 +244,9 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	}
 	res.graph = g
 	if opts.DryRun {
+		if action == Unprovision {
+			res.PlanDetails = s.planUnprovision(ctx, res.Plan, opts)
+		}
 		res.Duration = time.Since(begin)
 		return res, nil
 	}
@@ -502,7 +512,7 @@ func (s *Service) unprovisionOne(ctx context.Context, r resource.Resource, force
 	if !ok {
 		return stopped, nil
 	}
-	if err := u.Unprovision(ctx); err != nil {
+	if err := u.Unprovision(resource.WithForce(ctx, force)); err != nil {
 		return stopped, wrapAction(r, "unprovision", err)
 	}
 	return true, nil

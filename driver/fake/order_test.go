@@ -2,6 +2,8 @@ package fake_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -285,4 +287,34 @@ func TestSyncUnprovisionsWhileUp(t *testing.T) {
 	require.Equal(t, "down", status(t, r))
 	require.NoError(t, r.Start(ctx))
 	require.Equal(t, "up", status(t, r))
+}
+
+// TestUnprovisionKeepsPreexistingDisk: as the real disk drivers, a fake
+// disk that existed before provision (saved provisioned) is kept by
+// unprovision unless forced; one provision created is deleted.
+func TestUnprovisionKeepsPreexistingDisk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := newFixture(dir)
+	f.add("disk#01", "disk.gce", "names", "d1")
+	f.add("disk#02", "disk.gce", "names", "d2")
+	rs := f.build(t, fake.Registry(fake.Options{}))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "fake"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fake", "disk#01.json"), []byte(`{"rid":"disk#01","driver":"disk.gce","provisioned":true}`), 0o600))
+	pre, made := asFake(t, rs["disk#01"]), asFake(t, rs["disk#02"])
+	require.NoError(t, made.Provision(ctx))
+	for _, r := range []*fake.Resource{pre, made} {
+		require.NoError(t, r.Unprovision(ctx))
+	}
+	ok, err := pre.Provisioned(ctx)
+	require.NoError(t, err)
+	require.True(t, ok, "a disk that existed before provision is kept")
+	ok, err = made.Provisioned(ctx)
+	require.NoError(t, err)
+	require.False(t, ok, "the disk provision created is deleted")
+
+	require.NoError(t, pre.Unprovision(resource.WithForce(ctx, true)))
+	ok, err = pre.Provisioned(ctx)
+	require.NoError(t, err)
+	require.False(t, ok, "forced")
 }

@@ -42,12 +42,13 @@ type Resource struct {
 }
 
 var (
-	_ resource.Resource         = (*Resource)(nil)
-	_ resource.Provisioner      = (*Resource)(nil)
-	_ resource.Unprovisioner    = (*Resource)(nil)
-	_ resource.ProvisionChecker = (*Resource)(nil)
-	_ resource.Provider         = (*Resource)(nil)
-	_ resource.User             = (*Resource)(nil)
+	_ resource.Resource           = (*Resource)(nil)
+	_ resource.Provisioner        = (*Resource)(nil)
+	_ resource.Unprovisioner      = (*Resource)(nil)
+	_ resource.UnprovisionPlanner = (*Resource)(nil)
+	_ resource.ProvisionChecker   = (*Resource)(nil)
+	_ resource.Provider           = (*Resource)(nil)
+	_ resource.User               = (*Resource)(nil)
 )
 
 // Label is the print status label of the real driver.
@@ -184,6 +185,9 @@ func (r *Resource) Provision(ctx context.Context) error {
 			return err
 		}
 		return r.change(ctx, began, ActionProvision, func(st *State, up bool) error {
+			if !st.Provisioned {
+				st.CreatedByProvision = true
+			}
 			st.Provisioned = true
 			if r.containerID != "" {
 				st.ContainerID = r.containerID
@@ -195,7 +199,9 @@ func (r *Resource) Provision(ctx context.Context) error {
 
 // Unprovision marks the resource not provisioned; it refuses while the
 // resource is up, as deleting a disk in use would fail. A sync, up without
-// being started, holds nothing to delete and is not refused.
+// being started, holds nothing to delete and is not refused. A disk that
+// this fake's Provision did not create is kept (and logged) unless
+// resource.IsForced(ctx).
 func (r *Resource) Unprovision(ctx context.Context) error {
 	return r.call(ctx, ActionUnprovision, func(ctx context.Context, began time.Time) error {
 		up, err := r.isUp()
@@ -209,11 +215,36 @@ func (r *Resource) Unprovision(ctx context.Context) error {
 			if up && !r.initiallyUp {
 				return fmt.Errorf("refused: %s is up, stop it first", r.ID)
 			}
+			if resource.Group(r.Driver) == "disk" && st.Provisioned && !st.CreatedByProvision && !resource.IsForced(ctx) {
+				resource.Logger(ctx).Warn("kept: not created by this service (--force deletes it)", "rid", r.ID)
+				return nil
+			}
 			st.Provisioned = false
+			st.CreatedByProvision = false
 			st.ContainerID = ""
 			return nil
 		})
 	})
+}
+
+// PlanUnprovision says, for a disk, whether Unprovision would delete it or
+// keep it (not created by its Provision); other groups say nothing.
+func (r *Resource) PlanUnprovision(ctx context.Context) ([]string, error) {
+	if resource.Group(r.Driver) != "disk" {
+		return nil, nil
+	}
+	st, err := r.State(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case !st.Provisioned:
+		return []string{"nothing to delete: " + r.label + " is not provisioned"}, nil
+	case st.CreatedByProvision:
+		return []string{"delete " + r.label}, nil
+	case resource.IsForced(ctx):
+		return []string{"delete " + r.label + " (forced; not created by this service)"}, nil
+	}
+	return []string{"kept " + r.label + ": not created by this service (--force deletes it)"}, nil
 }
 
 // change waits until the latency of action has passed since the call

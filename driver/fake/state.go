@@ -17,6 +17,11 @@ type State struct {
 	Driver      string `json:"driver"`
 	Up          bool   `json:"up"`
 	Provisioned bool   `json:"provisioned"`
+	// CreatedByProvision is set when Provision made the resource
+	// provisioned: a fake disk that was provisioned before (its state saved
+	// with provisioned true, as a disk that exists) is kept by Unprovision
+	// unless forced, as the real disk drivers keep what they did not create.
+	CreatedByProvision bool `json:"created_by_provision,omitempty"`
 	// ContainerID is the id of a fake container, set once provisioned or
 	// started.
 	ContainerID string `json:"container_id,omitempty"`

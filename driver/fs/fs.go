@@ -14,6 +14,7 @@ func manifest(typ, text string) driver.Manifest {
 			{Name: "mnt_opt", Kind: driver.String, Scopable: true, Text: "the mount options (comma separated)"},
 			{Name: "mkfs_opt", Kind: driver.String, Scopable: true, Text: "options given to mkfs at provision"},
 			{Name: "label", Kind: driver.String, Scopable: true, Text: "the label given at provision (default: the LABEL= of dev)"},
+			{Name: "mkfs_destroys_data", Kind: driver.Bool, Scopable: true, Default: "false", Text: "let provision make the filesystem on a device whose first or last MiB is not blank although no signature is found on it (an archive, an image, random data): that data is destroyed. A device with a known signature (a filesystem, a partition table) is refused whatever this says"},
 			{Name: "mkfs_dev", Kind: driver.String, Scopable: true, Text: "the device path provision formats when dev is LABEL=<label> or UUID=<uuid> and no device carries it yet; the filesystem gets that label or uuid"},
 		},
 	}

@@ -102,7 +102,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.DurationVar(&g.waitlock, "waitlock", 30*time.Second, "how long to wait for another action of the service")
 	f.StringVar(&g.scheduler, "scheduler", "", "graph or groups (default: the service's scheduler keyword)")
 	f.IntVar(&g.maxParallel, "max-parallel", 0, "the most resource actions at once (default: the service's max_parallel)")
-	f.BoolVar(&g.force, "force", false, "also stop standby (always_on) resources; run cluster-wide commands from a node that is not the flex primary; push over a newer store version; migrate when nodes run different configs")
+	f.BoolVar(&g.force, "force", false, "also stop standby (always_on) resources; unprovision: also delete what this service did not create (backing files, disks that existed before provision); run cluster-wide commands from a node that is not the flex primary; push over a newer store version; migrate when nodes run different configs")
 	f.BoolVarP(&g.cl.cluster, "cluster", "c", false, "run on every node of the service (from the flex primary)")
 	f.BoolVar(&g.cl.rollback, "rollback", true, "undo what a failed start or provision started (default: the service's rollback keyword)")
 	f.StringVar(&g.cl.storeURL, "store", "", "the config store: dir:PATH, etcd://HOST:PORT[/PREFIX] or https://COLLECTOR/init/rest/api (env SVCKIT_STORE, or [store] url in <root>/etc/svckit.conf)")
@@ -329,9 +329,7 @@ func (g *globals) action(ctx context.Context, a svc.Action, opts svc.ActionOptio
 		}
 	} else if res != nil && res.DryRun {
 		fmt.Fprintf(g.stdout, "%s %s on %s: plan (%s scheduler), nothing changed\n", s.Name, a, s.Node, res.Scheduler)
-		for i, w := range res.Plan {
-			fmt.Fprintf(g.stdout, "  wave %d: %s\n", i+1, strings.Join(w, " "))
-		}
+		printPlan(g.stdout, res)
 	} else if res != nil && err == nil {
 		fmt.Fprintf(g.stdout, "%s %s on %s: %d resources in %s\n", s.Name, a, s.Node, len(res.Steps), res.Duration.Round(time.Millisecond))
 	}
@@ -347,6 +345,19 @@ func (g *globals) action(ctx context.Context, a svc.Action, opts svc.ActionOptio
 		return &exitError{code: 1, err: errors.New(s.Redact(err.Error()))}
 	}
 	return nil
+}
+
+// printPlan prints the waves of a dry-run result and, under each rid, what
+// it would delete or keep (unprovision).
+func printPlan(w io.Writer, res *svc.Result) {
+	for i, wave := range res.Plan {
+		fmt.Fprintf(w, "  wave %d: %s\n", i+1, strings.Join(wave, " "))
+		for _, rid := range wave {
+			for _, l := range res.PlanDetails[rid] {
+				fmt.Fprintf(w, "    %s: %s\n", rid, l)
+			}
+		}
+	}
 }
 
 // docker runs the docker command line with the selected containers'

@@ -135,3 +135,40 @@ func TestDockerPassthrough(t *testing.T) {
 	require.Contains(t, errOut, "mariadb")
 	require.NotContains(t, errOut, "tanji/spdc", "only the db container's image was passed")
 }
+
+// TestUnprovisionKeepsWhatItDidNotCreate: a disk that existed before
+// provision is kept by unprovision, and the dry-run plan says so, until
+// --force; the one provision created is deleted.
+func TestUnprovisionKeepsWhatItDidNotCreate(t *testing.T) {
+	root, svcmgr := nodeCLI(t, "spd01", true)
+	state := func(rid string) (provisioned bool) {
+		b, err := os.ReadFile(filepath.Join(root, "var", "spdsvc01", "fake", rid+".json"))
+		require.NoError(t, err)
+		var st struct{ Provisioned bool }
+		require.NoError(t, json.Unmarshal(b, &st))
+		return st.Provisioned
+	}
+	// disk#01 exists before provision.
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "var", "spdsvc01", "fake"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "var", "spdsvc01", "fake", "disk#01.json"), []byte(`{"rid":"disk#01","driver":"disk.gce","provisioned":true}`), 0o600))
+	out, errs, code := svcmgr("provision", "--rid", "disk#01,disk#02")
+	require.Equal(t, 0, code, out+errs)
+
+	out, errs, code = svcmgr("unprovision", "--rid", "disk#01,disk#02", "--dry-run")
+	require.Equal(t, 0, code, out+errs)
+	require.Contains(t, out, "    disk#01: kept gce volumes spdsvc01-pod1: not created by this service (--force deletes it)\n")
+	require.Contains(t, out, "    disk#02: delete gce volumes spdsvc01-pod2\n")
+
+	out, errs, code = svcmgr("unprovision", "--rid", "disk#01,disk#02")
+	require.Equal(t, 0, code, out+errs)
+	require.Contains(t, errs, "kept: not created by this service (--force deletes it)")
+	require.True(t, state("disk#01"), "the disk that existed before provision is kept")
+	require.False(t, state("disk#02"))
+
+	out, errs, code = svcmgr("unprovision", "--rid", "disk#01", "--force", "--dry-run")
+	require.Equal(t, 0, code, out+errs)
+	require.Contains(t, out, "    disk#01: delete gce volumes spdsvc01-pod1 (forced; not created by this service)\n")
+	out, errs, code = svcmgr("unprovision", "--rid", "disk#01", "--force")
+	require.Equal(t, 0, code, out+errs)
+	require.False(t, state("disk#01"), "--force deletes it")
+}

@@ -258,9 +258,7 @@ func (g *globals) printClusterResult(res *cluster.Result) {
 		switch {
 		case nr.Result != nil && nr.Result.DryRun:
 			fmt.Fprintf(g.stdout, "%s: %s plan (%s scheduler), nothing changed\n", n, nr.Result.Action, nr.Result.Scheduler)
-			for i, w := range nr.Result.Plan {
-				fmt.Fprintf(g.stdout, "  wave %d: %s\n", i+1, strings.Join(w, " "))
-			}
+			printPlan(g.stdout, nr.Result)
 		case nr.Result != nil:
 			state := "ok"
 			if nr.Error != "" {

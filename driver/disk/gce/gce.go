@@ -12,10 +12,19 @@
 // name spdsvc01.disk.01.<index in names>, so that udev shows it as
 // /dev/disk/by-id/google-spdsvc01.disk.01.0 (dev_dir changes the
 // directory where start waits for it).
+//
+// Provision records the id and self link of each disk it creates in the
+// service's state directory on the node that ran it; unprovision deletes a
+// disk only when that record matches the disk there now (a disk deleted
+// and created again by someone else under the same name has another id),
+// and keeps and logs any other disk (one that existed before provision,
+// or created by another node's provision) unless forced
+// (resource.WithForce, svcmgr unprovision --force).
 package gce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +38,7 @@ import (
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/disk"
 	gcec "github.com/svckit/svckit/driver/gce"
+	"github.com/svckit/svckit/internal/created"
 	"github.com/svckit/svckit/resource"
 )
 
@@ -95,6 +105,7 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 		devBase:       cfg.DeviceName(),
 		devDir:        devDir,
 		attachTimeout: cfg.Duration("attach_timeout", 60*time.Second),
+		created:       created.Open(cfg.VarDir),
 	}, nil
 }
 
@@ -113,7 +124,16 @@ type Disk struct {
 	devBase       string
 	devDir        string
 	attachTimeout time.Duration
+	// created keeps the records of the disks provision created.
+	created created.Store
 }
+
+var (
+	_ resource.Provisioner        = (*Disk)(nil)
+	_ resource.Unprovisioner      = (*Disk)(nil)
+	_ resource.UnprovisionPlanner = (*Disk)(nil)
+	_ resource.ProvisionChecker   = (*Disk)(nil)
+)
 
 // Label is "gce volumes <names>", as the reference prints it.
 func (d *Disk) Label() string { return "gce volumes " + strings.Join(d.names, " ") }
@@ -292,51 +312,136 @@ func (d *Disk) Provision(ctx context.Context) error {
 			}
 			return resource.Errorf(d.RID(), "provision", "%w", err)
 		}
+		if err := d.record(ctx, c, loc, name); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// Unprovision deletes the disks. It refuses, before deleting any, when a
-// disk is attached to another instance; a disk attached here is detached
-// first.
+// record keeps the id and self link of the disk name that provision just
+// created, so that unprovision knows it for this service's.
+func (d *Disk) record(ctx context.Context, c *gcec.Client, loc gcec.Location, name string) error {
+	log := resource.Logger(ctx).With("rid", d.RID())
+	pd, err := c.GetDisk(ctx, loc.Project, loc.Zone, name)
+	if err != nil {
+		return resource.Errorf(d.RID(), "provision", "disk %s created, but reading it back to record its id failed: %w (unprovision will keep it unless forced)", name, err)
+	}
+	err = d.created.PutGCEDisk(d.RID(), gcec.DiskLink(loc.Project, loc.Zone, name), pd.GetId(), pd.GetSelfLink())
+	switch {
+	case errors.Is(err, created.ErrNoStateDir):
+		log.Warn("disk created but not recorded", "disk", name, "reason", err.Error())
+	case err != nil:
+		return resource.Errorf(d.RID(), "provision", "disk %s created, but its record was not kept: %w (unprovision will keep it unless forced)", name, err)
+	}
+	return nil
+}
+
+// unprovisionStep is what unprovision does with one disk.
+type unprovisionStep struct {
+	name   string
+	st     diskState
+	delete bool
+	line   string // "delete disk d1 (id 7)", "kept disk d1: ..."
+}
+
+// decide says what unprovision does with each disk under ctx (forced or
+// not), reading their state and this service's records.
+func (d *Disk) decide(ctx context.Context, c *gcec.Client, loc gcec.Location) ([]unprovisionStep, error) {
+	me, err := c.GetInstance(ctx, loc.Project, loc.Zone, loc.Instance)
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]unprovisionStep, len(d.names))
+	for i, name := range d.names {
+		s := &steps[i]
+		s.name = name
+		if s.st, err = d.state(ctx, c, loc, me, name); err != nil {
+			return nil, err
+		}
+		if s.st.disk == nil {
+			s.line = "nothing to delete: disk " + name + " does not exist"
+			continue
+		}
+		id := s.st.disk.GetId()
+		owned, why, err := d.created.OwnsGCEDisk(gcec.DiskLink(loc.Project, loc.Zone, name), id)
+		switch {
+		case err != nil:
+			return nil, err
+		case owned:
+			s.delete, s.line = true, fmt.Sprintf("delete disk %s (id %d)", name, id)
+		case resource.IsForced(ctx):
+			s.delete, s.line = true, fmt.Sprintf("delete disk %s (id %d; forced; %s)", name, id, why)
+		default:
+			s.line = fmt.Sprintf("kept disk %s (id %d): %s (--force deletes it)", name, id, why)
+		}
+		if s.delete && len(s.st.elsewhere) > 0 {
+			s.line = fmt.Sprintf("refuse: disk %s is attached to %s", name, names(s.st.elsewhere))
+		}
+	}
+	return steps, nil
+}
+
+// PlanUnprovision says what Unprovision would do with each disk.
+func (d *Disk) PlanUnprovision(ctx context.Context) ([]string, error) {
+	c, loc, err := d.client(ctx, "unprovision")
+	if err != nil {
+		return nil, err
+	}
+	steps, err := d.decide(ctx, c, loc)
+	if err != nil {
+		return nil, resource.Errorf(d.RID(), "unprovision", "%w", err)
+	}
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.line
+	}
+	return out, nil
+}
+
+// Unprovision deletes the disks this service created (or, forced, every
+// disk). It refuses, before deleting any, when a disk to delete is
+// attached to another instance; a disk attached here is detached first.
+// A disk it keeps is logged with the reason.
 func (d *Disk) Unprovision(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", d.RID())
 	c, loc, err := d.client(ctx, "unprovision")
 	if err != nil {
 		return err
 	}
-	me, err := c.GetInstance(ctx, loc.Project, loc.Zone, loc.Instance)
+	steps, err := d.decide(ctx, c, loc)
 	if err != nil {
 		return resource.Errorf(d.RID(), "unprovision", "%w", err)
 	}
-	states := make([]diskState, len(d.names))
-	for i, name := range d.names {
-		if states[i], err = d.state(ctx, c, loc, me, name); err != nil {
-			return resource.Errorf(d.RID(), "unprovision", "%w", err)
-		}
-		if len(states[i].elsewhere) > 0 {
-			return resource.Errorf(d.RID(), "unprovision", "disk %s is attached to %s: stop the service there first; nothing deleted", name, names(states[i].elsewhere))
+	for _, s := range steps {
+		if s.delete && len(s.st.elsewhere) > 0 {
+			return resource.Errorf(d.RID(), "unprovision", "disk %s is attached to %s: stop the service there first; nothing deleted", s.name, names(s.st.elsewhere))
 		}
 	}
-	for i, name := range d.names {
-		st := states[i]
-		if st.disk == nil {
-			log.Info("disk does not exist", "disk", name)
+	for _, s := range steps {
+		switch {
+		case s.st.disk == nil:
+			log.Info("disk does not exist", "disk", s.name)
+			continue
+		case !s.delete:
+			log.Warn(s.line, "disk", s.name)
+			continue
+		case resource.IsDryRun(ctx):
+			log.Info("would "+s.line, "disk", s.name)
 			continue
 		}
-		if resource.IsDryRun(ctx) {
-			log.Info("would delete disk", "disk", name)
-			continue
-		}
-		if st.here != nil {
-			log.Info("detach disk", "disk", name, "device", st.here.GetDeviceName())
-			if err := c.DetachDisk(ctx, loc.Project, loc.Zone, loc.Instance, st.here.GetDeviceName()); err != nil {
+		if s.st.here != nil {
+			log.Info("detach disk", "disk", s.name, "device", s.st.here.GetDeviceName())
+			if err := c.DetachDisk(ctx, loc.Project, loc.Zone, loc.Instance, s.st.here.GetDeviceName()); err != nil {
 				return resource.Errorf(d.RID(), "unprovision", "%w", err)
 			}
 		}
-		log.Info("delete disk", "disk", name)
-		if err := c.DeleteDisk(ctx, loc.Project, loc.Zone, name); err != nil && !gcec.IsNotFound(err) {
+		log.Info(s.line, "disk", s.name)
+		if err := c.DeleteDisk(ctx, loc.Project, loc.Zone, s.name); err != nil && !gcec.IsNotFound(err) {
 			return resource.Errorf(d.RID(), "unprovision", "%w", err)
+		}
+		if err := d.created.Delete(created.KindGCEDisk, gcec.DiskLink(loc.Project, loc.Zone, s.name)); err != nil {
+			log.Warn("disk deleted, its record not", "disk", s.name, "error", err.Error())
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package gce_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,17 +31,19 @@ type env struct {
 	s     *gcetest.Server
 	nodes map[string]*gcetest.Instance
 	dev   map[string]string
+	// varDir is the service's state directory on each node.
+	varDir map[string]string
 }
 
 func newEnv(t *testing.T, nodes ...string) *env {
 	t.Helper()
-	e := &env{s: gcetest.NewServer(project, zone), nodes: map[string]*gcetest.Instance{}, dev: map[string]string{}}
+	e := &env{s: gcetest.NewServer(project, zone), nodes: map[string]*gcetest.Instance{}, dev: map[string]string{}, varDir: map[string]string{}}
 	t.Cleanup(e.s.Close)
 	for _, n := range nodes {
 		in := e.s.AddInstance(n)
 		dir := t.TempDir()
 		in.SetDevDir(dir)
-		e.nodes[n], e.dev[n] = in, dir
+		e.nodes[n], e.dev[n], e.varDir[n] = in, dir, t.TempDir()
 	}
 	return e
 }
@@ -61,7 +64,7 @@ func (e *env) disk(t *testing.T, node, rid string, kv ...string) *diskgce.Disk {
 	))
 	r, err := f(context.Background(), driver.Config{
 		RID: rid, Manifest: disk.GCE, Svcname: svcname, Nodename: node,
-		Nodes: []string{"spd01", "spd02"}, Values: values,
+		Nodes: []string{"spd01", "spd02"}, Values: values, VarDir: e.varDir[node],
 		Defaults: map[string]string{"gce_zone": zone},
 	})
 	require.NoError(t, err)
@@ -289,7 +292,10 @@ func TestUnprovision(t *testing.T) {
 	require.NoError(t, on1.Provision(ctx))
 	require.NoError(t, on1.Start(ctx))
 
-	err := on2.Unprovision(ctx)
+	// spd02 did not create them: kept, attached or not.
+	require.NoError(t, on2.Unprovision(ctx))
+	require.Len(t, e.s.Disks(), 4)
+	err := on2.Unprovision(resource.WithForce(ctx, true))
 	require.ErrorContains(t, err, "disk d1 is attached to spd01: stop the service there first; nothing deleted")
 	require.Len(t, e.s.Disks(), 4)
 
@@ -299,6 +305,64 @@ func TestUnprovision(t *testing.T) {
 	_, ok = e.s.Disk("d2")
 	require.False(t, ok)
 	require.NoError(t, on1.Unprovision(ctx), "nothing left to delete")
+}
+
+// TestUnprovisionKeepsWhatItDidNotCreate: a disk of the same name that
+// existed before provision, or that was deleted and created again since,
+// or that another node's provision created, is kept unless forced.
+func TestUnprovisionKeepsWhatItDidNotCreate(t *testing.T) {
+	e := newEnv(t, "spd01", "spd02")
+	ctx := context.Background()
+	before := e.s.CreateDisk("d0", 1)
+	d := e.disk(t, "spd01", "disk#01", "names", "d0 d1 d2", "size", "1g")
+	require.NoError(t, d.Provision(ctx))
+	d1, _ := e.s.Disk("d1")
+	d2, _ := e.s.Disk("d2")
+
+	// d2 deleted behind the service's back and created again under its
+	// name: another disk.
+	other := e.disk(t, "spd02", "disk#01", "names", "d2")
+	require.NoError(t, other.Unprovision(resource.WithForce(ctx, true)))
+	again := e.s.CreateDisk("d2", 1)
+	require.NotEqual(t, d2.GetId(), again.GetId())
+
+	plan, err := d.PlanUnprovision(ctx)
+	require.NoError(t, err)
+	require.Len(t, plan, 3)
+	require.Equal(t, fmt.Sprintf("kept disk d0 (id %d): not created by this service (--force deletes it)", before.GetId()), plan[0])
+	require.Equal(t, fmt.Sprintf("delete disk d1 (id %d)", d1.GetId()), plan[1])
+	require.Contains(t, plan[2], fmt.Sprintf("kept disk d2 (id %d): not created by this service (the disk it created on ", again.GetId()))
+	require.Contains(t, plan[2], fmt.Sprintf("had id %d, this one has id %d)", d2.GetId(), again.GetId()))
+
+	var logs bytes.Buffer
+	lctx := resource.WithLogger(ctx, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, d.Unprovision(resource.WithDryRun(lctx, true)))
+	require.Len(t, e.s.Disks(), 5, "dry run deleted (3 disks, 2 boot disks)")
+	require.NoError(t, d.Unprovision(lctx))
+	_, ok := e.s.Disk("d1")
+	require.False(t, ok, "the disk provision created is deleted")
+	for _, n := range []string{"d0", "d2"} {
+		_, ok := e.s.Disk(n)
+		require.True(t, ok, n+" kept")
+	}
+	require.Contains(t, logs.String(), "kept disk d0")
+	require.Contains(t, logs.String(), "kept disk d2")
+
+	// Another node's provision created d3: this node keeps it.
+	on2 := e.disk(t, "spd02", "disk#02", "names", "d3", "size", "1g")
+	require.NoError(t, on2.Provision(ctx))
+	on1 := e.disk(t, "spd01", "disk#02", "names", "d3", "size", "1g")
+	require.NoError(t, on1.Unprovision(ctx))
+	_, ok = e.s.Disk("d3")
+	require.True(t, ok)
+
+	// Forced: deleted.
+	plan, err = d.PlanUnprovision(resource.WithForce(ctx, true))
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("delete disk d0 (id %d; forced; not created by this service)", before.GetId()), plan[0])
+	require.Equal(t, "nothing to delete: disk d1 does not exist", plan[1])
+	require.NoError(t, d.Unprovision(resource.WithForce(ctx, true)))
+	require.Len(t, e.s.Disks(), 3, "the boot disks and d3 are left")
 }
 
 func TestNoLocation(t *testing.T) {

@@ -6,7 +6,11 @@
 //	import _ "github.com/svckit/svckit/driver/disk/loop"
 //
 // Provision creates the backing file, sparse, and never truncates or
-// replaces an existing one. Start attaches the file to a free loop device
+// replaces an existing one. It records the file it created (device, inode,
+// birth time) in the service's state directory; unprovision deletes the
+// backing file only when that record still matches it, and keeps (and
+// logs) a file that existed before provision or was replaced since, unless
+// forced (resource.WithForce, svcmgr unprovision --force). Start attaches the file to a free loop device
 // with losetup(8); stop detaches it; status is read from sysfs
 // (/sys/block/loopN/loop/backing_file). losetup is used rather than the
 // LOOP_CONFIGURE ioctl because util-linux already handles the race for a
@@ -34,6 +38,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/disk"
+	"github.com/svckit/svckit/internal/created"
 	"github.com/svckit/svckit/internal/mountinfo"
 	"github.com/svckit/svckit/resource"
 )
@@ -46,19 +51,22 @@ type Loop struct {
 	file string
 	size int64
 	link string
+	// created keeps the record of the backing file provision created.
+	created created.Store
 }
 
 var (
-	_ resource.Provisioner      = (*Loop)(nil)
-	_ resource.Unprovisioner    = (*Loop)(nil)
-	_ resource.ProvisionChecker = (*Loop)(nil)
-	_ resource.Provider         = (*Loop)(nil)
-	_ resource.User             = (*Loop)(nil)
+	_ resource.Provisioner        = (*Loop)(nil)
+	_ resource.Unprovisioner      = (*Loop)(nil)
+	_ resource.UnprovisionPlanner = (*Loop)(nil)
+	_ resource.ProvisionChecker   = (*Loop)(nil)
+	_ resource.Provider           = (*Loop)(nil)
+	_ resource.User               = (*Loop)(nil)
 )
 
 // New is the disk.loop factory.
 func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	l := &Loop{Base: cfg.Base(), file: cfg.String("file"), size: cfg.Size("size"), link: cfg.String("link")}
+	l := &Loop{Base: cfg.Base(), file: cfg.String("file"), size: cfg.Size("size"), link: cfg.String("link"), created: created.Open(cfg.VarDir)}
 	if !filepath.IsAbs(l.file) {
 		return nil, fmt.Errorf("%s: file %q: expected an absolute path", cfg.RID, l.file)
 	}
@@ -110,7 +118,11 @@ func (l *Loop) Provision(ctx context.Context) error {
 		if !st.Mode().IsRegular() {
 			return resource.Errorf(l.ID, "provision", "%s exists and is not a regular file", l.file)
 		}
-		log.Info("backing file exists, kept", "file", l.file, "size", st.Size())
+		if owned, why, err := l.created.OwnsFile(l.file); err == nil && !owned {
+			log.Info("backing file exists, kept; unprovision will keep it too", "file", l.file, "size", st.Size(), "reason", why)
+		} else {
+			log.Info("backing file exists, kept", "file", l.file, "size", st.Size())
+		}
 		return nil
 	}
 	if l.size <= 0 {
@@ -143,13 +155,23 @@ func (l *Loop) Provision(ctx context.Context) error {
 		_ = d.Sync()
 		d.Close()
 	}
+	if err := l.created.PutFile(l.ID, l.file); errors.Is(err, created.ErrNoStateDir) {
+		log.Warn("backing file created but not recorded", "file", l.file, "reason", err.Error())
+	} else if err != nil {
+		// Without the record the file would never be unprovisioned: undo
+		// the creation (nothing was written in it yet).
+		os.Remove(l.file)
+		return resource.Errorf(l.ID, "provision", "record the creation of %s: %w; file removed", l.file, err)
+	}
 	log.Info("backing file created", "file", l.file, "size", l.size)
 	return nil
 }
 
-// Unprovision deletes the backing file and what it holds. It refuses while
-// the file is attached.
+// Unprovision deletes the backing file when provision created it (its
+// record matches the file there), or when forced; otherwise the file is
+// kept and the log says why. It refuses while the file is attached.
 func (l *Loop) Unprovision(ctx context.Context) error {
+	log := resource.Logger(ctx).With("rid", l.ID)
 	devs, err := l.Devices()
 	if err != nil {
 		return resource.Errorf(l.ID, "unprovision", "%w", err)
@@ -157,15 +179,55 @@ func (l *Loop) Unprovision(ctx context.Context) error {
 	if len(devs) > 0 {
 		return resource.Errorf(l.ID, "unprovision", "%s is attached to %s: stop the resource first", l.file, strings.Join(devs, ", "))
 	}
-	if resource.IsDryRun(ctx) {
-		resource.Logger(ctx).Info("would delete the backing file", "rid", l.ID, "file", l.file)
+	del, line, err := l.decide(ctx)
+	if err != nil {
+		return resource.Errorf(l.ID, "unprovision", "%w", err)
+	}
+	switch {
+	case !del:
+		log.Warn(line, "file", l.file)
+		return nil
+	case resource.IsDryRun(ctx):
+		log.Info("would "+line, "file", l.file)
 		return nil
 	}
 	if err := os.Remove(l.file); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return resource.Errorf(l.ID, "unprovision", "%w", err)
 	}
-	resource.Logger(ctx).Info("backing file deleted", "rid", l.ID, "file", l.file)
+	if err := l.created.Delete(created.KindFile, l.file); err != nil {
+		log.Warn("backing file deleted, its record not", "file", l.file, "error", err.Error())
+	}
+	log.Info("backing file deleted", "file", l.file)
 	return nil
+}
+
+// PlanUnprovision says what Unprovision would do with the backing file.
+func (l *Loop) PlanUnprovision(ctx context.Context) ([]string, error) {
+	_, line, err := l.decide(ctx)
+	if err != nil {
+		return nil, resource.Errorf(l.ID, "unprovision", "%w", err)
+	}
+	return []string{line}, nil
+}
+
+// decide tells whether unprovision deletes the backing file, with the
+// line that says what it does ("delete <file>", "keep <file>: <why>").
+func (l *Loop) decide(ctx context.Context) (bool, string, error) {
+	if _, err := os.Lstat(l.file); errors.Is(err, os.ErrNotExist) {
+		return false, "nothing to delete: " + l.file + " does not exist", nil
+	} else if err != nil {
+		return false, "", err
+	}
+	owned, why, err := l.created.OwnsFile(l.file)
+	switch {
+	case err != nil:
+		return false, "", err
+	case owned:
+		return true, "delete file " + l.file, nil
+	case resource.IsForced(ctx):
+		return true, "delete file " + l.file + " (forced; " + why + ")", nil
+	}
+	return false, "kept " + l.file + ": " + why + " (--force deletes it)", nil
 }
 
 // Devices returns the loop devices the backing file is attached to, read

@@ -2,9 +2,12 @@ package loop
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -101,7 +104,9 @@ func TestStartStop(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "d.img")
 	link := filepath.Join(dir, "dev", "disk01")
-	r, err := New(ctx, cfg(map[string]string{"file": file, "size": "32m", "link": link}))
+	c := cfg(map[string]string{"file": file, "size": "32m", "link": link})
+	c.VarDir = filepath.Join(dir, "var")
+	r, err := New(ctx, c)
 	require.NoError(t, err)
 	l := r.(*Loop)
 	t.Cleanup(func() {
@@ -185,4 +190,96 @@ func TestLinkNeverReplacesAFile(t *testing.T) {
 	link := filepath.Join(dir, "notalink")
 	require.NoError(t, os.WriteFile(link, []byte("x"), 0o600))
 	require.ErrorContains(t, setLink(link, "/dev/loop0"), "is not a symlink")
+}
+
+// TestUnprovisionDeletesOnlyWhatItCreated: the backing file goes only when
+// this service's provision created it and it is still that file; anything
+// else is kept, byte for byte, unless forced.
+func TestUnprovisionDeletesOnlyWhatItCreated(t *testing.T) {
+	const content = "a database nobody backed up"
+	for _, tc := range []struct {
+		name string
+		// before runs before provision, after between provision and
+		// unprovision.
+		before, after func(t *testing.T, file string)
+		noVarDir      bool
+		force         bool
+		plan          string // %s is the file
+		deleted       bool
+	}{
+		{name: "created by provision", plan: "delete file %s", deleted: true},
+		{name: "existed before", before: writeFile(content), plan: "kept %s: not created by this service (--force deletes it)"},
+		{name: "existed before, forced", before: writeFile(content), force: true, plan: "delete file %s (forced; not created by this service)", deleted: true},
+		{name: "replaced after provision", after: func(t *testing.T, file string) {
+			other := file + ".new"
+			writeFile(content)(t, other)
+			require.NoError(t, os.Rename(other, file))
+		}, plan: "kept %s: not created by this service (replaced since it was created on "},
+		{name: "written to after provision", after: func(t *testing.T, file string) {
+			f, err := os.OpenFile(file, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteAt([]byte(content), 4096)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}, plan: "delete file %s", deleted: true},
+		{name: "no state directory", noVarDir: true, plan: "kept %s: not created by this service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			file := filepath.Join(dir, "d.img")
+			c := cfg(map[string]string{"file": file, "size": "16m"})
+			if !tc.noVarDir {
+				c.VarDir = filepath.Join(dir, "var")
+			}
+			r, err := New(ctx, c)
+			require.NoError(t, err)
+			l := r.(*Loop)
+			if tc.before != nil {
+				tc.before(t, file)
+			}
+			require.NoError(t, l.Provision(ctx))
+			if tc.after != nil {
+				tc.after(t, file)
+			}
+			sum := sha256File(t, file)
+
+			uctx := resource.WithForce(ctx, tc.force)
+			plan, err := l.PlanUnprovision(uctx)
+			require.NoError(t, err)
+			require.Len(t, plan, 1)
+			require.Contains(t, plan[0], strings.ReplaceAll(tc.plan, "%s", file))
+
+			require.NoError(t, l.Unprovision(resource.WithDryRun(uctx, true)))
+			require.Equal(t, sum, sha256File(t, file), "dry run")
+
+			require.NoError(t, l.Unprovision(uctx))
+			if tc.deleted {
+				_, err = os.Stat(file)
+				require.ErrorIs(t, err, os.ErrNotExist)
+				plan, err = l.PlanUnprovision(uctx)
+				require.NoError(t, err)
+				require.Equal(t, []string{"nothing to delete: " + file + " does not exist"}, plan)
+				return
+			}
+			require.Equal(t, sum, sha256File(t, file), "kept file changed")
+			// Forced, the kept file goes.
+			require.NoError(t, l.Unprovision(resource.WithForce(ctx, true)))
+			_, err = os.Stat(file)
+			require.ErrorIs(t, err, os.ErrNotExist)
+		})
+	}
+}
+
+func writeFile(content string) func(t *testing.T, file string) {
+	return func(t *testing.T, file string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+		require.NoError(t, os.WriteFile(file, []byte(content), 0o600))
+	}
+}
+
+func sha256File(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return fmt.Sprintf("%x", sha256.Sum256(b))
 }

@@ -5,10 +5,13 @@
 //
 //	import _ "github.com/svckit/svckit/driver/fs/linux"
 //
-// Provision makes the filesystem only on a device that holds no signature
-// at all (blkid -p: no filesystem, no partition table, no RAID member):
-// a device that holds data is never formatted again, whatever the
-// configuration says. The post_provision keyword is run by the svc
+// Provision makes the filesystem only on a blank device: one that holds no
+// signature at all (blkid -p: no filesystem, no partition table, no RAID
+// member) and whose first and last MiB read as zeros, as a fresh cloud disk
+// or sparse file does (CheckZeros). A device with a signature is never
+// formatted, whatever the configuration says; one holding data blkid does
+// not recognise (an archive, random bytes) only with mkfs_destroys_data =
+// true, never by default. The post_provision keyword is run by the svc
 // scheduler, not by this driver.
 //
 // dev is a device path, LABEL=<label> or UUID=<uuid>. A LABEL=/UUID= dev
@@ -64,13 +67,17 @@ type FS struct {
 	label   string
 	uuid    string
 	mkfsDev string
+	// destroyData is mkfs_destroys_data: format a device that holds
+	// unrecognised data.
+	destroyData bool
 }
 
 var (
-	_ resource.Provisioner      = (*FS)(nil)
-	_ resource.ProvisionChecker = (*FS)(nil)
-	_ resource.Provider         = (*FS)(nil)
-	_ resource.User             = (*FS)(nil)
+	_ resource.Provisioner        = (*FS)(nil)
+	_ resource.ProvisionChecker   = (*FS)(nil)
+	_ resource.UnprovisionPlanner = (*FS)(nil)
+	_ resource.Provider           = (*FS)(nil)
+	_ resource.User               = (*FS)(nil)
 )
 
 // New is the factory of the fs drivers.
@@ -83,6 +90,8 @@ func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
 		mntOpt:  strings.TrimSpace(cfg.String("mnt_opt")),
 		label:   strings.TrimSpace(cfg.String("label")),
 		mkfsDev: strings.TrimSpace(cfg.String("mkfs_dev")),
+
+		destroyData: cfg.Bool("mkfs_destroys_data"),
 	}
 	if _, ok := maxLabel[f.fstype]; !ok {
 		return nil, fmt.Errorf("%s: unsupported filesystem type %q: expected ext4, xfs or btrfs", cfg.RID, f.fstype)
@@ -274,6 +283,12 @@ func (f *FS) Provision(ctx context.Context) error {
 	} else if len(at) > 0 {
 		return resource.Errorf(f.ID, "provision", "%s is mounted on %s: not formatted", target, strings.Join(at, ", "))
 	}
+	if err := CheckZeros(ctx, target); err != nil {
+		if !f.destroyData {
+			return resource.Errorf(f.ID, "provision", "%v: refusing mkfs; set mkfs_destroys_data = true to override", err)
+		}
+		log.Warn("device is not blank; mkfs_destroys_data = true: formatting it destroys its data", "device", target, "reason", err.Error())
+	}
 	args := f.mkfsArgs(target)
 	if resource.IsDryRun(ctx) {
 		log.Info("would make the filesystem", "command", strings.Join(args, " "))
@@ -285,6 +300,14 @@ func (f *FS) Provision(ctx context.Context) error {
 	}
 	log.Info("filesystem made", "device", target, "type", f.fstype, "label", f.label, "output", strings.TrimSpace(out))
 	return nil
+}
+
+// PlanUnprovision says what unprovision does with the filesystem: it
+// unmounts it and wipes nothing (the driver has no unprovision of its own);
+// its data goes only with the disk that holds it, which its own resource
+// deletes or keeps.
+func (f *FS) PlanUnprovision(context.Context) ([]string, error) {
+	return []string{"unmount " + f.mnt + "; wipe nothing: the filesystem on " + f.dev + " goes only with its disk"}, nil
 }
 
 // mkfsArgs is the mkfs command line for target. No force flag ever: mkfs.xfs
