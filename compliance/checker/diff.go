@@ -10,12 +10,16 @@ import (
 )
 
 // Bounds of the diff a check prints: whatever the size of the file, the
-// diff reads at most maxDiffInput bytes of each side and prints at most
-// maxDiffLines lines and maxDiffBytes bytes, with a note when it was cut.
+// diff reads at most maxDiffInput bytes and maxDiffInputLines lines of each
+// side (difflib's matcher grows faster than the square of the lines: 4000
+// lines of a few repeated values take over half a second) and prints at
+// most maxDiffLines lines and maxDiffBytes bytes, with a note when it was
+// cut.
 const (
-	maxDiffInput = 1 << 20
-	maxDiffLines = 400
-	maxDiffBytes = 64 << 10
+	maxDiffInput      = 1 << 20
+	maxDiffInputLines = 2000
+	maxDiffLines      = 400
+	maxDiffBytes      = 64 << 10
 )
 
 // differs tells whether the file, of the given size, holds something else
@@ -64,8 +68,13 @@ func (t *fileTarget) diff(size int64) (string, error) {
 		notes = append(notes, fmt.Sprintf("diff cut: only the first %d bytes of each side are compared (current %d bytes, target %d bytes)", maxDiffInput, size, len(t.content)))
 		target = target[:min(len(target), maxDiffInput)]
 	}
+	a, b := difflib.SplitLines(string(cur)), difflib.SplitLines(string(target))
+	if len(a) > maxDiffInputLines || len(b) > maxDiffInputLines {
+		notes = append(notes, fmt.Sprintf("diff cut: only the first %d lines of each side are compared", maxDiffInputLines))
+		a, b = a[:min(len(a), maxDiffInputLines)], b[:min(len(b), maxDiffInputLines)]
+	}
 	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(cur)), B: difflib.SplitLines(string(target)),
+		A: a, B: b,
 		FromFile: t.path + " (current)", ToFile: t.path + " (target)", Context: 3,
 	})
 	if err != nil {
