@@ -24,6 +24,12 @@
 //
 // Everything happens under Options.Root (and Options.ProcSys for live
 // sysctls), so a test or a dry run on a copy never touches the host; the
-// defaults are the real paths. Variable values whose name says password,
+// defaults are the real paths. Every path a native rule reads or writes is
+// resolved inside the root with os.Root, symbolic links included: a path
+// that leads out (an absolute link, or a relative one climbing above the
+// root) is a rule error naming the path and the link, and nothing outside
+// is read or written. A check's diff is bounded (1 MiB and 2000 lines of
+// each side read, 400 lines or 64 KiB printed, with a note when cut); an
+// export is bounded by MaxExportSize and MaxExportDepth. Variable values whose name says password,
 // secret or token are never printed in full.
 package compliance

@@ -48,10 +48,12 @@ type Options struct {
 	Root string
 	// ProcSys is the live sysctl tree; "" is /proc/sys.
 	ProcSys string
-	// NodeConf is the node configuration; "" is <Root>/etc/node.conf.
+	// NodeConf is the node configuration, a path inside Root; "" is
+	// /etc/node.conf.
 	NodeConf string
 	// VarDir holds the attachments state and file backups; "" is
-	// <Root>/var/compliance.
+	// <Root>/var/compliance, where backups are written inside Root like
+	// the files of the rules.
 	VarDir string
 	// ModulesDir holds the NN-name script modules and com.opensvc; "" is
 	// <VarDir>/modules.
@@ -92,6 +94,9 @@ type Engine struct {
 	export *Export
 	facts  *Facts
 	opts   Options
+	// backupDir is the host directory of backups, "" for the one inside
+	// Root.
+	backupDir string
 }
 
 // NewEngine returns an engine for export on the node facts describes.
@@ -102,7 +107,10 @@ func NewEngine(export *Export, facts *Facts, opts Options) (*Engine, error) {
 	if opts.Root == "" {
 		opts.Root = "/"
 	}
-	if opts.VarDir == "" {
+	backupDir := ""
+	if opts.VarDir != "" {
+		backupDir = filepath.Join(opts.VarDir, "backup")
+	} else {
 		opts.VarDir = filepath.Join(opts.Root, "var", "compliance")
 	}
 	if opts.ModulesDir == "" {
@@ -120,7 +128,7 @@ func NewEngine(export *Export, facts *Facts, opts Options) (*Engine, error) {
 	if opts.PackageBackend == "" {
 		opts.PackageBackend = facts.PackageBackend()
 	}
-	return &Engine{export: export, facts: facts, opts: opts}, nil
+	return &Engine{export: export, facts: facts, opts: opts, backupDir: backupDir}, nil
 }
 
 // Selection picks the modules to run: the named modulesets (the attached
@@ -311,7 +319,7 @@ func (e *Engine) checkerEnv(lookup func(string) (string, bool), out, errw io.Wri
 		Root:           e.opts.Root,
 		ProcSys:        e.opts.ProcSys,
 		NodeConf:       e.opts.NodeConf,
-		BackupDir:      filepath.Join(e.opts.VarDir, "backup"),
+		BackupDir:      e.backupDir,
 		Hostname:       e.facts.Nodename(),
 		Lookup:         lookup,
 		Path:           e.opts.Path,
@@ -360,7 +368,6 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 		// The objects run inside Root: their paths are Root's own.
 		cenv.Root = "/"
 		cenv.ProcSys = e.inRoot(cenv.ProcSys)
-		cenv.NodeConf = e.inRoot(cenv.NodeConf)
 		cenv.BackupDir = e.inRoot(cenv.BackupDir)
 	}
 	env = append(env, cenv.Environ()...)
@@ -572,6 +579,8 @@ func (e *Engine) runNative(ctx context.Context, pm plannedModule, a Action, out 
 			byClass[c] = append(byClass[c], checker.Var{Name: v.Name, Value: v.Value})
 		}
 	}
+	cenv := e.checkerEnv(lookup, out, out)
+	defer cenv.Close()
 	var sts []checker.Status
 	for _, class := range nativeClasses {
 		vars := byClass[class]
@@ -582,7 +591,7 @@ func (e *Engine) runNative(ctx context.Context, pm plannedModule, a Action, out 
 		if err != nil {
 			return 1, err
 		}
-		s, err := checker.Run(ctx, obj, e.checkerEnv(lookup, out, out), string(a))
+		s, err := checker.Run(ctx, obj, cenv, string(a))
 		if err != nil {
 			return 1, err
 		}

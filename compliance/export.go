@@ -100,16 +100,64 @@ type Filter struct {
 	Table string `json:"f_table"`
 }
 
+// Limits of an export document: its size and the nesting of its JSON
+// (the document itself and each variable's value). Real exports are a few
+// hundred KB nested 5 levels deep.
+const (
+	MaxExportSize  = 64 << 20
+	MaxExportDepth = 64
+)
+
 // LoadExport reads an export file.
 func LoadExport(ctx context.Context, path string) (*Export, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("compliance: read export: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxExportSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("compliance: read export: %w", err)
 	}
 	return ParseExport(path, data)
+}
+
+// checkDepth refuses JSON nested deeper than MaxExportDepth; it returns
+// the offset of the first bracket too deep, -1 when none is.
+func checkDepth(data []byte) int {
+	depth := 0
+	inString, escaped := false, false
+	for i, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+			if depth > MaxExportDepth {
+				return i
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return -1
+}
+
+// lineOf is the line of offset off in data.
+func lineOf(data []byte, off int) int {
+	return 1 + bytes.Count(data[:off], []byte("\n"))
 }
 
 // ParseExport decodes an export document; name is used in error messages.
@@ -117,6 +165,12 @@ func LoadExport(ctx context.Context, path string) (*Export, error) {
 // defined, that nesting has no cycle and that every variable's value is
 // valid for its class.
 func ParseExport(name string, data []byte) (*Export, error) {
+	if len(data) > MaxExportSize {
+		return nil, fmt.Errorf("%s: export larger than %d MiB (MaxExportSize)", name, MaxExportSize>>20)
+	}
+	if off := checkDepth(data); off >= 0 {
+		return nil, fmt.Errorf("%s:%d: JSON nested deeper than %d levels (MaxExportDepth)", name, lineOf(data, off), MaxExportDepth)
+	}
 	var e Export
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&e); err != nil {
@@ -145,8 +199,7 @@ func posOf(name string, data []byte, err error) string {
 	if off < 0 || off > int64(len(data)) {
 		return name
 	}
-	line := 1 + bytes.Count(data[:off], []byte("\n"))
-	return fmt.Sprintf("%s:%d", name, line)
+	return fmt.Sprintf("%s:%d", name, lineOf(data, int(off)))
 }
 
 // Merge returns an export holding the definitions of all exports; a later

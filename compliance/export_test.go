@@ -2,7 +2,11 @@ package compliance_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,12 +65,41 @@ func TestParseExportErrors(t *testing.T) {
 		{"moduleset loop", `{"modulesets":[{"modset_name":"a","modulesets":["b"]},{"modset_name":"b","modulesets":["a"]}]}`, "moduleset nesting loop: a -> b -> a"},
 		{"ruleset loop", `{"rulesets":[{"ruleset_name":"a","ruleset_type":"explicit","rulesets":["a"]}]}`, "ruleset nesting loop: a -> a"},
 		{"trailing data", `{} {}`, "trailing data"},
+		{"nesting bomb", "{\"filtersets\":[{\"fset_name\":\"f\",\"filters\":[{\"f_log_op\":\"AND\",\n\"filterset\":" + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "}]}]}", "x.json:2: JSON nested deeper than 64 levels"},
+		{"nesting bomb unclosed", strings.Repeat("{\"a\":", 1000000), "x.json:1: JSON nested deeper than 64 levels"},
+		{"nested variable value", `{"rulesets":[{"ruleset_name":"r","ruleset_type":"explicit","variables":[{"var_name":"k","var_class":"sysctl","var_value":"` + strings.Repeat("[", 65) + `"}]}]}`, `variable "k" (class sysctl): JSON value nested deeper than 64 levels`},
+		{"too large", "{" + strings.Repeat(" ", compliance.MaxExportSize) + "}", "export larger than 64 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
 			_, err := compliance.ParseExport("x.json", []byte(tt.doc))
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tt.want)
+			require.Less(t, time.Since(start), 2*time.Second)
 		})
 	}
+}
+
+// TestExportDepthLimit: brackets inside strings do not count, and the
+// limit itself is accepted.
+func TestExportDepthLimit(t *testing.T) {
+	deep := `{"modulesets":[{"modset_name":"m\"[[[` + strings.Repeat("[{", 200) + `"}]}`
+	e, err := compliance.ParseExport("x.json", []byte(deep))
+	require.NoError(t, err)
+	require.Len(t, e.Modulesets, 1)
+	// 64 levels: the document's 5 then 59 in the filterset's raw value,
+	// which is then refused for what it is, not for its depth.
+	atLimit := `{"filtersets":[{"fset_name":"f","filters":[{"f_log_op":"AND","filterset":` + strings.Repeat("[", 59) + strings.Repeat("]", 59) + `}]}]}`
+	_, err = compliance.ParseExport("x.json", []byte(atLimit))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "nested deeper")
+}
+
+func TestLoadExportTooLarge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.json")
+	require.NoError(t, os.WriteFile(p, nil, 0o644))
+	require.NoError(t, os.Truncate(p, 1<<30)) // sparse: read no further than the limit
+	_, err := compliance.LoadExport(context.Background(), p)
+	require.ErrorContains(t, err, "big.json: export larger than 64 MiB")
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/compliance/checker"
+	"github.com/svckit/svckit/compliance/internal/rootfs"
 )
 
 // Facts describes a node for filtersets and for the OSVC_COMP_NODES_*
@@ -46,7 +45,7 @@ type FactsOptions struct {
 	// Root holds etc/os-release and the package database; "" is /.
 	Root string
 	// NodeConf is the node configuration whose [node] keys override and
-	// extend the facts; "" is <Root>/etc/node.conf.
+	// extend the facts, a path inside Root; "" is /etc/node.conf.
 	NodeConf string
 	// Nodename overrides the host name (and node.nodename).
 	Nodename string
@@ -72,7 +71,12 @@ func GatherFacts(ctx context.Context, o FactsOptions) (*Facts, error) {
 		f.Node["os_arch"] = unix.ByteSliceToString(u.Machine[:])
 		f.Node["nodename"] = unix.ByteSliceToString(u.Nodename[:])
 	}
-	osr, err := readOSRelease(root)
+	rfs, err := rootfs.Open(root)
+	if err != nil {
+		return nil, fmt.Errorf("compliance: node facts: %w", err)
+	}
+	defer rfs.Close()
+	osr, err := readOSRelease(rfs)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +89,9 @@ func GatherFacts(ctx context.Context, o FactsOptions) (*Facts, error) {
 	if v := osr["PRETTY_NAME"]; v != "" {
 		f.Node["os_pretty_name"] = v
 	}
-	nc := o.NodeConf
-	if nc == "" {
-		nc = filepath.Join(root, "etc", "node.conf")
-	}
-	cfg, err := checker.LoadNodeConf(nc)
+	env := &checker.Env{Root: root, NodeConf: o.NodeConf, Path: o.Path}
+	defer env.Close()
+	cfg, err := env.LoadNodeConf()
 	if err != nil {
 		return nil, fmt.Errorf("compliance: node facts: %w", err)
 	}
@@ -105,7 +107,7 @@ func GatherFacts(ctx context.Context, o FactsOptions) (*Facts, error) {
 	if backend == "" {
 		backend = f.PackageBackend()
 	}
-	env := &checker.Env{Root: root, Path: o.Path, PackageBackend: backend}
+	env.PackageBackend = backend
 	if _, err := env.Backend(); err != nil && backend == "" {
 		// No package database at all: packages facts are empty, not an error.
 		return f, nil
@@ -140,11 +142,11 @@ func vendorName(id, name string) string {
 // readOSRelease parses <root>/etc/os-release (falling back to
 // usr/lib/os-release as systemd does); a root without either has no OS
 // facts.
-func readOSRelease(root string) (map[string]string, error) {
+func readOSRelease(root *rootfs.FS) (map[string]string, error) {
 	out := map[string]string{}
 	var data []byte
-	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
-		b, err := os.ReadFile(filepath.Join(root, p))
+	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+		b, err := root.ReadFile(p, 1<<20)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

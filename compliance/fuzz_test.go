@@ -15,6 +15,7 @@ func FuzzParseExport(f *testing.F) {
 "rulesets":[{"ruleset_name":"r","ruleset_type":"explicit","fset_name":null,"rulesets":["c"],"variables":[{"var_name":"v","var_class":"sysctl","var_value":"[{\"key\":\"vm.x\",\"op\":\">=\",\"value\":1}]"}]},
 {"ruleset_name":"c","ruleset_type":"contextual","fset_name":"f","variables":[{"var_name":"w","var_class":"file","var_value":"{\"path\":\"/a/\",\"mode\":755}"}]}]}`))
 	f.Add([]byte(`{"modulesets":[null],"rulesets":[{"ruleset_name":"r","ruleset_type":"explicit","variables":[null]}]}`))
+	f.Add([]byte(`{"filtersets":[{"fset_name":"f","filters":[{"filterset":[[[[{"a":[[]]}]]]]}]}],"rulesets":[{"ruleset_name":"r","ruleset_type":"explicit","variables":[{"var_name":"v","var_class":"nodeconf","var_value":"[[{\"key\":\"a.b\",\"op\":\"=\",\"value\":\"x\\u000ay\"}]]"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := compliance.ParseExport("fuzz", data)
 		if err != nil {

@@ -10,6 +10,9 @@ import (
 // ValidateVariable checks that a variable's value is valid for its class
 // (raw values and unknown classes are free text).
 func ValidateVariable(v *Variable) error {
+	if checkDepth([]byte(v.Value)) >= 0 {
+		return fmt.Errorf("variable %q (class %s): JSON value nested deeper than %d levels (MaxExportDepth)", v.Name, v.Class, MaxExportDepth)
+	}
 	if err := checker.Validate(v.Class, v.Name, v.Value); err != nil {
 		return fmt.Errorf("variable %q (class %s): %w", v.Name, v.Class, err)
 	}

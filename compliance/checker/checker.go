@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -64,11 +63,11 @@ type Env struct {
 	Root string
 	// ProcSys is the live sysctl tree; "" is /proc/sys.
 	ProcSys string
-	// NodeConf is the node configuration INI file; "" is
-	// <Root>/etc/node.conf.
+	// NodeConf is the node configuration INI file, a path inside Root;
+	// "" is /etc/node.conf.
 	NodeConf string
-	// BackupDir keeps the previous content of files a fix replaces; "" is
-	// <Root>/var/compliance/backup.
+	// BackupDir is the host directory that keeps the previous content of
+	// files a fix replaces; "" is /var/compliance/backup inside Root.
 	BackupDir string
 	// Hostname substitutes %%HOSTNAME%%; "" is the host's name.
 	Hostname string
@@ -85,6 +84,8 @@ type Env struct {
 	Out, Err io.Writer
 	// Now stamps backups; nil is time.Now.
 	Now func() time.Time
+
+	fsys envFS // the roots, opened on first use (root.go)
 }
 
 // RootDir returns the root, "/" when unset.
@@ -95,33 +96,11 @@ func (e *Env) RootDir() string {
 	return e.Root
 }
 
-// HostPath maps an absolute path of a rule under the root.
-func (e *Env) HostPath(p string) (string, error) {
-	if !filepath.IsAbs(p) {
-		return "", fmt.Errorf("path %q is not absolute", p)
-	}
-	return filepath.Join(e.RootDir(), filepath.Clean(p)), nil
-}
-
 func (e *Env) procSys() string {
 	if e.ProcSys == "" {
 		return "/proc/sys"
 	}
 	return e.ProcSys
-}
-
-func (e *Env) nodeConf() string {
-	if e.NodeConf == "" {
-		return filepath.Join(e.RootDir(), "etc", "node.conf")
-	}
-	return e.NodeConf
-}
-
-func (e *Env) backupDir() string {
-	if e.BackupDir == "" {
-		return filepath.Join(e.RootDir(), "var", "compliance", "backup")
-	}
-	return e.BackupDir
 }
 
 func (e *Env) now() time.Time {

@@ -13,14 +13,13 @@ import (
 	"net/url"
 	"os"
 	"os/user"
-	"path/filepath"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/compliance/internal/rootfs"
 )
 
 // fileRule is one file variable: {"path", "fmt" | "ref", "mode", "uid",
@@ -87,6 +86,12 @@ func parseFileRule(name string, raw json.RawMessage) (*fileRule, error) {
 		return nil, fmt.Errorf("variable %s: file rule: path is missing", name)
 	}
 	r := &fileRule{varName: name, Path: *d.Path, Fmt: d.Fmt, Ref: d.Ref}
+	if !strings.Contains(r.Path, "%%") {
+		// A path from a variable is checked once substituted.
+		if _, err := rulePath(r.Path); err != nil {
+			return nil, fmt.Errorf("variable %s: file rule: %w", name, err)
+		}
+	}
 	if r.Fmt != nil && r.Ref != "" {
 		return nil, fmt.Errorf("variable %s: file rule %s: fmt and ref are exclusive", name, r.Path)
 	}
@@ -154,11 +159,26 @@ func scalar(raw json.RawMessage) (string, error) {
 	return n.String(), nil
 }
 
+// rulePath validates the path of a file rule (absolute, clean, no control
+// character; a trailing / says a directory) and returns it without the
+// trailing /.
+func rulePath(p string) (string, error) {
+	name := p
+	if len(name) > 1 && strings.HasSuffix(name, "/") {
+		name = name[:len(name)-1]
+	}
+	if err := rootfs.Check(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
 // fileTarget is a rule with its variables substituted.
 type fileTarget struct {
 	rule     *fileRule
 	path     string // as the rule says
-	host     string // under the root
+	name     string // path without its trailing /, resolved inside the root
+	root     *rootfs.FS
 	dir      bool
 	content  []byte
 	hasData  bool
@@ -172,7 +192,11 @@ func (r *fileRule) resolve(ctx context.Context, env *Env) (*fileTarget, Status) 
 		return nil, NA
 	}
 	t := &fileTarget{rule: r, path: p, dir: strings.HasSuffix(p, "/"), uid: -1, gid: -1}
-	if t.host, err = env.HostPath(p); err != nil {
+	if t.name, err = rulePath(p); err != nil {
+		env.errorf("file %s: %v", p, err)
+		return nil, NOK
+	}
+	if t.root, err = env.fs(); err != nil {
 		env.errorf("file %s: %v", p, err)
 		return nil, NOK
 	}
@@ -251,11 +275,11 @@ func fetchRef(ctx context.Context, env *Env, ref string) ([]byte, error) {
 		}
 		return io.ReadAll(io.LimitReader(resp.Body, maxRefSize))
 	case "file":
-		hp, err := env.HostPath(u.Path)
+		root, err := env.fs()
 		if err != nil {
 			return nil, err
 		}
-		return os.ReadFile(hp)
+		return root.ReadFile(u.Path, maxRefSize)
 	}
 	return nil, fmt.Errorf("unsupported scheme %q (expected http, https or file)", u.Scheme)
 }
@@ -271,7 +295,11 @@ func lookupID(env *Env, s, db string) (int, error) {
 		return n, nil
 	}
 	if env.RootDir() != "/" {
-		if id, ok, err := lookupIDFile(filepath.Join(env.RootDir(), "etc", db), s); err != nil {
+		root, err := env.fs()
+		if err != nil {
+			return 0, err
+		}
+		if id, ok, err := lookupIDFile(root, "/etc/"+db, s); err != nil {
 			return 0, err
 		} else if ok {
 			return id, nil
@@ -294,8 +322,8 @@ func lookupID(env *Env, s, db string) (int, error) {
 	return strconv.Atoi(g.Gid)
 }
 
-func lookupIDFile(path, name string) (int, bool, error) {
-	f, err := os.Open(path)
+func lookupIDFile(root *rootfs.FS, path, name string) (int, bool, error) {
+	f, err := root.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}
@@ -321,7 +349,7 @@ func lookupIDFile(path, name string) (int, bool, error) {
 type fileState struct {
 	exists      bool
 	isDir       bool
-	old         []byte
+	size        int64
 	contentDiff bool
 	modeDiff    bool
 	ownerDiff   bool
@@ -332,7 +360,7 @@ type fileState struct {
 
 func (t *fileTarget) inspect() (*fileState, error) {
 	st := &fileState{}
-	fi, err := os.Lstat(t.host)
+	fi, err := t.root.Lstat(t.name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
@@ -352,11 +380,12 @@ func (t *fileTarget) inspect() (*fileState, error) {
 	if t.dir != st.isDir {
 		return st, nil
 	}
+	st.size = fi.Size()
 	if t.hasData {
-		if st.old, err = os.ReadFile(t.host); err != nil {
+		// Compared as a stream: the file may be larger than memory.
+		if st.contentDiff, err = t.differs(st.size); err != nil {
 			return nil, err
 		}
-		st.contentDiff = !bytes.Equal(st.old, t.content)
 	}
 	if t.rule.Mode != nil && st.mode != *t.rule.Mode {
 		st.modeDiff = true
@@ -408,11 +437,12 @@ func (r *fileRule) check(ctx context.Context, env *Env) Status {
 		if IsSecret(r.varName) {
 			env.errorf("file %s content differs (diff not shown: variable %s holds a secret)", t.path, r.varName)
 		} else {
-			diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-				A: difflib.SplitLines(string(st.old)), B: difflib.SplitLines(string(t.content)),
-				FromFile: t.path + " (current)", ToFile: t.path + " (target)", Context: 3,
-			})
-			env.errorf("file %s content differs:\n%s", t.path, strings.TrimRight(diff, "\n"))
+			diff, err := t.diff(st.size)
+			if err != nil {
+				env.errorf("file %s content differs (diff: %v)", t.path, err)
+			} else {
+				env.errorf("file %s content differs:\n%s", t.path, diff)
+			}
 		}
 	}
 	if st.modeDiff {
@@ -499,7 +529,7 @@ func (r *fileRule) fix(ctx context.Context, env *Env) Status {
 	if !st.exists || st.contentDiff {
 		data := t.content
 		if st.exists && st.contentDiff {
-			b, err := backup(env, t.path, st.old)
+			b, err := backup(env, t)
 			if err != nil {
 				env.errorf("file %s: backup: %v", t.path, err)
 				return NOK
@@ -516,7 +546,7 @@ func (r *fileRule) fix(ctx context.Context, env *Env) Status {
 				owner.GID = st.gid
 			}
 		}
-		if err := atomicfile.WriteFile(t.host, data, mode, owner); err != nil {
+		if err := t.root.WriteFile(t.name, data, mode, owner); err != nil {
 			env.errorf("file %s: %v", t.path, err)
 			return NOK
 		}
@@ -553,7 +583,7 @@ func (r *fileRule) fixDir(env *Env, t *fileTarget, st *fileState) Status {
 		mode = *r.Mode
 	}
 	if !st.exists {
-		if err := os.MkdirAll(t.host, 0o755); err != nil {
+		if err := t.root.MkdirAll(t.name, 0o755); err != nil {
 			env.errorf("directory %s: %v", t.path, err)
 			return NOK
 		}
@@ -570,7 +600,7 @@ func (r *fileRule) fixDir(env *Env, t *fileTarget, st *fileState) Status {
 
 func fixAttrs(env *Env, t *fileTarget, st *fileState, mode os.FileMode) Status {
 	if st.ownerDiff {
-		if err := os.Lchown(t.host, t.uid, t.gid); err != nil {
+		if err := t.root.Lchown(t.name, t.uid, t.gid); err != nil {
 			env.errorf("file %s: %v", t.path, err)
 			return NOK
 		}
@@ -578,7 +608,7 @@ func fixAttrs(env *Env, t *fileTarget, st *fileState, mode os.FileMode) Status {
 	}
 	// chown clears setuid bits, so the mode goes after it.
 	if st.modeDiff || (st.ownerDiff && t.rule.Mode != nil) {
-		if err := os.Chmod(t.host, mode); err != nil {
+		if err := t.root.Chmod(t.name, mode); err != nil {
 			env.errorf("file %s: %v", t.path, err)
 			return NOK
 		}
@@ -588,11 +618,21 @@ func fixAttrs(env *Env, t *fileTarget, st *fileState, mode os.FileMode) Status {
 }
 
 // backup keeps the content a fix is about to replace, under the backup
-// directory with the file's absolute path and a timestamp.
-func backup(env *Env, path string, old []byte) (string, error) {
-	dst := filepath.Join(env.backupDir(), filepath.Clean(path)+"."+env.now().UTC().Format("20060102T150405.000000000Z"))
-	if err := atomicfile.WriteFile(dst, old, 0o600, atomicfile.Keep); err != nil {
+// directory with the file's absolute path and a timestamp; it is copied as
+// a stream, never held whole in memory.
+func backup(env *Env, t *fileTarget) (string, error) {
+	bfs, dir, err := env.backupFS()
+	if err != nil {
 		return "", err
 	}
-	return dst, nil
+	src, err := t.root.Open(t.name)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	dst := path.Join(dir, t.name) + "." + env.now().UTC().Format("20060102T150405.000000000Z")
+	if err := bfs.Copy(dst, src, 0o600, atomicfile.Keep); err != nil {
+		return "", err
+	}
+	return bfs.HostPath(dst), nil
 }

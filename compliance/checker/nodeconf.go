@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -46,12 +47,15 @@ func newNodeconfObject(vars []Var) (Object, error) {
 				return nil, fmt.Errorf("variable %s: nodeconf rule: %w", v.Name, err)
 			}
 			sec, opt, ok := strings.Cut(d.Key, ".")
-			if !ok || sec == "" || opt == "" {
-				return nil, fmt.Errorf("variable %s: nodeconf rule: key %q, expected section.option like node.repocomp", v.Name, d.Key)
+			if !ok || !nodeconfName.MatchString(sec) || !nodeconfName.MatchString(opt) {
+				return nil, fmt.Errorf("variable %s: nodeconf rule: key %q, expected section.option like node.repocomp (letters, digits, _ . @ # -)", v.Name, d.Key)
 			}
 			val, err := scalar(d.Value)
 			if err != nil {
 				return nil, fmt.Errorf("variable %s: nodeconf rule %s: value: %w", v.Name, d.Key, err)
+			}
+			if err := checkText("value", val); err != nil {
+				return nil, fmt.Errorf("variable %s: nodeconf rule %s: %w", v.Name, d.Key, err)
 			}
 			r := &nodeconfRule{varName: v.Name, key: d.Key, section: sec, option: opt, op: d.Op, value: val}
 			switch r.op {
@@ -69,15 +73,21 @@ func newNodeconfObject(vars []Var) (Object, error) {
 	return o, nil
 }
 
-// LoadNodeConf reads the node configuration; a missing file is an empty one.
-func LoadNodeConf(path string) (*ini.File, error) {
+// LoadNodeConf reads the node configuration (Env.NodeConf inside
+// Env.Root); a missing file is an empty one.
+func (e *Env) LoadNodeConf() (*ini.File, error) {
 	opts := ini.LoadOptions{
 		KeyValueDelimiters:       "=",
 		SpaceBeforeInlineComment: true,
 		// A value is a value: "1e3" or "true" stay text.
 		PreserveSurroundedQuote: true,
 	}
-	b, err := os.ReadFile(path)
+	path := e.nodeConf()
+	root, err := e.fs()
+	if err != nil {
+		return nil, err
+	}
+	b, err := root.ReadFile(path, maxNodeConfSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ini.Empty(opts), nil
 	}
@@ -91,19 +101,30 @@ func LoadNodeConf(path string) (*ini.File, error) {
 	return f, nil
 }
 
-// SaveNodeConf writes the node configuration atomically, keeping the mode
-// of the existing file (0600 for a new one: it may hold credentials).
-func SaveNodeConf(path string, f *ini.File) error {
+const maxNodeConfSize = 16 << 20
+
+// SaveNodeConf writes the node configuration (Env.NodeConf inside
+// Env.Root) atomically, keeping the mode of the existing file (0600 for a
+// new one: it may hold credentials).
+func (e *Env) SaveNodeConf(f *ini.File) error {
 	var buf bytes.Buffer
 	if _, err := f.WriteTo(&buf); err != nil {
 		return err
 	}
+	path := e.nodeConf()
+	root, err := e.fs()
+	if err != nil {
+		return err
+	}
 	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
+	if fi, err := root.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	return atomicfile.WriteFile(path, buf.Bytes(), mode, atomicfile.Keep)
+	return root.WriteFile(path, buf.Bytes(), mode, atomicfile.Keep)
 }
+
+// nodeconfName is what a section or option name may hold.
+var nodeconfName = regexp.MustCompile(`^[A-Za-z0-9_.@#-]+$`)
 
 func (r *nodeconfRule) shown(v string) string {
 	if IsSecret(r.varName) || IsSecret(r.key) {
@@ -158,7 +179,7 @@ func (o *nodeconfObject) Check(ctx context.Context, env *Env) Status {
 		env.infof("no nodeconf rules")
 		return NA
 	}
-	f, err := LoadNodeConf(env.nodeConf())
+	f, err := env.LoadNodeConf()
 	if err != nil {
 		env.errorf("nodeconf: %v", err)
 		return NOK
@@ -182,8 +203,7 @@ func (o *nodeconfObject) Fix(ctx context.Context, env *Env) Status {
 	if len(o.rules) == 0 {
 		return NA
 	}
-	path := env.nodeConf()
-	f, err := LoadNodeConf(path)
+	f, err := env.LoadNodeConf()
 	if err != nil {
 		env.errorf("nodeconf: %v", err)
 		return NOK
@@ -205,7 +225,7 @@ func (o *nodeconfObject) Fix(ctx context.Context, env *Env) Status {
 	if !changed {
 		return OK
 	}
-	if err := SaveNodeConf(path, f); err != nil {
+	if err := env.SaveNodeConf(f); err != nil {
 		env.errorf("nodeconf: %v", err)
 		return NOK
 	}

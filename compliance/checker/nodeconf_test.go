@@ -44,7 +44,7 @@ func TestNodeconf(t *testing.T) {
 			require.Equal(t, checker.OK, run(t, "nodeconf", env, "check", v), out.String())
 			require.NotContains(t, out.String(), "hunter2")
 
-			f, err := checker.LoadNodeConf(path)
+			f, err := env.LoadNodeConf()
 			require.NoError(t, err)
 			sec, opt, _ := strings.Cut(tt.key, ".")
 			if tt.want == "" {

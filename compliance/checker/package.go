@@ -89,11 +89,15 @@ func (e *Env) Backend() (string, error) {
 	default:
 		return "", fmt.Errorf("package backend %q, expected dpkg or rpm", e.PackageBackend)
 	}
-	if _, err := os.Stat(filepath.Join(e.RootDir(), "var/lib/dpkg/status")); err == nil {
+	root, err := e.fs()
+	if err != nil {
+		return "", err
+	}
+	if _, err := root.Stat("/var/lib/dpkg/status"); err == nil {
 		return "dpkg", nil
 	}
-	for _, d := range []string{"var/lib/rpm", "usr/lib/sysimage/rpm"} {
-		if _, err := os.Stat(filepath.Join(e.RootDir(), d)); err == nil {
+	for _, d := range []string{"/var/lib/rpm", "/usr/lib/sysimage/rpm"} {
+		if _, err := root.Stat(d); err == nil {
 			return "rpm", nil
 		}
 	}
@@ -195,7 +199,11 @@ func (e *Env) InstalledPackages(ctx context.Context) ([]Package, error) {
 func (e *Env) installed(ctx context.Context, backend string) ([]Package, error) {
 	if backend == "dpkg" {
 		// An empty database is a valid state dpkg-query reports as an error.
-		st, err := os.Stat(filepath.Join(e.RootDir(), "var/lib/dpkg/status"))
+		root, err := e.fs()
+		if err != nil {
+			return nil, err
+		}
+		st, err := root.Stat("/var/lib/dpkg/status")
 		if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Size() == 0) {
 			return nil, nil
 		}

@@ -9,13 +9,17 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/svckit/svckit/compliance/internal/atomicfile"
 )
+
+// maxSysctlFileSize bounds what a sysctl configuration file may hold.
+const maxSysctlFileSize = 16 << 20
 
 // SysctlFile is the file under <root>/etc/sysctl.d/ a sysctl fix writes.
 const SysctlFile = "99-svckit-compliance.conf"
@@ -61,8 +65,8 @@ func parseSysctlRule(name string, raw json.RawMessage) (*sysctlRule, error) {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("variable %s: sysctl rule: %w", name, err)
 	}
-	if d.Key == "" || strings.ContainsAny(d.Key, " \t") || strings.Contains(d.Key, "..") {
-		return nil, fmt.Errorf("variable %s: sysctl rule: key %q, expected a sysctl name like vm.swappiness", name, d.Key)
+	if !sysctlKey.MatchString(d.Key) {
+		return nil, fmt.Errorf("variable %s: sysctl rule: key %q, expected a sysctl name like vm.swappiness (letters, digits, _ and - in names separated by . or /)", name, d.Key)
 	}
 	r := &sysctlRule{varName: name, key: strings.ReplaceAll(d.Key, "/", ".")}
 	if d.Index != nil {
@@ -103,6 +107,9 @@ func parseSysctlRule(name string, raw json.RawMessage) (*sysctlRule, error) {
 		r.conds = append(r.conds, sysctlCond{op: op, value: val})
 	}
 	for _, c := range r.conds {
+		if err := checkSysctlValue(c.value); err != nil {
+			return nil, fmt.Errorf("variable %s: sysctl rule %s: %w", name, d.Key, err)
+		}
 		switch c.op {
 		case "=", ">=", "<=", ">", "<":
 		default:
@@ -115,6 +122,23 @@ func parseSysctlRule(name string, raw json.RawMessage) (*sysctlRule, error) {
 		}
 	}
 	return r, nil
+}
+
+// sysctlKey is a key as the kernel names its /proc/sys files: names of
+// letters, digits, _ and - separated by dots (or slashes).
+var sysctlKey = regexp.MustCompile(`^[A-Za-z0-9_-]+([./][A-Za-z0-9_-]+)*$`)
+
+// checkSysctlValue refuses a value that is not one field: a newline or a
+// NUL would add a line to the persistent file or the live one, a blank
+// another field.
+func checkSysctlValue(v string) error {
+	if err := checkText("value", v); err != nil {
+		return err
+	}
+	if v == "" || strings.ContainsAny(v, " ") {
+		return fmt.Errorf("value %q, expected one field (no blank; use index for the others)", v)
+	}
+	return nil
 }
 
 // holds tells whether cur satisfies c.
@@ -159,30 +183,60 @@ func (c sysctlCond) target() string {
 
 func (c sysctlCond) String() string { return c.op + " " + c.value }
 
-func (e *Env) sysctlLivePath(key string) string {
-	return filepath.Join(e.procSys(), filepath.FromSlash(strings.ReplaceAll(key, ".", "/")))
+// sysctlLivePath is the path of key inside the live tree.
+func sysctlLivePath(key string) string {
+	return "/" + strings.ReplaceAll(key, ".", "/")
 }
 
 func (e *Env) readLive(key string) ([]string, error) {
-	b, err := os.ReadFile(e.sysctlLivePath(key))
+	proc, err := e.procFS()
+	if err != nil {
+		return nil, err
+	}
+	b, err := proc.ReadFile(sysctlLivePath(key), 1<<20)
 	if err != nil {
 		return nil, err
 	}
 	return strings.Fields(string(b)), nil
 }
 
-// persistentFiles lists the sysctl configuration files in the order
-// systemd-sysctl and `sysctl --system` apply them: the *.conf of the
-// sysctl.d directories sorted by name (a name in /etc hides the same name in
-// /run and /usr/lib), then /etc/sysctl.conf.
-func (e *Env) persistentFiles() []string {
-	dirs := []string{"etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d"}
+// writeLive sets the live value of key.
+func (e *Env) writeLive(key, value string) error {
+	proc, err := e.procFS()
+	if err != nil {
+		return err
+	}
+	f, err := proc.OpenFile(sysctlLivePath(key), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value + "\n")
+	return errors.Join(err, f.Close())
+}
+
+// persistentFiles lists the sysctl configuration files (paths inside the
+// root) in the order systemd-sysctl and `sysctl --system` apply them: the
+// *.conf of the sysctl.d directories sorted by name (a name in /etc hides
+// the same name in /run and /usr/lib), then /etc/sysctl.conf.
+func (e *Env) persistentFiles() ([]string, error) {
+	root, err := e.fs()
+	if err != nil {
+		return nil, err
+	}
+	dirs := []string{"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"}
 	byName := map[string]string{}
 	for _, d := range dirs {
-		matches, _ := filepath.Glob(filepath.Join(e.RootDir(), d, "*.conf"))
-		for _, m := range matches {
-			if _, ok := byName[filepath.Base(m)]; !ok {
-				byName[filepath.Base(m)] = m
+		ents, err := root.ReadDir(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, ent := range ents {
+			n := ent.Name()
+			if _, ok := byName[n]; !ok && strings.HasSuffix(n, ".conf") {
+				byName[n] = path.Join(d, n)
 			}
 		}
 	}
@@ -191,7 +245,7 @@ func (e *Env) persistentFiles() []string {
 	for _, n := range names {
 		files = append(files, byName[n])
 	}
-	return append(files, filepath.Join(e.RootDir(), "etc", "sysctl.conf"))
+	return append(files, "/etc/sysctl.conf"), nil
 }
 
 func sortedNames(m map[string]string) []string {
@@ -208,8 +262,16 @@ func sortedNames(m map[string]string) []string {
 func (e *Env) readPersistent(key string) ([]string, string, error) {
 	var val []string
 	var from string
-	for _, f := range e.persistentFiles() {
-		b, err := os.ReadFile(f)
+	files, err := e.persistentFiles()
+	if err != nil {
+		return nil, "", err
+	}
+	root, err := e.fs()
+	if err != nil {
+		return nil, "", err
+	}
+	for _, f := range files {
+		b, err := root.ReadFile(f, maxSysctlFileSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -404,7 +466,7 @@ func fixSysctlKey(env *Env, key string, rules []*sysctlRule) (Status, string) {
 	newLive, changed := apply(live, rules)
 	if changed {
 		v := strings.Join(newLive, "\t")
-		if err := os.WriteFile(env.sysctlLivePath(key), []byte(v+"\n"), 0o644); err != nil {
+		if err := env.writeLive(key, v); err != nil {
 			env.errorf("sysctl %s: set live value: %v", key, err)
 			return NOK, ""
 		}
@@ -430,8 +492,12 @@ func fixSysctlKey(env *Env, key string, rules []*sysctlRule) (Status, string) {
 
 // writeSysctlFile sets keys in SysctlFile, keeping its other lines.
 func (e *Env) writeSysctlFile(values map[string]string) error {
-	path := filepath.Join(e.RootDir(), "etc", "sysctl.d", SysctlFile)
-	old, err := os.ReadFile(path)
+	path := "/etc/sysctl.d/" + SysctlFile
+	root, err := e.fs()
+	if err != nil {
+		return err
+	}
+	old, err := root.ReadFile(path, maxSysctlFileSize)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -459,7 +525,7 @@ func (e *Env) writeSysctlFile(values map[string]string) error {
 			fmt.Fprintf(&buf, "%s = %s\n", k, values[k])
 		}
 	}
-	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o644, atomicfile.Keep); err != nil {
+	if err := root.WriteFile(path, buf.Bytes(), 0o644, atomicfile.Keep); err != nil {
 		return err
 	}
 	for _, k := range sortedNames(values) {

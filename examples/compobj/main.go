@@ -69,6 +69,7 @@ func run(ctx context.Context, args, environ []string) int {
 	}
 	env := checker.EnvFromEnviron(environ)
 	env.Out, env.Err = os.Stdout, os.Stderr
+	defer env.Close()
 	st, err := checker.Run(ctx, o, env, action)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n"+usage+"\n", obj, err, obj+".py")

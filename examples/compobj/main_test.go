@@ -47,3 +47,37 @@ func TestCompObj(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "server_id=34\n", string(b))
 }
+
+// TestCompObjRoot: the paths compobj reads from its environment, the rules'
+// and node.conf's, stay inside SVCKIT_COMP_ROOT, symbolic links included.
+func TestCompObjRoot(t *testing.T) {
+	base := t.TempDir()
+	root, outside := filepath.Join(base, "root"), filepath.Join(base, "elsewhere")
+	require.NoError(t, os.MkdirAll(root, 0o755))
+	require.NoError(t, os.MkdirAll(outside, 0o755))
+	const sentinel = "[node]\nrepopkg = SENTINEL\n"
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "node.conf"), []byte(sentinel), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(root, "etc")))
+	tests := []struct {
+		name    string
+		environ []string
+		args    []string
+	}{
+		{"file rule through a link", []string{`OSVC_COMP_F={"path":"/etc/node.conf","fmt":"x"}`}, []string{"compobj", "file", "OSVC_COMP_F", "fix"}},
+		{"node.conf through a link", []string{`OSVC_COMP_N={"key":"node.repopkg","op":"=","value":"x"}`}, []string{"compobj", "nodeconf", "OSVC_COMP_N", "fix"}},
+		{"node.conf climbing out", []string{"SVCKIT_COMP_NODECONF=/../elsewhere/node.conf", `OSVC_COMP_N={"key":"node.repopkg","op":"=","value":"x"}`}, []string{"compobj", "nodeconf", "OSVC_COMP_N", "fix"}},
+		{"node.conf relative", []string{"SVCKIT_COMP_NODECONF=../elsewhere/node.conf", `OSVC_COMP_N={"key":"node.repopkg","op":"=","value":"x"}`}, []string{"compobj", "nodeconf", "OSVC_COMP_N", "fix"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			environ := append([]string{"SVCKIT_COMP_ROOT=" + root}, tt.environ...)
+			require.Equal(t, 1, run(context.Background(), tt.args, environ))
+			b, err := os.ReadFile(filepath.Join(outside, "node.conf"))
+			require.NoError(t, err)
+			require.Equal(t, sentinel, string(b))
+			ents, err := os.ReadDir(outside)
+			require.NoError(t, err)
+			require.Len(t, ents, 1)
+		})
+	}
+}

@@ -1,0 +1,294 @@
+// Package rootfs resolves the absolute paths of compliance rules inside a
+// root directory, symbolic links included, with the standard library's
+// os.Root: a path or a link that leads out of the root is an error naming
+// the path and the link, and nothing outside the root is read or written.
+//
+// The root "/" is the real system: there every path is inside, and the
+// plain os functions are used so that absolute symbolic links (which
+// os.Root refuses) keep working.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/svckit/svckit/compliance/internal/atomicfile"
+)
+
+// FS is a directory that rule paths are resolved in.
+type FS struct {
+	dir  string
+	root *os.Root // nil for "/"
+}
+
+// Open opens dir ("" is "/") as the root of the rule paths.
+func Open(dir string) (*FS, error) {
+	if dir == "" {
+		dir = "/"
+	}
+	dir = filepath.Clean(dir)
+	if dir == "/" {
+		return &FS{dir: dir}, nil
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", dir, err)
+	}
+	return &FS{dir: dir, root: r}, nil
+}
+
+// Close releases the root's directory.
+func (f *FS) Close() error {
+	if f == nil || f.root == nil {
+		return nil
+	}
+	return f.root.Close()
+}
+
+// Dir is the root directory on the host.
+func (f *FS) Dir() string { return f.dir }
+
+// Root is the os.Root of the directory, nil for "/".
+func (f *FS) Root() *os.Root { return f.root }
+
+// Check validates p as a rule path: absolute, clean (no "." or ".."
+// element, no doubled or trailing slash) and without NUL or control
+// characters.
+func Check(p string) error {
+	if p == "" {
+		return errors.New("path is empty")
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("path %q holds a control character", p)
+		}
+	}
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("path %q is not absolute", p)
+	}
+	if c := filepath.Clean(p); c != p {
+		return fmt.Errorf("path %q is not clean (expected %q, without . or .. elements)", p, c)
+	}
+	return nil
+}
+
+// Name returns the name of the rule path p relative to the root ("." for
+// "/"), after Check.
+func Name(p string) (string, error) {
+	if err := Check(p); err != nil {
+		return "", err
+	}
+	if p == "/" {
+		return ".", nil
+	}
+	return p[1:], nil
+}
+
+// HostPath is where p lies on the host, for messages only: opening it
+// would not be confined.
+func (f *FS) HostPath(p string) string { return filepath.Join(f.dir, p) }
+
+// EscapeError is a rule path whose resolution leaves the root.
+type EscapeError struct {
+	Root   string // the root directory
+	Path   string // the rule path
+	Link   string // the symbolic link that leads out, "" when unknown
+	Target string // what Link points to
+}
+
+func (e *EscapeError) Error() string {
+	if e.Link == "" {
+		return fmt.Sprintf("path %s escapes the root %s", e.Path, e.Root)
+	}
+	return fmt.Sprintf("path %s escapes the root %s through the symbolic link %s -> %s", e.Path, e.Root, e.Link, e.Target)
+}
+
+// isEscape tells an os.Root refusal from other errors; the standard library
+// does not export the error value, only its text.
+func isEscape(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err.Error() == "path escapes from parent" {
+			return true
+		}
+	}
+	return false
+}
+
+// explain turns an escape reported for p into an EscapeError naming the
+// link that leads out; other errors are returned as they are.
+func (f *FS) explain(p string, err error) error {
+	if err == nil || !isEscape(err) {
+		return err
+	}
+	e := &EscapeError{Root: f.dir, Path: p}
+	name := strings.TrimPrefix(p, "/")
+	parts := strings.Split(name, "/")
+	for i := range parts {
+		prefix := strings.Join(parts[:i+1], "/")
+		fi, lerr := f.root.Lstat(prefix)
+		if lerr != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		if _, serr := f.root.Stat(prefix); serr != nil && isEscape(serr) {
+			e.Link = "/" + prefix
+			e.Target, _ = f.root.Readlink(prefix)
+			break
+		}
+	}
+	return e
+}
+
+func (f *FS) name(p string) (string, error) { return Name(p) }
+
+// Lstat describes p without following a final symbolic link.
+func (f *FS) Lstat(p string) (fs.FileInfo, error) {
+	n, err := f.name(p)
+	if err != nil {
+		return nil, err
+	}
+	if f.root == nil {
+		return os.Lstat(p)
+	}
+	fi, err := f.root.Lstat(n)
+	return fi, f.explain(p, err)
+}
+
+// Stat describes p, following symbolic links inside the root.
+func (f *FS) Stat(p string) (fs.FileInfo, error) {
+	n, err := f.name(p)
+	if err != nil {
+		return nil, err
+	}
+	if f.root == nil {
+		return os.Stat(p)
+	}
+	fi, err := f.root.Stat(n)
+	return fi, f.explain(p, err)
+}
+
+// Open opens p for reading.
+func (f *FS) Open(p string) (*os.File, error) {
+	n, err := f.name(p)
+	if err != nil {
+		return nil, err
+	}
+	if f.root == nil {
+		return os.Open(p)
+	}
+	fh, err := f.root.Open(n)
+	return fh, f.explain(p, err)
+}
+
+// OpenFile opens p with flag and perm, as os.OpenFile.
+func (f *FS) OpenFile(p string, flag int, perm os.FileMode) (*os.File, error) {
+	n, err := f.name(p)
+	if err != nil {
+		return nil, err
+	}
+	if f.root == nil {
+		return os.OpenFile(p, flag, perm)
+	}
+	fh, err := f.root.OpenFile(n, flag, perm)
+	return fh, f.explain(p, err)
+}
+
+// ErrTooLarge is a file longer than the limit a reader set.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadFile reads p whole, failing with ErrTooLarge beyond limit bytes
+// (limit <= 0 is no limit).
+func (f *FS) ReadFile(p string, limit int64) ([]byte, error) {
+	fh, err := f.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	var r io.Reader = fh
+	if limit > 0 {
+		r = io.LimitReader(fh, limit+1)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 && int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", p, ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// ReadDir lists the directory p.
+func (f *FS) ReadDir(p string) ([]fs.DirEntry, error) {
+	fh, err := f.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return fh.ReadDir(-1)
+}
+
+// MkdirAll makes the directory p and its missing parents with perm.
+func (f *FS) MkdirAll(p string, perm os.FileMode) error {
+	n, err := f.name(p)
+	if err != nil {
+		return err
+	}
+	if f.root == nil {
+		return os.MkdirAll(p, perm)
+	}
+	return f.explain(p, f.root.MkdirAll(n, perm))
+}
+
+// Chmod sets the mode of p.
+func (f *FS) Chmod(p string, mode os.FileMode) error {
+	n, err := f.name(p)
+	if err != nil {
+		return err
+	}
+	if f.root == nil {
+		return os.Chmod(p, mode)
+	}
+	return f.explain(p, f.root.Chmod(n, mode))
+}
+
+// Lchown sets the owner of p, not following a final symbolic link.
+func (f *FS) Lchown(p string, uid, gid int) error {
+	n, err := f.name(p)
+	if err != nil {
+		return err
+	}
+	if f.root == nil {
+		return os.Lchown(p, uid, gid)
+	}
+	return f.explain(p, f.root.Lchown(n, uid, gid))
+}
+
+// WriteFile replaces p atomically by data (see atomicfile), creating the
+// missing parent directories 0755.
+func (f *FS) WriteFile(p string, data []byte, perm os.FileMode, owner atomicfile.Owner) error {
+	n, err := f.name(p)
+	if err != nil {
+		return err
+	}
+	if f.root == nil {
+		return atomicfile.WriteFile(p, data, perm, owner)
+	}
+	return f.explain(p, atomicfile.WriteFileIn(f.root, n, data, perm, owner))
+}
+
+// Copy replaces p atomically by what r holds, as WriteFile.
+func (f *FS) Copy(p string, r io.Reader, perm os.FileMode, owner atomicfile.Owner) error {
+	n, err := f.name(p)
+	if err != nil {
+		return err
+	}
+	if f.root == nil {
+		return atomicfile.Copy(p, r, perm, owner)
+	}
+	return f.explain(p, atomicfile.CopyIn(f.root, n, r, perm, owner))
+}
