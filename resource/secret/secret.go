@@ -29,6 +29,11 @@ var anywhere = []string{"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "
 // DB_PASS, MYSQL_PWD, SSH_KEY, but not PASSIVE, COMPASS, MONKEY.
 var parts = map[string]bool{"PASS": true, "PWD": true, "PW": true, "CREDS": true, "KEY": true}
 
+// keyCompanions are parts beside which KEY names no secret: key_name,
+// key-value, public_key, key_file (a path), key_id.
+var keyCompanions = map[string]bool{"VALUE": true, "NAME": true, "ID": true, "PUBLIC": true, "PUB": true,
+	"FILE": true, "PATH": true, "TYPE": true, "SIZE": true, "LEN": true, "LENGTH": true, "DIR": true}
+
 // notSecret are names that match a rule but are known to hold no
 // secret: the shell's working directories.
 var notSecret = map[string]bool{"PWD": true, "OLDPWD": true}
@@ -36,7 +41,9 @@ var notSecret = map[string]bool{"PWD": true, "OLDPWD": true}
 // IsName tells whether a keyword, variable or option name says that its
 // value is a secret. Case does not matter; dashes before an option name
 // are ignored. KEY counts only beside another part (SSH_KEY, KEY_DATA):
-// a bare "key" names a sysctl or an INI option, not a secret.
+// a bare "key" names a sysctl or an INI option, not a secret; and not
+// beside a part that says it is a name, a path or public (key_name,
+// key-value, KEY_FILE, PUBLIC_KEY).
 func IsName(name string) bool {
 	name = strings.TrimLeft(name, "-")
 	u := strings.ToUpper(name)
@@ -50,11 +57,23 @@ func IsName(name string) bool {
 	}
 	ps := splitParts(name)
 	for _, p := range ps {
-		if parts[p] && (p != "KEY" || len(ps) > 1) {
+		if parts[p] && (p != "KEY" || keyIsSecret(ps)) {
 			return true
 		}
 	}
 	return false
+}
+
+func keyIsSecret(ps []string) bool {
+	if len(ps) < 2 {
+		return false
+	}
+	for _, p := range ps {
+		if keyCompanions[p] {
+			return false
+		}
+	}
+	return true
 }
 
 // splitParts splits a name into upper-cased parts at non-alphanumeric

@@ -30,7 +30,7 @@ func TestIsName(t *testing.T) {
 		{"MONKEY", false}, {"KEYBOARD", false}, {"PASSIVE", false}, {"COMPASS", false}, {"BYPASS_CACHE", false},
 		{"key", false}, {"KEYS", false}, {"PWD", false}, {"OLDPWD", false}, {"MYSQL_USER", false},
 		{"names", false}, {"run_args", false}, {"docker_daemon_private", false}, {"", false}, {"--", false},
-		{"passage", false}, {"spwd", false}, {"keycloak_url", false},
+		{"passage", false}, {"key-value", false}, {"KEY_NAME", false}, {"ssh_public_key", false}, {"TLS_KEY_FILE", false}, {"spwd", false}, {"keycloak_url", false},
 	} {
 		require.Equal(t, tc.want, secret.IsName(tc.name), tc.name)
 	}
