@@ -24,6 +24,8 @@
 //
 // Everything happens under Options.Root (and Options.ProcSys for live
 // sysctls), so a test or a dry run on a copy never touches the host; the
-// defaults are the real paths. Variable values whose name says password,
-// secret or token are never printed in full.
+// defaults are the real paths. Values of variables named like secrets (the
+// rule of resource/secret: password, pwd, token, *_key, credentials...),
+// and what %%ENV:X%% substitutes from them, never show in diffs, module
+// outputs, reports or logs.
 package compliance

@@ -21,6 +21,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // fileRule is one file variable: {"path", "fmt" | "ref", "mode", "uid",
@@ -405,7 +406,7 @@ func (r *fileRule) check(ctx context.Context, env *Env) Status {
 	status := OK
 	if st.contentDiff {
 		status = NOK
-		if IsSecret(r.varName) {
+		if secret.IsName(r.varName) {
 			env.errorf("file %s content differs (diff not shown: variable %s holds a secret)", t.path, r.varName)
 		} else {
 			diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{

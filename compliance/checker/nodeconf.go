@@ -14,6 +14,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // nodeconfRule is {"key": "section.option", "op": "=|>=|<=|unset",
@@ -106,8 +107,8 @@ func SaveNodeConf(path string, f *ini.File) error {
 }
 
 func (r *nodeconfRule) shown(v string) string {
-	if IsSecret(r.varName) || IsSecret(r.key) {
-		return Redact("secret", v)
+	if secret.IsName(r.varName) || secret.IsName(r.key) {
+		return secret.Placeholder
 	}
 	return strconv.Quote(v)
 }
