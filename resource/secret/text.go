@@ -128,7 +128,8 @@ func scan(text string, found func(start, end int)) {
 			continue
 		}
 		spaced := blankBefore || (k < n && isBlank(text[k]))
-		for k < n && isBlank(text[k]) {
+		// Inside a quoted word ('NAME= lead') the blanks are the value's.
+		for k < n && isBlank(text[k]) && (open == 0 || closed) {
 			k++
 		}
 		start, end := k, k
@@ -144,9 +145,16 @@ func scan(text string, found func(start, end int)) {
 				end--
 			}
 		default:
-			for end < n && !isSpace(text[end]) && !strings.ContainsRune(`"'&;`, rune(text[end])) &&
-				!(closed && strings.ContainsRune(",}]", rune(text[end]))) {
+			// A shell word: to the next blank, whatever it holds
+			// ("semi;colon", "a&b" are one password), except the
+			// closing quote of a quoted log value (msg="x token=abc")
+			// and, in JSON, the end of the member.
+			for end < n && !isSpace(text[end]) && !(closed && strings.ContainsRune(",}]", rune(text[end]))) {
 				end++
+			}
+			if last := text[end-1]; end-1 > start && (last == '"' || last == '\'') && text[end-2] != '\\' &&
+				strings.IndexByte(text[start:end-1], last) < 0 {
+				end--
 			}
 		}
 		if end > start {
@@ -157,11 +165,17 @@ func scan(text string, found func(start, end int)) {
 }
 
 // indexFrom returns the index of c in text at or after from, or the end
-// of the line (or text) when c is not on the line.
+// of the line (or text) when c is not on the line. A backslash escapes
+// the next byte ("a\"b" is one quoted value).
 func indexFrom(text string, from int, c byte) int {
 	for i := from; i < len(text); i++ {
-		if text[i] == c || text[i] == '\n' {
+		switch text[i] {
+		case c, '\n':
 			return i
+		case '\\':
+			if i+1 < len(text) && text[i+1] != '\n' {
+				i++
+			}
 		}
 	}
 	return len(text)
