@@ -42,7 +42,9 @@ func FuzzRedactCommand(f *testing.F) {
 		s := secret.NewSet(vals...)
 		red := s.Redact(text)
 		for _, v := range vals {
-			if len(v) >= secret.WordLen && strings.Contains(red, v) && !strings.Contains(secret.Placeholder, v) {
+			// A secret made of the mask's letters may be rebuilt by
+			// masks side by side: no leak.
+			if len(v) >= secret.WordLen && strings.Contains(red, v) && strings.Trim(v, "x") != "" {
 				t.Fatalf("set kept %q in %q", v, red)
 			}
 		}
