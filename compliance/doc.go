@@ -30,6 +30,8 @@
 // root) is a rule error naming the path and the link, and nothing outside
 // is read or written. A check's diff is bounded (1 MiB and 2000 lines of
 // each side read, 400 lines or 64 KiB printed, with a note when cut); an
-// export is bounded by MaxExportSize and MaxExportDepth. Variable values whose name says password,
-// secret or token are never printed in full.
+// export is bounded by MaxExportSize and MaxExportDepth. Values of
+// variables named like secrets (the rule of resource/secret: password,
+// pwd, token, *_key, credentials...), and what %%ENV:X%% substitutes from
+// them, never show in diffs, module outputs, reports or logs.
 package compliance

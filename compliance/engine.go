@@ -19,6 +19,7 @@ import (
 
 	"github.com/svckit/svckit/compliance/checker"
 	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // Action is a compliance action.
@@ -97,6 +98,10 @@ type Engine struct {
 	// backupDir is the host directory of backups, "" for the one inside
 	// Root.
 	backupDir string
+	// secrets gathers the values of secret-named variables and what
+	// %%ENV:X%% substituted from them; module outputs, reports and logs
+	// are redacted through it.
+	secrets *secret.Set
 }
 
 // NewEngine returns an engine for export on the node facts describes.
@@ -128,7 +133,9 @@ func NewEngine(export *Export, facts *Facts, opts Options) (*Engine, error) {
 	if opts.PackageBackend == "" {
 		opts.PackageBackend = facts.PackageBackend()
 	}
-	return &Engine{export: export, facts: facts, opts: opts, backupDir: backupDir}, nil
+	secrets := secret.NewSet()
+	opts.Logger = slog.New(secret.NewHandler(opts.Logger.Handler(), secrets))
+	return &Engine{export: export, facts: facts, opts: opts, backupDir: backupDir, secrets: secrets}, nil
 }
 
 // Selection picks the modules to run: the named modulesets (the attached
@@ -327,6 +334,7 @@ func (e *Engine) checkerEnv(lookup func(string) (string, bool), out, errw io.Wri
 		Out:            out,
 		Err:            errw,
 		Now:            e.opts.Now,
+		Secrets:        e.secrets,
 	}
 }
 
@@ -374,7 +382,13 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 	for _, k := range sortedKeys(e.opts.Env) {
 		env = append(env, k+"="+e.opts.Env[k])
 	}
-	return dedupEnv(env)
+	env = dedupEnv(env)
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); secret.IsName(k) {
+			e.secrets.Add(v)
+		}
+	}
+	return env
 }
 
 // dedupEnv keeps the last value of each key, at the place of its first.
@@ -460,7 +474,7 @@ func (e *Engine) runModule(ctx context.Context, pm plannedModule, action Action)
 		default:
 			res.Status = checker.Status(rc).String()
 		}
-		res.Output = out.String()
+		res.Output = e.secrets.Redact(out.String())
 		res.Duration = e.opts.Now().Sub(res.Start)
 		return res
 	}
@@ -649,7 +663,10 @@ func (e *Engine) Show(ctx context.Context, sel Selection) ([]ModuleInfo, error) 
 		sort.Strings(mi.Rulesets)
 		for _, kv := range e.moduleEnv(pm, false) {
 			k, v, _ := strings.Cut(kv, "=")
-			mi.Env = append(mi.Env, EnvVar{Name: k, Value: checker.Redact(k, v)})
+			if secret.IsName(k) {
+				v = secret.Placeholder
+			}
+			mi.Env = append(mi.Env, EnvVar{Name: k, Value: e.secrets.Redact(v)})
 		}
 		out = append(out, mi)
 	}

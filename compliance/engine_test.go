@@ -188,7 +188,7 @@ func TestShowRedactsSecrets(t *testing.T) {
 	require.Equal(t, "script", infos[0].Kind)
 	var buf bytes.Buffer
 	require.NoError(t, compliance.WriteModuleInfoText(&buf, infos))
-	require.Contains(t, buf.String(), "OSVC_COMP_API_TOKEN=<redacted, 10 bytes>")
+	require.Contains(t, buf.String(), "OSVC_COMP_API_TOKEN=xxxx")
 	require.Contains(t, buf.String(), "OSVC_COMP_MARKER=done")
 	require.NotContains(t, buf.String(), "tok-123456")
 }

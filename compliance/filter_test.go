@@ -163,7 +163,7 @@ func TestVariablesReachModules(t *testing.T) {
 	}
 	require.Equal(t, "blue", env["OSVC_COMP_COLOR"])
 	require.Equal(t, "L", env["OSVC_COMP_SIZE"])
-	require.Equal(t, "<redacted, 12 bytes>", env["OSVC_COMP_DB_ADMIN_PASSWORD"])
+	require.Equal(t, "xxxx", env["OSVC_COMP_DB_ADMIN_PASSWORD"])
 	require.NotContains(t, env, "OSVC_COMP_UNRELATED_VAR")
 	require.Equal(t, "svc1", env["OSVC_COMP_SERVICES_SVC_NAME"])
 	require.Equal(t, "n1.example.com", env["OSVC_COMP_NODES_NODENAME"])

@@ -194,6 +194,7 @@ func (s *Service) Unprovision(ctx context.Context, opts ActionOptions) (*Result,
 // Do runs action on the selected resources.
 func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*Result, error) {
 	begin := time.Now()
+	ctx = s.redactingContext(ctx)
 	res := &Result{Service: s.Name, Node: s.Node, Action: action, DryRun: opts.DryRun, Scheduler: s.scheduler(opts)}
 	fail := func(err error) (*Result, error) {
 		err = s.redactError(err)

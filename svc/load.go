@@ -11,6 +11,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // Options say how a configuration is loaded.
@@ -56,7 +57,7 @@ type Service struct {
 	data       []byte
 	varDir     string
 	noTriggers bool
-	secrets    []string
+	secrets    *secret.Set
 }
 
 // Load reads the configuration file at path for opts.Node.
@@ -93,7 +94,7 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 	}
 	raw, err := parseRaw(filename, data)
 	if err != nil {
-		return nil, err
+		return nil, redactSyntaxError(data, err)
 	}
 	l := &loader{opts: opts, raw: raw, reg: opts.Registry}
 	s := l.load(ctx)
@@ -102,10 +103,11 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 		// nothing of the config: report the cancellation, not a problem.
 		return nil, fmt.Errorf("load %s: %w", filename, err)
 	}
+	s.secrets = l.secretSet
 	l.problems = append(l.problems, raw.dups...)
 	if len(l.problems) > 0 {
 		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
-		return nil, &ValidationError{Problems: l.problems}
+		return nil, &ValidationError{Problems: redactProblems(s.secrets, l.problems)}
 	}
 	s.data = data
 	return s, nil
@@ -123,6 +125,9 @@ type loader struct {
 	env      map[string]string
 	envKeys  map[string]rawKey
 	envState map[string]int // 1 resolving, 2 resolved
+	// secretSet holds the secret values of the config, collected once
+	// the env keys are resolved.
+	secretSet *secret.Set
 	// badDefaults remembers the DEFAULT driver keywords already reported
 	// as unfit for a driver, so that 32 sections give one problem.
 	badDefaults map[string]bool
@@ -173,6 +178,8 @@ func (l *loader) load(ctx context.Context) *Service {
 			l.resolveEnv(k.Name)
 		}
 	}
+	// Secrets next: validation messages must not show them.
+	l.secretSet = l.secrets()
 	l.loadDefault(def)
 	for _, sec := range l.raw.Sections {
 		switch {
@@ -201,7 +208,6 @@ func (l *loader) load(ctx context.Context) *Service {
 		l.build(ctx, &rawSection{Name: implicitSyncRID}, cfg)
 	}
 	sortResources(s.Resources)
-	s.secrets = findSecrets(l.raw)
 	return s
 }
 
@@ -390,7 +396,7 @@ func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value 
 		if k.Scope != "" {
 			full += "@" + k.Scope
 		}
-		msg := err.Error()
+		msg := l.redactValue(k, value, err.Error())
 		if !strings.Contains(msg, "expected") {
 			msg += ": expected " + expectation(kw)
 		}
@@ -584,7 +590,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				if k.Scope != "" {
 					full += "@" + k.Scope
 				}
-				msg := err.Error()
+				msg := l.redactValue(k, v, err.Error())
 				if !strings.Contains(msg, "expected") {
 					msg += ": expected " + expectation(kw)
 				}

@@ -1,78 +1,184 @@
 package svc
 
 import (
-	"regexp"
-	"sort"
+	"context"
+	"errors"
+	"log/slog"
 	"strings"
 
-	"github.com/google/shlex"
+	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/resource/secret"
 )
 
-// Redacted replaces a secret in every output.
-const Redacted = "xxxx"
-
-var (
-	secretName = regexp.MustCompile(`(?i)(password|passwd|secret|token|api_?key|private_?key)`)
-	// envAssign finds "-e NAME=value", "--env NAME=value", "--env=NAME=value"
-	// with an optional opening quote, in commands written in configs.
-	envAssign = regexp.MustCompile(`((?:^|\s)(?:-e|--env)(?:\s+|=)(['"]?)([A-Za-z_][A-Za-z0-9_]*)=)`)
-)
-
-// IsSecretName tells whether a keyword or environment variable name holds
-// a secret (password, secret, token, api key).
-func IsSecretName(name string) bool { return secretName.MatchString(name) }
-
-// findSecrets collects the secret values of a configuration: values of
-// keywords named like secrets, and values of secret environment variables
-// given to containers with -e/--env.
-func findSecrets(rc *rawConfig) []string {
-	set := map[string]bool{}
-	for _, sec := range rc.Sections {
-		for _, k := range sec.Keys {
-			if IsSecretName(k.Name) && k.Value != "" {
-				set[k.Value] = true
+// secrets collects the secret values of the configuration, following
+// them through references: the values of secret-named keys of every
+// section and node (expanded), the values secret-named variables are
+// given in commands (-e MYSQL_PASSWORD=..., expanded), and the values of
+// the [env] keys such a value references, directly or through other env
+// keys. `run_args = -e MYSQL_PASSWORD={env.dbpw}` makes dbpw's value a
+// secret, wherever else it shows.
+func (l *loader) secrets() *secret.Set {
+	set := secret.NewSet()
+	add := func(v string) {
+		set.Add(v)
+		if strings.Contains(v, "\n") {
+			// A multi-line value shows line by line in logs.
+			for _, line := range strings.Split(v, "\n") {
+				set.Add(strings.TrimSpace(line))
 			}
-			if !strings.Contains(k.Value, "-e") && !strings.Contains(k.Value, "--env") {
+		}
+	}
+	envSecret := map[string]bool{}
+	var markRefs func(raw string)
+	markRefs = func(raw string) {
+		for _, m := range refPattern.FindAllString(raw, -1) {
+			name, ok := strings.CutPrefix(m[1:len(m)-1], "env.")
+			if !ok || envSecret[name] {
 				continue
 			}
-			words, err := shlex.Split(k.Value)
-			if err != nil {
-				continue
-			}
-			for i, w := range words {
-				var assign string
-				switch {
-				case (w == "-e" || w == "--env") && i+1 < len(words):
-					assign = words[i+1]
-				case strings.HasPrefix(w, "--env="):
-					assign = strings.TrimPrefix(w, "--env=")
-				case strings.HasPrefix(w, "-e") && len(w) > 2 && strings.Contains(w, "="):
-					assign = w[2:]
-				default:
-					continue
-				}
-				if name, val, ok := strings.Cut(assign, "="); ok && IsSecretName(name) && val != "" {
-					set[val] = true
+			envSecret[name] = true
+			if env := l.raw.section("env"); env != nil {
+				for _, k := range env.Keys {
+					if k.Name == name {
+						markRefs(k.Value)
+					}
 				}
 			}
 		}
 	}
-	out := make([]string, 0, len(set))
-	for v := range set {
-		out = append(out, v)
+	for _, sec := range l.raw.Sections {
+		rid := ""
+		if strings.Contains(sec.Name, "#") {
+			rid = sec.Name
+		}
+		for _, k := range sec.Keys {
+			if secret.IsName(k.Name) {
+				if sec.Name == "env" {
+					envSecret[k.Name] = true
+				}
+				markRefs(k.Value)
+				add(l.expandQuiet(k, rid))
+				continue
+			}
+			for _, a := range secret.Assignments(k.Value) {
+				markRefs(a)
+				add(a)
+			}
+			if strings.Contains(k.Value, "{") {
+				for _, a := range secret.Assignments(l.expandQuiet(k, rid)) {
+					add(a)
+				}
+			}
+		}
 	}
-	// Longest first, so that a secret containing another is replaced whole.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
+	if env := l.raw.section("env"); env != nil {
+		for _, k := range env.Keys {
+			if envSecret[k.Name] {
+				add(l.expandQuiet(k, ""))
+			}
+		}
+	}
+	return set
 }
 
-// Redact replaces every secret value of the service's configuration found
-// in text. Callers pass every log line and error through it.
-func (s *Service) Redact(text string) string {
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, Redacted)
+// refsSecret tells whether a raw value references, directly or through
+// env keys, an [env] key named like a secret.
+func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
+	for _, m := range refPattern.FindAllString(raw, -1) {
+		name, ok := strings.CutPrefix(m[1:len(m)-1], "env.")
+		if !ok || seen[name] {
+			continue
+		}
+		if secret.IsName(name) {
+			return true
+		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
+		seen[name] = true
+		if k, ok := l.envKeys[name]; ok && l.refsSecret(k.Value, seen) {
+			return true
+		}
 	}
-	return text
+	return false
+}
+
+// redactValue masks value in a validation message about key k when the
+// value is a secret, however short: `stop_timeout = {env.db_password}`
+// must not answer `"hunter2" is not a duration`.
+func (l *loader) redactValue(k rawKey, value, msg string) string {
+	if value != "" && (secret.IsName(k.Name) || l.secretSet.Contains(value) || l.refsSecret(k.Value, nil)) {
+		return strings.ReplaceAll(msg, value, secret.Placeholder)
+	}
+	return msg
+}
+
+// redactProblems masks the secrets of set in the problems' messages.
+func redactProblems(set *secret.Set, problems []Problem) []Problem {
+	for i := range problems {
+		problems[i].Message = set.Redact(problems[i].Message)
+	}
+	return problems
+}
+
+// redactSyntaxError masks, in a syntax error that quotes a line of the
+// file, what the file's secret-named keys and variables are given: the
+// file did not parse, so only names can tell. A quoted line that holds a
+// secret-named word without "=" ("db_password hunter2") is cut after
+// that word.
+func redactSyntaxError(data []byte, err error) error {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	set := secret.NewSet(secret.Assignments(string(data))...)
+	for i, p := range ve.Problems {
+		msg := set.Redact(p.Message)
+		if end, ok := secretWordEnd(msg); ok {
+			tail := ""
+			if j := strings.LastIndex(msg, ": expected"); j >= end {
+				tail = msg[j:]
+			}
+			msg = msg[:end] + " " + secret.Placeholder + tail
+		}
+		ve.Problems[i].Message = msg
+	}
+	return err
+}
+
+// secretWordEnd returns the end of the first secret-named word of text.
+func secretWordEnd(text string) (int, bool) {
+	start := -1
+	for i := 0; i <= len(text); i++ {
+		word := i < len(text) && (text[i] == '_' || text[i] == '-' || text[i] == '.' ||
+			(text[i] >= '0' && text[i] <= '9') || (text[i]|0x20 >= 'a' && text[i]|0x20 <= 'z'))
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			if secret.IsName(text[start:i]) {
+				return i, true
+			}
+			start = -1
+		}
+	}
+	return 0, false
+}
+
+// Redact replaces every secret of the service's configuration found in
+// text, and what secret-named names are given in it. Callers pass every
+// log line and error through it.
+func (s *Service) Redact(text string) string { return s.secrets.Redact(text) }
+
+// Secrets is the service's set of secret values; drivers and callers may
+// add to it, and redact through it.
+func (s *Service) Secrets() *secret.Set { return s.secrets }
+
+// redactingContext returns ctx with its action logger redacting through
+// the service's secrets, so that what drivers log is safe too.
+func (s *Service) redactingContext(ctx context.Context) context.Context {
+	h := resource.Logger(ctx).Handler()
+	return resource.WithLogger(ctx, slog.New(secret.NewHandler(h, s.secrets)))
 }
 
 // RenderConfig returns the configuration text as written, with secret
@@ -86,9 +192,10 @@ func (s *Service) RenderConfig(showSecrets bool) string {
 }
 
 // redactConfigText redacts a configuration text line by line, keeping its
-// layout: values of secret-named keywords, -e NAME=value of secret-named
-// variables, and any other occurrence of a known secret value.
-func redactConfigText(text string, secrets []string) string {
+// layout: values of secret-named keywords (with their continuation
+// lines), values of secret-named variables in commands, and any other
+// occurrence of a known secret value.
+func redactConfigText(text string, secrets *secret.Set) string {
 	lines := strings.Split(text, "\n")
 	kept := lines[:0]
 	inSecret := false
@@ -98,8 +205,8 @@ func redactConfigText(text string, secrets []string) string {
 			inSecret = false
 			if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") {
 				name, _, _ := strings.Cut(strings.TrimSpace(k), "@")
-				if IsSecretName(name) {
-					kept = append(kept, k+"= "+Redacted)
+				if secret.IsName(name) {
+					kept = append(kept, k+"= "+secret.Placeholder)
 					inSecret = true
 					continue
 				}
@@ -108,40 +215,7 @@ func redactConfigText(text string, secrets []string) string {
 			// The continuation lines of a secret value go with it.
 			continue
 		}
-		kept = append(kept, redactEnvAssignments(line))
+		kept = append(kept, line)
 	}
-	out := strings.Join(kept, "\n")
-	for _, v := range secrets {
-		out = strings.ReplaceAll(out, v, Redacted)
-	}
-	return out
-}
-
-func redactEnvAssignments(line string) string {
-	locs := envAssign.FindAllStringSubmatchIndex(line, -1)
-	if locs == nil {
-		return line
-	}
-	var b strings.Builder
-	last := 0
-	for _, m := range locs {
-		name := line[m[6]:m[7]]
-		if !IsSecretName(name) {
-			continue
-		}
-		quote := line[m[4]:m[5]]
-		b.WriteString(line[last:m[1]])
-		end := m[1]
-		for end < len(line) {
-			c := line[end]
-			if (quote != "" && string(c) == quote) || (quote == "" && (c == ' ' || c == '\t')) {
-				break
-			}
-			end++
-		}
-		b.WriteString(Redacted)
-		last = end
-	}
-	b.WriteString(line[last:])
-	return b.String()
+	return secrets.Redact(strings.Join(kept, "\n"))
 }

@@ -2,24 +2,16 @@ package svc_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 )
-
-func TestIsSecretName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"MYSQL_ROOT_PASSWORD": true, "db_password": true, "Passwd": true, "app_secret": true,
-		"api_token": true, "API_KEY": true, "private_key": true,
-		"MYSQL_USER": false, "names": false, "run_args": false, "tokenizer_mode": true,
-	} {
-		require.Equal(t, want, svc.IsSecretName(name), name)
-	}
-}
 
 const secretConf = `[DEFAULT]
 nodes = n1
@@ -114,4 +106,89 @@ func TestSecretsNeverShown(t *testing.T) {
 	b, err = json.Marshal(res)
 	require.NoError(t, err)
 	requireNoSecret(t, string(b), "result json")
+}
+
+// TestSecretFlow follows secrets through references, scopes and names
+// the old lists missed, into every output: print config, validation
+// problems, syntax errors, status JSON, action results and logs.
+func TestSecretFlow(t *testing.T) {
+	const base = `[DEFAULT]
+nodes = n1
+
+[env]
+dbpw = s3cretFromEnv
+db_password = hunter2
+chain = {env.dbpw}
+plain = visible-value
+
+[container#01]
+type = docker
+run_image = img
+`
+	for _, tc := range []struct {
+		name    string
+		conf    string
+		secrets []string // must show nowhere
+		shown   []string // must still show in print config
+		problem string   // a validation problem expected, redacted
+	}{
+		{name: "env value through a -e reference",
+			conf:    base + "run_args = --net=none -e MYSQL_PASSWORD={env.dbpw}\n",
+			secrets: []string{"s3cretFromEnv"}, shown: []string{"dbpw = xxxx", "-e MYSQL_PASSWORD=xxxx", "plain = visible-value"}},
+		{name: "through an env chain",
+			conf:    base + "run_args = -e APP_TOKEN={env.chain}\n",
+			secrets: []string{"s3cretFromEnv"}, shown: []string{"chain = {env.dbpw}", "dbpw = xxxx"}},
+		{name: "names the old lists missed",
+			conf: base + `run_args = -e MYSQL_PWD=pwdValue1 -e DB_PASS=passValue2
+    --env=AWS_CREDENTIALS=credValue3 -e SSH_KEY=keyValue4 -e MONKEY=banana
+`,
+			secrets: []string{"pwdValue1", "passValue2", "credValue3", "keyValue4"}, shown: []string{"-e MONKEY=banana"}},
+		{name: "secret in a validation error",
+			conf:    base + "stop_timeout = {env.db_password}\n",
+			secrets: []string{"hunter2"}, problem: `stop_timeout: bad value: "xxxx" is not a duration`},
+		{name: "short secret through a chain in a validation error",
+			conf:    strings.Replace(base, "dbpw = s3cretFromEnv", "dbpw = ab1", 1) + "run_args = -e MYSQL_PASSWORD={env.dbpw}\nstart_timeout = {env.chain}\n",
+			secrets: []string{"ab1"}, problem: `start_timeout: bad value: "xxxx"`},
+		{name: "syntax error quoting a secret line",
+			conf:    strings.Replace(base, "[env]\n", "[env]\nmysql_password synt4xSecret\n", 1),
+			secrets: []string{"synt4xSecret"}, problem: "syntax error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			ctx := resource.WithLogger(t.Context(), slog.New(slog.NewTextHandler(&logs, nil)))
+			s, err := parse(t, tc.conf, "n1", fake.Options{Faults: []fake.Fault{
+				{RID: "container#01", Action: "start", Nth: 1, Message: "denied for s3cretFromEnv keyValue4 pwdValue1"},
+			}})
+			if tc.problem != "" {
+				require.ErrorContains(t, err, tc.problem)
+				for _, sec := range tc.secrets {
+					require.NotContains(t, err.Error(), sec)
+				}
+				return
+			}
+			require.NoError(t, err)
+			for _, sec := range tc.secrets {
+				require.Contains(t, svc.SecretsOf(s), sec)
+			}
+			shown := []string{s.RenderConfig(false)}
+			for _, w := range tc.shown {
+				require.Contains(t, shown[0], w)
+			}
+			rep := s.Status(ctx)
+			b, err := json.Marshal(rep)
+			require.NoError(t, err)
+			shown = append(shown, string(b), rep.Render(true))
+			res, startErr := s.Start(ctx, svc.ActionOptions{})
+			require.Error(t, startErr)
+			require.Contains(t, startErr.Error(), "denied for")
+			b, err = json.Marshal(res)
+			require.NoError(t, err)
+			shown = append(shown, startErr.Error(), string(b), logs.String())
+			for _, text := range shown {
+				for _, sec := range tc.secrets {
+					require.NotContains(t, text, sec)
+				}
+			}
+		})
+	}
 }

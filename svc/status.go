@@ -48,6 +48,7 @@ var accessoryGroups = map[string]bool{"sync": true, "task": true}
 // sync counts as n/a, a down one as warn), and is warn when a resource
 // logged a problem.
 func (s *Service) Status(ctx context.Context) *StatusReport {
+	ctx = s.redactingContext(ctx)
 	rep := &StatusReport{Service: s.Name, Node: s.Node, Time: time.Now()}
 	rep.Resources = make([]ResourceStatus, len(s.Resources))
 	var wg sync.WaitGroup

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // Status is the result of a check, fixable or fix, with the reference's
@@ -86,6 +88,11 @@ type Env struct {
 	Now func() time.Time
 
 	fsys envFS // the roots, opened on first use (root.go)
+	// Secrets collects the values %%ENV:X%% substitutes from a
+	// secret-named X; every message through Out and Err is redacted
+	// through it. Nil is a new set made at the first secret (an Env is
+	// then not for concurrent use); share one set to redact a whole run.
+	Secrets *secret.Set
 }
 
 // RootDir returns the root, "/" when unset.
@@ -127,16 +134,30 @@ func (e *Env) lookup(k string) (string, bool) {
 
 func (e *Env) infof(format string, args ...any) {
 	if e.Out != nil {
-		fmt.Fprintf(e.Out, format+"\n", args...)
+		io.WriteString(e.Out, e.Secrets.Redact(fmt.Sprintf(format, args...))+"\n")
 	}
 }
 
 func (e *Env) errorf(format string, args ...any) {
-	if e.Err != nil {
-		fmt.Fprintf(e.Err, format+"\n", args...)
-	} else if e.Out != nil {
-		fmt.Fprintf(e.Out, format+"\n", args...)
+	w := e.Err
+	if w == nil {
+		w = e.Out
 	}
+	if w != nil {
+		io.WriteString(w, e.Secrets.Redact(fmt.Sprintf(format, args...))+"\n")
+	}
+}
+
+// secretValue records v, substituted from the variable name, as a
+// secret when the name says so (a value already known stays known).
+func (e *Env) secretValue(name, v string) {
+	if !secret.IsName(name) {
+		return
+	}
+	if e.Secrets == nil {
+		e.Secrets = secret.NewSet()
+	}
+	e.Secrets.Add(v)
 }
 
 var substRe = regexp.MustCompile(`%%(ENV:[A-Za-z0-9_.-]+|HOSTNAME|SHORT_HOSTNAME)%%`)
@@ -167,9 +188,11 @@ func (e *Env) Subst(s string) (string, error) {
 		}
 		name := strings.TrimPrefix(tok, "ENV:")
 		if v, ok := e.lookup(name); ok {
+			e.secretValue(name, v)
 			return v
 		}
 		if v, ok := e.lookup(EnvName(name)); ok {
+			e.secretValue(name, v)
 			return v
 		}
 		if firstErr == nil {
@@ -185,26 +208,6 @@ func (e *Env) Subst(s string) (string, error) {
 func EnvName(name string) string {
 	r := strings.NewReplacer("-", "_", ".", "_", " ", "_")
 	return "OSVC_COMP_" + strings.ToUpper(r.Replace(name))
-}
-
-// IsSecret tells whether a variable's name says its value must not be
-// shown: it contains password, passwd, secret or token.
-func IsSecret(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"password", "passwd", "secret", "token"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// Redact returns value, or a placeholder when name is a secret's.
-func Redact(name, value string) string {
-	if IsSecret(name) {
-		return fmt.Sprintf("<redacted, %d bytes>", len(value))
-	}
-	return value
 }
 
 // Var is a variable as a checker receives it: its name (environment or

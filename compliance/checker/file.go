@@ -20,6 +20,7 @@ import (
 
 	"github.com/svckit/svckit/compliance/internal/atomicfile"
 	"github.com/svckit/svckit/compliance/internal/rootfs"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // fileRule is one file variable: {"path", "fmt" | "ref", "mode", "uid",
@@ -434,7 +435,7 @@ func (r *fileRule) check(ctx context.Context, env *Env) Status {
 	status := OK
 	if st.contentDiff {
 		status = NOK
-		if IsSecret(r.varName) {
+		if secret.IsName(r.varName) {
 			env.errorf("file %s content differs (diff not shown: variable %s holds a secret)", t.path, r.varName)
 		} else {
 			diff, err := t.diff(st.size)

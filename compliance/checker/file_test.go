@@ -259,9 +259,6 @@ func TestSubstAndEnvName(t *testing.T) {
 	}
 	require.Equal(t, "OSVC_COMP_SPDC_SVC_DB_CNF_FILE_DB", checker.EnvName("spdc_svc_db_cnf_file_db"))
 	require.Equal(t, "OSVC_COMP_A_B_C_D", checker.EnvName("a-b.c d"))
-	require.True(t, checker.IsSecret("OSVC_COMP_MYSQL_ROOT_PASSWORD"))
-	require.True(t, checker.IsSecret("api_token"))
-	require.False(t, checker.IsSecret("first_server_ip"))
 	require.Equal(t, checker.NOK, checker.Merge(checker.OK, checker.NA, checker.NOK))
 	require.Equal(t, checker.OK, checker.Merge(checker.OK, checker.NA))
 	require.Equal(t, checker.NA, checker.Merge(checker.NA, checker.NA))

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // nodeconfRule is {"key": "section.option", "op": "=|>=|<=|unset",
@@ -127,8 +128,8 @@ func (e *Env) SaveNodeConf(f *ini.File) error {
 var nodeconfName = regexp.MustCompile(`^[A-Za-z0-9_.@#-]+$`)
 
 func (r *nodeconfRule) shown(v string) string {
-	if IsSecret(r.varName) || IsSecret(r.key) {
-		return Redact("secret", v)
+	if secret.IsName(r.varName) || secret.IsName(r.key) {
+		return secret.Placeholder
 	}
 	return strconv.Quote(v)
 }

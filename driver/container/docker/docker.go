@@ -41,6 +41,7 @@ import (
 	"github.com/svckit/svckit/driver"
 	ctr "github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 func init() { driver.Register(ctr.Docker, New) }
@@ -326,8 +327,8 @@ func (c *Container) Start(ctx context.Context) error {
 			cfg.Cmd = c.cmd
 		}
 		host := c.spec.host
-		log.Info("creating", "name", c.name, "image", c.image, "env", RedactEnv(cfg.Env),
-			"binds", host.Binds, "network", string(host.NetworkMode), "cmd", cfg.Cmd)
+		log.Info("creating", "name", c.name, "image", c.image, "env", secret.RedactEnv(cfg.Env),
+			"binds", host.Binds, "network", string(host.NetworkMode), "cmd", secret.RedactArgs(cfg.Cmd))
 		if resource.IsDryRun(ctx) {
 			return nil
 		}

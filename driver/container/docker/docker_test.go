@@ -16,6 +16,7 @@ import (
 	ctr "github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/internal/testenv"
 	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 func cfg(rid string, values map[string]string) driver.Config {
@@ -118,7 +119,7 @@ func TestLifecycle(t *testing.T) {
 	}, 10e9, 50e6)
 
 	require.NotContains(t, logs.String(), "hunter2-s3cr3t", "a password reached the log")
-	require.Contains(t, logs.String(), "MYSQL_ROOT_PASSWORD=<redacted>")
+	require.Contains(t, logs.String(), "MYSQL_ROOT_PASSWORD="+secret.Placeholder)
 	require.Contains(t, logs.String(), "SLEEPER_MESSAGE=hello")
 
 	require.NoError(t, d.Start(ctx), "start of a running container")

@@ -502,30 +502,3 @@ func supportedHint() string {
 	sort.Strings(names)
 	return ": supported options are " + strings.Join(names, ", ")
 }
-
-// isSecretName tells whether an environment variable holds a secret, by
-// its name.
-func isSecretName(name string) bool {
-	u := strings.ToUpper(name)
-	for _, w := range []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"} {
-		if strings.Contains(u, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// RedactEnv returns env with the values of secret-named variables
-// (PASSWORD, SECRET, TOKEN, KEY in the name) replaced by "<redacted>":
-// what may be logged or shown.
-func RedactEnv(env []string) []string {
-	out := make([]string, len(env))
-	for i, e := range env {
-		name, _, ok := strings.Cut(e, "=")
-		if ok && isSecretName(name) {
-			e = name + "=<redacted>"
-		}
-		out[i] = e
-	}
-	return out
-}

@@ -10,6 +10,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/resource/secret"
 )
 
 func parse(t *testing.T, line string) *runSpec {
@@ -158,8 +160,20 @@ func TestRunArgsErrors(t *testing.T) {
 	}
 }
 
-func TestRedactEnv(t *testing.T) {
-	require.Equal(t,
-		[]string{"MYSQL_ROOT_PASSWORD=<redacted>", "API_TOKEN=<redacted>", "aws_secret_access_key=<redacted>", "SSH_KEY=<redacted>", "TZ=UTC", "NOVALUE"},
-		RedactEnv([]string{"MYSQL_ROOT_PASSWORD=s3cr3t", "API_TOKEN=t", "aws_secret_access_key=k", "SSH_KEY=x", "TZ=UTC", "NOVALUE"}))
+// TestRunArgsSecretsLogged checks what the driver logs of run_args: the
+// environment of every secret name the rule knows is masked, the rest
+// shown, and an -e error never quotes the value.
+func TestRunArgsSecretsLogged(t *testing.T) {
+	args, err := shlex.Split(`--net=none -e MYSQL_ROOT_PASSWORD=s3cr3t -e MYSQL_PWD=pwd1 --env DB_PASS=pass2
+		--env=AWS_CREDENTIALS=cred3 -eSSH_KEY=key4 -e API_TOKEN=tok5 -e TZ=UTC -e MONKEY=banana`)
+	require.NoError(t, err)
+	spec, err := parseRunArgs(args)
+	require.NoError(t, err)
+	require.Equal(t, []string{"MYSQL_ROOT_PASSWORD=xxxx", "MYSQL_PWD=xxxx", "DB_PASS=xxxx", "AWS_CREDENTIALS=xxxx",
+		"SSH_KEY=xxxx", "API_TOKEN=xxxx", "TZ=UTC", "MONKEY=banana"}, secret.RedactEnv(spec.config.Env))
+	require.Contains(t, spec.config.Env, "MYSQL_PWD=pwd1", "the container still gets the value")
+
+	_, err = parseRunArgs([]string{"-e", "=s3cr3t"})
+	require.ErrorContains(t, err, "option -e: expected NAME=value or NAME")
+	require.NotContains(t, err.Error(), "s3cr3t")
 }
