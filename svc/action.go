@@ -35,8 +35,11 @@ type ActionOptions struct {
 	// DryRun computes and returns the plan, and calls no driver.
 	DryRun bool
 	// LockTimeout is how long to wait for another action of the same
-	// service to finish. Default 30s.
+	// service to finish. Default 30s; negative is an error.
 	LockTimeout time.Duration
+	// NoLockWait fails at once when another action holds the lock
+	// (svcmgr --waitlock 0), whatever LockTimeout says.
+	NoLockWait bool
 	// Scheduler overrides the service's scheduler keyword ("graph" or
 	// "groups").
 	Scheduler string
@@ -241,7 +244,12 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		return res, nil
 	}
 	timeout := opts.LockTimeout
-	if timeout == 0 {
+	switch {
+	case opts.NoLockWait:
+		timeout = 0
+	case timeout < 0:
+		return fail(fmt.Errorf("service %s: %s: lock timeout %s: expected a duration of 0 or more", s.Name, action, timeout))
+	case timeout == 0:
 		timeout = 30 * time.Second
 	}
 	unlock, err := s.lock(ctx, string(action), timeout)

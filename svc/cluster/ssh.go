@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/svckit/svckit/internal/nodename"
 	"github.com/svckit/svckit/svc"
 )
 
@@ -107,6 +108,9 @@ func (t *SSH) Close() error {
 
 // Peer returns the peer of node.
 func (t *SSH) Peer(node string) (Peer, error) {
+	if err := nodename.Check(node); err != nil {
+		return nil, fmt.Errorf("ssh peer: %w", err)
+	}
 	return &sshPeer{t: t, node: t.opts.Nodes.Lookup(node)}, nil
 }
 
@@ -334,7 +338,10 @@ func selectionArgs(opts svc.ActionOptions) []string {
 	if opts.Force {
 		a = append(a, "--force")
 	}
-	if opts.LockTimeout > 0 {
+	switch {
+	case opts.NoLockWait:
+		a = append(a, "--waitlock", "0s")
+	case opts.LockTimeout > 0:
 		a = append(a, "--waitlock", opts.LockTimeout.String())
 	}
 	if opts.Scheduler != "" {
