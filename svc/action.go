@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/svckit/svckit/resource"
@@ -524,6 +525,10 @@ func wrapAction(r resource.Resource, action string, err error) error {
 	return &resource.Error{RID: r.RID(), Action: action, Err: err}
 }
 
+// TriggerGrace is how long a cancelled trigger's process group has
+// between SIGTERM and SIGKILL.
+const TriggerGrace = 2 * time.Second
+
 // trigger runs the pre_/post_ command of r named kw through a shell, with
 // its output logged (redacted).
 func (s *Service) trigger(ctx context.Context, r resource.Resource, kw string) error {
@@ -538,7 +543,18 @@ func (s *Service) trigger(ctx context.Context, r resource.Resource, kw string) e
 	}
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Env = append(c.Environ(), "OPENSVC_SVCNAME="+s.Name, "OPENSVC_RID="+r.RID(), "OPENSVC_NODENAME="+s.Node)
+	// The shell and every child it starts share a process group of
+	// their own: cancellation signals the group, not only /bin/sh (a
+	// "sleep 12; echo x" would otherwise hold the action 12 s).
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGTERM) }
+	c.WaitDelay = TriggerGrace
 	out, err := c.CombinedOutput()
+	if c.Process != nil {
+		// No child outlives the action: what ignored TERM, or was left
+		// in the background, is killed with the group.
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+	}
 	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		if line != "" {
 			log.Info(s.Redact(line))
