@@ -48,6 +48,7 @@ type globals struct {
 	tags, scheduler             string
 	fake, dryRun, showSecrets   bool
 	force                       bool
+	cancelOnEOF                 bool
 	waitlock                    time.Duration
 	maxParallel                 int
 	stdin                       io.Reader
@@ -86,7 +87,23 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceErrors: true,
 		// Names and durations that reach paths, peers and locks are
 		// checked once, before any command runs.
-		PersistentPreRunE: func(*cobra.Command, []string) error { return g.checkGlobals() },
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkGlobals(); err != nil {
+				return err
+			}
+			if g.cancelOnEOF {
+				// The SSH transport keeps stdin open while it waits: its
+				// end (a timeout, a cancelled cluster action, a lost
+				// connection) cancels this command's action.
+				ctx, cancel := context.WithCancel(cmd.Context())
+				cmd.SetContext(ctx)
+				go func() {
+					_, _ = io.Copy(io.Discard, g.stdin)
+					cancel()
+				}()
+			}
+			return nil
+		},
 	}
 	defRoot := os.Getenv("SVCKIT_ROOT")
 	if defRoot == "" {
@@ -118,6 +135,8 @@ func newRoot(g *globals) *cobra.Command {
 	f.DurationVar(&g.cl.connectTimeout, "connect-timeout", 10*time.Second, "ssh connection and handshake timeout")
 	f.DurationVar(&g.cl.commandTimeout, "command-timeout", 10*time.Minute, "timeout of each command on a node")
 	f.IntVar(&g.cl.workers, "workers", 8, "how many nodes are worked on at once")
+	f.BoolVar(&g.cancelOnEOF, "cancel-on-stdin-eof", false, "cancel the action when stdin ends (set by the SSH transport)")
+	_ = f.MarkHidden("cancel-on-stdin-eof")
 
 	printCmd := &cobra.Command{Use: "print", Short: "print status or config"}
 	printCmd.AddCommand(&cobra.Command{
