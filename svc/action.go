@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/svckit/svckit/resource"
@@ -37,8 +38,11 @@ type ActionOptions struct {
 	// what they would delete or keep (Result.PlanDetails), which only reads.
 	DryRun bool
 	// LockTimeout is how long to wait for another action of the same
-	// service to finish. Default 30s.
+	// service to finish. Default 30s; negative is an error.
 	LockTimeout time.Duration
+	// NoLockWait fails at once when another action holds the lock
+	// (svcmgr --waitlock 0), whatever LockTimeout says.
+	NoLockWait bool
 	// Scheduler overrides the service's scheduler keyword ("graph" or
 	// "groups").
 	Scheduler string
@@ -252,7 +256,12 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		return res, nil
 	}
 	timeout := opts.LockTimeout
-	if timeout == 0 {
+	switch {
+	case opts.NoLockWait:
+		timeout = 0
+	case timeout < 0:
+		return fail(fmt.Errorf("service %s: %s: lock timeout %s: expected a duration of 0 or more", s.Name, action, timeout))
+	case timeout == 0:
 		timeout = 30 * time.Second
 	}
 	unlock, err := s.lock(ctx, string(action), timeout)
@@ -527,6 +536,10 @@ func wrapAction(r resource.Resource, action string, err error) error {
 	return &resource.Error{RID: r.RID(), Action: action, Err: err}
 }
 
+// TriggerGrace is how long a cancelled trigger's process group has
+// between SIGTERM and SIGKILL.
+const TriggerGrace = 2 * time.Second
+
 // trigger runs the pre_/post_ command of r named kw through a shell, with
 // its output logged (redacted).
 func (s *Service) trigger(ctx context.Context, r resource.Resource, kw string) error {
@@ -541,7 +554,18 @@ func (s *Service) trigger(ctx context.Context, r resource.Resource, kw string) e
 	}
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
 	c.Env = append(c.Environ(), "OPENSVC_SVCNAME="+s.Name, "OPENSVC_RID="+r.RID(), "OPENSVC_NODENAME="+s.Node)
+	// The shell and every child it starts share a process group of
+	// their own: cancellation signals the group, not only /bin/sh (a
+	// "sleep 12; echo x" would otherwise hold the action 12 s).
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGTERM) }
+	c.WaitDelay = TriggerGrace
 	out, err := c.CombinedOutput()
+	if c.Process != nil {
+		// No child outlives the action: what ignored TERM, or was left
+		// in the background, is killed with the group.
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+	}
 	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		if line != "" {
 			log.Info(s.Redact(line))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/internal/nodename"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/resource/secret"
 )
@@ -87,7 +88,10 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 		if err != nil {
 			return nil, fmt.Errorf("node name: %w", err)
 		}
-		opts.Node = h
+		opts.Node = nodename.FromHost(h)
+	}
+	if err := nodename.Check(opts.Node); err != nil {
+		return nil, fmt.Errorf("load %s: %w", filename, err)
 	}
 	if opts.Svcname == "" {
 		opts.Svcname = strings.TrimSuffix(filepath.Base(filename), ".conf")
@@ -160,6 +164,7 @@ func (l *loader) load(ctx context.Context) *Service {
 	if s.FlexPrimary == "" {
 		s.FlexPrimary = s.Nodes[0]
 	}
+	l.checkNodeNames(def)
 	if !contains(s.Nodes, s.Node) && !contains(s.DRPNodes, s.Node) {
 		l.problem(keyLine(def, "nodes"), defaultSection, "nodes", "node %q is not one of the service's nodes (%s) or drpnodes: expected to load the config for one of them", s.Node, strings.Join(append(append([]string{}, s.Nodes...), s.DRPNodes...), " "))
 	}
@@ -276,6 +281,28 @@ func (l *loader) rank(scope string) int {
 	return -1
 }
 
+// checkNodeNames reports every name of nodes, drpnodes, flex_primary
+// and drp_flex_primary that is not a valid node name: a node called
+// "nodes" would take the key@nodes variants as its own.
+func (l *loader) checkNodeNames(def *rawSection) {
+	for _, k := range def.Keys {
+		switch k.Name {
+		case "nodes", "drpnodes", "flex_primary", "drp_flex_primary":
+		default:
+			continue
+		}
+		seen := map[string]bool{}
+		for _, n := range strings.Fields(k.Value) {
+			if err := nodename.Check(n); err != nil {
+				l.problem(k.Line, def.Name, k.Name, "%v", err)
+			} else if seen[n] {
+				l.problem(k.Line, def.Name, k.Name, "node %q is listed twice", n)
+			}
+			seen[n] = true
+		}
+	}
+}
+
 func (l *loader) defaultRaw() *rawSection {
 	if d := l.raw.section(defaultSection); d != nil {
 		return d
@@ -307,8 +334,7 @@ func (l *loader) checkScope(sec *rawSection, k rawKey, scopable bool) {
 		l.problem(k.Line, sec.Name, k.Name+"@"+k.Scope, "keyword %s cannot be scoped: expected %s = <value> without @", k.Name, k.Name)
 		return
 	}
-	switch k.Scope {
-	case "nodes", "drpnodes", "flex_primary", "drp_flex_primary", "encapnodes":
+	if nodename.IsScopeWord(k.Scope) {
 		return
 	}
 	if !contains(l.s.Nodes, k.Scope) && !contains(l.s.DRPNodes, k.Scope) {

@@ -24,7 +24,8 @@ type lockHolder struct {
 }
 
 // lock takes the service's action lock (<var>/lock), waiting up to
-// timeout. One action at a time per service, across processes.
+// timeout; a timeout of 0 tries once and does not wait. One action at a
+// time per service, across processes.
 func (s *Service) lock(ctx context.Context, action string, timeout time.Duration) (func(), error) {
 	if s.varDir == "" {
 		return nil, fmt.Errorf("service %s: no var directory to hold the action lock (set Options.Root or Options.VarDir)", s.Name)
@@ -34,9 +35,15 @@ func (s *Service) lock(ctx context.Context, action string, timeout time.Duration
 	}
 	path := filepath.Join(s.varDir, "lock")
 	fl := flock.New(path)
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ok, err := fl.TryLockContext(wctx, 50*time.Millisecond)
+	var ok bool
+	var err error
+	if timeout <= 0 {
+		ok, err = fl.TryLock()
+	} else {
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		ok, err = fl.TryLockContext(wctx, 50*time.Millisecond)
+	}
 	if !ok || err != nil {
 		holder := "unknown holder"
 		if b, rerr := os.ReadFile(path + ".holder"); rerr == nil {
@@ -48,7 +55,11 @@ func (s *Service) lock(ctx context.Context, action string, timeout time.Duration
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, fmt.Errorf("service %s: %s: lock %s: %w", s.Name, action, path, err)
 		}
-		return nil, fmt.Errorf("service %s: %s: another action holds the lock %s: %s; waited %s", s.Name, action, path, holder, timeout)
+		waited := "waited " + timeout.String()
+		if timeout <= 0 {
+			waited = "did not wait (lock wait 0)"
+		}
+		return nil, fmt.Errorf("service %s: %s: another action holds the lock %s: %s; %s", s.Name, action, path, holder, waited)
 	}
 	h, _ := json.Marshal(lockHolder{PID: os.Getpid(), Node: s.Node, Action: action, Since: time.Now()})
 	if err := atomicfile.Write(path+".holder", h, 0o644); err != nil {

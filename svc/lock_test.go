@@ -116,6 +116,29 @@ func TestLockTimeoutNamesHolder(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist, "the holder note goes with the lock")
 }
 
+// TestLockNoWait checks that NoLockWait (svcmgr --waitlock 0) fails at
+// once when the lock is held, and that a negative timeout is refused.
+func TestLockNoWait(t *testing.T) {
+	root, _, _ := startLockHolder(t, 5*time.Second)
+	rec := fake.NewRecorder()
+	s := loadRoot(t, root, fake.Options{Recorder: rec})
+	for _, tc := range []struct {
+		name string
+		opts svc.ActionOptions
+		want string
+	}{
+		{"no wait", svc.ActionOptions{NoLockWait: true}, "did not wait"},
+		{"no wait beats a timeout", svc.ActionOptions{NoLockWait: true, LockTimeout: time.Minute}, "did not wait"},
+		{"negative", svc.ActionOptions{LockTimeout: -5 * time.Second}, "lock timeout -5s: expected a duration of 0 or more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.Stop(t.Context(), tc.opts)
+			require.ErrorContains(t, err, tc.want)
+			require.Empty(t, rec.Actions(fake.ActionStop))
+		})
+	}
+}
+
 // TestLockWaits checks that an action of a second process waits for the
 // holder to finish, then runs.
 func TestLockWaits(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/svckit/svckit/compliance"
+	"github.com/svckit/svckit/internal/nodename"
 )
 
 // usageError marks an error as the caller's: exit status 2.
@@ -84,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func newRootCmd(stdout io.Writer) *cobra.Command {
 	host, _ := os.Hostname()
+	host = nodename.FromHost(host)
 	g := &globals{}
 	root := &cobra.Command{
 		Use:           "nodemgr",
@@ -230,8 +232,8 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 	if g.format != "text" && g.format != "json" {
 		return nil, usagef("--format %q: expected text or json", g.format)
 	}
-	if g.node == "" {
-		return nil, usagef("--node: the node name is empty")
+	if err := nodename.Check(g.node); err != nil {
+		return nil, usagef("--node: %v", err)
 	}
 	extra := map[string]string{}
 	for _, kv := range g.env {

@@ -37,6 +37,9 @@ func TestUsageErrors(t *testing.T) {
 		{"moduleset typo", []string{"--root", root, "compliance", "check", "--rules", rules, "--moduleset", "sdpc.node"}, `did you mean "spdc.node"?`},
 		{"attach needs a moduleset", []string{"--root", root, "compliance", "attach", "--rules", rules}, "--moduleset is required"},
 		{"bad env", []string{"--root", root, "compliance", "check", "--rules", rules, "--env", "NOEQUAL"}, "expected KEY=VALUE"},
+		{"node named nodes", []string{"--root", root, "--node", "nodes", "compliance", "check", "--rules", rules}, `--node: node name "nodes" is a scope word`},
+		{"node named flex_primary", []string{"--root", root, "--node", "flex_primary", "compliance", "check", "--rules", rules}, "scope word"},
+		{"node upper case", []string{"--root", root, "--node", "Spd01", "compliance", "check", "--rules", rules}, "lower case"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

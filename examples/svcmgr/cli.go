@@ -22,6 +22,7 @@ import (
 	_ "github.com/svckit/svckit/driver/all"
 	"github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/internal/nodename"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
@@ -47,6 +48,7 @@ type globals struct {
 	tags, scheduler             string
 	fake, dryRun, showSecrets   bool
 	force                       bool
+	cancelOnEOF                 bool
 	waitlock                    time.Duration
 	maxParallel                 int
 	stdin                       io.Reader
@@ -83,12 +85,32 @@ func newRoot(g *globals) *cobra.Command {
 		Short:         "Run the actions of a svckit service on this node",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Names and durations that reach paths, peers and locks are
+		// checked once, before any command runs.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkGlobals(); err != nil {
+				return err
+			}
+			if g.cancelOnEOF {
+				// The SSH transport keeps stdin open while it waits: its
+				// end (a timeout, a cancelled cluster action, a lost
+				// connection) cancels this command's action.
+				ctx, cancel := context.WithCancel(cmd.Context())
+				cmd.SetContext(ctx)
+				go func() {
+					_, _ = io.Copy(io.Discard, g.stdin)
+					cancel()
+				}()
+			}
+			return nil
+		},
 	}
 	defRoot := os.Getenv("SVCKIT_ROOT")
 	if defRoot == "" {
 		defRoot = defaultRoot
 	}
 	host, _ := os.Hostname()
+	host = nodename.FromHost(host)
 	f := root.PersistentFlags()
 	f.StringVar(&g.root, "root", defRoot, "the directory holding etc/<svc>.conf and var/<svc>/ (env SVCKIT_ROOT)")
 	f.StringVar(&g.node, "node", host, "the name of this node")
@@ -99,7 +121,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringSliceVar(&g.subsets, "subsets", nil, "subset names (comma separated)")
 	f.BoolVar(&g.dryRun, "dry-run", false, "print the plan and change nothing")
 	f.StringVar(&g.format, "format", "text", "output format: text or json")
-	f.DurationVar(&g.waitlock, "waitlock", 30*time.Second, "how long to wait for another action of the service")
+	f.DurationVar(&g.waitlock, "waitlock", 30*time.Second, "how long to wait for another action of the service (0: do not wait)")
 	f.StringVar(&g.scheduler, "scheduler", "", "graph or groups (default: the service's scheduler keyword)")
 	f.IntVar(&g.maxParallel, "max-parallel", 0, "the most resource actions at once (default: the service's max_parallel)")
 	f.BoolVar(&g.force, "force", false, "also stop standby (always_on) resources; unprovision: also delete what this service did not create (backing files, disks that existed before provision); run cluster-wide commands from a node that is not the flex primary; push over a newer store version; migrate when nodes run different configs")
@@ -113,6 +135,8 @@ func newRoot(g *globals) *cobra.Command {
 	f.DurationVar(&g.cl.connectTimeout, "connect-timeout", 10*time.Second, "ssh connection and handshake timeout")
 	f.DurationVar(&g.cl.commandTimeout, "command-timeout", 10*time.Minute, "timeout of each command on a node")
 	f.IntVar(&g.cl.workers, "workers", 8, "how many nodes are worked on at once")
+	f.BoolVar(&g.cancelOnEOF, "cancel-on-stdin-eof", false, "cancel the action when stdin ends (set by the SSH transport)")
+	_ = f.MarkHidden("cancel-on-stdin-eof")
 
 	printCmd := &cobra.Command{Use: "print", Short: "print status or config"}
 	printCmd.AddCommand(&cobra.Command{
@@ -194,6 +218,24 @@ func newRoot(g *globals) *cobra.Command {
 		RunE:               func(cmd *cobra.Command, args []string) error { return g.docker(cmd.Context(), args) },
 	})
 	return root
+}
+
+// checkGlobals refuses, as usage errors, a service name the cluster
+// agent would refuse (-s ../../x would load a file outside <root>/etc),
+// a node name that breaks the node name rule, and a negative --waitlock.
+func (g *globals) checkGlobals() error {
+	if g.svcname != "" {
+		if err := store.ValidServiceName(g.svcname); err != nil {
+			return usageError("-s: %v", err)
+		}
+	}
+	if err := nodename.Check(g.node); err != nil {
+		return usageError("--node: %v", err)
+	}
+	if g.waitlock < 0 {
+		return usageError("--waitlock %s: expected 0 (do not wait) or a positive duration", g.waitlock)
+	}
+	return nil
 }
 
 func (g *globals) configPath() string {

@@ -215,7 +215,7 @@ func exitFor(err error) error {
 
 func (g *globals) actionOptions(cmdFlags interface{ Changed(string) bool }) svc.ActionOptions {
 	opts := svc.ActionOptions{
-		Selection: g.selection(), DryRun: g.dryRun, LockTimeout: g.waitlock,
+		Selection: g.selection(), DryRun: g.dryRun, LockTimeout: g.waitlock, NoLockWait: g.waitlock == 0,
 		Scheduler: g.scheduler, MaxParallel: g.maxParallel, Force: g.force,
 	}
 	if cmdFlags != nil && cmdFlags.Changed("rollback") {

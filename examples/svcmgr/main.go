@@ -10,7 +10,11 @@
 // <root>/var/<svc>/. --fake runs every resource on driver/fake (state in
 // the var directory, so successive invocations see it; latency and faults
 // from SVCKIT_FAKE_* variables). Exit codes: 0 success, 1 the action
-// failed, 2 bad usage or invalid configuration.
+// failed, 2 bad usage or invalid configuration. -s takes a service name
+// as the cluster agent does (letters, digits, '.', '_', '-'); --node a
+// node name (RFC 1123 host label in lower case, not a scope word such as
+// nodes or drpnodes); --waitlock 0 fails at once when another action
+// holds the service lock, a negative one is a usage error.
 //
 // Cluster commands, run from the flex primary (the reference's
 // "Service provisioning" and "Operating the run"):

@@ -368,3 +368,44 @@ func readFile(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestSSHCommandTimeoutCancelsRemote is the issue's "--command-timeout
+// 2s --cluster start" case: the timeout cancels the remote svcmgr (which
+// releases its lock and brings nothing up later), and the report gives
+// the node's state re-read afterwards, which a later status confirms.
+func TestSSHCommandTimeoutCancelsRemote(t *testing.T) {
+	c := startSSHCluster(t, "spd01", "spd02")
+	spd02 := c.nodes[1]
+	seed := []byte(strings.Join([]string{"[DEFAULT]", "nodes = spd01 spd02", "rollback = false", "",
+		"[fs#01]", "type = ext4", "dev = /dev/loop9", "mnt = /srv/x", "",
+		"[fs#02]", "type = ext4", "dev = /dev/loop8", "mnt = /srv/y", ""}, "\n"))
+	st, err := store.NewDir(c.storeDir)
+	require.NoError(t, err)
+	_, err = st.Put(context.Background(), "spdsvc01", seed, store.Absent)
+	require.NoError(t, err)
+	c.ok(t, "pull")
+	c.ok(t, "--cluster", "pull")
+
+	// fs#01 takes 30 s to start on spd02.
+	c.writeRegistry(t, map[string]string{"spd02": "SVCKIT_FAKE_LATENCY_OF=fs#01:start=30s"})
+	out, errs, code := c.svcmgr(t, "--cluster", "start", "--command-timeout", "2s")
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, errs, "start failed on spd02: ")
+	require.Contains(t, errs, "start: context deadline exceeded (cancelled on the node: the remote command stopped)")
+	require.Contains(t, errs, "state afterwards (re-read): avail ")
+	_, err = os.Stat(filepath.Join(spd02.root, "var", "spdsvc01", "lock.holder"))
+	require.ErrorIs(t, err, os.ErrNotExist, "the remote action released its lock")
+
+	// Had the remote action gone on, fs#01 would come up within 30 s;
+	// the state stays what the report said.
+	c.writeRegistry(t, nil)
+	time.Sleep(3 * time.Second)
+	status := c.status(t)
+	ns := status.Nodes["spd02"]
+	require.Contains(t, errs, fmt.Sprintf("state afterwards (re-read): avail %s, overall %s", ns.Avail, ns.Overall))
+	for _, r := range ns.Resources {
+		if r.RID == "fs#01" {
+			require.NotEqual(t, "up", r.Status.String(), "fs#01 came up after the timeout")
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/svckit/svckit/formtemplate"
+	"github.com/svckit/svckit/internal/nodename"
 )
 
 // Limits of the 10.0.0.0/24 subnet convention of the seed: node addresses
@@ -230,6 +231,10 @@ func checkNodes(svcname string, nodes []string) []string {
 	for _, n := range nodes {
 		if msg := checkGCEName(n); msg != "" {
 			msgs = append(msgs, "node "+msg)
+			continue
+		}
+		if err := nodename.Check(n); err != nil {
+			msgs = append(msgs, err.Error())
 			continue
 		}
 		if seen[n] {

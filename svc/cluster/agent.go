@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/svckit/svckit/driver"
@@ -153,7 +156,11 @@ func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source
 	}
 	path := a.ConfigPath(svcname)
 	ch := &ConfigChange{Service: svcname, Node: a.Node, Source: source, Checksum: store.Checksum(data), DryRun: dryRun}
-	if _, err := svc.Parse(ctx, path, data, a.options(svcname)); err != nil {
+	s, err := svc.Parse(ctx, path, data, a.options(svcname))
+	if err == nil {
+		err = a.checkInstallable(data, s)
+	}
+	if err != nil {
 		return ch, fmt.Errorf("%s: config of %s from %s (sha256 %s) refused, the local config is unchanged: %w", a.Node, svcname, source, store.Short(ch.Checksum), err)
 	}
 	old, err := os.ReadFile(path)
@@ -182,6 +189,21 @@ func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source
 		return ch, fmt.Errorf("%s: install %s: %w", a.Node, svcname, err)
 	}
 	return ch, nil
+}
+
+// checkInstallable refuses a config that parses but cannot be this
+// node's: an empty one (an empty store file must not replace a working
+// config), or one whose nodes and drpnodes do not name this node (a
+// config without nodes would otherwise default to whatever node loads it).
+func (a *Agent) checkInstallable(data []byte, s *svc.Service) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("the config is empty: expected at least [DEFAULT] with nodes naming this node")
+	}
+	named := append(strings.Fields(s.Keywords["nodes"]), strings.Fields(s.Keywords["drpnodes"])...)
+	if !slices.Contains(named, a.Node) {
+		return fmt.Errorf("its nodes and drpnodes (%s) do not include this node %s: expected a config that names it", strings.Join(named, " "), a.Node)
+	}
+	return nil
 }
 
 // Pull fetches the config of svcname from the store and installs it.

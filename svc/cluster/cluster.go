@@ -19,7 +19,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/store"
 )
@@ -47,7 +49,29 @@ type NodeResult struct {
 	Result *svc.Result   `json:"result,omitempty"`
 	Config *ConfigChange `json:"config,omitempty"`
 	Error  string        `json:"error,omitempty"`
+	// After is the node's state re-read once an action failed or timed
+	// out there: what the node is, rather than what the failure suggests.
+	After *StateAfter `json:"after,omitempty"`
 }
+
+// StateAfter is the state of a service on a node, read after an action
+// there failed.
+type StateAfter struct {
+	Avail   resource.Status `json:"avail,omitempty"`
+	Overall resource.Status `json:"overall,omitempty"`
+	// Error says why the state could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+func (a *StateAfter) String() string {
+	if a.Error != "" {
+		return "state afterwards unknown: " + a.Error
+	}
+	return fmt.Sprintf("state afterwards (re-read): avail %s, overall %s", a.Avail, a.Overall)
+}
+
+// ReReadTimeout bounds the status read that follows a failed action.
+const ReReadTimeout = 30 * time.Second
 
 // Result is the outcome of a cluster-wide operation, keyed by node.
 type Result struct {
@@ -185,6 +209,19 @@ func (c *Cluster) doOn(ctx context.Context, svcname string, nodes []string, acti
 	return c.each(ctx, svcname, string(action), nodes, func(ctx context.Context, p Peer, nr *NodeResult) error {
 		r, err := p.Do(ctx, svcname, action, opts)
 		nr.Result = r
+		if err != nil && !opts.DryRun {
+			// A timeout or a failure says nothing sure of what the node
+			// ran: read what it is now, even when ctx is done.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReReadTimeout)
+			defer cancel()
+			nr.After = &StateAfter{}
+			if st, serr := p.Status(rctx, svcname); serr != nil {
+				nr.After.Error = serr.Error()
+			} else {
+				nr.After.Avail, nr.After.Overall = st.Avail, st.Overall
+			}
+			err = fmt.Errorf("%w; %s", err, nr.After)
+		}
 		return err
 	})
 }

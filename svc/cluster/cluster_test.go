@@ -205,6 +205,17 @@ func TestClusterActionFailureNamesNodes(t *testing.T) {
 	require.Equal(t, []string{"spd02", "spd04"}, res.Failed())
 	require.Empty(t, res.Nodes["spd01"].Error)
 	require.Contains(t, res.Nodes["spd04"].Result.Error, "fs#30")
+	// Each failed node's report carries its state, re-read afterwards.
+	for _, n := range []string{"spd02", "spd04"} {
+		st, err := tc.agents[n].Status(ctx, svcname)
+		require.NoError(t, err)
+		after := res.Nodes[n].After
+		require.NotNil(t, after, n)
+		require.Equal(t, st.Avail, after.Avail, n)
+		require.Equal(t, st.Overall, after.Overall, n)
+		require.Contains(t, res.Nodes[n].Error, fmt.Sprintf("state afterwards (re-read): avail %s, overall %s", st.Avail, st.Overall))
+	}
+	require.Nil(t, res.Nodes["spd01"].After, "no re-read where the action succeeded")
 }
 
 func TestClusterStatusWarnsOnConfigVersions(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/shlex"
 	"gopkg.in/ini.v1"
+
+	"github.com/svckit/svckit/internal/nodename"
 )
 
 // Node says how to reach a node and run svcmgr there.
@@ -78,6 +80,9 @@ func ParseNodes(filename string, data []byte) (*Nodes, error) {
 	for _, sec := range f.Sections() {
 		if sec.Name() == ini.DefaultSection {
 			continue
+		}
+		if err := nodename.Check(sec.Name()); err != nil {
+			return nil, fmt.Errorf("%s: [%s]: %w", filename, sec.Name(), err)
 		}
 		node := n.Defaults
 		node.Name = sec.Name()

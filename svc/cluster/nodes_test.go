@@ -72,6 +72,8 @@ func TestSelectionArgs(t *testing.T) {
 		DryRun: true, Force: true, LockTimeout: time.Minute, Scheduler: "groups", MaxParallel: 4, Rollback: &rb})
 	require.Equal(t, []string{"--rid", "fs#01,container", "--tags", "pod16", "--subsets", "cge", "--dry-run", "--force",
 		"--waitlock", "1m0s", "--scheduler", "groups", "--max-parallel", "4", "--rollback=false"}, got)
+	// --waitlock 0 reaches the peers as "do not wait".
+	require.Equal(t, []string{"--waitlock", "0s"}, selectionArgs(svc.ActionOptions{NoLockWait: true, LockTimeout: time.Minute}))
 }
 
 func writeTestKey(t *testing.T, path string) {
@@ -116,4 +118,10 @@ func TestSSHConnectTimeout(t *testing.T) {
 
 	_, err = NewSSH(SSHOptions{KeyFiles: []string{key}})
 	require.ErrorContains(t, err, "host keys must be verified")
+
+	// A peer is named by the node name rule: no connection is tried.
+	for _, bad := range []string{"nodes", "drpnodes", "flex_primary", "Spd02", "-oProxyCommand=x"} {
+		_, err = tr.Peer(bad)
+		require.ErrorContains(t, err, "ssh peer: node name", bad)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/svckit/svckit/internal/nodename"
 	"github.com/svckit/svckit/svc"
 )
 
@@ -107,6 +109,9 @@ func (t *SSH) Close() error {
 
 // Peer returns the peer of node.
 func (t *SSH) Peer(node string) (Peer, error) {
+	if err := nodename.Check(node); err != nil {
+		return nil, fmt.Errorf("ssh peer: %w", err)
+	}
 	return &sshPeer{t: t, node: t.opts.Nodes.Lookup(node)}, nil
 }
 
@@ -231,8 +236,17 @@ func (t *SSH) command(n Node, svcname string, args []string) string {
 	return strings.Join(q, " ")
 }
 
+// CancelGrace is how long a cancelled or timed-out remote command has to
+// stop (its triggers get svc.TriggerGrace) before the session is closed.
+const CancelGrace = svc.TriggerGrace + 3*time.Second
+
 // run runs svcmgr on n with stdin, and returns its stdout, stderr and
-// exit error.
+// exit error. A command run without stdin gets --cancel-on-stdin-eof and
+// a stdin kept open: on cancellation or timeout the remote svcmgr is sent
+// SIGTERM and its stdin is closed, so that it cancels its action (sshd
+// does not always deliver signals, and closing the session alone leaves
+// the remote command running), and run waits up to CancelGrace for it to
+// stop and release the service lock.
 func (t *SSH) run(ctx context.Context, n Node, svcname string, args []string, stdin []byte) (stdout, stderr []byte, runErr error, err error) {
 	ctx, cancel := context.WithTimeout(ctx, t.opts.CommandTimeout)
 	defer cancel()
@@ -255,22 +269,42 @@ func (t *SSH) run(ctx context.Context, n Node, svcname string, args []string, st
 	defer sess.Close()
 	var out, errb bytes.Buffer
 	sess.Stdout, sess.Stderr = &out, &errb
+	shown := strings.Join(args, " ")
+	var hold io.WriteCloser
 	if stdin != nil {
 		sess.Stdin = bytes.NewReader(stdin)
+	} else {
+		hold, err = sess.StdinPipe()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: ssh stdin: %w", n.Name, err)
+		}
+		args = append([]string{"--cancel-on-stdin-eof"}, args...)
 	}
 	cmd := t.command(n, svcname, args)
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(cmd) }()
 	select {
 	case runErr = <-done:
+		if hold != nil {
+			hold.Close()
+		}
 	case <-ctx.Done():
 		sess.Signal(ssh.SIGTERM)
+		if hold != nil {
+			hold.Close()
+		}
+		stopped := "the remote command stopped"
+		select {
+		case <-done:
+		case <-time.After(CancelGrace):
+			stopped = fmt.Sprintf("the remote command did not stop within %s", CancelGrace)
+		}
 		sess.Close()
-		return out.Bytes(), errb.Bytes(), nil, fmt.Errorf("%s: %s: %w", n.Name, strings.Join(args, " "), ctx.Err())
+		return out.Bytes(), errb.Bytes(), nil, fmt.Errorf("%s: %s: %w (cancelled on the node: %s)", n.Name, shown, ctx.Err(), stopped)
 	}
 	var exit *ssh.ExitError
 	if runErr != nil && !errors.As(runErr, &exit) {
-		return out.Bytes(), errb.Bytes(), nil, fmt.Errorf("%s: %s: %w", n.Name, strings.Join(args, " "), runErr)
+		return out.Bytes(), errb.Bytes(), nil, fmt.Errorf("%s: %s: %w", n.Name, shown, runErr)
 	}
 	return out.Bytes(), errb.Bytes(), runErr, nil
 }
@@ -334,7 +368,10 @@ func selectionArgs(opts svc.ActionOptions) []string {
 	if opts.Force {
 		a = append(a, "--force")
 	}
-	if opts.LockTimeout > 0 {
+	switch {
+	case opts.NoLockWait:
+		a = append(a, "--waitlock", "0s")
+	case opts.LockTimeout > 0:
 		a = append(a, "--waitlock", opts.LockTimeout.String())
 	}
 	if opts.Scheduler != "" {
