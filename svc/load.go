@@ -131,11 +131,11 @@ type loader struct {
 	badDefaults map[string]bool
 	// nodeSet holds nodes and drpnodes; inNodes and inDRPNodes say
 	// where this node is; drpFlexPrimary is DEFAULT's drp_flex_primary.
-	nodeSet                 map[string]bool
-	inNodes, inDRPNodes     bool
-	drpFlexPrimary          string
+	nodeSet             map[string]bool
+	inNodes, inDRPNodes bool
+	drpFlexPrimary      string
 	limits                  // bounds of reference expansion (expand.go)
-	dropped                 int // problems beyond MaxProblems
+	dropped             int // problems beyond MaxProblems
 }
 
 func (l *loader) problem(line int, section, keyword, format string, args ...any) {
