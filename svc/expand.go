@@ -81,15 +81,20 @@ func (l *loader) allProblems(data []byte) []Problem {
 	return p
 }
 
-// emptyProblem reports a configuration with no section and no keyword (an
-// empty file, or only comments and blank lines): installed, it would
-// replace a service with nothing.
+// emptyProblem reports a configuration without a single keyword (an empty
+// file, only comments and blank lines, or only section headers):
+// installed, it would replace a service with nothing.
 func (l *loader) emptyProblem(data []byte) *Problem {
-	if len(l.raw.Sections) > 0 {
-		return nil
+	for _, sec := range l.raw.Sections {
+		if len(sec.Keys) > 0 {
+			return nil
+		}
 	}
 	what := "an empty file"
-	if strings.TrimSpace(string(data)) != "" {
+	switch {
+	case len(l.raw.Sections) > 0:
+		what = "no keyword in any section"
+	case strings.TrimSpace(string(data)) != "":
 		what = "only comments and blank lines"
 	}
 	return &Problem{File: l.raw.File, Message: "empty configuration (" + what + "): expected a [DEFAULT] section with nodes and the service's resource sections"}

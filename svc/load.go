@@ -344,7 +344,7 @@ func (l *loader) expand(section string, k rawKey, rid string) string {
 		return v
 	}
 	if l.overBudget {
-		return ""
+		return v // reported once: the raw value causes no other problem
 	}
 	var b strings.Builder
 	last := 0
@@ -359,7 +359,7 @@ func (l *loader) expand(section string, k rawKey, rid string) string {
 			continue
 		}
 		if !l.spend(section, k, b.Len()+m[0]-last+len(rep), len(rep)) {
-			return ""
+			return v
 		}
 		b.WriteString(v[last:m[0]])
 		b.WriteString(rep)
