@@ -123,3 +123,27 @@ func FuzzReader(f *testing.F) {
 		sameAsGoIni(t, text)
 	})
 }
+
+// BenchmarkReader reads 50,000 sections and a 200,000-key [env] (the
+// issue's reference chain), which go-ini reads in quadratic time.
+func BenchmarkReader(b *testing.B) {
+	var secs, env strings.Builder
+	for i := range 50000 {
+		fmt.Fprintf(&secs, "[fs#%d]\ntype = ext4\ndev = /dev/d%d\nmnt = /srv/{svcname}/%d\n\n", i, i, i)
+	}
+	env.WriteString("[env]\nl0 = x\n")
+	for i := 1; i < 200000; i++ {
+		fmt.Fprintf(&env, "l%d = {env.l%d}\n", i, i-1)
+	}
+	for _, in := range []struct{ name, text string }{{"50k-sections", secs.String()}, {"200k-env-keys", env.String()}} {
+		b.Run(in.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := readINI(in.text, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
