@@ -27,6 +27,16 @@ func (l *loader) limitProblem(k rawKey, section, format string, args ...any) {
 	l.limitProbs = append(l.limitProbs, Problem{File: l.raw.File, Line: k.Line, Section: section, Keyword: full, Message: fmt.Sprintf(format, args...)})
 }
 
+// full says that no more problem will be listed: the work of finding
+// their details can be saved.
+func (l *loader) full() bool {
+	if len(l.problems) >= MaxProblems {
+		l.dropped++
+		return true
+	}
+	return false
+}
+
 func (l *loader) limitProblems() bool { return len(l.limitProbs) > 0 }
 
 // spend accounts for a value of k growing to size bytes by one more

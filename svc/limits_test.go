@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/driver/fake"
@@ -166,4 +167,32 @@ func BenchmarkExpansionBomb(b *testing.B) {
 		peak = max(peak, ms.HeapInuse)
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// TestLoadManyUnknownKeywords: 100,000 unknown keywords give MaxProblems
+// problems and a count of the others, without a suggestion computed for
+// each (the edit distance to every keyword).
+func TestLoadManyUnknownKeywords(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[DEFAULT]\nnodes = n1\n")
+	for i := range 100000 {
+		fmt.Fprintf(&b, "nodez%d = x\n", i)
+	}
+	_, err := parseLimited(t, t.Context(), []byte(b.String()))
+	var ve *svc.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Len(t, ve.Problems, svc.MaxProblems+1)
+	require.Contains(t, ve.Problems[0].Message, "unknown keyword nodez0")
+	require.Equal(t, "99000 more problems not listed (svc.MaxProblems is 1000)", ve.Problems[svc.MaxProblems].Message)
+}
+
+// TestLoadCancelledMidway: a context cancelled while a large config loads
+// (as SIGINT does in svcmgr) stops the load with the context's error.
+func TestLoadCancelledMidway(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	conf := sectionsConfig(50000)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err := parseLimited(t, ctx, conf)
+	require.ErrorIs(t, err, context.Canceled)
 }

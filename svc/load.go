@@ -491,6 +491,9 @@ func (l *loader) loadDefault(def *rawSection) {
 			continue
 		}
 		if !ok {
+			if l.full() {
+				continue
+			}
 			names := keywordNames(serviceKeywords)
 			for n := range driverKws {
 				names = append(names, n)
@@ -517,6 +520,9 @@ func (l *loader) loadDefault(def *rawSection) {
 }
 
 func (l *loader) unknownKeyword(sec *rawSection, k rawKey, names []string) {
+	if l.full() {
+		return // no suggestion computed for a problem not listed
+	}
 	msg := fmt.Sprintf("unknown keyword %s", k.Name)
 	if n, ok := nearest(k.Name, names); ok {
 		msg += fmt.Sprintf(": did you mean %s?", n)
