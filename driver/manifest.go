@@ -60,6 +60,39 @@ type Keyword struct {
 	// Secret marks a value never to print (passwords, tokens).
 	Secret bool   `json:"secret,omitempty"`
 	Text   string `json:"text"`
+	// Claim names what the value holds exclusively on a node ("fs.mnt",
+	// "ip.addr"): two enabled resources of a node whose keywords of one
+	// claim kind have the same value are a validation problem. A List
+	// claims each of its words.
+	Claim string `json:"claim,omitempty"`
+	// ClaimOf, when set, gives the values a resource claims instead of
+	// the keyword's value, for a default derived from the section (a
+	// container name made of the rid).
+	ClaimOf func(Config) []string `json:"-"`
+}
+
+// Claims returns the values cfg claims through k: ClaimOf's, else the
+// words of a List, else the trimmed value; none when empty.
+func (k Keyword) Claims(cfg Config) []string {
+	if k.Claim == "" {
+		return nil
+	}
+	if k.ClaimOf != nil {
+		return k.ClaimOf(cfg)
+	}
+	v := strings.TrimSpace(cfg.Values[k.Name])
+	if k.Kind == List {
+		return strings.Fields(v)
+	}
+	if k.Kind == IP {
+		if ip := net.ParseIP(v); ip != nil {
+			return []string{ip.String()}
+		}
+	}
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }
 
 // Check tells whether v is a valid value of k, and what was expected

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -96,11 +97,14 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 	if opts.Svcname == "" {
 		opts.Svcname = strings.TrimSuffix(filepath.Base(filename), ".conf")
 	}
-	raw, err := parseRaw(filename, data)
+	raw, err := parseRaw(filename, data, ctx.Err)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("load %s: %w", filename, err)
+		}
 		return nil, redactSyntaxError(data, err)
 	}
-	l := &loader{opts: opts, raw: raw, reg: opts.Registry}
+	l := &loader{ctx: ctx, opts: opts, raw: raw, reg: opts.Registry, limits: limits{budget: expansionBudget(len(data))}}
 	s := l.load(ctx)
 	if err := ctx.Err(); err != nil {
 		// A driver factory that gave up on the cancelled context says
@@ -108,16 +112,15 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 		return nil, fmt.Errorf("load %s: %w", filename, err)
 	}
 	s.secrets = l.secretSet
-	l.problems = append(l.problems, raw.dups...)
-	if len(l.problems) > 0 {
-		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
-		return nil, &ValidationError{Problems: redactProblems(s.secrets, l.problems)}
+	if problems := l.allProblems(data); len(problems) > 0 {
+		return nil, &ValidationError{Problems: redactProblems(s.secrets, problems)}
 	}
 	s.data = data
 	return s, nil
 }
 
 type loader struct {
+	ctx      context.Context
 	opts     Options
 	raw      *rawConfig
 	reg      *driver.Registry
@@ -135,9 +138,20 @@ type loader struct {
 	// badDefaults remembers the DEFAULT driver keywords already reported
 	// as unfit for a driver, so that 32 sections give one problem.
 	badDefaults map[string]bool
+	// nodeSet holds nodes and drpnodes; inNodes and inDRPNodes say
+	// where this node is; drpFlexPrimary is DEFAULT's drp_flex_primary.
+	nodeSet             map[string]bool
+	inNodes, inDRPNodes bool
+	drpFlexPrimary      string
+	limits                  // bounds of reference expansion (expand.go)
+	dropped             int // problems beyond MaxProblems
 }
 
 func (l *loader) problem(line int, section, keyword, format string, args ...any) {
+	if len(l.problems) >= MaxProblems {
+		l.dropped++
+		return
+	}
 	l.problems = append(l.problems, Problem{File: l.raw.File, Line: line, Section: section, Keyword: keyword, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -165,28 +179,38 @@ func (l *loader) load(ctx context.Context) *Service {
 		s.FlexPrimary = s.Nodes[0]
 	}
 	l.checkNodeNames(def)
-	if !contains(s.Nodes, s.Node) && !contains(s.DRPNodes, s.Node) {
+	l.indexNodes(def)
+	if !l.inNodes && !l.inDRPNodes {
 		l.problem(keyLine(def, "nodes"), defaultSection, "nodes", "node %q is not one of the service's nodes (%s) or drpnodes: expected to load the config for one of them", s.Node, strings.Join(append(append([]string{}, s.Nodes...), s.DRPNodes...), " "))
 	}
-	if s.FlexPrimary != "" && !contains(s.Nodes, s.FlexPrimary) {
+	if s.FlexPrimary != "" && !slices.Contains(s.Nodes, s.FlexPrimary) {
 		l.problem(keyLine(def, "flex_primary"), defaultSection, "flex_primary", "%q is not one of nodes (%s)", s.FlexPrimary, strings.Join(s.Nodes, " "))
 	}
 	l.env, l.envKeys, l.envState = map[string]string{}, map[string]rawKey{}, map[string]int{}
 	if env := l.raw.section("env"); env != nil {
-		for _, k := range env.Keys {
+		for i, k := range env.Keys {
+			if l.stopped(i) {
+				return s
+			}
 			l.checkScope(env, k, true)
 			if best, ok := l.lookup(env, k.Name); ok {
 				l.envKeys[k.Name] = best
 			}
 		}
-		for _, k := range env.Keys {
+		for i, k := range env.Keys {
+			if l.stopped(i) {
+				return s
+			}
 			l.resolveEnv(k.Name)
 		}
 	}
 	// Secrets next: validation messages must not show them.
 	l.secretSet = l.secrets()
 	l.loadDefault(def)
-	for _, sec := range l.raw.Sections {
+	for i, sec := range l.raw.Sections {
+		if l.stopped(i) {
+			return s
+		}
 		switch {
 		case sec.Name == defaultSection, sec.Name == "env":
 		case strings.HasPrefix(sec.Name, "subset#"):
@@ -199,10 +223,14 @@ func (l *loader) load(ctx context.Context) *Service {
 	}
 	l.addImplicitSync()
 	l.checkRidReferences()
-	if len(l.problems) > 0 {
+	l.checkClaims()
+	if len(l.problems) > 0 || l.dropped > 0 || l.limitProblems() {
 		return s
 	}
-	for _, sec := range l.raw.Sections {
+	for i, sec := range l.raw.Sections {
+		if l.stopped(i) {
+			return s
+		}
 		cfg, ok := s.configs[sec.Name]
 		if !ok {
 			continue
@@ -232,8 +260,8 @@ func (l *loader) build(ctx context.Context, sec *rawSection, cfg driver.Config) 
 
 // plain returns the unscoped value of key in sec.
 func plain(sec *rawSection, key string) string {
-	for _, k := range sec.Keys {
-		if k.Name == key && k.Scope == "" {
+	for _, k := range sec.variants(key) {
+		if k.Scope == "" {
 			return k.Value
 		}
 	}
@@ -241,10 +269,8 @@ func plain(sec *rawSection, key string) string {
 }
 
 func keyLine(sec *rawSection, key string) int {
-	for _, k := range sec.Keys {
-		if k.Name == key {
-			return k.Line
-		}
+	if v := sec.variants(key); len(v) > 0 {
+		return v[0].Line
 	}
 	return sec.Line
 }
@@ -264,15 +290,15 @@ func (l *loader) rank(scope string) int {
 			return 4
 		}
 	case "drp_flex_primary":
-		if s.Node == plain(l.defaultRaw(), "drp_flex_primary") {
+		if s.Node == l.drpFlexPrimary {
 			return 4
 		}
 	case "nodes":
-		if contains(s.Nodes, s.Node) {
+		if l.inNodes {
 			return 3
 		}
 	case "drpnodes":
-		if contains(s.DRPNodes, s.Node) {
+		if l.inDRPNodes {
 			return 2
 		}
 	case "encapnodes":
@@ -313,10 +339,7 @@ func (l *loader) defaultRaw() *rawSection {
 // lookup returns the variant of key name that applies to this node.
 func (l *loader) lookup(sec *rawSection, name string) (rawKey, bool) {
 	best, bestRank := rawKey{}, -1
-	for _, k := range sec.Keys {
-		if k.Name != name {
-			continue
-		}
+	for _, k := range sec.variants(name) {
 		if r := l.rank(k.Scope); r > bestRank {
 			best, bestRank = k, r
 		}
@@ -337,7 +360,7 @@ func (l *loader) checkScope(sec *rawSection, k rawKey, scopable bool) {
 	if nodename.IsScopeWord(k.Scope) {
 		return
 	}
-	if !contains(l.s.Nodes, k.Scope) && !contains(l.s.DRPNodes, k.Scope) {
+	if !l.nodeSet[k.Scope] {
 		l.problem(k.Line, sec.Name, k.Name+"@"+k.Scope, "scope %q is not a node of the service: expected one of %s, or nodes, drpnodes, flex_primary", k.Scope, strings.Join(append(append([]string{}, l.s.Nodes...), l.s.DRPNodes...), " "))
 	}
 }
@@ -352,6 +375,9 @@ func (l *loader) expand(section string, k rawKey, rid string) string {
 	if !strings.Contains(v, "{") {
 		return v
 	}
+	if l.overBudget {
+		return v // reported once: the raw value causes no other problem
+	}
 	var b strings.Builder
 	last := 0
 	for _, m := range refPattern.FindAllStringIndex(v, -1) {
@@ -363,6 +389,9 @@ func (l *loader) expand(section string, k rawKey, rid string) string {
 		if !ok {
 			l.problem(k.Line, section, k.Name, "unknown reference {%s}: expected {svcname}, {nodename}, {rid}, {nodes}, {drpnodes}, {flex_primary} or {env.<key>} of a key of [env]", name)
 			continue
+		}
+		if !l.spend(section, k, b.Len()+m[0]-last+len(rep), len(rep)) {
+			return v
 		}
 		b.WriteString(v[last:m[0]])
 		b.WriteString(rep)
@@ -409,8 +438,13 @@ func (l *loader) resolveEnv(name string) (string, bool) {
 		l.problem(k.Line, "env", k.Name, "reference cycle through {env.%s}: expected env keys that do not reference each other in a loop", name)
 		return "", true // reported here, not again as unknown
 	}
+	if l.tooDeep(k) {
+		return "", true
+	}
+	l.depth++
 	l.envState[name] = 1
 	v := l.expand("env", k, "")
+	l.depth--
 	l.env[name], l.envState[name] = v, 2
 	return v, true
 }
@@ -489,6 +523,9 @@ func (l *loader) loadDefault(def *rawSection) {
 			continue
 		}
 		if !ok {
+			if l.full() {
+				continue
+			}
 			names := keywordNames(serviceKeywords)
 			for n := range driverKws {
 				names = append(names, n)
@@ -503,7 +540,7 @@ func (l *loader) loadDefault(def *rawSection) {
 	for _, kw := range serviceKeywords {
 		if k, ok := l.lookup(def, kw.Name); ok {
 			// Its references were checked (and reported) above.
-			s.Keywords[kw.Name] = l.expandQuiet(k, "")
+			s.Keywords[kw.Name] = l.expandQuiet(def.Name, k, "")
 		} else if kw.Default != "" {
 			s.Keywords[kw.Name] = kw.Default
 		}
@@ -515,6 +552,9 @@ func (l *loader) loadDefault(def *rawSection) {
 }
 
 func (l *loader) unknownKeyword(sec *rawSection, k rawKey, names []string) {
+	if l.full() {
+		return // no suggestion computed for a problem not listed
+	}
 	msg := fmt.Sprintf("unknown keyword %s", k.Name)
 	if n, ok := nearest(k.Name, names); ok {
 		msg += fmt.Sprintf(": did you mean %s?", n)
@@ -604,9 +644,9 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 			continue
 		}
 		if k, ok := l.lookup(sec, kw.Name); ok {
-			cfg.Values[kw.Name] = l.expandQuiet(k, sec.Name)
+			cfg.Values[kw.Name] = l.expandQuiet(sec.Name, k, sec.Name)
 		} else if k, ok := l.lookup(def, kw.Name); ok && isDriverKeyword(man, kw.Name) {
-			v := l.expandQuiet(k, sec.Name)
+			v := l.expandQuiet(defaultSection, k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
 				if l.badDefaults == nil {
 					l.badDefaults = map[string]bool{}
@@ -636,10 +676,11 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 	l.s.configs[sec.Name] = cfg
 }
 
-// expandQuiet expands a value whose references were already checked.
-func (l *loader) expandQuiet(k rawKey, rid string) string {
+// expandQuiet expands a value whose references were already checked
+// (limits crossed here are still reported: see spend).
+func (l *loader) expandQuiet(section string, k rawKey, rid string) string {
 	n := len(l.problems)
-	v := l.expand("", k, rid)
+	v := l.expand(section, k, rid)
 	l.problems = l.problems[:n]
 	return v
 }
@@ -691,11 +732,23 @@ func (s *Service) section(rid string) (driver.Config, bool) {
 	return c, ok
 }
 
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
+// indexNodes fills the node sets that scoping asks about for every key.
+func (l *loader) indexNodes(def *rawSection) {
+	s := l.s
+	l.nodeSet = make(map[string]bool, len(s.Nodes)+len(s.DRPNodes))
+	for _, n := range s.Nodes {
+		l.nodeSet[n] = true
+		l.inNodes = l.inNodes || n == s.Node
 	}
-	return false
+	for _, n := range s.DRPNodes {
+		l.nodeSet[n] = true
+		l.inDRPNodes = l.inDRPNodes || n == s.Node
+	}
+	l.drpFlexPrimary = plain(def, "drp_flex_primary")
+}
+
+// stopped says, every 256 items of a loop, whether the load's context is
+// done; Parse then returns the context's error.
+func (l *loader) stopped(i int) bool {
+	return i%256 == 0 && l.ctx.Err() != nil
 }

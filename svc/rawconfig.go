@@ -1,13 +1,9 @@
 package svc
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
-
-	"gopkg.in/ini.v1"
 )
 
 // rawKey is one "key[@scope] = value" line of a section.
@@ -23,10 +19,32 @@ type rawSection struct {
 	Name string // "DEFAULT", "fs#01", "subset#disk:cge", "env"
 	Line int
 	Keys []rawKey
+	// byKey lists the indexes in Keys of each name's variants (key,
+	// key@n1...), so that a lookup costs no scan of the section.
+	byKey map[string][]int
+}
+
+// variants returns the keys of sec named name, scoped or not.
+func (sec *rawSection) variants(name string) []rawKey {
+	if sec.byKey == nil {
+		sec.byKey = make(map[string][]int, len(sec.Keys))
+		for i, k := range sec.Keys {
+			sec.byKey[k.Name] = append(sec.byKey[k.Name], i)
+		}
+	}
+	idx := sec.byKey[name]
+	if len(idx) == 1 {
+		return sec.Keys[idx[0] : idx[0]+1]
+	}
+	out := make([]rawKey, len(idx))
+	for i, j := range idx {
+		out[i] = sec.Keys[j]
+	}
+	return out
 }
 
 // rawConfig is a parsed configuration file with the line of every section
-// and key, which gopkg.in/ini.v1 does not keep.
+// and key.
 type rawConfig struct {
 	File     string
 	Sections []*rawSection
@@ -36,127 +54,57 @@ type rawConfig struct {
 
 func (c *rawConfig) section(name string) *rawSection { return c.byName[name] }
 
-// lineIndex maps section -> key (with scope) -> the line numbers where the
-// key is written, from a scan of the text the way ini reads it: a line
-// starting at column 0 with "[" opens a section, an unindented
-// "key = value" line sets a key, indented lines continue the value.
-type lineIndex struct {
-	sections map[string]int
-	keys     map[string]map[string][]int
-	order    []string
-	// repeated lists the header lines of sections written again after
-	// their first header (ini merges them).
-	repeated map[string][]int
-}
-
-func scanLines(data []byte) lineIndex {
-	idx := lineIndex{sections: map[string]int{}, keys: map[string]map[string][]int{}, repeated: map[string][]int{}}
-	cur := ini.DefaultSection
-	idx.keys[cur] = map[string][]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Text()
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\ufeff")
-		}
-		if line == "" || line[0] == ' ' || line[0] == '\t' {
-			continue
-		}
-		t := strings.TrimSpace(line)
-		if t == "" || t[0] == '#' || t[0] == ';' {
-			continue
-		}
-		if t[0] == '[' {
-			// As ini reads it: up to the last ], spaces kept.
-			if end := strings.LastIndexByte(t, ']'); end > 0 {
-				cur = t[1:end]
-				if _, seen := idx.sections[cur]; !seen {
-					idx.sections[cur] = n
-					idx.order = append(idx.order, cur)
-				} else {
-					idx.repeated[cur] = append(idx.repeated[cur], n)
-				}
-				if idx.keys[cur] == nil {
-					idx.keys[cur] = map[string][]int{}
-				}
-			}
-			continue
-		}
-		if k, _, ok := strings.Cut(t, "="); ok {
-			k = strings.TrimSpace(k)
-			idx.keys[cur][k] = append(idx.keys[cur][k], n)
-		}
+// parseRaw reads an OpenSVC-format configuration. Syntax errors and a file
+// over MaxFileSize come back as a *ValidationError naming the file and the
+// line. check is called between lines (a cancelled load stops).
+func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) {
+	if len(data) > MaxFileSize {
+		return nil, &ValidationError{Problems: []Problem{{File: file,
+			Message: fmt.Sprintf("file too large: %d bytes, expected at most %d (svc.MaxFileSize)", len(data), MaxFileSize)}}}
 	}
-	return idx
-}
-
-// parseRaw reads an OpenSVC-format configuration. Syntax errors come back
-// as a *ValidationError naming the file and, where it can be found, the
-// line.
-func parseRaw(file string, data []byte) (*rawConfig, error) {
-	opts := ini.LoadOptions{
-		AllowPythonMultilineValues: true,
-		SpaceBeforeInlineComment:   true,
-		KeyValueDelimiters:         "=",
-		// A blank line ends a multi-line value; the look-ahead that
-		// finds it is bounded by the reader buffer: make it the file.
-		ReaderBufferSize:        len(data) + 4096,
-		AllowShadows:            true,
-		PreserveSurroundedQuote: true,
-		SkipUnrecognizableLines: false,
-	}
-	f, err := ini.LoadSources(opts, data)
+	secs, err := readINI(string(data), check)
 	if err != nil {
-		return nil, &ValidationError{Problems: []Problem{syntaxProblem(file, data, err)}}
+		var se *iniSyntaxError
+		if errors.As(err, &se) {
+			return nil, &ValidationError{Problems: []Problem{{File: file, Line: se.Line, Message: "syntax error: " + se.Msg}}}
+		}
+		return nil, err
 	}
-	idx := scanLines(data)
-	rc := &rawConfig{File: file, byName: map[string]*rawSection{}}
-	for _, name := range idx.order {
+	rc := &rawConfig{File: file, byName: make(map[string]*rawSection, len(secs))}
+	for _, s := range secs {
+		name := s.Name
+		line := 0
+		if len(s.Lines) > 0 {
+			line = s.Lines[0]
+		}
 		// A repeated section is most often a copied one whose rid was
 		// not changed: ini would merge it silently into the first.
-		for _, l := range idx.repeated[name] {
+		for _, l := range s.Lines[min(1, len(s.Lines)):] {
 			rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name,
-				Message: fmt.Sprintf("section written again (first at line %d): expected each section once", idx.sections[name])})
+				Message: fmt.Sprintf("section written again (first at line %d): expected each section once", line)})
 		}
-	}
-	for _, s := range f.Sections() {
-		name := s.Name()
-		rs := &rawSection{Name: name, Line: idx.sections[name]}
-		lines := idx.keys[name]
-		for _, k := range s.Keys() {
-			full := k.Name()
-			shadows := k.ValueWithShadows()
-			ln := lines[full]
-			if len(shadows) > 1 || len(ln) > 1 {
-				l := 0
-				if len(ln) > 1 {
-					l = ln[1]
-				}
-				rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name, Keyword: full,
-					Message: fmt.Sprintf("set more than once (lines %s): expected one value per keyword", joinInts(ln))})
+		rs := &rawSection{Name: name, Line: line, Keys: make([]rawKey, 0, len(s.Keys))}
+		for _, k := range s.Keys {
+			full := k.Name
+			if len(k.Lines) > 1 {
+				rc.dups = append(rc.dups, Problem{File: file, Line: k.Lines[1], Section: name, Keyword: full,
+					Message: fmt.Sprintf("set more than once (lines %s): expected one value per keyword", joinInts(k.Lines))})
 			}
-			name, scope, scoped := strings.Cut(full, "@")
-			line := 0
-			if len(ln) > 0 {
-				line = ln[0]
-			}
+			kname, scope, scoped := strings.Cut(full, "@")
 			if scoped && scope == "" {
 				// "mnt@ = x" would otherwise pass for an unscoped mnt.
-				rc.dups = append(rc.dups, Problem{File: file, Line: line, Section: s.Name(), Keyword: full,
-					Message: "empty scope after @: expected " + name + "@<node>, @nodes, @drpnodes or @flex_primary"})
+				rc.dups = append(rc.dups, Problem{File: file, Line: k.Lines[0], Section: name, Keyword: full,
+					Message: "empty scope after @: expected " + kname + "@<node>, @nodes, @drpnodes or @flex_primary"})
 			}
-			rs.Keys = append(rs.Keys, rawKey{Name: name, Scope: scope, Value: cleanValue(k.Value()), Line: line})
+			rs.Keys = append(rs.Keys, rawKey{Name: kname, Scope: scope, Value: cleanValue(k.Value), Line: k.Lines[0]})
 		}
-		if name == ini.DefaultSection && len(rs.Keys) == 0 && rs.Line == 0 {
+		if name == defaultSection && len(rs.Keys) == 0 && rs.Line == 0 {
 			continue
 		}
+		rs.variants("") // index the keys now: a Service is read concurrently
 		rc.Sections = append(rc.Sections, rs)
 		rc.byName[name] = rs
 	}
-	sort.SliceStable(rc.Sections, func(i, j int) bool { return rc.Sections[i].Line < rc.Sections[j].Line })
 	return rc, nil
 }
 
@@ -170,72 +118,6 @@ func cleanValue(v string) string {
 		lines[i] = strings.TrimSpace(l)
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
-}
-
-// syntaxProblem turns an ini error (which carries the offending text, not
-// its line) into a Problem with the line number: the line holding the
-// quoted text, or else the first line that is neither a section header,
-// a key = value, a continuation, a comment nor blank.
-func syntaxProblem(file string, data []byte, err error) Problem {
-	msg := strings.TrimSpace(err.Error())
-	// The ini message quotes the line with its newline: keep the message
-	// on one line.
-	msg = strings.ReplaceAll(strings.ReplaceAll(msg, "\r", ""), "\n", " ")
-	p := Problem{File: file, Message: "syntax error: " + msg + ": expected [section] headers and key = value lines"}
-	lines := strings.Split(string(data), "\n")
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		needle := strings.TrimSpace(strings.Trim(strings.TrimSpace(msg[i+2:]), "'\""))
-		if needle != "" {
-			for n, l := range lines {
-				if strings.Contains(l, needle) {
-					p.Line = n + 1
-					return p
-				}
-			}
-		}
-	}
-	p.Line = firstMalformedLine(lines)
-	return p
-}
-
-// firstMalformedLine returns the number of the first line the ini syntax
-// rejects, 0 when none looks wrong.
-func firstMalformedLine(lines []string) int {
-	inKey := false
-	for n, line := range lines {
-		if n == 0 {
-			line = strings.TrimPrefix(line, "\ufeff")
-		}
-		t := strings.TrimSpace(line)
-		switch {
-		case t == "" || t[0] == '#' || t[0] == ';':
-			continue
-		case line[0] == ' ' || line[0] == '\t':
-			if !inKey {
-				return n + 1 // a continuation of nothing
-			}
-			continue
-		case t[0] == '[':
-			end := strings.IndexByte(t, ']')
-			if end < 0 || strings.TrimSpace(t[1:end]) == "" {
-				return n + 1
-			}
-			inKey = false
-		default:
-			k, v, ok := strings.Cut(t, "=")
-			k = strings.TrimSpace(k)
-			if !ok || k == "" || strings.Count(k, "\"")%2 == 1 || strings.Count(k, "`")%2 == 1 {
-				return n + 1
-			}
-			// A """ value runs to the next """, which must exist.
-			if v, open := strings.CutPrefix(strings.TrimSpace(v), `"""`); open &&
-				!strings.Contains(v+"\n"+strings.Join(lines[n+1:], "\n"), `"""`) {
-				return n + 1
-			}
-			inKey = true
-		}
-	}
-	return 0
 }
 
 func joinInts(l []int) string {

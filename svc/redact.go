@@ -38,10 +38,8 @@ func (l *loader) secrets() *secret.Set {
 			}
 			envSecret[name] = true
 			if env := l.raw.section("env"); env != nil {
-				for _, k := range env.Keys {
-					if k.Name == name {
-						markRefs(k.Value)
-					}
+				for _, k := range env.variants(name) {
+					markRefs(k.Value)
 				}
 			}
 		}
@@ -57,7 +55,7 @@ func (l *loader) secrets() *secret.Set {
 					envSecret[k.Name] = true
 				}
 				markRefs(k.Value)
-				add(l.expandQuiet(k, rid))
+				add(l.expandQuiet(sec.Name, k, rid))
 				continue
 			}
 			for _, a := range secret.Assignments(k.Value) {
@@ -65,7 +63,7 @@ func (l *loader) secrets() *secret.Set {
 				add(a)
 			}
 			if strings.Contains(k.Value, "{") {
-				for _, a := range secret.Assignments(l.expandQuiet(k, rid)) {
+				for _, a := range secret.Assignments(l.expandQuiet(sec.Name, k, rid)) {
 					add(a)
 				}
 			}
@@ -74,7 +72,7 @@ func (l *loader) secrets() *secret.Set {
 	if env := l.raw.section("env"); env != nil {
 		for _, k := range env.Keys {
 			if envSecret[k.Name] {
-				add(l.expandQuiet(k, ""))
+				add(l.expandQuiet("env", k, ""))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode"
 
 	"github.com/svckit/svckit/resource"
 )
@@ -59,6 +60,11 @@ func ParseTags(expr string) (TagExpr, error) {
 			t = strings.TrimSpace(t)
 			if t == "" {
 				return nil, fmt.Errorf("tag expression %q: empty tag: expected tags joined by + (and) and , (or), like sm+pod01,db", expr)
+			}
+			// A config's tags are words: a tag with a space or a
+			// control character would never match.
+			if i := strings.IndexFunc(t, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }); i >= 0 {
+				return nil, fmt.Errorf("tag expression %q: tag %q has a space or control character: expected tags that are words, joined by + (and) and , (or)", expr, t)
 			}
 			and = append(and, t)
 		}

@@ -10,7 +10,7 @@ var GCE = driver.Manifest{
 	ID:   "disk.gce",
 	Text: "Google Compute Engine persistent disks, attached to the node that runs the resource",
 	Keywords: []driver.Keyword{
-		{Name: "names", Kind: driver.List, Required: true, Scopable: true, Text: "the names of the disks"},
+		{Name: "names", Kind: driver.List, Required: true, Scopable: true, Claim: "disk.gce.name", Text: "the names of the disks"},
 		{Name: "gce_zone", Kind: driver.String, Scopable: true, Text: "the zone of the disks (default: the instance's, from the metadata server)"},
 		{Name: "gce_project", Kind: driver.String, Scopable: true, Text: "the project (default: the instance's, from the metadata server)"},
 		{Name: "gce_instance", Kind: driver.String, Scopable: true, Text: "the instance to attach to (default: the node's, from the metadata server)"},
@@ -30,7 +30,7 @@ var Loop = driver.Manifest{
 	ID:   "disk.loop",
 	Text: "a loop device backed by a file: an on-premise or development stand-in for cloud disks",
 	Keywords: []driver.Keyword{
-		{Name: "file", Kind: driver.String, Required: true, Scopable: true, Text: "the backing file"},
+		{Name: "file", Kind: driver.String, Required: true, Scopable: true, Claim: "disk.loop.file", Text: "the backing file"},
 		{Name: "size", Kind: driver.Size, Scopable: true, Text: "the size of the file created at provision"},
 		{Name: "link", Kind: driver.String, Scopable: true, Text: "a path that start points to the attached /dev/loopN (a stable dev for an fs resource; the loop device number changes between attaches)"},
 	},

@@ -9,8 +9,8 @@ func manifest(typ, text string) driver.Manifest {
 		ID:   "fs." + typ,
 		Text: text,
 		Keywords: []driver.Keyword{
-			{Name: "dev", Kind: driver.String, Required: true, Scopable: true, Text: "the block device: a path, LABEL=<label> or UUID=<uuid>"},
-			{Name: "mnt", Kind: driver.String, Required: true, Scopable: true, Text: "the mount point"},
+			{Name: "dev", Kind: driver.String, Required: true, Scopable: true, Claim: "fs.dev", Text: "the block device: a path, LABEL=<label> or UUID=<uuid>"},
+			{Name: "mnt", Kind: driver.String, Required: true, Scopable: true, Claim: "fs.mnt", Text: "the mount point"},
 			{Name: "mnt_opt", Kind: driver.String, Scopable: true, Text: "the mount options (comma separated)"},
 			{Name: "mkfs_opt", Kind: driver.String, Scopable: true, Text: "options given to mkfs at provision"},
 			{Name: "label", Kind: driver.String, Scopable: true, Text: "the label given at provision (default: the LABEL= of dev)"},

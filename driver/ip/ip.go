@@ -5,10 +5,13 @@ package ip
 import "github.com/svckit/svckit/driver"
 
 var (
-	ipname     = driver.Keyword{Name: "ipname", Kind: driver.IP, Required: true, Scopable: true, Text: "the address"}
-	ipdev      = driver.Keyword{Name: "ipdev", Kind: driver.String, Required: true, Scopable: true, Text: "the interface (the host bridge for ip.docker)"}
-	mask       = driver.Keyword{Name: "netmask", Kind: driver.String, Scopable: true, Text: "the netmask, dotted (255.255.255.0) or a prefix length (24)"}
-	ipdevNetns = driver.Keyword{Name: "ipdev_netns", Kind: driver.String, Scopable: true, Text: "the network namespace of ipdev: a name under /run/netns or a path (default: the namespace of the agent, the host's)"}
+	ipname = driver.Keyword{Name: "ipname", Kind: driver.IP, Required: true, Scopable: true, Claim: "ip.addr", Text: "the address"}
+	// A route to an address is no address on the node: ip.gce routes
+	// the address that an ip.docker of the pod plumbs.
+	routeIPName = driver.Keyword{Name: "ipname", Kind: driver.IP, Required: true, Scopable: true, Claim: "ip.gce.route", Text: "the address routed to the node"}
+	ipdev       = driver.Keyword{Name: "ipdev", Kind: driver.String, Required: true, Scopable: true, Text: "the interface (the host bridge for ip.docker)"}
+	mask        = driver.Keyword{Name: "netmask", Kind: driver.String, Scopable: true, Text: "the netmask, dotted (255.255.255.0) or a prefix length (24)"}
+	ipdevNetns  = driver.Keyword{Name: "ipdev_netns", Kind: driver.String, Scopable: true, Text: "the network namespace of ipdev: a name under /run/netns or a path (default: the namespace of the agent, the host's)"}
 )
 
 // Host is the manifest of ip.host: an address on a host interface.
@@ -23,8 +26,8 @@ var Host = driver.Manifest{
 var GCE = driver.Manifest{
 	ID:   "ip.gce",
 	Text: "a Google Compute Engine route whose next hop is this node, and the /32 address on ipdev",
-	Keywords: []driver.Keyword{ipname, ipdev, mask,
-		{Name: "routename", Kind: driver.String, Required: true, Scopable: true, Text: "the name of the route"},
+	Keywords: []driver.Keyword{routeIPName, ipdev, mask,
+		{Name: "routename", Kind: driver.String, Required: true, Scopable: true, Claim: "ip.gce.routename", Text: "the name of the route"},
 		{Name: "network", Kind: driver.String, Scopable: true, Default: "default", Text: "the VPC network of the route"},
 		{Name: "gce_zone", Kind: driver.String, Scopable: true, Text: "the zone of the instance (default: from the metadata server)"},
 		{Name: "gce_project", Kind: driver.String, Scopable: true, Text: "the project (default: from the metadata server)"},

@@ -1,0 +1,319 @@
+package svc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// The reader below reads the INI dialect of OpenSVC configurations in one
+// pass, with the semantics gopkg.in/ini.v1 gives them under the options svc
+// used (AllowPythonMultilineValues, SpaceBeforeInlineComment,
+// KeyValueDelimiters "=", AllowShadows, PreserveSurroundedQuote): indented
+// lines continue a value, " #" and " ;" start an inline comment, a trailing
+// backslash joins the next line, """ and ` quote multi-line values, a
+// repeated section merges into the first, "-" keys are numbered #1, #2...
+//
+// It replaces ini.LoadSources because that is quadratic in the input: every
+// new section and every new key is searched for in a slice of the names
+// already seen, and every value peeks (copies) the whole rest of the file
+// when the reader buffer is large enough for long continuation values.
+// TestReaderMatchesGoIni and FuzzReader compare the two.
+
+// iniKey is one "key = value" of a section, as written (scope included in
+// Name). Value is the first value of a repeated key, as ini keeps it.
+type iniKey struct {
+	Name  string
+	Value string
+	Lines []int // every line the key is set on
+}
+
+// iniSection is a section with its keys in the order of first appearance.
+type iniSection struct {
+	Name    string
+	Lines   []int // every header line; none for the implicit DEFAULT
+	Keys    []*iniKey
+	keyIdx  map[string]*iniKey
+	autoInc map[string]bool // keys last set through "-"
+	count   int             // the next "-" number
+}
+
+// iniSyntaxError is a line the INI syntax rejects.
+type iniSyntaxError struct {
+	Line int
+	Msg  string
+}
+
+func (e *iniSyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// lineReader hands out the lines of a text with their terminating newline,
+// the way bufio.Reader.ReadBytes('\n') does, and their numbers.
+type lineReader struct {
+	text string
+	pos  int
+	n    int // number of the line last read
+	eof  bool
+}
+
+// next returns the next line (with its "\n" unless it is the last) and
+// whether it was the last one (no newline after it).
+func (r *lineReader) next() string {
+	if r.pos >= len(r.text) {
+		r.eof = true
+		return ""
+	}
+	r.n++
+	rest := r.text[r.pos:]
+	i := strings.IndexByte(rest, '\n')
+	if i < 0 {
+		r.pos = len(r.text)
+		r.eof = true
+		return rest
+	}
+	r.pos += i + 1
+	return rest[:i+1]
+}
+
+// peek returns the next line without consuming it.
+func (r *lineReader) peek() string {
+	rest := r.text[r.pos:]
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		return rest[:i+1]
+	}
+	return rest
+}
+
+// readINI parses text; sections come in the order of their first header,
+// the DEFAULT section first. check is called between lines so that a
+// cancelled load stops; its error ends the read.
+func readINI(text string, check func() error) ([]*iniSection, error) {
+	r := &lineReader{text: text}
+	switch {
+	case strings.HasPrefix(text, "\xfe\xff"), strings.HasPrefix(text, "\xff\xfe"):
+		r.pos = 2
+	case strings.HasPrefix(text, "\xef\xbb\xbf"):
+		r.pos = 3
+	}
+	byName := map[string]*iniSection{}
+	newSection := func(name string) *iniSection {
+		if s, ok := byName[name]; ok {
+			return s
+		}
+		s := &iniSection{Name: name, keyIdx: map[string]*iniKey{}, count: 1}
+		byName[name] = s
+		return s
+	}
+	sections := []*iniSection{newSection(defaultSection)}
+	cur := sections[0]
+	for !r.eof {
+		if r.n%1024 == 0 && check != nil {
+			if err := check(); err != nil {
+				return nil, err
+			}
+		}
+		raw := r.next()
+		ln := r.n
+		line := strings.TrimLeftFunc(raw, unicode.IsSpace)
+		if line == "" {
+			continue
+		}
+		switch line[0] {
+		case '#', ';':
+			continue
+		case '[':
+			end := strings.LastIndexByte(line, ']')
+			if end < 0 {
+				return nil, &iniSyntaxError{ln, "unclosed section: " + excerpt(line) + ": expected [name]"}
+			}
+			name := line[1:end]
+			if name == "" {
+				return nil, &iniSyntaxError{ln, "empty section name: expected [name]"}
+			}
+			_, seen := byName[name]
+			cur = newSection(name)
+			if !seen {
+				sections = append(sections, cur)
+			}
+			cur.Lines = append(cur.Lines, ln)
+			cur.count = 1
+			continue
+		}
+		name, offset, err := readKeyName(line)
+		if err != nil {
+			return nil, &iniSyntaxError{ln, err.Error()}
+		}
+		autoInc := false
+		if name == "-" {
+			autoInc = true
+			name = "#" + strconv.Itoa(cur.count)
+			cur.count++
+		}
+		value, err := readValue(r, line[offset:])
+		if err != nil {
+			return nil, &iniSyntaxError{ln, err.Error()}
+		}
+		if name == "" {
+			return nil, &iniSyntaxError{ln, "empty key name: expected key = value"}
+		}
+		if k, ok := cur.keyIdx[name]; ok {
+			if cur.autoInc[name] {
+				return nil, &iniSyntaxError{ln, fmt.Sprintf("key %s set again after a \"-\" key numbered it", name)}
+			}
+			k.Lines = append(k.Lines, ln)
+		} else {
+			k := &iniKey{Name: name, Value: value, Lines: []int{ln}}
+			cur.keyIdx[name] = k
+			cur.Keys = append(cur.Keys, k)
+		}
+		if autoInc || cur.autoInc[name] {
+			if cur.autoInc == nil {
+				cur.autoInc = map[string]bool{}
+			}
+			cur.autoInc[name] = autoInc
+		}
+	}
+	return sections, nil
+}
+
+// readKeyName returns the key of a line and the offset of its value.
+func readKeyName(line string) (string, int, error) {
+	var quote string
+	switch line[0] {
+	case '"':
+		quote = `"`
+		if len(line) > 6 && strings.HasPrefix(line, `"""`) {
+			quote = `"""`
+		}
+	case '`':
+		quote = "`"
+	}
+	if quote != "" {
+		start := len(quote)
+		pos := strings.Index(line[start:], quote)
+		if pos < 0 {
+			return "", -1, fmt.Errorf("missing closing key quote: %s: expected %skey%s = value", excerpt(line), quote, quote)
+		}
+		pos += start
+		i := strings.IndexByte(line[pos+start:], '=')
+		if i < 0 {
+			return "", -1, fmt.Errorf("key-value delimiter not found: %s: expected key = value", excerpt(line))
+		}
+		return strings.TrimSpace(line[start:pos]), pos + i + start + 1, nil
+	}
+	end := strings.IndexByte(line, '=')
+	if end < 0 {
+		return "", -1, fmt.Errorf("key-value delimiter not found: %s: expected [section] headers and key = value lines", excerpt(line))
+	}
+	if end == 0 {
+		return "", -1, fmt.Errorf("empty key name: expected key = value")
+	}
+	return strings.TrimSpace(line[:end]), end + 1, nil
+}
+
+// readValue reads the value that starts with in (the rest of the key's
+// line) and the lines that continue it.
+func readValue(r *lineReader, in string) (string, error) {
+	line := strings.TrimLeftFunc(in, unicode.IsSpace)
+	if line == "" {
+		if strings.HasSuffix(in, "\n") {
+			return readIndented(r, ""), nil
+		}
+		return "", nil
+	}
+	var quote string
+	switch {
+	case len(line) > 3 && strings.HasPrefix(line, `"""`):
+		quote = `"""`
+	case line[0] == '`':
+		quote = "`"
+	}
+	if quote != "" {
+		start := len(quote)
+		if pos := strings.LastIndex(line[start:], quote); pos >= 0 {
+			return line[start : pos+start], nil
+		}
+		return readQuoted(r, line[start:], quote)
+	}
+	last := line[len(line)-1]
+	line = strings.TrimSpace(line)
+	if line[len(line)-1] == '\\' {
+		return readBackslashed(r, line[:len(line)-1]), nil
+	}
+	i := strings.Index(line, " #")
+	if i < 0 {
+		i = strings.Index(line, " ;")
+	}
+	if i >= 0 {
+		line = strings.TrimSpace(line[:i])
+	}
+	if last == '\n' {
+		return readIndented(r, line), nil
+	}
+	return line, nil
+}
+
+// readIndented appends the following lines that start with a space, a tab
+// or a form feed (Python-style continuation), indentation kept.
+func readIndented(r *lineReader, v string) string {
+	var b strings.Builder
+	b.WriteString(v)
+	for !r.eof {
+		next := r.peek()
+		if next == "" || (next[0] != ' ' && next[0] != '\t' && next[0] != '\f') {
+			break
+		}
+		r.next()
+		b.WriteByte('\n')
+		b.WriteString(strings.TrimSuffix(next, "\n"))
+	}
+	return b.String()
+}
+
+// readQuoted reads a """ or ` value up to its closing quote.
+func readQuoted(r *lineReader, v, quote string) (string, error) {
+	first := r.n
+	var b strings.Builder
+	b.WriteString(v)
+	for {
+		next := r.next()
+		if pos := strings.LastIndex(next, quote); pos >= 0 {
+			rest := strings.TrimRight(next[pos+len(quote):], "\r\n")
+			if !strings.HasSuffix(strings.TrimSpace(rest), `\`) {
+				b.WriteString(next[:pos])
+				return b.String(), nil
+			}
+		}
+		b.WriteString(next)
+		if r.eof {
+			return "", fmt.Errorf("value opened with %s is not closed (from line %d to the end): expected a closing %s", quote, first, quote)
+		}
+	}
+}
+
+// readBackslashed joins the lines that follow a line ending with "\".
+func readBackslashed(r *lineReader, v string) string {
+	var b strings.Builder
+	b.WriteString(v)
+	for {
+		next := strings.TrimSpace(r.next())
+		if next == "" {
+			return b.String()
+		}
+		if !strings.HasSuffix(next, `\`) {
+			b.WriteString(next)
+			return b.String()
+		}
+		b.WriteString(next[:len(next)-1])
+	}
+}
+
+// excerpt is a line as an error message quotes it: trimmed, and cut when
+// long.
+func excerpt(line string) string {
+	line = strings.TrimSpace(line)
+	if len(line) > 120 {
+		return line[:120] + "..."
+	}
+	return line
+}

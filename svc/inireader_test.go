@@ -1,0 +1,149 @@
+package svc
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/ini.v1"
+)
+
+// goIniRead parses text with gopkg.in/ini.v1 and the options svc used
+// before its own reader, as the reference of the reader's semantics.
+func goIniRead(text string) ([]string, error) {
+	f, err := ini.LoadSources(ini.LoadOptions{
+		AllowPythonMultilineValues: true,
+		SpaceBeforeInlineComment:   true,
+		KeyValueDelimiters:         "=",
+		ReaderBufferSize:           len(text) + 4096,
+		AllowShadows:               true,
+		PreserveSurroundedQuote:    true,
+	}, []byte(text))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range f.Sections() {
+		out = append(out, "["+s.Name()+"]")
+		for _, k := range s.Keys() {
+			out = append(out, fmt.Sprintf("%q = %q", k.Name(), k.Value()))
+		}
+	}
+	return out, nil
+}
+
+func readerRead(text string) ([]string, error) {
+	secs, err := readINI(text, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range secs {
+		out = append(out, "["+s.Name+"]")
+		for _, k := range s.Keys {
+			out = append(out, fmt.Sprintf("%q = %q", k.Name, k.Value))
+		}
+	}
+	return out, nil
+}
+
+// sameAsGoIni fails unless the reader and go-ini both refuse text or both
+// read the same sections, keys and values.
+func sameAsGoIni(t *testing.T, text string) {
+	t.Helper()
+	want, wantErr := goIniRead(text)
+	got, gotErr := readerRead(text)
+	if wantErr != nil || gotErr != nil {
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("go-ini error %v, reader error %v, on %q", wantErr, gotErr, text)
+		}
+		return
+	}
+	require.Equal(t, want, got, "on %q", text)
+}
+
+// TestReaderMatchesGoIni compares the reader with go-ini on the repository's
+// configurations, the fuzz seeds and corpus, every construct of the syntax
+// and random arrangements of them.
+func TestReaderMatchesGoIni(t *testing.T) {
+	var inputs []string
+	files, _ := filepath.Glob("../*/testdata/*.conf")
+	more, _ := filepath.Glob("../*/*/testdata/*.conf")
+	corpus, _ := filepath.Glob("testdata/fuzz/*/*")
+	for _, f := range append(append(append(files, more...), "testdata/spdsvc01.conf"), corpus...) {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if strings.Contains(f, "fuzz") {
+			// go test fuzz v1 / []byte("...")
+			lines := strings.SplitN(string(b), "\n", 3)
+			if len(lines) < 2 {
+				continue
+			}
+			var s string
+			if _, err := fmt.Sscanf(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"), "%q", &s); err != nil {
+				continue
+			}
+			b = []byte(s)
+		}
+		inputs = append(inputs, string(b))
+	}
+	require.GreaterOrEqual(t, len(inputs), 5)
+	pieces := []string{
+		"[DEFAULT]\n", "[fs#01]\n", "[fs#01 ]\n", "[a]]\n", "[a] # c\n", "[]\n", "[x\n", "  [y]\n",
+		"nodes = n1 n2\n", "a = b\n", "a = c\n", "a@n1 = d\n", "a=b #c\n", "a = b#c\n", "a = b ;c\n",
+		"a = 'q'\n", "a = \"q\"\n", "a =\n", "a = \n", "a = b \\\n", "  c\n", "\tc\n", "\fc\n", "  \n", "\n",
+		"# comment\n", "; comment\n", "  # indented comment\n", "a = \"\"\"x\n", "y\"\"\"\n", "a = `x\n", "y`\n",
+		"a = \"\"\"x\"\"\"\n", "a = `x` z\n", "\"k\" = v\n", "`k` = v\n", "\"\"\"kkk\"\"\" = v\n", "\"k = v\n",
+		"- = one\n", "- = two\n", "\"#1\" = x\n", "novalue\n", "= x\n", "a = b\r\n", "  x = y\n", "\xef\xbb\xbf",
+		"run_args = --net=none\n", "    -e A=1\n", "k = \u00a0v\n", "\u00a0k = v\n", "a = {env.x}\n", "a = b", "  tail",
+	}
+	rng := rand.New(rand.NewPCG(13, 13))
+	for range 3000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	inputs = append(inputs, pieces...)
+	for _, in := range inputs {
+		sameAsGoIni(t, in)
+	}
+}
+
+// FuzzReader compares the reader with go-ini on arbitrary text.
+func FuzzReader(f *testing.F) {
+	f.Add("[DEFAULT]\nnodes = n1\n[fs#01]\nmnt = /a #c\nrun_args = a\n  b\n\n")
+	f.Add("a = \"\"\"x\ny\"\"\"\n- = 1\nb = c \\\n d\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		sameAsGoIni(t, text)
+	})
+}
+
+// BenchmarkReader reads 50,000 sections and a 200,000-key [env] (the
+// issue's reference chain), which go-ini reads in quadratic time.
+func BenchmarkReader(b *testing.B) {
+	var secs, env strings.Builder
+	for i := range 50000 {
+		fmt.Fprintf(&secs, "[fs#%d]\ntype = ext4\ndev = /dev/d%d\nmnt = /srv/{svcname}/%d\n\n", i, i, i)
+	}
+	env.WriteString("[env]\nl0 = x\n")
+	for i := 1; i < 200000; i++ {
+		fmt.Fprintf(&env, "l%d = {env.l%d}\n", i, i-1)
+	}
+	for _, in := range []struct{ name, text string }{{"50k-sections", secs.String()}, {"200k-env-keys", env.String()}} {
+		b.Run(in.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := readINI(in.text, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
