@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/shlex"
 	"gopkg.in/ini.v1"
+
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // config is a service config read for comparison: sections in order,
@@ -349,6 +351,12 @@ func ParseLayout(data []byte) (Layout, error) {
 		return Layout{}, fmt.Errorf("regenerated config: %w", err)
 	}
 	if d := diff(c, r); len(d) > 0 {
+		// The differences quote values: the root password and whatever the
+		// one rule of resource/secret calls secret never show.
+		secrets := secret.NewSet(l.RootPassword.Reveal())
+		for i := range d {
+			d[i] = secrets.Redact(d[i])
+		}
 		const show = 20
 		more := ""
 		if len(d) > show {

@@ -352,6 +352,12 @@ func TestParseLayoutRefusesEdits(t *testing.T) {
 			i := strings.Index(s, "[container#06sm]")
 			return s[:i] + strings.Replace(s[i:], "MYSQL_ROOT_PASSWORD=s3cr3t", "MYSQL_ROOT_PASSWORD=other", 1)
 		}, "[container#06sm] run_args: word 3 differs"},
+		{"root password in another key", func(s string) string {
+			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nmkfs_opt = s3cr3t\n", 1)
+		}, `[fs#02] mkfs_opt: unexpected key = "xxxx"`},
+		{"secret-named variable in a new key", func(s string) string {
+			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nmkfs_opt = -E DB_PASSWORD=hunter22\n", 1)
+		}, `mkfs_opt: unexpected key = "-E DB_PASSWORD=xxxx"`},
 		{"pod on no node", func(s string) string {
 			return strings.Replace(s, "disable@spd01 = false\n", "", 1)
 		}, "[disk#01]: expected one disable@<node> = false"},
@@ -370,6 +376,7 @@ func TestParseLayoutRefusesEdits(t *testing.T) {
 			require.Error(t, err)
 			require.Contains(t, err.Error(), c.message)
 			require.NotContains(t, err.Error(), "s3cr3t")
+			require.NotContains(t, err.Error(), "hunter22")
 		})
 	}
 }
