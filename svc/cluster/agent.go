@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -158,7 +157,7 @@ func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source
 	ch := &ConfigChange{Service: svcname, Node: a.Node, Source: source, Checksum: store.Checksum(data), DryRun: dryRun}
 	s, err := svc.Parse(ctx, path, data, a.options(svcname))
 	if err == nil {
-		err = a.checkInstallable(data, s)
+		err = a.checkInstallable(s)
 	}
 	if err != nil {
 		return ch, fmt.Errorf("%s: config of %s from %s (sha256 %s) refused, the local config is unchanged: %w", a.Node, svcname, source, store.Short(ch.Checksum), err)
@@ -192,13 +191,11 @@ func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source
 }
 
 // checkInstallable refuses a config that parses but cannot be this
-// node's: an empty one (an empty store file must not replace a working
-// config), or one whose nodes and drpnodes do not name this node (a
-// config without nodes would otherwise default to whatever node loads it).
-func (a *Agent) checkInstallable(data []byte, s *svc.Service) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return errors.New("the config is empty: expected at least [DEFAULT] with nodes naming this node")
-	}
+// node's: one whose nodes and drpnodes do not name this node (a config
+// without nodes would otherwise default to whatever node loads it). An
+// empty one never gets here: svc.Parse reports it as a problem, so an
+// empty store file never replaces a working config.
+func (a *Agent) checkInstallable(s *svc.Service) error {
 	named := append(strings.Fields(s.Keywords["nodes"]), strings.Fields(s.Keywords["drpnodes"])...)
 	if !slices.Contains(named, a.Node) {
 		return fmt.Errorf("its nodes and drpnodes (%s) do not include this node %s: expected a config that names it", strings.Join(named, " "), a.Node)

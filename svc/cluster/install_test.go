@@ -20,8 +20,8 @@ func TestInstallRefusesEmptyOrForeignConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name, conf, want string
 	}{
-		{"empty", "", "the config is empty"},
-		{"blank lines", "\n  \n\t\n", "the config is empty"},
+		{"empty", "", "empty configuration (an empty file)"},
+		{"blank lines", "\n  \n\t\n", "empty configuration"},
 		{"no nodes", "[DEFAULT]\napp = x\n" + fsSection, "do not include this node spd02"},
 		{"other nodes", "[DEFAULT]\nnodes = spd01 spd03\n" + fsSection, `node "spd02" is not one of the service's nodes`},
 		{"scope word node", "[DEFAULT]\nnodes = spd01 spd02 nodes\n" + fsSection, `"nodes" is a scope word`},
