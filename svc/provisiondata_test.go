@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,16 +49,6 @@ func realRegistry(t *testing.T) *driver.Registry {
 		require.NoError(t, reg.Register(m, linux.New))
 	}
 	return reg
-}
-
-func fileSHA256(t *testing.T, path string) string {
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	require.NoError(t, err)
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // TestProvisionRefusesData: an existing backing file holding data blkid
@@ -117,7 +105,7 @@ func TestProvisionRefusesData(t *testing.T) {
 			if tc.content != nil {
 				require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
 				require.NoError(t, os.WriteFile(file, tc.content(t), 0o600))
-				sum = fileSHA256(t, file)
+				sum = testenv.SHA256File(t, file)
 				out, _ := exec.Command("blkid", "-p", file).CombinedOutput()
 				require.Empty(t, strings.TrimSpace(string(out)), "blkid finds a signature: the case tests nothing")
 
@@ -127,7 +115,7 @@ func TestProvisionRefusesData(t *testing.T) {
 				require.ErrorContains(t, err, "refusing mkfs; set mkfs_destroys_data = true to override")
 				_, err = s.Stop(ctx, svc.ActionOptions{})
 				require.NoError(t, err)
-				require.Equal(t, sum, fileSHA256(t, file), "provision changed the data")
+				require.Equal(t, sum, testenv.SHA256File(t, file), "provision changed the data")
 
 				// Unprovision keeps what the service did not create.
 				res, err := s.Unprovision(ctx, svc.ActionOptions{DryRun: true})
@@ -136,7 +124,7 @@ func TestProvisionRefusesData(t *testing.T) {
 				require.Equal(t, []string{"unmount " + filepath.Join(dir, "mnt", "d1") + "; wipe nothing: the filesystem on " + filepath.Join(dir, "dev", "d1") + " goes only with its disk"}, res.PlanDetails["fs#1"])
 				_, err = s.Unprovision(ctx, svc.ActionOptions{})
 				require.NoError(t, err)
-				require.Equal(t, sum, fileSHA256(t, file), "unprovision changed the data")
+				require.Equal(t, sum, testenv.SHA256File(t, file), "unprovision changed the data")
 
 				// The override formats it.
 				s = load("mkfs_destroys_data = true")

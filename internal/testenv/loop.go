@@ -2,6 +2,9 @@ package testenv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,4 +85,20 @@ func Unmount(t testing.TB, mnt string) {
 			return
 		}
 	}
+}
+
+// SHA256File returns the hex SHA-256 of the file at path, read as a
+// stream: data-safety tests compare it before and after an action.
+func SHA256File(t testing.TB, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

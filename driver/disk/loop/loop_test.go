@@ -2,8 +2,6 @@ package loop
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,7 +240,7 @@ func TestUnprovisionDeletesOnlyWhatItCreated(t *testing.T) {
 			if tc.after != nil {
 				tc.after(t, file)
 			}
-			sum := sha256File(t, file)
+			sum := testenv.SHA256File(t, file)
 
 			uctx := resource.WithForce(ctx, tc.force)
 			plan, err := l.PlanUnprovision(uctx)
@@ -251,7 +249,7 @@ func TestUnprovisionDeletesOnlyWhatItCreated(t *testing.T) {
 			require.Contains(t, plan[0], strings.ReplaceAll(tc.plan, "%s", file))
 
 			require.NoError(t, l.Unprovision(resource.WithDryRun(uctx, true)))
-			require.Equal(t, sum, sha256File(t, file), "dry run")
+			require.Equal(t, sum, testenv.SHA256File(t, file), "dry run")
 
 			require.NoError(t, l.Unprovision(uctx))
 			if tc.deleted {
@@ -262,7 +260,7 @@ func TestUnprovisionDeletesOnlyWhatItCreated(t *testing.T) {
 				require.Equal(t, []string{"nothing to delete: " + file + " does not exist"}, plan)
 				return
 			}
-			require.Equal(t, sum, sha256File(t, file), "kept file changed")
+			require.Equal(t, sum, testenv.SHA256File(t, file), "kept file changed")
 			// Forced, the kept file goes.
 			require.NoError(t, l.Unprovision(resource.WithForce(ctx, true)))
 			_, err = os.Stat(file)
@@ -276,10 +274,4 @@ func writeFile(content string) func(t *testing.T, file string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
 		require.NoError(t, os.WriteFile(file, []byte(content), 0o600))
 	}
-}
-
-func sha256File(t *testing.T, path string) string {
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return fmt.Sprintf("%x", sha256.Sum256(b))
 }

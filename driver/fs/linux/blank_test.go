@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,16 +84,6 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func sha256Of(t *testing.T, path string) string {
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	require.NoError(t, err)
-	return fmt.Sprintf("%x", h.Sum(nil))
-}
-
 // TestProvisionRefusesUnrecognisedData: a device blkid finds nothing on
 // but that is not blank keeps every byte through provision, the error says
 // why; mkfs_destroys_data = true formats it.
@@ -131,7 +119,7 @@ func TestProvisionRefusesUnrecognisedData(t *testing.T) {
 				require.NoError(t, err)
 				require.NoError(t, w.Sync())
 				require.NoError(t, w.Close())
-				sum := sha256Of(t, dev)
+				sum := testenv.SHA256File(t, dev)
 
 				typ, _, err := probe(ctx, dev)
 				require.NoError(t, err)
@@ -141,7 +129,7 @@ func TestProvisionRefusesUnrecognisedData(t *testing.T) {
 				err = f.Provision(ctx)
 				require.ErrorContains(t, err, "fs#01: provision: "+dev+": ")
 				require.ErrorContains(t, err, tc.want(size))
-				require.Equal(t, sum, sha256Of(t, dev), "provision changed the device")
+				require.Equal(t, sum, testenv.SHA256File(t, dev), "provision changed the device")
 
 				f = newFS(t, mf, map[string]string{"dev": dev, "mnt": mountDir(t), "mkfs_destroys_data": "true"})
 				require.NoError(t, f.Provision(ctx))
