@@ -19,6 +19,7 @@ import (
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
 	"github.com/svckit/svckit/svc/store"
+	_ "github.com/svckit/svckit/svc/store/etcdstore" // etcd:// stores
 )
 
 // clusterFlags are the flags of the cluster-wide commands.

@@ -5,13 +5,32 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 )
+
+// An Opener opens the store a spec names, and returns what closes it.
+type Opener func(spec string) (Store, func() error, error)
+
+var schemes = struct {
+	sync.RWMutex
+	m map[string]Opener
+}{m: map[string]Opener{}}
+
+// RegisterScheme makes Open hand specs of the form scheme://... to open.
+// Store packages that bring a heavy client (etcdstore) register from
+// their init, as database/sql drivers do, so that a program links only
+// the clients it imports.
+func RegisterScheme(scheme string, open Opener) {
+	schemes.Lock()
+	defer schemes.Unlock()
+	schemes.m[scheme] = open
+}
 
 // Open returns the store a URL names:
 //
 //	dir:/srv/svckit/store, /srv/svckit/store   a directory
-//	etcd://host:2379[,host2:2379][/prefix]     etcd over http
-//	etcds://host:2379[/prefix]                 etcd over https
+//	etcd://host:2379[,host2:2379][/prefix]     etcd over http (import etcdstore)
+//	etcds://host:2379[/prefix]                 etcd over https (import etcdstore)
 //	http(s)://[user:password@]host/init/rest/api   the OpenSVC collector
 //
 // The returned function closes what the store holds open.
@@ -22,24 +41,14 @@ func Open(spec string) (Store, func() error, error) {
 		d, err := NewDir(strings.TrimPrefix(strings.TrimPrefix(spec, "dir:"), "//"))
 		return d, nop, err
 	case strings.HasPrefix(spec, "etcd://"), strings.HasPrefix(spec, "etcds://"):
-		scheme := "http"
-		if strings.HasPrefix(spec, "etcds://") {
-			scheme = "https"
+		scheme, _, _ := strings.Cut(spec, "://")
+		schemes.RLock()
+		open := schemes.m[scheme]
+		schemes.RUnlock()
+		if open == nil {
+			return nil, nil, fmt.Errorf("store %q: etcd stores are in package github.com/svckit/svckit/svc/store/etcdstore: import it (blank) to open them", spec)
 		}
-		rest := spec[strings.Index(spec, "://")+3:]
-		hosts, prefix, _ := strings.Cut(rest, "/")
-		if hosts == "" {
-			return nil, nil, fmt.Errorf("store %q: expected etcd://host:port[,host:port][/prefix]", spec)
-		}
-		var eps []string
-		for _, h := range strings.Split(hosts, ",") {
-			eps = append(eps, scheme+"://"+h)
-		}
-		e, err := NewEtcd(eps, prefix)
-		if err != nil {
-			return nil, nil, err
-		}
-		return e, e.Close, nil
+		return open(spec)
 	case strings.HasPrefix(spec, "http://"), strings.HasPrefix(spec, "https://"):
 		c, err := NewCollector(spec)
 		return c, nop, err

@@ -8,8 +8,11 @@
 //     host or a shared filesystem);
 //   - Collector, the OpenSVC collector's REST API (GET and POST
 //     /services), where the seed's form posts the generated config;
-//   - Etcd, an etcd v3 cluster, with compare-and-swap on the key's mod
-//     revision.
+//   - etcdstore.Store (package svc/store/etcdstore), an etcd v3 cluster,
+//     with compare-and-swap on the key's mod revision; a package of its
+//     own so that a program links the etcd client only when it imports it.
+//
+// storetest.CAS checks a store of your own against the same contract.
 //
 // Every write is conditional: Put takes the revision the writer based its
 // change on, so that two writers cannot silently overwrite each other (a

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,65 +17,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/svc/store"
+	"github.com/svckit/svckit/svc/store/storetest"
 )
-
-// casScenario runs the same compare-and-swap story on any store: create,
-// a stale create, an update on the read revision, a stale update from a
-// writer that read before it, an unconditional write.
-func casScenario(t *testing.T, st store.Store) {
-	ctx := context.Background()
-	_, err := st.Get(ctx, "spdsvc01")
-	require.ErrorIs(t, err, store.ErrNotFound)
-
-	v1 := []byte("[DEFAULT]\napp = RIVER_SPD\nnodes = spd01 spd02\n")
-	c1, err := st.Put(ctx, "spdsvc01", v1, store.Absent)
-	require.NoError(t, err)
-	require.Equal(t, store.Checksum(v1), c1.Checksum)
-
-	_, err = st.Put(ctx, "spdsvc01", []byte("[DEFAULT]\nnodes = x\n"), store.Absent)
-	require.ErrorIs(t, err, store.ErrConflict, "a second create must be refused")
-
-	// Two writers read the same version.
-	a, err := st.Get(ctx, "spdsvc01")
-	require.NoError(t, err)
-	require.Equal(t, v1, a.Data)
-	require.Equal(t, c1.Revision, a.Revision)
-	b, err := st.Get(ctx, "spdsvc01")
-	require.NoError(t, err)
-
-	v2 := []byte("[DEFAULT]\napp = RIVER_SPD\nnodes = spd01 spd02 spd03\n")
-	c2, err := st.Put(ctx, "spdsvc01", v2, a.Revision)
-	require.NoError(t, err)
-	require.NotEqual(t, a.Revision, c2.Revision)
-
-	v3 := []byte("[DEFAULT]\napp = OTHER\nnodes = spd01\n")
-	_, err = st.Put(ctx, "spdsvc01", v3, b.Revision)
-	require.ErrorIs(t, err, store.ErrConflict, "the stale writer must be refused")
-	var ce *store.ConflictError
-	require.ErrorAs(t, err, &ce)
-	require.Equal(t, b.Revision, ce.Expected)
-	require.Equal(t, c2.Revision, ce.Actual)
-	require.Contains(t, err.Error(), "stale write refused")
-
-	got, err := st.Get(ctx, "spdsvc01")
-	require.NoError(t, err)
-	require.Equal(t, v2, got.Data, "the stale write changed nothing")
-	require.Equal(t, c2.Revision, got.Revision)
-
-	_, err = st.Put(ctx, "spdsvc01", v3, store.AnyRevision)
-	require.NoError(t, err)
-	got, err = st.Get(ctx, "spdsvc01")
-	require.NoError(t, err)
-	require.Equal(t, v3, got.Data)
-
-	_, err = st.Get(ctx, "../etc/passwd")
-	require.ErrorContains(t, err, "service name")
-}
 
 func TestDirCAS(t *testing.T) {
 	d, err := store.NewDir(filepath.Join(t.TempDir(), "store"))
 	require.NoError(t, err)
-	casScenario(t, d)
+	storetest.CAS(t, d)
 	fi, err := os.Stat(filepath.Join(d.Path, "spdsvc01.conf"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "configs hold passwords")
@@ -168,7 +114,7 @@ func TestCollectorCAS(t *testing.T) {
 	c, err := store.NewCollector(strings.Replace(srv.URL, "http://", "http://root%40example.com:c0llPw@", 1) + "/init/rest/api/")
 	require.NoError(t, err)
 	require.NotContains(t, c.String(), "c0llPw")
-	casScenario(t, c)
+	storetest.CAS(t, c)
 	fc.mu.Lock()
 	require.Equal(t, "OTHER", fc.services["spdsvc01"]["svc_app"], "svc_app comes from DEFAULT app, as the seed's form posts it")
 	fc.mu.Unlock()
@@ -188,7 +134,7 @@ func TestOpen(t *testing.T) {
 		{spec: "dir:" + dir, want: "dir:" + dir},
 		{spec: dir, want: "dir:" + dir},
 		{spec: "https://u:secretpw@collector.example.com/init/rest/api", want: "collector:https://collector.example.com/init/rest/api"},
-		{spec: "etcd://127.0.0.1:1,127.0.0.1:2/svc", want: "etcd:http://127.0.0.1:1,http://127.0.0.1:2/svc"},
+		{spec: "etcd://127.0.0.1:1/svc", err: "import it (blank) to open them"},
 		{spec: "ftp://u:secretpw@x/y", err: "expected dir:PATH"},
 		{spec: "relative/dir", err: "expected dir:PATH"},
 	} {
@@ -204,69 +150,4 @@ func TestOpen(t *testing.T) {
 			require.Equal(t, tc.want, st.String())
 		})
 	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// StartEtcd runs a real etcd server on loopback for the test; it skips
-// when the etcd binary is absent (fails when CI=true).
-func startEtcd(t *testing.T) string {
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("etcd binary absent (apt-get install etcd-server): %v", err)
-		}
-		t.Skipf("etcd binary absent (apt-get install etcd-server): %v", err)
-	}
-	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	peer := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(bin, "--name", "svckit-test", "--data-dir", filepath.Join(t.TempDir(), "etcd"),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "svckit-test="+peer, "--log-level", "error")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(client + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return client
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("etcd did not become healthy on %s: %v\n%s", client, err, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func TestEtcdCAS(t *testing.T) {
-	url := startEtcd(t)
-	e, err := store.NewEtcd([]string{url}, "/svckit-test")
-	require.NoError(t, err)
-	defer e.Close()
-	casScenario(t, e)
-
-	_, err = e.Put(context.Background(), "spdsvc01", []byte("x"), "not-a-revision")
-	require.ErrorContains(t, err, "expected an etcd mod revision")
-
-	// Through Open, as svcmgr --store does.
-	st, closeFn, err := store.Open("etcd://" + strings.TrimPrefix(url, "http://") + "/svckit-test")
-	require.NoError(t, err)
-	defer closeFn()
-	got, err := st.Get(context.Background(), "spdsvc01")
-	require.NoError(t, err)
-	require.Equal(t, "[DEFAULT]\napp = OTHER\nnodes = spd01\n", string(got.Data))
 }
