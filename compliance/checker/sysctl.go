@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // maxSysctlFileSize bounds what a sysctl configuration file may hold.
