@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,7 +291,7 @@ func (e *Engine) plan(ctx context.Context, sel Selection) ([]string, []plannedMo
 			}
 		}
 		if len(want) > 0 {
-			return nil, nil, fmt.Errorf("compliance: module %s is not in moduleset %s", strings.Join(sortedKeys(want), ", "), strings.Join(names, ","))
+			return nil, nil, fmt.Errorf("compliance: module %s is not in moduleset %s", strings.Join(slices.Sorted(maps.Keys(want)), ", "), strings.Join(names, ","))
 		}
 		entries = kept
 	}
@@ -362,7 +363,7 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 			env = append(env, "PATH="+e.opts.Path)
 		}
 	}
-	for _, k := range sortedKeys(e.facts.Node) {
+	for _, k := range slices.Sorted(maps.Keys(e.facts.Node)) {
 		env = append(env, checker.EnvName("nodes."+k)+"="+e.facts.Node[k])
 	}
 	if e.opts.Service != "" {
@@ -379,7 +380,7 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 		cenv.BackupDir = e.inRoot(cenv.BackupDir)
 	}
 	env = append(env, cenv.Environ()...)
-	for _, k := range sortedKeys(e.opts.Env) {
+	for _, k := range slices.Sorted(maps.Keys(e.opts.Env)) {
 		env = append(env, k+"="+e.opts.Env[k])
 	}
 	env = dedupEnv(env)
