@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/svckit/svckit/compliance/checker"
+	"github.com/svckit/svckit/internal/suggest"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/resource/secret"
 )
@@ -225,47 +227,10 @@ type UnknownModulesetError struct {
 
 func (e *UnknownModulesetError) Error() string {
 	msg := fmt.Sprintf("compliance: moduleset %q is not defined", e.Name)
-	if s := closest(e.Name, e.Known); s != "" {
+	if s, ok := suggest.Closest(e.Name, e.Known); ok {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return msg
-}
-
-// closest returns the known name at edit distance 2 or less.
-func closest(name string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(name, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the optimal string alignment distance: a transposition
-// ("sdpc" for "spdc") counts as one typo.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 func (e *Engine) plan(ctx context.Context, sel Selection) ([]string, []plannedModule, error) {
@@ -290,7 +255,7 @@ func (e *Engine) plan(ctx context.Context, sel Selection) ([]string, []plannedMo
 			}
 		}
 		if len(want) > 0 {
-			return nil, nil, fmt.Errorf("compliance: module %s is not in moduleset %s", strings.Join(sortedKeys(want), ", "), strings.Join(names, ","))
+			return nil, nil, fmt.Errorf("compliance: module %s is not in moduleset %s", strings.Join(slices.Sorted(maps.Keys(want)), ", "), strings.Join(names, ","))
 		}
 		entries = kept
 	}
@@ -362,7 +327,7 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 			env = append(env, "PATH="+e.opts.Path)
 		}
 	}
-	for _, k := range sortedKeys(e.facts.Node) {
+	for _, k := range slices.Sorted(maps.Keys(e.facts.Node)) {
 		env = append(env, checker.EnvName("nodes."+k)+"="+e.facts.Node[k])
 	}
 	if e.opts.Service != "" {
@@ -379,7 +344,7 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 		cenv.BackupDir = e.inRoot(cenv.BackupDir)
 	}
 	env = append(env, cenv.Environ()...)
-	for _, k := range sortedKeys(e.opts.Env) {
+	for _, k := range slices.Sorted(maps.Keys(e.opts.Env)) {
 		env = append(env, k+"="+e.opts.Env[k])
 	}
 	env = dedupEnv(env)

@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -369,19 +370,19 @@ func (e *Export) checkFilterEntry(f FilterEntry) error {
 func (e *Export) cycles() []string {
 	var problems []string
 	// Modulesets.
-	problems = append(problems, findCycles("moduleset", sortedKeys(e.modulesets), func(n string) []string {
+	problems = append(problems, findCycles("moduleset", slices.Sorted(maps.Keys(e.modulesets)), func(n string) []string {
 		if ms := e.modulesets[n]; ms != nil {
 			return ms.Modulesets
 		}
 		return nil
 	})...)
-	problems = append(problems, findCycles("ruleset", sortedKeys(e.rulesets), func(n string) []string {
+	problems = append(problems, findCycles("ruleset", slices.Sorted(maps.Keys(e.rulesets)), func(n string) []string {
 		if rs := e.rulesets[n]; rs != nil {
 			return rs.Rulesets
 		}
 		return nil
 	})...)
-	problems = append(problems, findCycles("filterset", sortedKeys(e.filtersets), func(n string) []string {
+	problems = append(problems, findCycles("filterset", slices.Sorted(maps.Keys(e.filtersets)), func(n string) []string {
 		var out []string
 		if fs := e.filtersets[n]; fs != nil {
 			for _, f := range fs.Filters {
@@ -424,15 +425,6 @@ func findCycles(kind string, roots []string, children func(string) []string) []s
 	return problems
 }
 
-func sortedKeys[T any](m map[string]T) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // nestedFilterset reads the filterset field of a filter entry: null, a
 // name, or an object carrying fset_name.
 func nestedFilterset(raw json.RawMessage) (string, error) {
@@ -472,4 +464,4 @@ func (e *Export) Filterset(name string) (*Filterset, bool) {
 }
 
 // ModulesetNames lists the modulesets, sorted.
-func (e *Export) ModulesetNames() []string { return sortedKeys(e.modulesets) }
+func (e *Export) ModulesetNames() []string { return slices.Sorted(maps.Keys(e.modulesets)) }

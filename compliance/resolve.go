@@ -2,6 +2,8 @@ package compliance
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/svckit/svckit/compliance/checker"
@@ -31,7 +33,7 @@ type AppliedRuleset struct {
 // matches facts, sorted by name.
 func (e *Export) ContextualRulesets(facts *Facts) ([]*Ruleset, error) {
 	var out []*Ruleset
-	for _, name := range sortedKeys(e.rulesets) {
+	for _, name := range slices.Sorted(maps.Keys(e.rulesets)) {
 		rs := e.rulesets[name]
 		if rs.Type != Contextual {
 			continue

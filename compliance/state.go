@@ -13,7 +13,7 @@ import (
 
 	"github.com/gofrs/flock"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // state is the attachments file: the modulesets attached to the node and

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,8 +91,8 @@ func (c Config) Flags() resource.Flags {
 	for _, w := range c.List("always_on") {
 		switch {
 		case w == c.Nodename,
-			w == "nodes" && contains(c.Nodes, c.Nodename),
-			w == "drpnodes" && contains(c.DRPNodes, c.Nodename):
+			w == "nodes" && slices.Contains(c.Nodes, c.Nodename),
+			w == "drpnodes" && slices.Contains(c.DRPNodes, c.Nodename):
 			f.Standby = true
 		}
 	}
@@ -113,13 +114,4 @@ func (c Config) Base() resource.Base {
 // drivers give what they create ("spdsvc01.disk.01", "spdsvc01.container.01db").
 func (c Config) DeviceName() string {
 	return c.Svcname + "." + strings.ReplaceAll(c.RID, "#", ".")
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

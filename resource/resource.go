@@ -2,6 +2,7 @@ package resource
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -139,11 +140,4 @@ func Group(id string) string {
 }
 
 // HasTag tells whether r carries tag t.
-func HasTag(r Resource, t string) bool {
-	for _, x := range r.Tags() {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
+func HasTag(r Resource, t string) bool { return slices.Contains(r.Tags(), t) }

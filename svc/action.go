@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -353,11 +355,7 @@ func (s *Service) redactError(err error) error {
 }
 
 func mapErrors(m map[string]error) []error {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	out := make([]error, len(keys))
 	for i, k := range keys {
 		out[i] = m[k]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/internal/nodename"
+	"github.com/svckit/svckit/internal/suggest"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/resource/secret"
 )
@@ -556,7 +557,7 @@ func (l *loader) unknownKeyword(sec *rawSection, k rawKey, names []string) {
 		return // no suggestion computed for a problem not listed
 	}
 	msg := fmt.Sprintf("unknown keyword %s", k.Name)
-	if n, ok := nearest(k.Name, names); ok {
+	if n, ok := suggest.Closest(k.Name, names); ok {
 		msg += fmt.Sprintf(": did you mean %s?", n)
 	} else {
 		msg += ": expected one of " + strings.Join(names, ", ")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -219,7 +221,7 @@ func TestGraphFailureStopsLaunching(t *testing.T) {
 			require.ErrorIs(t, err, fake.ErrInjected)
 			var aerr *svc.ActionError
 			require.True(t, errors.As(err, &aerr))
-			require.Equal(t, []string{"fs#02"}, keys(aerr.Failed))
+			require.Equal(t, []string{"fs#02"}, slices.Sorted(maps.Keys(aerr.Failed)))
 			require.NoError(t, aerr.Rollback)
 
 			var failed fake.Call
@@ -282,15 +284,6 @@ func TestGraphFailureStopsLaunching(t *testing.T) {
 			}
 		})
 	}
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // A used path depends on the resource providing the longest path equal to

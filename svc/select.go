@@ -3,6 +3,7 @@ package svc
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -81,21 +82,12 @@ func (e TagExpr) Match(tags []string) bool {
 	for _, and := range e {
 		ok := true
 		for _, t := range and {
-			if !containsString(tags, t) {
+			if !slices.Contains(tags, t) {
 				ok = false
 				break
 			}
 		}
 		if ok {
-			return true
-		}
-	}
-	return false
-}
-
-func containsString(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
 			return true
 		}
 	}
@@ -160,7 +152,7 @@ func (s *Service) Select(sel Selection) ([]resource.Resource, error) {
 		}
 		if len(subsets) > 0 {
 			full := resource.Group(r.RID()) + ":" + r.Subset()
-			if r.Subset() == "" || !containsString(subsets, r.Subset()) && !containsString(subsets, full) {
+			if r.Subset() == "" || !slices.Contains(subsets, r.Subset()) && !slices.Contains(subsets, full) {
 				continue
 			}
 		}

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
 	"github.com/svckit/svckit/compliance/internal/rootfs"
+	"github.com/svckit/svckit/internal/atomicfile"
 	"github.com/svckit/svckit/resource/secret"
 )
 

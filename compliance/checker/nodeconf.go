@@ -14,7 +14,7 @@ import (
 
 	"gopkg.in/ini.v1"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/internal/atomicfile"
 	"github.com/svckit/svckit/resource/secret"
 )
 

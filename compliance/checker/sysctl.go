@@ -8,14 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // maxSysctlFileSize bounds what a sysctl configuration file may hold.
@@ -240,21 +241,12 @@ func (e *Env) persistentFiles() ([]string, error) {
 			}
 		}
 	}
-	names := sortedNames(byName)
+	names := slices.Sorted(maps.Keys(byName))
 	files := make([]string, 0, len(names)+1)
 	for _, n := range names {
 		files = append(files, byName[n])
 	}
 	return append(files, "/etc/sysctl.conf"), nil
-}
-
-func sortedNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // readPersistent returns the value of key that applies at boot and the
@@ -520,7 +512,7 @@ func (e *Env) writeSysctlFile(values map[string]string) error {
 		}
 		buf.WriteString(line + "\n")
 	}
-	for _, k := range sortedNames(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		if !done[k] {
 			fmt.Fprintf(&buf, "%s = %s\n", k, values[k])
 		}
@@ -528,7 +520,7 @@ func (e *Env) writeSysctlFile(values map[string]string) error {
 	if err := root.WriteFile(path, buf.Bytes(), 0o644, atomicfile.Keep); err != nil {
 		return err
 	}
-	for _, k := range sortedNames(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		e.infof("sysctl %s = %s written to %s", k, values[k], path)
 	}
 	return nil

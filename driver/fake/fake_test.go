@@ -243,7 +243,7 @@ func TestStatePersistsAcrossRegistries(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(dir, "fake"))
 	require.NoError(t, err)
 	for _, e := range entries {
-		require.False(t, strings.HasSuffix(e.Name(), ".tmp"), "temporary file left: %s", e.Name())
+		require.False(t, strings.HasPrefix(e.Name(), "."), "temporary file left: %s", e.Name())
 	}
 
 	// process two stops the pod (ordering checked against the files

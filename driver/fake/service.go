@@ -2,6 +2,7 @@ package fake
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -178,7 +179,7 @@ func providersOf(name string, user *Resource, byRID map[string]*Resource, paths 
 		case len(p.path) > best:
 			best = len(p.path)
 			out = append(out[:0], p.r)
-		case len(p.path) == best && !containsRes(out, p.r):
+		case len(p.path) == best && !slices.Contains(out, p.r):
 			out = append(out, p.r)
 		}
 	}
@@ -191,13 +192,4 @@ func within(path, dir string) bool {
 		return true
 	}
 	return strings.HasPrefix(path, dir+"/")
-}
-
-func containsRes(l []*Resource, r *Resource) bool {
-	for _, x := range l {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // State is what a fake remembers of its resource, in
@@ -70,29 +72,8 @@ func writeStateFile(varDir string, st State) error {
 		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
 	}
 	b = append(b, '\n')
-	tmp, err := os.CreateTemp(dir, "."+st.RID+".*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(stateFile(varDir, st.RID), b, 0o600); err != nil {
 		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
-	}
-	if err := os.Rename(tmp.Name(), stateFile(varDir, st.RID)); err != nil {
-		return fmt.Errorf("save fake state of %s: %w", st.RID, err)
-	}
-	// The rename is durable once the directory is synced.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -299,7 +300,7 @@ func (s *scenario) setup(ctx context.Context) error {
 	fmt.Fprintf(s.out, "svckit spd scenario: %s, %d pods on %d nodes (+1 for the relayout), roots under %s\n", svcname, s.opts.Pods, s.opts.Nodes, s.dir)
 	fmt.Fprintf(s.out, "fake GCE compute API at %s (project %s, zone %s); latency of fake actions %s\n", s.cloud.srv.URL, gceProject, gceZone, s.opts.Latency)
 	var real, fakes []string
-	for _, id := range sortedKeys(s.rep.Drivers) {
+	for _, id := range slices.Sorted(maps.Keys(s.rep.Drivers)) {
 		if k := s.rep.Drivers[id]; strings.HasPrefix(k, "real") {
 			real = append(real, id+" "+strings.TrimPrefix(k, "real "))
 		} else {
@@ -316,15 +317,6 @@ func (s *scenario) setup(ctx context.Context) error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func (s *scenario) nodes() []string {
 	var out []string
 	for i := 1; i <= s.opts.Nodes; i++ {
@@ -336,7 +328,7 @@ func (s *scenario) nodes() []string {
 func (s *scenario) primary() *cluster.Cluster {
 	self := s.agents[nodeName(1)]
 	agents := make([]*cluster.Agent, 0, len(s.agents))
-	for _, n := range sortedKeys(s.agents) {
+	for _, n := range slices.Sorted(maps.Keys(s.agents)) {
 		agents = append(agents, s.agents[n])
 	}
 	return &cluster.Cluster{Self: self, Transport: cluster.NewLocal(agents...), Planner: spdplanner.Planner{}}
@@ -419,7 +411,7 @@ func (s *scenario) printConfigResult(res *cluster.Result) {
 	if res == nil {
 		return
 	}
-	for _, n := range sortedKeys(res.Nodes) {
+	for _, n := range slices.Sorted(maps.Keys(res.Nodes)) {
 		nr := res.Nodes[n]
 		switch {
 		case nr.Error != "":
@@ -474,7 +466,7 @@ func (s *scenario) doCluster(ctx context.Context, action svc.Action, sel svc.Sel
 	res, err := s.primary().Do(ctx, svcname, action, svc.ActionOptions{Selection: sel})
 	total := map[string]int{}
 	if res != nil {
-		for _, n := range sortedKeys(res.Nodes) {
+		for _, n := range slices.Sorted(maps.Keys(res.Nodes)) {
 			nr := res.Nodes[n]
 			counts := map[string]int{}
 			var reasons []string
@@ -490,7 +482,7 @@ func (s *scenario) doCluster(ctx context.Context, action svc.Action, sel svc.Sel
 				dur = nr.Result.Duration
 			}
 			line := fmt.Sprintf("   %s: %s %d events:", n, action, len(nr.Result.Steps))
-			for _, k := range sortedKeys(counts) {
+			for _, k := range slices.Sorted(maps.Keys(counts)) {
 				line += fmt.Sprintf(" %s %d", k, counts[k])
 			}
 			if len(reasons) > 0 {
@@ -503,7 +495,7 @@ func (s *scenario) doCluster(ctx context.Context, action svc.Action, sel svc.Sel
 		}
 	}
 	var parts []string
-	for _, k := range sortedKeys(total) {
+	for _, k := range slices.Sorted(maps.Keys(total)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, total[k]))
 	}
 	return fmt.Sprintf("%s: %s", action, strings.Join(parts, ", ")), err
@@ -778,13 +770,13 @@ func (s *scenario) stop(ctx context.Context, sr *StepReport) error {
 		return err
 	}
 	var overall []string
-	for _, n := range sortedKeys(st.Nodes) {
+	for _, n := range slices.Sorted(maps.Keys(st.Nodes)) {
 		overall = append(overall, fmt.Sprintf("%s:%s", n, st.Nodes[n].Overall))
 	}
 	fmt.Fprintf(s.out, "   overall: %s\n", strings.Join(overall, " "))
 	// stdby up: the always_on disks; down everywhere else. A warn means a
 	// resource reported a problem.
-	for _, n := range sortedKeys(st.Nodes) {
+	for _, n := range slices.Sorted(maps.Keys(st.Nodes)) {
 		if o := st.Nodes[n].Overall; o != resource.StandbyUp && o != resource.Down {
 			return fmt.Errorf("%s: overall %s after the stop, expected stdby up (the always_on disks) or down", n, o)
 		}
@@ -796,7 +788,7 @@ func (s *scenario) stop(ctx context.Context, sr *StepReport) error {
 	// leaves attached so that the next start finds them.
 	standby := 0
 	var up []string
-	for _, n := range sortedKeys(st.Nodes) {
+	for _, n := range slices.Sorted(maps.Keys(st.Nodes)) {
 		for _, r := range st.Nodes[n].Resources {
 			switch {
 			case r.Disabled || r.Status == resource.Down || r.Status == resource.StandbyDown:

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/svckit/svckit/driver"
@@ -171,7 +172,7 @@ func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 	img := strings.TrimSpace(v["run_image"])
 	local, ok := h.images[img]
 	if !ok {
-		return cfg, fmt.Errorf("%s: run_image %s: -real runs local stand-ins of the seed's images only (no registry): expected one of %s", cfg.RID, img, strings.Join(sortedKeys(h.images), ", "))
+		return cfg, fmt.Errorf("%s: run_image %s: -real runs local stand-ins of the seed's images only (no registry): expected one of %s", cfg.RID, img, strings.Join(slices.Sorted(maps.Keys(h.images)), ", "))
 	}
 	v["name"] = h.id + "." + container.Name(cfg)
 	v["run_image"] = local
@@ -228,7 +229,7 @@ func (h *hostNode) ipDocker(f driver.Factory) driver.Factory {
 // imageNames lists the local images, sorted, for the output.
 func imageNames(m map[string]string) string {
 	var out []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, k+"="+m[k])
 	}
 	return strings.Join(out, " ")

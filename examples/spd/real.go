@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -269,7 +271,7 @@ func useRealHost(reg *driver.Registry, h *hostNode, kinds driverKinds) {
 // it could not undo; dir may be removed only when it returns nil.
 func (r *realHost) cleanup(ctx context.Context, s *scenario, dir string) error {
 	var errs []error
-	for _, n := range sortedKeys(s.agents) {
+	for _, n := range slices.Sorted(maps.Keys(s.agents)) {
 		if _, err := s.agents[n].ReadConfig(svcname); err != nil {
 			continue
 		}

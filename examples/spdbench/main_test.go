@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,9 +26,9 @@ func TestJSONShape(t *testing.T) {
 	require.False(t, dec.More(), "exactly one object: %s", out.String())
 	require.Equal(t, 1, strings.Count(out.String(), "\n"), "one line")
 
-	require.ElementsMatch(t, []string{"start", "stop", "provision"}, keysOf(got))
+	require.ElementsMatch(t, []string{"start", "stop", "provision"}, slices.Collect(maps.Keys(got)))
 	for action, figs := range got {
-		require.ElementsMatch(t, []string{"graph_s", "groups_s", "critical_path_s"}, keysOf(figs), action)
+		require.ElementsMatch(t, []string{"graph_s", "groups_s", "critical_path_s"}, slices.Collect(maps.Keys(figs)), action)
 		for name, v := range figs {
 			f, ok := v.(float64)
 			require.True(t, ok, "%s.%s is %T, expected a number", action, name, v)
@@ -72,12 +74,4 @@ func TestBadFlags(t *testing.T) {
 			require.Empty(t, out.String())
 		})
 	}
-}
-
-func keysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -422,7 +423,7 @@ func (g *globals) docker(ctx context.Context, args []string) error {
 		}
 		cfg, _ := s.Config(r.RID())
 		names = append(names, container.Name(cfg))
-		if img := cfg.String("run_image"); img != "" && !containsString(images, img) {
+		if img := cfg.String("run_image"); img != "" && !slices.Contains(images, img) {
 			images = append(images, img)
 		}
 	}
@@ -450,13 +451,4 @@ func (g *globals) docker(ctx context.Context, args []string) error {
 		return &exitError{code: 1, err: fmt.Errorf("docker %s: %w", s.Redact(strings.Join(argv, " ")), err)}
 	}
 	return nil
-}
-
-func containsString(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

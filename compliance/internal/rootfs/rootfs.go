@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // FS is a directory that rule paths are resolved in.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/svckit/svckit/compliance/internal/atomicfile"
 	"github.com/svckit/svckit/compliance/internal/rootfs"
+	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 func TestCheck(t *testing.T) {
