@@ -547,7 +547,7 @@ func (s *scenario) printStatus(ctx context.Context, sr *StepReport) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "   $ svcmgr -s %s print status   (on %s)\n", svcname, nodeName(1))
-	fmt.Fprint(s.out, indent(st.Render(false), "   "))
+	fmt.Fprint(s.out, indent(st.Render(svc.StatusOptions{}), "   "))
 	sr.Summary = fmt.Sprintf("%s overall %s, %d resources shown", nodeName(1), st.Overall, len(st.Resources))
 	if st.Overall != resource.Up {
 		return fmt.Errorf("%s overall %s, expected up", nodeName(1), st.Overall)

@@ -97,7 +97,7 @@ func (a *Agent) Status(ctx context.Context, svcname string) (*NodeStatus, error)
 	if err != nil {
 		return nil, err
 	}
-	return &NodeStatus{StatusReport: s.Status(ctx).Visible(s.ShowDisabled()), ConfigChecksum: store.Checksum(data)}, nil
+	return &NodeStatus{StatusReport: s.Status(ctx).Visible(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}), ConfigChecksum: store.Checksum(data)}, nil
 }
 
 // ConfigChange reports a config installation (pull, receive) or a push.

@@ -299,7 +299,7 @@ func (st *Status) Render(order []string) string {
 	for _, n := range order {
 		if ns, ok := st.Nodes[n]; ok {
 			fmt.Fprintf(&b, "@%s (config sha256 %s)\n", n, store.Short(ns.ConfigChecksum))
-			b.WriteString(ns.Render(true))
+			b.WriteString(ns.Render(svc.StatusOptions{ShowDisabled: true}))
 		} else if e, ok := st.Errors[n]; ok {
 			fmt.Fprintf(&b, "@%s\n  unreachable: %s\n", n, e)
 		}
