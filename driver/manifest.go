@@ -57,9 +57,7 @@ type Keyword struct {
 	Required   bool     `json:"required,omitempty"`
 	Scopable   bool     `json:"scopable,omitempty"`
 	Candidates []string `json:"candidates,omitempty"`
-	// Secret marks a value never to print (passwords, tokens).
-	Secret bool   `json:"secret,omitempty"`
-	Text   string `json:"text"`
+	Text       string   `json:"text"`
 	// Claim names what the value holds exclusively on a node ("fs.mnt",
 	// "ip.addr"): two enabled resources of a node whose keywords of one
 	// claim kind have the same value are a validation problem. A List

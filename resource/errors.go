@@ -1,13 +1,6 @@
 package resource
 
-import (
-	"errors"
-	"fmt"
-)
-
-// ErrNotSupported is returned (wrapped) by an action a driver does not
-// implement.
-var ErrNotSupported = errors.New("not supported by this driver")
+import "fmt"
 
 // Error is the failure of one action on one resource.
 type Error struct {

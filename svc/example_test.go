@@ -48,7 +48,7 @@ disable@n2 = true
 		return
 	}
 	fmt.Println("plan:", res.Plan)
-	fmt.Print(s.Status(ctx).Render(s.ShowDisabled()))
+	fmt.Print(s.Status(ctx).Render(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}))
 	// Output:
 	// plan: [[disk#1 sync#i0] [fs#1] [container#1]]
 	// web

@@ -66,7 +66,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Parse returned neither a service nor an error")
 		}
 		rep := s.Status(ctx)
-		_ = rep.Render(true)
+		_ = rep.Render(svc.StatusOptions{ShowDisabled: true})
 		res, err := s.Do(ctx, svc.Start, svc.ActionOptions{DryRun: true})
 		if err != nil && len(s.Resources) > 0 {
 			// Selecting nothing enabled, or a start_requires cycle, is a
@@ -78,7 +78,7 @@ func FuzzLoad(f *testing.F) {
 		// Every text a user sees that may hold a configuration value:
 		// the printed config, resource labels and logs, action errors.
 		// (The fixed parts of the tree, like "sync#i0", are no leak.)
-		shown := []string{s.RenderConfig(false)}
+		shown := []string{s.RenderConfig(svc.RenderConfigOptions{})}
 		for _, rs := range rep.Resources {
 			shown = append(shown, rs.Label)
 			shown = append(shown, rs.Log...)

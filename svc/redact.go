@@ -179,11 +179,17 @@ func (s *Service) redactingContext(ctx context.Context) context.Context {
 	return resource.WithLogger(ctx, slog.New(secret.NewHandler(h, s.secrets)))
 }
 
+// RenderConfigOptions are the flags of RenderConfig.
+type RenderConfigOptions struct {
+	// ShowSecrets shows the secret values instead of redacting them.
+	ShowSecrets bool
+}
+
 // RenderConfig returns the configuration text as written, with secret
-// values replaced unless showSecrets.
-func (s *Service) RenderConfig(showSecrets bool) string {
+// values replaced unless opts.ShowSecrets.
+func (s *Service) RenderConfig(opts RenderConfigOptions) string {
 	text := string(s.data)
-	if showSecrets {
+	if opts.ShowSecrets {
 		return text
 	}
 	return redactConfigText(text, s.secrets)

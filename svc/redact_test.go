@@ -49,7 +49,7 @@ func requireNoSecret(t *testing.T, text, what string) {
 // and everything else kept; showSecrets gives the file as written.
 func TestRenderConfigRedacts(t *testing.T) {
 	s := mustParse(t, secretConf, "n1", fake.Options{})
-	out := s.RenderConfig(false)
+	out := s.RenderConfig(svc.RenderConfigOptions{})
 	requireNoSecret(t, out, "print config")
 	want := strings.NewReplacer(
 		"db_password = hunter2pw", "db_password = xxxx",
@@ -64,17 +64,17 @@ func TestRenderConfigRedacts(t *testing.T) {
 	).Replace(secretConf)
 	require.Equal(t, want, out)
 	require.Contains(t, out, "-e MYSQL_USER={env.user} -e PLAIN=visible")
-	require.Equal(t, secretConf, s.RenderConfig(true))
+	require.Equal(t, secretConf, s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: true}))
 
 	seed, err := os.ReadFile("testdata/spdsvc01.conf")
 	require.NoError(t, err)
 	s, err = parse(t, string(seed), "spd02", fake.Options{})
 	require.NoError(t, err)
-	out = s.RenderConfig(false)
+	out = s.RenderConfig(svc.RenderConfigOptions{})
 	require.NotContains(t, out, "s3cr3tPw")
 	require.Equal(t, strings.Count(string(seed), "-e MYSQL_ROOT_PASSWORD=s3cr3tPw"), strings.Count(out, "-e MYSQL_ROOT_PASSWORD=xxxx"))
 	require.Equal(t, strings.Count(string(seed), "\n"), strings.Count(out, "\n"), "layout kept")
-	require.Equal(t, string(seed), s.RenderConfig(true))
+	require.Equal(t, string(seed), s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: true}))
 }
 
 // TestSecretsNeverShown checks that status labels, status JSON, action
@@ -87,7 +87,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		{RID: "container#01", Action: "status", Nth: 1, Message: "inspect with password hunter3pw failed"},
 	}})
 	rep := s.Status(ctx)
-	tree := rep.Render(true)
+	tree := rep.Render(svc.StatusOptions{ShowDisabled: true})
 	requireNoSecret(t, tree, "status")
 	require.Contains(t, tree, "@registry.local/xxxx/img")
 	require.Contains(t, tree, "# container#01: status: inspect with password xxxx failed")
@@ -170,14 +170,14 @@ run_image = img
 			for _, sec := range tc.secrets {
 				require.Contains(t, svc.SecretsOf(s), sec)
 			}
-			shown := []string{s.RenderConfig(false)}
+			shown := []string{s.RenderConfig(svc.RenderConfigOptions{})}
 			for _, w := range tc.shown {
 				require.Contains(t, shown[0], w)
 			}
 			rep := s.Status(ctx)
 			b, err := json.Marshal(rep)
 			require.NoError(t, err)
-			shown = append(shown, string(b), rep.Render(true))
+			shown = append(shown, string(b), rep.Render(svc.StatusOptions{ShowDisabled: true}))
 			res, startErr := s.Start(ctx, svc.ActionOptions{})
 			require.Error(t, startErr)
 			require.Contains(t, startErr.Error(), "denied for")

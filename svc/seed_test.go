@@ -30,7 +30,7 @@ func TestSeedConfigOnEveryNode(t *testing.T) {
 			rep := s.Status(ctx)
 			require.Equal(t, "up", rep.Overall.String())
 			require.Equal(t, "up", rep.Avail.String())
-			tree := rep.Render(s.ShowDisabled())
+			tree := rep.Render(svc.StatusOptions{ShowDisabled: s.ShowDisabled()})
 			pods := map[string]int{}
 			for _, m := range regexp.MustCompile(`(?m)^\|  [|']- (?:ip|disk|fs|container)#(\d\d)\S* +\.\.\.\. up `).FindAllStringSubmatch(tree, -1) {
 				pods[m[1]]++

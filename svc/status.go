@@ -128,10 +128,17 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	return rep
 }
 
+// StatusOptions are the flags of a status report's Visible and Render.
+type StatusOptions struct {
+	// ShowDisabled keeps the disabled resources (the service's
+	// show_disabled, Service.ShowDisabled, is the usual value).
+	ShowDisabled bool
+}
+
 // Visible returns a copy of the report without the disabled resources,
-// unless showDisabled: what print status shows, as data.
-func (rep *StatusReport) Visible(showDisabled bool) *StatusReport {
-	if showDisabled {
+// unless opts.ShowDisabled: what print status shows, as data.
+func (rep *StatusReport) Visible(opts StatusOptions) *StatusReport {
+	if opts.ShowDisabled {
 		return rep
 	}
 	out := *rep
@@ -170,8 +177,8 @@ func standby(st resource.Status, f resource.Flags) resource.Status {
 //	'- accessory
 //	   '- sync#i0        .... up         rsync svc config to drpnodes, nodes
 //
-// Disabled resources are left out unless showDisabled.
-func (rep *StatusReport) Render(showDisabled bool) string {
+// Disabled resources are left out unless opts.ShowDisabled.
+func (rep *StatusReport) Render(opts StatusOptions) string {
 	var b strings.Builder
 	row := func(name, flags, status, label string) {
 		line := fmt.Sprintf("%-20s %4s %-10s %s", name, flags, status, label)
@@ -182,7 +189,7 @@ func (rep *StatusReport) Render(showDisabled bool) string {
 	row("overall", "", rep.Overall.String(), "")
 	var main, acc []ResourceStatus
 	for _, rs := range rep.Resources {
-		if rs.Disabled && !showDisabled {
+		if rs.Disabled && !opts.ShowDisabled {
 			continue
 		}
 		if accessoryGroups[resource.Group(rs.RID)] {

@@ -154,14 +154,14 @@ overall                   warn
 '- accessory
    '- sync#i0        .... up         rsync svc config to drpnodes, nodes
 `
-	require.Equal(t, want, rep.Render(false))
-	withDisabled := rep.Render(true)
+	require.Equal(t, want, rep.Render(svc.StatusOptions{}))
+	withDisabled := rep.Render(svc.StatusOptions{ShowDisabled: true})
 	require.Contains(t, withDisabled, "|  |- fs#03          ..O. up         /dev/sdd@/c\n|  '- fs#05          .D.. n/a        /dev/sdf@/e\n")
 
 	// Without accessories the avail branch closes the tree.
 	rep.Resources = rep.Resources[:1]
-	require.Equal(t, "svc1\noverall                   warn\n'- avail                  up\n   '- fs#01          .... up         /dev/sdb@/a\n", rep.Render(false))
-	require.True(t, strings.HasSuffix(rep.Render(false), "\n"))
+	require.Equal(t, "svc1\noverall                   warn\n'- avail                  up\n   '- fs#01          .... up         /dev/sdb@/a\n", rep.Render(svc.StatusOptions{}))
+	require.True(t, strings.HasSuffix(rep.Render(svc.StatusOptions{}), "\n"))
 	require.Equal(t, resource.Up, rep.Resources[0].Status)
 }
 

@@ -156,12 +156,21 @@ func QueryCommand(backend, root string) []string {
 	return nil
 }
 
-// InstallCommand is the one command that installs (remove false) or
-// removes names with the backend's package manager under root.
-func InstallCommand(backend, root string, remove bool, names []string) []string {
-	verb := "install"
-	if remove {
-		verb = "remove"
+// PackageVerb is what InstallCommand's command does to the packages.
+type PackageVerb string
+
+// The verbs of InstallCommand.
+const (
+	PackageInstall PackageVerb = "install"
+	PackageRemove  PackageVerb = "remove"
+)
+
+// InstallCommand is the one command that installs or removes (verb)
+// names with the backend's package manager under root; nil for an
+// unknown backend or verb.
+func InstallCommand(backend, root string, verb PackageVerb, names []string) []string {
+	if verb != PackageInstall && verb != PackageRemove {
+		return nil
 	}
 	var argv []string
 	switch backend {
@@ -172,13 +181,13 @@ func InstallCommand(backend, root string, remove bool, names []string) []string 
 			// --root to unpack and record there.
 			argv = append(argv, "-o", "RootDir="+root, "-o", "DPkg::Options::=--root="+root)
 		}
-		argv = append(argv, verb)
+		argv = append(argv, string(verb))
 	case "rpm":
 		argv = []string{"dnf", "-y", "-q"}
 		if root != "" && root != "/" {
 			argv = append(argv, "--installroot="+root)
 		}
-		argv = append(argv, verb)
+		argv = append(argv, string(verb))
 	default:
 		return nil
 	}
@@ -292,7 +301,7 @@ func (o *packageObject) Fixable(ctx context.Context, env *Env) Status {
 		env.errorf("package: not fixable: %v", err)
 		return NOK
 	}
-	if _, err := env.LookPath(InstallCommand(backend, "/", false, nil)[0]); err != nil {
+	if _, err := env.LookPath(InstallCommand(backend, "/", PackageInstall, nil)[0]); err != nil {
 		env.errorf("package: not fixable: %v", err)
 		return NOK
 	}
@@ -310,13 +319,13 @@ func (o *packageObject) Fix(ctx context.Context, env *Env) Status {
 	}
 	status := OK
 	for _, step := range []struct {
-		remove bool
-		names  []string
-	}{{true, present}, {false, missing}} {
+		verb  PackageVerb
+		names []string
+	}{{PackageRemove, present}, {PackageInstall, missing}} {
 		if len(step.names) == 0 {
 			continue
 		}
-		argv := InstallCommand(backend, env.RootDir(), step.remove, step.names)
+		argv := InstallCommand(backend, env.RootDir(), step.verb, step.names)
 		env.infof("package: %s", strings.Join(argv, " "))
 		cmd, err := env.command(ctx, argv, "DEBIAN_FRONTEND=noninteractive")
 		if err != nil {

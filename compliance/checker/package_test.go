@@ -18,20 +18,21 @@ func TestPackageCommands(t *testing.T) {
 		name    string
 		backend string
 		root    string
-		remove  bool
+		verb    checker.PackageVerb
 		names   []string
 		want    string
 	}{
-		{"apt install on the host", "dpkg", "/", false, []string{"sysstat", "docker.io"}, "apt-get -y -q install -- sysstat docker.io"},
-		{"apt remove on the host", "dpkg", "", true, []string{"telnet"}, "apt-get -y -q remove -- telnet"},
-		{"apt under a root", "dpkg", "/mnt/img", false, []string{"btrfs-tools"},
+		{"apt install on the host", "dpkg", "/", checker.PackageInstall, []string{"sysstat", "docker.io"}, "apt-get -y -q install -- sysstat docker.io"},
+		{"apt remove on the host", "dpkg", "", checker.PackageRemove, []string{"telnet"}, "apt-get -y -q remove -- telnet"},
+		{"apt under a root", "dpkg", "/mnt/img", checker.PackageInstall, []string{"btrfs-tools"},
 			"apt-get -y -q -o RootDir=/mnt/img -o DPkg::Options::=--root=/mnt/img install -- btrfs-tools"},
-		{"dnf install", "rpm", "/", false, []string{"sysstat"}, "dnf -y -q install -- sysstat"},
-		{"dnf remove under a root", "rpm", "/mnt/img", true, []string{"telnet", "rsh"}, "dnf -y -q --installroot=/mnt/img remove -- telnet rsh"},
+		{"dnf install", "rpm", "/", checker.PackageInstall, []string{"sysstat"}, "dnf -y -q install -- sysstat"},
+		{"dnf remove under a root", "rpm", "/mnt/img", checker.PackageRemove, []string{"telnet", "rsh"}, "dnf -y -q --installroot=/mnt/img remove -- telnet rsh"},
 	}
+	require.Nil(t, checker.InstallCommand("dpkg", "/", checker.PackageVerb("purge"), []string{"telnet"}), "an unknown verb gives no command")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, strings.Join(checker.InstallCommand(tt.backend, tt.root, tt.remove, tt.names), " "))
+			require.Equal(t, tt.want, strings.Join(checker.InstallCommand(tt.backend, tt.root, tt.verb, tt.names), " "))
 		})
 	}
 	require.Equal(t, []string{"dpkg-query", "-W", "-f", `${Package}\t${Version}\t${db:Status-Abbrev}\n`, "--admindir=/mnt/img/var/lib/dpkg"},

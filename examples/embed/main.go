@@ -39,5 +39,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, err) // what failed, what was rolled back
 		os.Exit(1)
 	}
-	fmt.Print(s.Status(ctx).Render(s.ShowDisabled()))
+	fmt.Print(s.Status(ctx).Render(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}))
 }

@@ -387,7 +387,7 @@ func (s *scenario) configFor(sm string) ([]byte, error) {
 // every node.
 func (s *scenario) storeAndPull(ctx context.Context, sr *StepReport) error {
 	self := s.agents[nodeName(1)]
-	ch, err := self.PushData(ctx, svcname, s.pending, false, false)
+	ch, err := self.PushData(ctx, svcname, s.pending, cluster.PushOptions{})
 	if err != nil {
 		return err
 	}
@@ -395,10 +395,10 @@ func (s *scenario) storeAndPull(ctx context.Context, sr *StepReport) error {
 	fmt.Fprintf(s.out, "   $ svcmgr -s %s pull; svcmgr -s %s --cluster pull\n", svcname, svcname)
 	// The primary pulls first: the cluster pull reads the node list
 	// from its config.
-	if _, err := self.Pull(ctx, svcname, false); err != nil {
+	if _, err := self.Pull(ctx, svcname, cluster.InstallOptions{}); err != nil {
 		return err
 	}
-	res, err := s.primary().Pull(ctx, svcname, false)
+	res, err := s.primary().Pull(ctx, svcname, cluster.InstallOptions{})
 	s.printConfigResult(res)
 	if err != nil {
 		return err
@@ -539,7 +539,7 @@ func (s *scenario) printStatus(ctx context.Context, sr *StepReport) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "   $ svcmgr -s %s print status   (on %s)\n", svcname, nodeName(1))
-	fmt.Fprint(s.out, indent(st.Render(false), "   "))
+	fmt.Fprint(s.out, indent(st.Render(svc.StatusOptions{}), "   "))
 	sr.Summary = fmt.Sprintf("%s overall %s, %d resources shown", nodeName(1), st.Overall, len(st.Resources))
 	if st.Overall != resource.Up {
 		return fmt.Errorf("%s overall %s, expected up", nodeName(1), st.Overall)
@@ -595,12 +595,12 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 	if err != nil {
 		return err
 	}
-	ch, err := s.agents[nodeName(1)].PushData(ctx, svcname, cfg, false, false)
+	ch, err := s.agents[nodeName(1)].PushData(ctx, svcname, cfg, cluster.PushOptions{})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "   form with dism=%s: new config pushed, revision %.12s\n   $ svcmgr -s %s --cluster pull\n", smImage2, ch.Revision, svcname)
-	res, err := s.primary().Pull(ctx, svcname, false)
+	res, err := s.primary().Pull(ctx, svcname, cluster.InstallOptions{})
 	s.printConfigResult(res)
 	if err != nil {
 		return err

@@ -293,9 +293,9 @@ func (g *globals) printStatus(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return g.writeJSON(&cluster.NodeStatus{StatusReport: rep.Visible(s.ShowDisabled()), ConfigChecksum: store.Checksum(data)})
+		return g.writeJSON(&cluster.NodeStatus{StatusReport: rep.Visible(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}), ConfigChecksum: store.Checksum(data)})
 	}
-	_, err = io.WriteString(g.stdout, rep.Render(s.ShowDisabled()))
+	_, err = io.WriteString(g.stdout, rep.Render(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}))
 	return err
 }
 
@@ -304,7 +304,7 @@ func (g *globals) printConfig(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	text := s.RenderConfig(g.showSecrets)
+	text := s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: g.showSecrets})
 	if g.format == "json" {
 		return g.writeJSON(map[string]string{"service": s.Name, "file": s.File, "config": text})
 	}

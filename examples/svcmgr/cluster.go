@@ -324,7 +324,7 @@ func (g *globals) pull(ctx context.Context) error {
 			return err
 		}
 		defer done()
-		res, err := c.Pull(ctx, g.svcname, g.dryRun)
+		res, err := c.Pull(ctx, g.svcname, cluster.InstallOptions{DryRun: g.dryRun})
 		if res != nil {
 			g.printClusterResult(res)
 		}
@@ -335,7 +335,7 @@ func (g *globals) pull(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	ch, err := a.Pull(ctx, g.svcname, g.dryRun)
+	ch, err := a.Pull(ctx, g.svcname, cluster.InstallOptions{DryRun: g.dryRun})
 	return g.printChange(ch, err)
 }
 
@@ -356,7 +356,7 @@ func (g *globals) push(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	ch, err := a.Push(ctx, g.svcname, g.force, g.dryRun)
+	ch, err := a.Push(ctx, g.svcname, cluster.PushOptions{Force: g.force, DryRun: g.dryRun})
 	if ch != nil && g.format == "text" && err == nil {
 		verb := "stored"
 		if ch.DryRun {
@@ -384,7 +384,7 @@ func (g *globals) receive(ctx context.Context, stdin io.Reader) error {
 	if source == "" {
 		source = "stdin"
 	}
-	ch, err := a.Install(ctx, g.svcname, data, source, g.dryRun)
+	ch, err := a.Install(ctx, g.svcname, data, source, cluster.InstallOptions{DryRun: g.dryRun})
 	return g.printChange(ch, err)
 }
 
@@ -394,7 +394,7 @@ func (g *globals) syncNodes(ctx context.Context) error {
 		return err
 	}
 	defer done()
-	res, err := c.SyncNodes(ctx, g.svcname, g.dryRun)
+	res, err := c.SyncNodes(ctx, g.svcname, cluster.InstallOptions{DryRun: g.dryRun})
 	if res != nil {
 		g.printClusterResult(res)
 	}

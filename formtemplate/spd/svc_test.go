@@ -48,7 +48,7 @@ func podsInStatus(t *testing.T, ctx context.Context, s *svc.Service) []string {
 	t.Helper()
 	rep := s.Status(ctx)
 	require.Equal(t, "up", rep.Avail.String(), "avail on %s", s.Node)
-	tree := rep.Render(s.ShowDisabled())
+	tree := rep.Render(svc.StatusOptions{ShowDisabled: s.ShowDisabled()})
 	count := map[string]int{}
 	for _, m := range podLine.FindAllStringSubmatch(tree, -1) {
 		require.Equal(t, "up", m[2], "%s", m[0])
@@ -169,14 +169,14 @@ func TestPrintConfigHidesThePassword(t *testing.T) {
 			c, ok := s.Config("container#01db")
 			require.True(t, ok)
 			require.Contains(t, c.String("run_args"), "-e", "the container gets its password")
-			printed := s.RenderConfig(false)
+			printed := s.RenderConfig(svc.RenderConfigOptions{})
 			for _, line := range strings.Split(printed, "\n") {
 				if strings.Contains(line, "MYSQL_ROOT_PASSWORD") {
 					require.Regexp(t, `^    -e ['"]?MYSQL_ROOT_PASSWORD=xxxx['"]?$`, line)
 				}
 			}
 			require.Equal(t, 4, strings.Count(printed, "MYSQL_ROOT_PASSWORD=xxxx"))
-			require.Contains(t, s.RenderConfig(true), "MYSQL_ROOT_PASSWORD=", "shown on request")
+			require.Contains(t, s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: true}), "MYSQL_ROOT_PASSWORD=", "shown on request")
 		})
 	}
 }

@@ -152,7 +152,7 @@ func TestTwoPods(t *testing.T) {
 		require.Less(t, wave["container#"+n+"db"], wave["ip#"+n+"db"], res.Plan)
 	}
 	rep := requireAll(resource.Up)
-	tree := rep.Render(false)
+	tree := rep.Render(svc.StatusOptions{})
 	t.Log("\n" + tree)
 	require.Contains(t, tree, dir+"/dev/pod01@"+dir+"/"+svcname+"/pod01")
 	require.Regexp(t, `10\.0\.0\.33@br0@[0-9a-f]{12}`, tree)

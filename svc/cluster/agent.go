@@ -97,7 +97,7 @@ func (a *Agent) Status(ctx context.Context, svcname string) (*NodeStatus, error)
 	if err != nil {
 		return nil, err
 	}
-	return &NodeStatus{StatusReport: s.Status(ctx).Visible(s.ShowDisabled()), ConfigChecksum: store.Checksum(data)}, nil
+	return &NodeStatus{StatusReport: s.Status(ctx).Visible(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}), ConfigChecksum: store.Checksum(data)}, nil
 }
 
 // ConfigChange reports a config installation (pull, receive) or a push.
@@ -149,12 +149,12 @@ func (a *Agent) writeRev(svcname string, r revRecord) error {
 // Install validates data as the config of svcname for this node and, when
 // valid, replaces the local config atomically, keeping the previous one
 // in <svc>.conf.prev. A config that does not validate never lands.
-func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source string, dryRun bool) (*ConfigChange, error) {
+func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source string, opts InstallOptions) (*ConfigChange, error) {
 	if err := store.ValidServiceName(svcname); err != nil {
 		return nil, err
 	}
 	path := a.ConfigPath(svcname)
-	ch := &ConfigChange{Service: svcname, Node: a.Node, Source: source, Checksum: store.Checksum(data), DryRun: dryRun}
+	ch := &ConfigChange{Service: svcname, Node: a.Node, Source: source, Checksum: store.Checksum(data), DryRun: opts.DryRun}
 	s, err := svc.Parse(ctx, path, data, a.options(svcname))
 	if err == nil {
 		err = a.checkInstallable(s)
@@ -171,7 +171,7 @@ func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source
 		ch.Previous = store.Checksum(old)
 	}
 	ch.Changed = ch.Previous != ch.Checksum
-	if dryRun || !ch.Changed {
+	if opts.DryRun || !ch.Changed {
 		return ch, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -204,7 +204,7 @@ func (a *Agent) checkInstallable(s *svc.Service) error {
 }
 
 // Pull fetches the config of svcname from the store and installs it.
-func (a *Agent) Pull(ctx context.Context, svcname string, dryRun bool) (*ConfigChange, error) {
+func (a *Agent) Pull(ctx context.Context, svcname string, opts InstallOptions) (*ConfigChange, error) {
 	if a.Store == nil {
 		return nil, fmt.Errorf("%s: pull %s: no config store configured", a.Node, svcname)
 	}
@@ -212,11 +212,11 @@ func (a *Agent) Pull(ctx context.Context, svcname string, dryRun bool) (*ConfigC
 	if err != nil {
 		return nil, fmt.Errorf("%s: pull %s: %w", a.Node, svcname, err)
 	}
-	ch, err := a.Install(ctx, svcname, cfg.Data, a.Store.String(), dryRun)
+	ch, err := a.Install(ctx, svcname, cfg.Data, a.Store.String(), opts)
 	if ch != nil {
 		ch.Revision = cfg.Revision
 	}
-	if err != nil || dryRun {
+	if err != nil || opts.DryRun {
 		return ch, err
 	}
 	if err := a.writeRev(svcname, revRecord{Store: a.Store.String(), Revision: cfg.Revision, Checksum: cfg.Checksum, Time: time.Now().UTC()}); err != nil {
@@ -225,10 +225,26 @@ func (a *Agent) Pull(ctx context.Context, svcname string, dryRun bool) (*ConfigC
 	return ch, nil
 }
 
+// PushOptions are the flags of Push and PushData.
+type PushOptions struct {
+	// Force stores the config whatever revision the store holds, instead
+	// of only over the revision this node last pulled or pushed.
+	Force bool
+	// DryRun reports the change, and a conflict, without storing.
+	DryRun bool
+}
+
+// InstallOptions are the flags of the calls that install a config on a
+// node: Install, Pull, and Cluster's Pull and SyncNodes.
+type InstallOptions struct {
+	// DryRun reports the change without writing the config.
+	DryRun bool
+}
+
 // PushData stores data as the new config of svcname, conditional on the
 // store still holding the revision this node last pulled or pushed
-// (force: unconditional). It does not change the local config.
-func (a *Agent) PushData(ctx context.Context, svcname string, data []byte, force, dryRun bool) (*ConfigChange, error) {
+// (opts.Force: unconditional). It does not change the local config.
+func (a *Agent) PushData(ctx context.Context, svcname string, data []byte, opts PushOptions) (*ConfigChange, error) {
 	if a.Store == nil {
 		return nil, fmt.Errorf("%s: push %s: no config store configured", a.Node, svcname)
 	}
@@ -239,20 +255,20 @@ func (a *Agent) PushData(ctx context.Context, svcname string, data []byte, force
 	if r, ok := a.readRev(svcname); ok && r.Store == a.Store.String() {
 		expect = r.Revision
 	}
-	if force {
+	if opts.Force {
 		expect = store.AnyRevision
 	}
-	ch := &ConfigChange{Service: svcname, Node: a.Node, Source: a.Store.String(), Checksum: store.Checksum(data), DryRun: dryRun}
+	ch := &ConfigChange{Service: svcname, Node: a.Node, Source: a.Store.String(), Checksum: store.Checksum(data), DryRun: opts.DryRun}
 	if cur, err := a.Store.Get(ctx, svcname); err == nil {
 		ch.Previous = cur.Checksum
-		if dryRun && expect != store.AnyRevision && cur.Revision != expect {
+		if opts.DryRun && expect != store.AnyRevision && cur.Revision != expect {
 			return ch, &store.ConflictError{Store: a.Store.String(), Service: svcname, Expected: expect, Actual: cur.Revision}
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return ch, fmt.Errorf("%s: push %s: %w", a.Node, svcname, err)
 	}
 	ch.Changed = ch.Previous != ch.Checksum
-	if dryRun {
+	if opts.DryRun {
 		return ch, nil
 	}
 	cfg, err := a.Store.Put(ctx, svcname, data, expect)
@@ -267,10 +283,10 @@ func (a *Agent) PushData(ctx context.Context, svcname string, data []byte, force
 }
 
 // Push stores the local config of svcname as a new version.
-func (a *Agent) Push(ctx context.Context, svcname string, force, dryRun bool) (*ConfigChange, error) {
+func (a *Agent) Push(ctx context.Context, svcname string, opts PushOptions) (*ConfigChange, error) {
 	data, err := a.ReadConfig(svcname)
 	if err != nil {
 		return nil, fmt.Errorf("%s: push %s: %w", a.Node, svcname, err)
 	}
-	return a.PushData(ctx, svcname, data, force, dryRun)
+	return a.PushData(ctx, svcname, data, opts)
 }

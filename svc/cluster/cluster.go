@@ -299,7 +299,7 @@ func (st *Status) Render(order []string) string {
 	for _, n := range order {
 		if ns, ok := st.Nodes[n]; ok {
 			fmt.Fprintf(&b, "@%s (config sha256 %s)\n", n, store.Short(ns.ConfigChecksum))
-			b.WriteString(ns.Render(true))
+			b.WriteString(ns.Render(svc.StatusOptions{ShowDisabled: true}))
 		} else if e, ok := st.Errors[n]; ok {
 			fmt.Fprintf(&b, "@%s\n  unreachable: %s\n", n, e)
 		}
@@ -309,17 +309,17 @@ func (st *Status) Render(order []string) string {
 
 // Pull makes every node of the service fetch the config from its store
 // and install it (validated for that node first).
-func (c *Cluster) Pull(ctx context.Context, svcname string, dryRun bool) (*Result, error) {
+func (c *Cluster) Pull(ctx context.Context, svcname string, opts InstallOptions) (*Result, error) {
 	s, err := c.service(ctx, svcname)
 	if err != nil {
 		return nil, err
 	}
-	return c.pullOn(ctx, svcname, s.Nodes, dryRun)
+	return c.pullOn(ctx, svcname, s.Nodes, opts)
 }
 
-func (c *Cluster) pullOn(ctx context.Context, svcname string, nodes []string, dryRun bool) (*Result, error) {
+func (c *Cluster) pullOn(ctx context.Context, svcname string, nodes []string, opts InstallOptions) (*Result, error) {
 	return c.each(ctx, svcname, "pull", nodes, func(ctx context.Context, p Peer, nr *NodeResult) error {
-		ch, err := p.Pull(ctx, svcname, dryRun)
+		ch, err := p.Pull(ctx, svcname, opts)
 		nr.Config = ch
 		return err
 	})
@@ -327,7 +327,7 @@ func (c *Cluster) pullOn(ctx context.Context, svcname string, nodes []string, dr
 
 // SyncNodes copies this node's config of the service to every other
 // node, where it is validated and installed atomically.
-func (c *Cluster) SyncNodes(ctx context.Context, svcname string, dryRun bool) (*Result, error) {
+func (c *Cluster) SyncNodes(ctx context.Context, svcname string, opts InstallOptions) (*Result, error) {
 	s, err := c.service(ctx, svcname)
 	if err != nil {
 		return nil, err
@@ -336,13 +336,13 @@ func (c *Cluster) SyncNodes(ctx context.Context, svcname string, dryRun bool) (*
 	if err != nil {
 		return nil, err
 	}
-	return c.installOn(ctx, svcname, others(s.Nodes, c.Self.Node), data, dryRun)
+	return c.installOn(ctx, svcname, others(s.Nodes, c.Self.Node), data, opts)
 }
 
-func (c *Cluster) installOn(ctx context.Context, svcname string, nodes []string, data []byte, dryRun bool) (*Result, error) {
+func (c *Cluster) installOn(ctx context.Context, svcname string, nodes []string, data []byte, opts InstallOptions) (*Result, error) {
 	source := "primary " + c.Self.Node
 	return c.each(ctx, svcname, "sync nodes", nodes, func(ctx context.Context, p Peer, nr *NodeResult) error {
-		ch, err := p.Install(ctx, svcname, data, source, dryRun)
+		ch, err := p.Install(ctx, svcname, data, source, opts)
 		nr.Config = ch
 		return err
 	})

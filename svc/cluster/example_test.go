@@ -28,11 +28,11 @@ func Example() {
 	n1, n2 := agent("n1"), agent("n2")
 	c := &cluster.Cluster{Self: n1, Transport: cluster.NewLocal(n1, n2)}
 
-	if _, err := n1.Pull(ctx, "web", false); err != nil {
+	if _, err := n1.Pull(ctx, "web", cluster.InstallOptions{}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	if _, err := c.SyncNodes(ctx, "web", false); err != nil {
+	if _, err := c.SyncNodes(ctx, "web", cluster.InstallOptions{}); err != nil {
 		fmt.Println(err)
 		return
 	}

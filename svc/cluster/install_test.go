@@ -31,11 +31,11 @@ func TestInstallRefusesEmptyOrForeignConfig(t *testing.T) {
 			clu := newTestCluster(t, "spd01", "spd02")
 			a := clu.agents["spd02"]
 			good := []byte("[DEFAULT]\nnodes = spd01 spd02\n" + fsSection)
-			_, err := a.Install(ctx, svcname, good, "test", false)
+			_, err := a.Install(ctx, svcname, good, "test", cluster.InstallOptions{})
 			require.NoError(t, err)
 
 			// receive and sync nodes: Install on the node.
-			ch, err := a.Install(ctx, svcname, []byte(tc.conf), "primary spd01", false)
+			ch, err := a.Install(ctx, svcname, []byte(tc.conf), "primary spd01", cluster.InstallOptions{})
 			require.ErrorContains(t, err, tc.want)
 			require.ErrorContains(t, err, "refused, the local config is unchanged")
 			require.False(t, ch.Changed)
@@ -46,7 +46,7 @@ func TestInstallRefusesEmptyOrForeignConfig(t *testing.T) {
 			// pull: the same from the store.
 			_, err = clu.store.Put(ctx, svcname, []byte(tc.conf), store.Absent)
 			require.NoError(t, err)
-			_, err = a.Pull(ctx, svcname, false)
+			_, err = a.Pull(ctx, svcname, cluster.InstallOptions{})
 			require.ErrorContains(t, err, tc.want)
 			data, err = a.ReadConfig(svcname)
 			require.NoError(t, err)
@@ -61,7 +61,7 @@ func TestInstallAcceptsItsNodes(t *testing.T) {
 		"[DEFAULT]\nnodes = spd01\ndrpnodes = spd02\n" + fsSection,
 	} {
 		clu := newTestCluster(t, "spd02")
-		ch, err := clu.agents["spd02"].Install(context.Background(), svcname, []byte(conf), "test", false)
+		ch, err := clu.agents["spd02"].Install(context.Background(), svcname, []byte(conf), "test", cluster.InstallOptions{})
 		require.NoError(t, err, conf)
 		require.True(t, ch.Changed)
 	}

@@ -453,19 +453,19 @@ func (c *Cluster) distribute(ctx context.Context, svcname string, data []byte, r
 	sum := store.Short(store.Checksum(data))
 	if c.Self.Store != nil {
 		rep.step(ctx, "push config sha256 %s to %s", sum, c.Self.Store)
-		if _, err := c.Self.PushData(ctx, svcname, data, false, false); err != nil {
+		if _, err := c.Self.PushData(ctx, svcname, data, PushOptions{}); err != nil {
 			return err
 		}
 		rep.step(ctx, "pull on %s", strings.Join(nodes, " "))
-		_, err := c.pullOn(ctx, svcname, nodes, false)
+		_, err := c.pullOn(ctx, svcname, nodes, InstallOptions{})
 		return err
 	}
 	rep.step(ctx, "install config sha256 %s on %s", sum, strings.Join(nodes, " "))
 	if slices.Contains(nodes, c.Self.Node) {
-		if _, err := c.Self.Install(ctx, svcname, data, "migration", false); err != nil {
+		if _, err := c.Self.Install(ctx, svcname, data, "migration", InstallOptions{}); err != nil {
 			return err
 		}
 	}
-	_, err = c.installOn(ctx, svcname, others(nodes, c.Self.Node), data, false)
+	_, err = c.installOn(ctx, svcname, others(nodes, c.Self.Node), data, InstallOptions{})
 	return err
 }

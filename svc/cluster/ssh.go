@@ -412,9 +412,9 @@ func (p *sshPeer) Status(ctx context.Context, svcname string) (*NodeStatus, erro
 	return &st, nil
 }
 
-func (p *sshPeer) Pull(ctx context.Context, svcname string, dryRun bool) (*ConfigChange, error) {
+func (p *sshPeer) Pull(ctx context.Context, svcname string, opts InstallOptions) (*ConfigChange, error) {
 	args := []string{"pull"}
-	if dryRun {
+	if opts.DryRun {
 		args = []string{"--dry-run", "pull"}
 	}
 	var ch ConfigChange
@@ -422,9 +422,9 @@ func (p *sshPeer) Pull(ctx context.Context, svcname string, dryRun bool) (*Confi
 	return &ch, err
 }
 
-func (p *sshPeer) Install(ctx context.Context, svcname string, data []byte, source string, dryRun bool) (*ConfigChange, error) {
+func (p *sshPeer) Install(ctx context.Context, svcname string, data []byte, source string, opts InstallOptions) (*ConfigChange, error) {
 	args := []string{"receive", "--source", source}
-	if dryRun {
+	if opts.DryRun {
 		args = append([]string{"--dry-run"}, args...)
 	}
 	var ch ConfigChange

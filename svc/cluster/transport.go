@@ -19,10 +19,10 @@ type Peer interface {
 	Status(ctx context.Context, svcname string) (*NodeStatus, error)
 	// Pull makes the node fetch the config from its store, validate it
 	// and install it.
-	Pull(ctx context.Context, svcname string, dryRun bool) (*ConfigChange, error)
+	Pull(ctx context.Context, svcname string, opts InstallOptions) (*ConfigChange, error)
 	// Install gives the node a config to validate and install
 	// atomically; source names where it comes from.
-	Install(ctx context.Context, svcname string, data []byte, source string, dryRun bool) (*ConfigChange, error)
+	Install(ctx context.Context, svcname string, data []byte, source string, opts InstallOptions) (*ConfigChange, error)
 }
 
 var _ Peer = (*Agent)(nil)

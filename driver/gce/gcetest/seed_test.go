@@ -261,7 +261,7 @@ func TestSeedServiceOnGCE(t *testing.T) {
 		}
 	}
 	c.checkLayout(t)
-	tree := c.load(t, "spd01").Status(ctx).Render(false)
+	tree := c.load(t, "spd01").Status(ctx).Render(svc.StatusOptions{})
 	require.Contains(t, tree, "gce ip 10.0.0.34@br0")
 	require.Contains(t, tree, "gce volumes spdsvc01-spd01")
 
