@@ -2,6 +2,7 @@ package resource
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -76,11 +77,46 @@ type Provider interface {
 // User is implemented by resources that can name what they need up before
 // they start (and that must stay up until they are stopped), with the names
 // Provider describes. A name no resource provides is ignored (a host path
-// like /etc/localtime). A resource that does not implement User, or whose
-// Uses returns nil, keeps the group ordering of the reference; an empty
-// non-nil list means "depends on nothing".
+// like /etc/localtime).
+//
+// Uses also says how the graph scheduler orders the resource:
+//
+//   - OrderByUses: after the providers of the names in uses, and after
+//     nothing else. No names means the resource depends on nothing and may
+//     start first.
+//   - OrderByGroup: as the reference does, after every resource of the
+//     groups before its own (see Ordering); uses is then ignored. For a
+//     resource that cannot tell what it needs before it runs: an fs whose
+//     dev is LABEL=... may sit on any disk of the service.
+//
+// A resource that does not implement User is ordered by group.
 type User interface {
-	Uses() []string
+	Uses() (uses []string, order Ordering)
+}
+
+// Ordering is how the graph scheduler orders a resource (see User). The
+// group scheduler orders every resource by group whatever it says.
+type Ordering int
+
+const (
+	// OrderByGroup starts the resource after every resource of the groups
+	// before its own (ip, disk, fs, share, container, app) and after the
+	// resource providing the directory its own provided paths live in.
+	OrderByGroup Ordering = iota
+	// OrderByUses starts the resource as soon as the providers of what it
+	// uses are up, and only then.
+	OrderByUses
+)
+
+// String returns "group" or "uses".
+func (o Ordering) String() string {
+	switch o {
+	case OrderByGroup:
+		return "group"
+	case OrderByUses:
+		return "uses"
+	}
+	return fmt.Sprintf("Ordering(%d)", int(o))
 }
 
 // Flags are the boolean keywords common to every resource.

@@ -241,7 +241,8 @@ func providers(t *testing.T, s *svc.Service) map[string][]string {
 	for _, r := range s.Resources {
 		u, ok := r.(resource.User)
 		require.True(t, ok)
-		for _, name := range u.Uses() {
+		uses, _ := u.Uses()
+		for _, name := range uses {
 			if rid, ok := strings.CutPrefix(name, "rid:"); ok {
 				out[r.RID()] = append(out[r.RID()], rid)
 				continue

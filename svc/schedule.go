@@ -16,7 +16,7 @@ import (
 // Scheduler names how an action orders resources.
 const (
 	// SchedulerGraph starts a resource as soon as what it uses is up
-	// (resources that cannot tell what they use keep the group order).
+	// (resources ordered by group, resource.OrderByGroup, keep the group order).
 	SchedulerGraph = "graph"
 	// SchedulerGroups is the reference's order: group by group (ip, disk,
 	// fs, share, container, app), rid by rid inside a group, concurrently
@@ -211,8 +211,9 @@ func (s *Service) honourRequires(g *graph, members [][]int) []int {
 	return order
 }
 
-// useEdges links each resource to the providers of what it uses. A
-// resource that cannot tell what it uses waits for every resource of the
+// useEdges links each resource ordered by uses (resource.OrderByUses) to
+// the providers of what it uses. A resource ordered by group (not a
+// resource.User, or resource.OrderByGroup) waits for every resource of the
 // groups before its own, as in the reference.
 //
 // A used path is provided by the resources providing the longest path
@@ -265,13 +266,11 @@ func (s *Service) useEdges(g *graph) {
 	}
 	var before []int // ranks of the groups, for the barriers
 	for i, r := range g.res {
-		var uses []string
-		declared := false
+		uses, order := []string(nil), resource.OrderByGroup
 		if u, ok := r.(resource.User); ok {
-			uses = u.Uses()
-			declared = uses != nil
+			uses, order = u.Uses()
 		}
-		if !declared {
+		if order != resource.OrderByUses {
 			if before == nil {
 				before = make([]int, len(g.res))
 				for j, o := range g.res {

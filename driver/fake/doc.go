@@ -10,7 +10,9 @@
 //	s, err := svc.Load(ctx, path, svc.Options{Registry: reg, ...})
 //
 // To run a program's own registry on fakes (custom drivers included), use
-// Replace: every driver keeps its manifest and gets a fake behaviour.
+// Replace: every driver keeps its manifest and gets a fake behaviour. A
+// custom driver also keeps its ordering: Replace asks the resource its
+// factory makes (without I/O) what it provides and uses.
 //
 // # What a fake does
 //
@@ -39,8 +41,9 @@
 // it uses is provided by a sibling resource that is not up, a Stop while a
 // sibling that uses it is still up. Siblings are the resources built by
 // the same registry for the same var directory, minus disabled ones. A
-// resource whose Uses is nil (an fs whose dev is LABEL=...) is not checked:
-// it relies on the group ordering. An ip.docker lives in its container's
+// resource ordered by group (resource.OrderByGroup: an fs whose dev is
+// LABEL=..., a custom driver that is no resource.User) is not checked: it
+// relies on the group ordering. An ip.docker lives in its container's
 // network namespace: stopping the container is allowed while the address
 // is up, and the address then reports down, as it does on a real host,
 // until it is started again in the new namespace.

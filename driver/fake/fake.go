@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -152,20 +153,38 @@ func Registry(opts Options) *driver.Registry {
 }
 
 // Replace returns a new registry with a fake for every driver of reg (with
-// the same manifest) plus the standard drivers reg lacks. Drivers svckit
-// does not know get a generic fake: up/down, provisioning, faults,
-// latency, and the group ordering (no Uses). reg may be nil.
+// the same manifest) plus the standard drivers reg lacks. reg may be nil.
+//
+// A driver svckit does not know (not an id of StandardManifests) gets a
+// generic fake: up/down, provisioning, faults, latency, and the ordering
+// of the program's own driver. To learn it, the fake calls that driver's
+// factory, which does no I/O (see driver.Factory), and asks the resource
+// for its Provides and Uses (resource.Provider and resource.User); a
+// resource that is not a User is ordered by group, as with the real
+// registry, and a factory error is the fake's error. The real resource is
+// then dropped: none of its actions runs. The standard drivers of reg are
+// never called.
 func Replace(reg *driver.Registry, opts Options) *driver.Registry {
 	f := &fakes{
 		opts:     opts,
 		counters: map[counterKey]int{},
 		services: map[string]*service{},
 	}
+	standard := map[string]bool{}
+	for _, m := range StandardManifests() {
+		standard[m.ID] = true
+	}
 	out := driver.NewRegistry()
 	if reg != nil {
 		for _, id := range reg.IDs() {
-			if d, ok := reg.Lookup(id); ok {
+			d, ok := reg.Lookup(id)
+			if !ok {
+				continue
+			}
+			if standard[id] || d.New == nil {
 				out.Replace(d.Manifest, f.factory)
+			} else {
+				out.Replace(d.Manifest, f.userFactory(d.New))
 			}
 		}
 	}
@@ -236,12 +255,39 @@ func (f *fakes) latency(rid, driverID, action string) time.Duration {
 }
 
 func (f *fakes) factory(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
+	return f.make(ctx, cfg, nil)
+}
+
+// userFactory returns the factory of the fake of a program's own driver,
+// whose resources order as those of real do.
+func (f *fakes) userFactory(real driver.Factory) driver.Factory {
+	return func(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
+		return f.make(ctx, cfg, real)
+	}
+}
+
+// make builds the fake of cfg. When real is set, the fake provides and
+// uses what the resource real makes of cfg does.
+func (f *fakes) make(ctx context.Context, cfg driver.Config, real driver.Factory) (resource.Resource, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	r, err := build(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if real != nil {
+		res, err := real(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if p, ok := res.(resource.Provider); ok {
+			r.provides = absPaths(p.Provides()...)
+		}
+		if u, ok := res.(resource.User); ok {
+			uses, order := u.Uses()
+			r.uses, r.order = slices.Clone(uses), order
+		}
 	}
 	r.f = f
 	r.svc = f.service(cfg)

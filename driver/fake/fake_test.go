@@ -50,34 +50,33 @@ func TestBuildEveryType(t *testing.T) {
 		kv            []string
 		label         string
 		provides      []string
-		uses          []string // nil: group ordering
+		uses          []string
+		byGroup       bool // resource.OrderByGroup: uses ignored
 		status        string
 	}{
 		{
 			rid: "disk#00", driverID: "disk.gce", kv: []string{"names", "spdsvc01-spd01", "always_on", "nodes"},
 			label:    "gce volumes spdsvc01-spd01",
 			provides: []string{"/dev/disk/by-id/google-spdsvc01.disk.00.0"},
-			uses:     []string{},
 			status:   "stdby down",
 		},
 		{
 			rid: "disk#05", driverID: "disk.gce", kv: []string{"names", "spdsvc01-pod5a spdsvc01-pod5b"},
 			label:    "gce volumes spdsvc01-pod5a spdsvc01-pod5b",
 			provides: []string{"/dev/disk/by-id/google-spdsvc01.disk.05.0", "/dev/disk/by-id/google-spdsvc01.disk.05.1"},
-			uses:     []string{},
 			status:   "down",
 		},
 		{
 			rid: "disk#lo", driverID: "disk.loop", kv: []string{"file", "/srv/spdsvc01/disk.img", "size", "1g"},
-			label: "loop /srv/spdsvc01/disk.img", provides: []string{"/srv/spdsvc01/disk.img"}, uses: []string{}, status: "down",
+			label: "loop /srv/spdsvc01/disk.img", provides: []string{"/srv/spdsvc01/disk.img"}, status: "down",
 		},
 		{
 			rid: "fs#00", driverID: "fs.btrfs", kv: []string{"dev", "LABEL=spdsvc01", "mnt", "/spdsvc01"},
-			label: "LABEL=spdsvc01@/spdsvc01", provides: []string{"/spdsvc01"}, uses: nil, status: "down",
+			label: "LABEL=spdsvc01@/spdsvc01", provides: []string{"/spdsvc01"}, byGroup: true, status: "down",
 		},
 		{
 			rid: "fs#0u", driverID: "fs.xfs", kv: []string{"dev", "UUID=0b7c-11", "mnt", "/data"},
-			label: "UUID=0b7c-11@/data", provides: []string{"/data"}, uses: nil, status: "down",
+			label: "UUID=0b7c-11@/data", provides: []string{"/data"}, byGroup: true, status: "down",
 		},
 		{
 			rid: "fs#01", driverID: "fs.ext4", kv: []string{"dev", "/dev/disk/by-id/google-spdsvc01.disk.01.0", "mnt", "/spdsvc01/pod01/"},
@@ -88,7 +87,7 @@ func TestBuildEveryType(t *testing.T) {
 		},
 		{
 			rid: "ip#01smg", driverID: "ip.gce", kv: []string{"ipname", "10.0.0.33", "ipdev", "br0", "routename", "rt-ip33"},
-			label: "gce ip 10.0.0.33@br0", provides: []string{}, uses: []string{}, status: "down",
+			label: "gce ip 10.0.0.33@br0", provides: []string{}, status: "down",
 		},
 		{
 			rid: "ip#01sm", driverID: "ip.docker", kv: []string{"ipname", "10.0.0.33", "ipdev", "br0", "container_rid", "container#01sm"},
@@ -96,7 +95,7 @@ func TestBuildEveryType(t *testing.T) {
 		},
 		{
 			rid: "ip#vip", driverID: "ip.host", kv: []string{"ipname", "192.168.1.10", "ipdev", "eth0", "netmask", "24"},
-			label: "192.168.1.10@eth0", provides: []string{}, uses: []string{}, status: "down",
+			label: "192.168.1.10@eth0", provides: []string{}, status: "down",
 		},
 		{
 			rid: "container#01sm", driverID: "container.docker", kv: []string{"run_image", "tanji/spdc", "run_args",
@@ -111,11 +110,11 @@ func TestBuildEveryType(t *testing.T) {
 		},
 		{
 			rid: "sync#i0", driverID: "sync.rsync", kv: []string{"target", "nodes drpnodes"},
-			label: "rsync svc config to drpnodes, nodes", provides: []string{}, uses: []string{}, status: "up",
+			label: "rsync svc config to drpnodes, nodes", provides: []string{}, status: "up",
 		},
 		{
 			rid: "sync#1", driverID: "sync.rsync", kv: []string{"src", "/etc/x"},
-			label: "rsync svc config to nodes", provides: []string{}, uses: []string{}, status: "up",
+			label: "rsync svc config to nodes", provides: []string{}, status: "up",
 		},
 	}
 	for _, tt := range tests {
@@ -131,11 +130,16 @@ func TestBuildEveryType(t *testing.T) {
 			require.Equal(t, tt.driverID, r.DriverID())
 			require.Equal(t, tt.label, r.Label())
 			require.Equal(t, tt.provides, r.Provides())
-			if tt.uses == nil {
-				require.Nil(t, r.Uses(), "a resource that cannot tell its uses keeps the group ordering")
+			uses, order := r.Uses()
+			if tt.byGroup {
+				require.Equal(t, resource.OrderByGroup, order, "a resource that cannot tell its uses is ordered by group")
 			} else {
-				require.NotNil(t, r.Uses(), "an empty non-nil Uses says: depends on nothing")
-				require.Equal(t, tt.uses, r.Uses())
+				require.Equal(t, resource.OrderByUses, order)
+				if len(tt.uses) == 0 {
+					require.Empty(t, uses, "ordered by uses, using nothing: depends on nothing")
+				} else {
+					require.Equal(t, tt.uses, uses)
+				}
 			}
 			require.Equal(t, tt.status, status(t, r))
 			require.NotContains(t, r.Label(), "MYSQL_ROOT_PASSWORD")

@@ -11,6 +11,7 @@ import (
 	"github.com/google/shlex"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/resource"
 )
 
 // defaultDevDir is where disk.gce attaches disks under their device name.
@@ -46,7 +47,7 @@ func build(cfg driver.Config) (*Resource, error) {
 		for i := range names {
 			r.provides = append(r.provides, filepath.Join(dir, fmt.Sprintf("google-%s.%d", cfg.DeviceName(), i)))
 		}
-		r.uses = []string{}
+		r.order = resource.OrderByUses
 	case id == "disk.loop":
 		file := cfg.String("file")
 		if file == "" {
@@ -57,7 +58,7 @@ func build(cfg driver.Config) (*Resource, error) {
 		if _, ok := cfg.Manifest.Keyword("link"); ok {
 			r.provides = append(r.provides, absPaths(cfg.String("link"))...)
 		}
-		r.uses = []string{}
+		r.order = resource.OrderByUses
 	case cfg.Manifest.Group() == "fs":
 		dev, mnt := cfg.String("dev"), cfg.String("mnt")
 		if dev == "" || mnt == "" {
@@ -65,10 +66,10 @@ func build(cfg driver.Config) (*Resource, error) {
 		}
 		r.label = dev + "@" + mnt
 		r.provides = absPaths(mnt)
-		r.uses = fsUses(dev, mnt)
+		r.uses, r.order = fsUses(dev, mnt)
 	case id == "ip.gce":
 		r.label = "gce ip " + cfg.String("ipname") + "@" + cfg.String("ipdev")
-		r.uses = []string{}
+		r.order = resource.OrderByUses
 	case id == "ip.docker":
 		crid := cfg.String("container_rid")
 		if crid == "" {
@@ -86,11 +87,11 @@ func build(cfg driver.Config) (*Resource, error) {
 			ccfg = c
 		}
 		r.label = cfg.String("ipname") + "@" + cfg.String("ipdev") + "@" + ContainerID(ccfg.Svcname, ccfg.RID)[:12]
-		r.uses = []string{"rid:" + crid}
+		r.uses, r.order = []string{"rid:" + crid}, resource.OrderByUses
 		r.netnsOf = crid
 	case cfg.Manifest.Group() == "ip":
 		r.label = cfg.String("ipname") + "@" + cfg.String("ipdev")
-		r.uses = []string{}
+		r.order = resource.OrderByUses
 	case cfg.Manifest.Group() == "container":
 		uses, err := containerUses(cfg.String("run_args"), cfg.Defaults["docker_data_dir"])
 		if err != nil {
@@ -99,7 +100,7 @@ func build(cfg driver.Config) (*Resource, error) {
 		}
 		r.containerID = ContainerID(cfg.Svcname, cfg.RID)
 		r.label = r.containerID[:12] + "@" + cfg.String("run_image")
-		r.uses = uses
+		r.uses, r.order = uses, resource.OrderByUses
 	case cfg.Manifest.Group() == "sync":
 		targets := cfg.List("target")
 		if len(targets) == 0 {
@@ -107,13 +108,13 @@ func build(cfg driver.Config) (*Resource, error) {
 		}
 		sort.Strings(targets)
 		r.label = "rsync svc config to " + strings.Join(targets, ", ")
-		r.uses = []string{}
+		r.order = resource.OrderByUses
 		// The reference never starts a sync in a service start: a sync
 		// with nothing to report is up (the seed's sync#i0).
 		r.initiallyUp = true
 	default:
-		// A driver svckit does not know: its uses are unknown, so it keeps
-		// the group ordering (nil Uses).
+		// A driver svckit does not know: ordered by group, unless Replace
+		// learns its uses from the program's own driver.
 		r.label = "fake " + id
 	}
 	return r, nil
@@ -139,17 +140,17 @@ func absPaths(l ...string) []string {
 
 // fsUses returns what an fs needs: its device when it is a path, and the
 // directory its mount point lives in (the fs mounted there, if any). A
-// LABEL= or UUID= device can be any disk of the service: nil keeps the
-// group ordering.
-func fsUses(dev, mnt string) []string {
+// LABEL= or UUID= device can be any disk of the service: the fs is then
+// ordered by group.
+func fsUses(dev, mnt string) ([]string, resource.Ordering) {
 	if !filepath.IsAbs(dev) {
-		return nil
+		return nil, resource.OrderByGroup
 	}
 	uses := absPaths(dev)
 	if m := filepath.Clean(mnt); filepath.IsAbs(m) && m != "/" {
 		uses = append(uses, filepath.Dir(m))
 	}
-	return uses
+	return uses, resource.OrderByUses
 }
 
 // containerUses returns the host paths of the bind mounts of docker run

@@ -2,6 +2,8 @@ package fake_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,7 +12,9 @@ import (
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/driver/fs"
+	"github.com/svckit/svckit/driver/fs/linux"
 	"github.com/svckit/svckit/resource"
+	"github.com/svckit/svckit/svc"
 )
 
 func TestReplace(t *testing.T) {
@@ -23,13 +27,15 @@ func TestReplace(t *testing.T) {
 	ext4 := fs.Ext4
 	ext4.Keywords = append(append([]driver.Keyword{}, fs.Ext4.Keywords...), driver.Keyword{Name: "fsck", Kind: driver.Bool, Text: "check at start"})
 	real := driver.NewRegistry()
-	called := false
-	realFactory := func(context.Context, driver.Config) (resource.Resource, error) {
-		called = true
+	appCalled, ext4Called := false, false
+	require.NoError(t, real.Register(custom, func(context.Context, driver.Config) (resource.Resource, error) {
+		appCalled = true
 		return nil, nil
-	}
-	require.NoError(t, real.Register(custom, realFactory))
-	require.NoError(t, real.Register(ext4, realFactory))
+	}))
+	require.NoError(t, real.Register(ext4, func(context.Context, driver.Config) (resource.Resource, error) {
+		ext4Called = true
+		return nil, nil
+	}))
 
 	rec := fake.NewRecorder()
 	reg := fake.Replace(real, fake.Options{Recorder: rec})
@@ -47,7 +53,9 @@ func TestReplace(t *testing.T) {
 	f.add("fs#01", "fs.ext4", "dev", "/dev/sdb", "mnt", "/srv/db", "fsck", "true")
 	app := asFake(t, f.buildOne(t, reg, "app#migrate"))
 	require.Equal(t, "fake app.flyway", app.Label())
-	require.Nil(t, app.Uses(), "an unknown driver keeps the group ordering")
+	require.True(t, appCalled, "the program's own factory tells the fake its ordering")
+	_, order := app.Uses()
+	require.Equal(t, resource.OrderByGroup, order, "a driver whose resource is no resource.User is ordered by group")
 	require.Empty(t, app.Provides())
 	require.NoError(t, app.Provision(ctx))
 	require.NoError(t, app.Start(ctx))
@@ -57,9 +65,99 @@ func TestReplace(t *testing.T) {
 	fs1 := asFake(t, f.buildOne(t, reg, "fs#01"))
 	require.Equal(t, "/dev/sdb@/srv/db", fs1.Label())
 	require.Equal(t, []string{"/srv/db"}, fs1.Provides())
-	require.False(t, called, "no real factory runs")
+	require.False(t, ext4Called, "the real factory of a standard driver never runs")
 	// The source registry is untouched.
 	require.Equal(t, []string{"app.flyway", "fs.ext4"}, real.IDs())
+}
+
+// thing is a program's own driver: it needs fs#1 mounted, nothing else.
+type thing struct{ resource.Base }
+
+func (*thing) Label() string                                   { return "a thing" }
+func (*thing) Status(context.Context) (resource.Status, error) { return resource.Down, nil }
+func (*thing) Start(context.Context) error                     { return errors.New("the real thing must not run") }
+func (*thing) Stop(context.Context) error                      { return errors.New("the real thing must not run") }
+func (*thing) Uses() ([]string, resource.Ordering) {
+	return []string{"rid:fs#1"}, resource.OrderByUses
+}
+
+func TestReplaceKeepsUserDriverUses(t *testing.T) {
+	ctx := context.Background()
+	thingManifest := driver.Manifest{ID: "app.thing", Text: "a thing on fs#1"}
+	real := driver.NewRegistry()
+	require.NoError(t, real.Register(thingManifest, func(_ context.Context, cfg driver.Config) (resource.Resource, error) {
+		return &thing{Base: cfg.Base()}, nil
+	}))
+	require.NoError(t, real.Register(fs.Ext4, linux.New))
+	// fs#1, fs#2 under it, fs#3 under fs#2: three waves. app#1 needs only
+	// fs#1: it starts beside fs#2, where the group order would put it
+	// after fs#3.
+	conf := []byte(`
+[DEFAULT]
+nodes = n1
+
+[fs#1]
+type = ext4
+dev = /dev/sdb
+mnt = /srv/a
+
+[fs#2]
+type = ext4
+dev = /dev/sdc
+mnt = /srv/a/b
+
+[fs#3]
+type = ext4
+dev = /dev/sdd
+mnt = /srv/a/b/c
+
+[app#1]
+type = thing
+`)
+	want := [][]string{{"fs#1"}, {"app#1", "fs#2"}, {"fs#3"}}
+	plan := func(reg *driver.Registry) [][]string {
+		s, err := svc.Parse(ctx, "thing.conf", conf, svc.Options{Node: "n1", Registry: reg, VarDir: t.TempDir()})
+		require.NoError(t, err)
+		res, err := s.Start(ctx, svc.ActionOptions{DryRun: true})
+		require.NoError(t, err)
+		// The fakes have a sync.rsync, so the implicit sync#i0, which
+		// depends on nothing; the real registry here has none.
+		for i, w := range res.Plan {
+			res.Plan[i] = slices.DeleteFunc(w, func(rid string) bool { return rid == "sync#i0" })
+		}
+		return res.Plan
+	}
+	require.Equal(t, want, plan(real), "the real registry orders app#1 by its uses")
+	reg := fake.Replace(real, fake.Options{})
+	require.Equal(t, want, plan(reg), "so do the fakes")
+
+	// The fake of app#1 checks what the program's driver uses.
+	f := newFixture(t.TempDir())
+	f.add("fs#1", "fs.ext4", "dev", "/dev/sdb", "mnt", "/srv/a")
+	f.add("app#1", "app.thing")
+	rs := f.build(t, reg)
+	uses, order := asFake(t, rs["app#1"]).Uses()
+	require.Equal(t, []string{"rid:fs#1"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
+	err := rs["app#1"].Start(ctx)
+	require.ErrorIs(t, err, fake.ErrOrder)
+	require.ErrorContains(t, err, "fs#1 (providing rid:fs#1) is not up")
+	require.NoError(t, rs["fs#1"].Start(ctx))
+	require.NoError(t, rs["app#1"].Start(ctx))
+	require.Equal(t, "up", status(t, rs["app#1"]))
+
+	// A factory error is the fake's error, as it is the real one's.
+	broken := driver.NewRegistry()
+	require.NoError(t, broken.Register(thingManifest, func(_ context.Context, cfg driver.Config) (resource.Resource, error) {
+		return nil, errors.New(cfg.RID + ": no thing here")
+	}))
+	f = newFixture(t.TempDir())
+	f.add("app#1", "app.thing")
+	breg := fake.Replace(broken, fake.Options{})
+	d, ok := breg.Lookup("app.thing")
+	require.True(t, ok)
+	_, err = d.New(ctx, f.config(t, breg, "app#1"))
+	require.EqualError(t, err, "app#1: no thing here")
 }
 
 func TestReplaceNil(t *testing.T) {

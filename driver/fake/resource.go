@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,8 +33,10 @@ type Resource struct {
 
 	label    string
 	provides []string
-	// uses is nil when the real driver cannot tell (group ordering).
-	uses []string
+	// uses is what the resource needs up; order tells whether the
+	// scheduler orders it by uses or by group (uses then ignored).
+	uses  []string
+	order resource.Ordering
 	// netnsOf is the container rid whose network namespace holds this
 	// resource (ip.docker).
 	netnsOf     string
@@ -57,13 +60,10 @@ func (r *Resource) Label() string { return r.label }
 // Provides returns the paths the resource makes available when up.
 func (r *Resource) Provides() []string { return append([]string{}, r.provides...) }
 
-// Uses returns what the resource needs up, nil when it keeps the group
-// ordering.
-func (r *Resource) Uses() []string {
-	if r.uses == nil {
-		return nil
-	}
-	return append([]string{}, r.uses...)
+// Uses returns what the resource needs up and how it is ordered: by group
+// when the real driver cannot tell what it uses.
+func (r *Resource) Uses() ([]string, resource.Ordering) {
+	return slices.Clone(r.uses), r.order
 }
 
 // ContainerID returns the id of a fake container, "" for other resources.

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/resource"
 )
 
 // service is the index of the fakes one registry built for one service
@@ -143,6 +144,9 @@ func buildGraph(live []*Resource) *graph {
 		}
 	}
 	for _, u := range live {
+		if u.order != resource.OrderByUses {
+			continue // ordered by group: nothing to check
+		}
 		for _, name := range u.uses {
 			for _, p := range providersOf(name, u, byRID, paths) {
 				e := edge{user: u, provider: p, name: name}

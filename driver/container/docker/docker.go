@@ -117,8 +117,6 @@ func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
 	}
 	c.spec.config.Labels[LabelService] = cfg.Svcname
 	c.spec.config.Labels[LabelRID] = cfg.RID
-
-	c.uses = []string{}
 	for _, b := range c.spec.host.Binds {
 		if src, _, _ := strings.Cut(b, ":"); filepath.IsAbs(src) {
 			c.uses = append(c.uses, filepath.Clean(src))
@@ -163,7 +161,9 @@ func shortID(id string) string {
 // Uses names the host sources of the binds (-v, --mount type=bind) and
 // docker_data_dir: the
 // filesystems that hold them start first.
-func (c *Container) Uses() []string { return c.uses }
+func (c *Container) Uses() ([]string, resource.Ordering) {
+	return c.uses, resource.OrderByUses
+}
 
 func (c *Container) client() (*client.Client, error) {
 	c.mu.Lock()

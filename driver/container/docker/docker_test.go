@@ -58,14 +58,18 @@ func TestNameUsesLabel(t *testing.T) {
 	require.NoError(t, err)
 	d := r.(*Container)
 	require.Equal(t, "svckit-test.container.01db", d.Name())
-	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/pod01/db/conf", "/spdsvc01/docker"}, d.Uses())
+	uses, order := d.Uses()
+	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/pod01/db/conf", "/spdsvc01/docker"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
 	require.Equal(t, "svckit-test.container.01db@mariadb", d.Label())
 
 	c = cfg("container#02", map[string]string{"run_image": "mariadb", "name": "db2"})
 	r, err = New(context.Background(), c)
 	require.NoError(t, err)
 	require.Equal(t, "db2", r.(*Container).Name())
-	require.Equal(t, []string{}, r.(*Container).Uses())
+	uses, order = r.(*Container).Uses()
+	require.Empty(t, uses)
+	require.Equal(t, resource.OrderByUses, order, "no bind: depends on nothing")
 }
 
 // TestLifecycle runs a container of a locally built image against the

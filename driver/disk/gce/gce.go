@@ -159,8 +159,8 @@ func (d *Disk) Provides() []string {
 	return out
 }
 
-// Uses is empty: a cloud disk depends on no other resource.
-func (d *Disk) Uses() []string { return []string{} }
+// Uses names nothing: a cloud disk depends on no other resource.
+func (d *Disk) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
 
 func (d *Disk) client(ctx context.Context, action string) (*gcec.Client, gcec.Location, error) {
 	c, err := d.clients.Get(ctx, d.opts)

@@ -93,8 +93,9 @@ func TestLabelAndProvides(t *testing.T) {
 		filepath.Join(e.dev["spd01"], "google-spdsvc01.disk.01.0"),
 		filepath.Join(e.dev["spd01"], "google-spdsvc01.disk.01.1"),
 	}, d.Provides())
-	require.NotNil(t, d.Uses())
-	require.Empty(t, d.Uses())
+	uses, order := d.Uses()
+	require.Empty(t, uses)
+	require.Equal(t, resource.OrderByUses, order, "a cloud disk depends on nothing")
 	var _ resource.Provider = d
 	var _ resource.User = d
 	var _ resource.Provisioner = d

@@ -96,7 +96,9 @@ func (l *Loop) Provides() []string {
 
 // Uses names the backing file: the scheduler starts the fs that holds it
 // first.
-func (l *Loop) Uses() []string { return []string{l.file} }
+func (l *Loop) Uses() ([]string, resource.Ordering) {
+	return []string{l.file}, resource.OrderByUses
+}
 
 // Provisioned tells whether the backing file exists.
 func (l *Loop) Provisioned(context.Context) (bool, error) {

@@ -46,7 +46,9 @@ func TestProvidesUses(t *testing.T) {
 	require.NoError(t, err)
 	l := r.(*Loop)
 	require.Equal(t, []string{"/dev/svckit/d1"}, l.Provides())
-	require.Equal(t, []string{"/srv/disk.img"}, l.Uses())
+	uses, order := l.Uses()
+	require.Equal(t, []string{"/srv/disk.img"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
 	require.Equal(t, "loop /srv/disk.img", l.Label())
 
 	r, err = New(context.Background(), cfg(map[string]string{"file": "/srv/disk.img"}))

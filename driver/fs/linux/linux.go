@@ -148,16 +148,16 @@ func (f *FS) Provides() []string { return []string{f.mnt} }
 // Uses names the device path and the parent directory of the mount point
 // (the scheduler maps it to the fs mounted above). A LABEL= or UUID= dev
 // cannot be mapped to the disk resource that carries it before it exists:
-// Uses returns nil then, which keeps the reference's group ordering (all
-// disks before all filesystems).
-func (f *FS) Uses() []string {
+// the fs is then ordered by group, as the reference does (all disks
+// before all filesystems).
+func (f *FS) Uses() ([]string, resource.Ordering) {
 	if !filepath.IsAbs(f.dev) {
-		return nil
+		return nil, resource.OrderByGroup
 	}
 	if f.mnt == "/" {
-		return []string{f.dev}
+		return []string{f.dev}, resource.OrderByUses
 	}
-	return []string{f.dev, filepath.Dir(f.mnt)}
+	return []string{f.dev, filepath.Dir(f.mnt)}, resource.OrderByUses
 }
 
 // resolve returns the device node of dev: the path with its symlinks

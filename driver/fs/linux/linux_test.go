@@ -59,14 +59,18 @@ func TestNewErrors(t *testing.T) {
 func TestUsesProvides(t *testing.T) {
 	f := newFS(t, fs.Ext4, map[string]string{"dev": "/dev/disk/by-id/google-svc.disk.01.0", "mnt": "/spdsvc01/pod01/"})
 	require.Equal(t, []string{"/spdsvc01/pod01"}, f.Provides())
-	require.Equal(t, []string{"/dev/disk/by-id/google-svc.disk.01.0", "/spdsvc01"}, f.Uses())
+	uses, order := f.Uses()
+	require.Equal(t, []string{"/dev/disk/by-id/google-svc.disk.01.0", "/spdsvc01"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
 	require.Equal(t, "/dev/disk/by-id/google-svc.disk.01.0@/spdsvc01/pod01", f.Label())
 
 	f = newFS(t, fs.XFS, map[string]string{"dev": "/dev/vdb", "mnt": "/"})
-	require.Equal(t, []string{"/dev/vdb"}, f.Uses(), "the root fs does not use itself")
+	uses, _ = f.Uses()
+	require.Equal(t, []string{"/dev/vdb"}, uses, "the root fs does not use itself")
 
 	f = newFS(t, fs.Btrfs, map[string]string{"dev": "LABEL=spdsvc01", "mnt": "/spdsvc01"})
-	require.Nil(t, f.Uses(), "a LABEL= dev keeps the group barrier")
+	_, order = f.Uses()
+	require.Equal(t, resource.OrderByGroup, order, "a LABEL= dev keeps the group barrier")
 	require.Equal(t, "LABEL=spdsvc01@/spdsvc01", f.Label())
 }
 

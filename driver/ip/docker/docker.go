@@ -149,7 +149,9 @@ func (r *IP) Label() string {
 
 // Uses names the container: the address is plumbed after it starts and
 // removed before it stops.
-func (r *IP) Uses() []string { return []string{"rid:" + r.containerRID} }
+func (r *IP) Uses() ([]string, resource.Ordering) {
+	return []string{"rid:" + r.containerRID}, resource.OrderByUses
+}
 
 func (r *IP) client() (*client.Client, error) {
 	r.mu.Lock()

@@ -75,7 +75,9 @@ func TestNameLabelUses(t *testing.T) {
 	d := r.(*IP)
 	require.Equal(t, "svckit-test.container.01db", d.container)
 	require.Equal(t, "10.0.0.34@br0", d.Label())
-	require.Equal(t, []string{"rid:container#01db"}, d.Uses())
+	uses, order := d.Uses()
+	require.Equal(t, []string{"rid:container#01db"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
 
 	containers["container#01db"]["name"] = "db01"
 	r, err = New(context.Background(), service(seedValues(), containers))

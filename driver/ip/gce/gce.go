@@ -128,8 +128,9 @@ type IP struct {
 // Label is "gce ip <ipname>@<ipdev>", as the reference prints it.
 func (r *IP) Label() string { return "gce ip " + r.addr.String() + "@" + r.dev }
 
-// Uses is empty: the route and the address depend on no other resource.
-func (r *IP) Uses() []string { return []string{} }
+// Uses names nothing: the route and the address depend on no other
+// resource.
+func (r *IP) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
 
 func (r *IP) destRange() string { return r.addr.String() + "/32" }
 

@@ -118,8 +118,9 @@ func TestRegisteredAndLabel(t *testing.T) {
 	require.Equal(t, "gce ip 10.0.0.34@br0", r.Label())
 	u, ok := r.(resource.User)
 	require.True(t, ok)
-	require.NotNil(t, u.Uses())
-	require.Empty(t, u.Uses())
+	uses, order := u.Uses()
+	require.Empty(t, uses)
+	require.Equal(t, resource.OrderByUses, order, "the address depends on nothing")
 }
 
 func TestFactoryErrors(t *testing.T) {

@@ -65,8 +65,9 @@ func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
 // Label is "<ipname>@<ipdev>".
 func (r *IP) Label() string { return r.ip.String() + "@" + r.ipdev }
 
-// Uses is empty: the address depends on no other resource of the service.
-func (r *IP) Uses() []string { return []string{} }
+// Uses names nothing: the address depends on no other resource of the
+// service.
+func (r *IP) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
 
 // Status is up when ipname is on ipdev.
 func (r *IP) Status(context.Context) (resource.Status, error) {

@@ -36,7 +36,9 @@ func TestLabel(t *testing.T) {
 	r, err := New(context.Background(), cfg(map[string]string{"ipname": "10.0.0.34", "ipdev": "br0"}))
 	require.NoError(t, err)
 	require.Equal(t, "10.0.0.34@br0", r.Label())
-	require.Equal(t, []string{}, r.(*IP).Uses())
+	uses, order := r.(*IP).Uses()
+	require.Empty(t, uses)
+	require.Equal(t, resource.OrderByUses, order, "the address depends on nothing")
 }
 
 // TestStartStop runs in a network namespace of its own: the host's network is never touched.
