@@ -2,7 +2,6 @@ package resource
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -107,17 +106,6 @@ const (
 	// uses are up, and only then.
 	OrderByUses
 )
-
-// String returns "group" or "uses".
-func (o Ordering) String() string {
-	switch o {
-	case OrderByGroup:
-		return "group"
-	case OrderByUses:
-		return "uses"
-	}
-	return fmt.Sprintf("Ordering(%d)", int(o))
-}
 
 // Flags are the boolean keywords common to every resource.
 type Flags struct {
