@@ -256,6 +256,11 @@ func (l *loader) build(ctx context.Context, sec *rawSection, cfg driver.Config) 
 		l.problem(sec.Line, sec.Name, "", "driver %s made no resource", cfg.Manifest.ID)
 		return
 	}
+	if _, former := r.(interface{ Uses() []string }); former {
+		// It would silently lose its ordering by uses.
+		l.problem(sec.Line, sec.Name, "", "driver %s: Uses() []string is the former resource.User: return (uses []string, order resource.Ordering)", cfg.Manifest.ID)
+		return
+	}
 	l.s.Resources = append(l.s.Resources, r)
 }
 

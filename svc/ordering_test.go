@@ -94,3 +94,21 @@ type = ordered
 		})
 	}
 }
+
+// formerUser implements the former resource.User, Uses() []string.
+type formerUser struct{ *orderedApp }
+
+func (formerUser) Uses() []string { return []string{"rid:fs#1"} }
+
+// A driver written for the former contract would silently lose its
+// ordering: Load says so.
+func TestFormerUsesRefused(t *testing.T) {
+	m := driver.Manifest{ID: "app.former", Text: "an app of the former contract"}
+	own := driver.NewRegistry()
+	require.NoError(t, own.Register(m, func(_ context.Context, cfg driver.Config) (resource.Resource, error) {
+		return formerUser{&orderedApp{Base: cfg.Base()}}, nil
+	}))
+	conf := "[DEFAULT]\nnodes = n1\n\n[app#1]\ntype = former\n"
+	_, err := svc.Parse(t.Context(), "svc1.conf", []byte(conf), svc.Options{Node: "n1", Registry: own, Root: t.TempDir()})
+	require.ErrorContains(t, err, "svc1.conf:4: [app#1] driver app.former: Uses() []string is the former resource.User: return (uses []string, order resource.Ordering)")
+}
