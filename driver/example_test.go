@@ -12,8 +12,19 @@ import (
 // been written. A real driver would talk to the system in Start and Stop.
 type note struct {
 	resource.Base
-	text string
-	up   bool
+	text  string
+	after string // a rid, or ""
+	up    bool
+}
+
+// Uses makes the graph scheduler start the note after the resource its
+// after keyword names, and after nothing else: with no after, the note
+// depends on nothing.
+func (n *note) Uses() ([]string, resource.Ordering) {
+	if n.after == "" {
+		return nil, resource.OrderByUses
+	}
+	return []string{"rid:" + n.after}, resource.OrderByUses
 }
 
 func (n *note) Label() string { return "note " + n.text }
@@ -35,20 +46,24 @@ func ExampleRegistry_Register() {
 		Text: "a note",
 		Keywords: []driver.Keyword{
 			{Name: "text", Kind: driver.String, Required: true, Text: "what the note says"},
+			{Name: "after", Kind: driver.String, Text: "the rid of a resource to start first"},
 		},
 	}
 	reg := driver.NewRegistry()
 	err := reg.Register(manifest, func(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
-		return &note{Base: cfg.Base(), text: cfg.String("text")}, nil
+		return &note{Base: cfg.Base(), text: cfg.String("text"), after: cfg.String("after")}, nil
 	})
 	fmt.Println(err, reg.IDs())
 
 	d, _ := reg.Lookup("app.note")
-	r, _ := d.New(context.Background(), driver.Config{RID: "app#1", Manifest: d.Manifest, Values: map[string]string{"text": "hello", "tags": "a b"}})
+	r, _ := d.New(context.Background(), driver.Config{RID: "app#1", Manifest: d.Manifest, Values: map[string]string{"text": "hello", "tags": "a b", "after": "fs#1"}})
 	r.Start(context.Background())
 	st, _ := r.Status(context.Background())
 	fmt.Println(r.RID(), r.DriverID(), r.Tags(), r.Label(), st)
+	uses, order := r.(resource.User).Uses()
+	fmt.Println(uses, order == resource.OrderByUses)
 	// Output:
 	// <nil> [app.note]
 	// app#1 app.note [a b] note hello up
+	// [rid:fs#1] true
 }
