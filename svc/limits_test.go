@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -195,4 +197,30 @@ func TestLoadCancelledMidway(t *testing.T) {
 	time.AfterFunc(20*time.Millisecond, cancel)
 	_, err := parseLimited(t, ctx, conf)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestLoadEndlessFile: Load reads no more of a config than MaxFileSize
+// allows, so a config that is /dev/zero (or a huge file) is a problem,
+// not the memory filled.
+func TestLoadEndlessFile(t *testing.T) {
+	etc := filepath.Join(t.TempDir(), "etc")
+	require.NoError(t, os.MkdirAll(etc, 0o755))
+	path := filepath.Join(etc, "zero.conf")
+	require.NoError(t, os.Symlink("/dev/zero", path))
+	_, err := svc.Load(t.Context(), path, svc.Options{Node: "n1", Registry: fake.Registry(fake.Options{})})
+	var ve *svc.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, ve.Error(), "svc.MaxFileSize")
+}
+
+func TestDefaultRoot(t *testing.T) {
+	for path, want := range map[string]string{
+		"/srv/n1/etc/spd.conf":    "/srv/n1",
+		"/etc/svckit/spd.conf":    "/etc/svckit",
+		"/etc/spd.conf":           "/",
+		"/tmp/x/../y/etc/a.conf":  "/tmp/y",
+		"/home/me/configs/a.conf": "/home/me/configs",
+	} {
+		require.Equal(t, want, svc.DefaultRoot(path), path)
+	}
 }

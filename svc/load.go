@@ -3,6 +3,7 @@ package svc
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,7 +30,7 @@ type Options struct {
 	// Registry holds the drivers. Default: driver.Default().
 	Registry *driver.Registry
 	// Root is the directory holding etc/<svc>.conf and var/<svc>/.
-	// Default for Load: the parent of the config file's directory.
+	// Default for Load: DefaultRoot of the config file.
 	Root string
 	// VarDir overrides <Root>/var/<svcname>, the service's state
 	// directory (locks, driver state).
@@ -65,7 +66,7 @@ type Service struct {
 
 // Load reads the configuration file at path for opts.Node.
 func Load(ctx context.Context, path string, opts Options) (*Service, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
 		return nil, fmt.Errorf("load service config: %w", err)
 	}
@@ -74,9 +75,35 @@ func Load(ctx context.Context, path string, opts Options) (*Service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load service config: %w", err)
 		}
-		opts.Root = filepath.Dir(filepath.Dir(abs))
+		opts.Root = DefaultRoot(abs)
 	}
 	return Parse(ctx, path, data, opts)
+}
+
+// DefaultRoot is the root Load uses when Options.Root is empty, for the
+// config file at path: the parent of its directory when that directory
+// is named etc (<root>/etc/<svc>.conf, the layout svcmgr and the cluster
+// agent use), else the config's own directory, so that the state never
+// lands beside an unrelated directory (/etc/svckit/x.conf keeps its
+// state in /etc/svckit/var/x, not /etc/var/x).
+func DefaultRoot(path string) string {
+	dir := filepath.Dir(filepath.Clean(path))
+	if filepath.Base(dir) == "etc" {
+		return filepath.Dir(dir)
+	}
+	return dir
+}
+
+// readConfig reads at most MaxFileSize+1 bytes of path: a larger file
+// (or /dev/zero) is reported by Parse as too large instead of filling
+// the memory first.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 }
 
 // Parse reads a configuration from data; filename names it in errors and
