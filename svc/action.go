@@ -36,8 +36,11 @@ var Actions = []Action{Start, Stop, Provision, Unprovision, StartContainer, Stop
 type ActionOptions struct {
 	Selection
 	// DryRun computes and returns the plan, and changes nothing: no driver
-	// action runs; a dry-run unprovision asks the resources that can tell
-	// what they would delete or keep (Result.PlanDetails), which only reads.
+	// action and no trigger runs; a dry-run unprovision asks the resources
+	// that can tell what they would delete or keep (Result.PlanDetails),
+	// which only reads. A context marked by resource.WithDryRun means the
+	// same: there is one dry run, whichever way it is asked for (compliance
+	// reads both the same way).
 	DryRun bool
 	// LockTimeout is how long to wait for another action of the same
 	// service to finish. Default 30s; negative is an error.
@@ -201,6 +204,7 @@ func (s *Service) Unprovision(ctx context.Context, opts ActionOptions) (*Result,
 func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*Result, error) {
 	begin := time.Now()
 	ctx = s.redactingContext(ctx)
+	opts.DryRun = opts.DryRun || resource.IsDryRun(ctx)
 	res := &Result{Service: s.Name, Node: s.Node, Action: action, DryRun: opts.DryRun, Scheduler: s.scheduler(opts)}
 	fail := func(err error) (*Result, error) {
 		err = s.redactError(err)

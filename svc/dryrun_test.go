@@ -1,6 +1,7 @@
 package svc_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 )
 
@@ -90,4 +92,34 @@ func TestDryRunChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, [][]string{{"disk#01", "disk#02", "disk#03"}, {"disk#00"}, {"ip#01g"}}, res.Plan)
 	require.Equal(t, []string{"disk#00", "disk#01", "disk#02", "disk#03", "ip#01g", "ip#02g", "sync#i0"}, upRIDs(t, s))
+}
+
+// TestContextDryRunIsTheDryRun: resource.WithDryRun on the context is the
+// same dry run as ActionOptions.DryRun: a plan, no driver action, no
+// trigger (a shell trigger would otherwise run for real), no step
+// recorded as done.
+func TestContextDryRunIsTheDryRun(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "trigger-ran")
+	conf := fmt.Sprintf("[DEFAULT]\nnodes = n1\n\n[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\npre_provision = touch %s\npost_start = touch %s\n", marker, marker)
+	rec := fake.NewRecorder()
+	s, err := svc.Parse(t.Context(), "svc1.conf", []byte(conf), svc.Options{Node: "n1", Registry: fake.Registry(fake.Options{Recorder: rec}), Root: dir})
+	require.NoError(t, err)
+	ctx := resource.WithDryRun(t.Context(), true)
+	for _, a := range []svc.Action{svc.Provision, svc.Start, svc.Stop, svc.Unprovision} {
+		res, err := s.Do(ctx, a, svc.ActionOptions{})
+		require.NoError(t, err, a)
+		require.True(t, res.DryRun, a)
+		require.NotEmpty(t, res.Plan, a)
+		require.Contains(t, res.Plan[0], "fs#01", a)
+		require.Empty(t, res.Steps, a)
+	}
+	require.NoFileExists(t, marker, "no trigger runs in a dry run")
+	for _, c := range rec.Calls() {
+		require.Equal(t, fake.ActionStatus, c.Action, "dry run called %s on %s", c.Action, c.RID)
+	}
+	// Without the mark, the triggers do run: the test above is not vacuous.
+	_, err = s.Provision(t.Context(), svc.ActionOptions{})
+	require.NoError(t, err)
+	require.FileExists(t, marker)
 }
