@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/internal/inifile"
 	"github.com/svckit/svckit/internal/nodename"
 	"github.com/svckit/svckit/internal/suggest"
 	"github.com/svckit/svckit/resource"
@@ -183,7 +184,7 @@ func (l *loader) problem(line int, section, keyword, format string, args ...any)
 	l.problems = append(l.problems, Problem{File: l.raw.File, Line: line, Section: section, Keyword: keyword, Message: fmt.Sprintf(format, args...)})
 }
 
-const defaultSection = "DEFAULT"
+const defaultSection = inifile.DefaultSection
 
 func (l *loader) load(ctx context.Context) *Service {
 	s := &Service{Name: l.opts.Svcname, Node: l.opts.Node, File: l.raw.File, configs: map[string]driver.Config{}, subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}

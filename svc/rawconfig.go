@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/svckit/svckit/internal/inifile"
 )
 
 // rawKey is one "key[@scope] = value" line of a section.
@@ -62,9 +64,9 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 		return nil, &ValidationError{Problems: []Problem{{File: file,
 			Message: fmt.Sprintf("file too large: %d bytes, expected at most %d (svc.MaxFileSize)", len(data), MaxFileSize)}}}
 	}
-	secs, err := readINI(string(data), check)
+	secs, err := inifile.Read(string(data), check)
 	if err != nil {
-		var se *iniSyntaxError
+		var se *inifile.SyntaxError
 		if errors.As(err, &se) {
 			return nil, &ValidationError{Problems: []Problem{{File: file, Line: se.Line, Message: "syntax error: " + se.Msg}}}
 		}
@@ -73,10 +75,7 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 	rc := &rawConfig{File: file, byName: make(map[string]*rawSection, len(secs))}
 	for _, s := range secs {
 		name := s.Name
-		line := 0
-		if len(s.Lines) > 0 {
-			line = s.Lines[0]
-		}
+		line := s.Line()
 		// A repeated section is most often a copied one whose rid was
 		// not changed: ini would merge it silently into the first.
 		for _, l := range s.Lines[min(1, len(s.Lines)):] {
@@ -90,7 +89,7 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 				rc.dups = append(rc.dups, Problem{File: file, Line: k.Lines[1], Section: name, Keyword: full,
 					Message: fmt.Sprintf("set more than once (lines %s): expected one value per keyword", joinInts(k.Lines))})
 			}
-			kname, scope, scoped := strings.Cut(full, "@")
+			kname, scope, scoped := k.Split()
 			if scoped && scope == "" {
 				// "mnt@ = x" would otherwise pass for an unscoped mnt.
 				rc.dups = append(rc.dups, Problem{File: file, Line: k.Lines[0], Section: name, Keyword: full,

@@ -1,8 +1,6 @@
 package spd
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,8 +11,14 @@ import (
 	"strings"
 
 	"github.com/google/shlex"
-	"gopkg.in/ini.v1"
 
+	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/driver/container"
+	"github.com/svckit/svckit/driver/disk"
+	"github.com/svckit/svckit/driver/fs"
+	"github.com/svckit/svckit/driver/ip"
+	syncdrv "github.com/svckit/svckit/driver/sync"
+	"github.com/svckit/svckit/internal/inifile"
 	"github.com/svckit/svckit/resource/secret"
 )
 
@@ -25,6 +29,7 @@ type config struct {
 	values   map[string]map[string]string
 	keys     map[string][]string
 	lines    map[string]int // "section" and "section\x00key" -> line
+	dups     []string       // sections and keys written again, with their lines
 }
 
 func (c *config) line(section, key string) int {
@@ -46,78 +51,71 @@ func (c *config) where(section, key string) string {
 	return s
 }
 
-// loadOptions read a service config the way the svc package does (see
-// NOTES.md): indented continuation lines, " #" comments only, "=" as the
-// only delimiter, values as written.
-func loadOptions() ini.LoadOptions {
-	return ini.LoadOptions{
-		AllowPythonMultilineValues: true,
-		SpaceBeforeInlineComment:   true,
-		KeyValueDelimiters:         "=",
-		PreserveSurroundedQuote:    true,
-		ReaderBufferSize:           16 << 10,
-	}
-}
-
+// parseConfig reads a service config with the reader svc loads it with
+// (internal/inifile: indented continuation lines, " #" comments, "=" as
+// the only delimiter, values as written). A section or key written twice
+// is kept as a difference of the config: svc refuses it, and a relayout
+// would drop the second one.
 func parseConfig(data []byte) (*config, error) {
-	f, err := ini.LoadSources(loadOptions(), data)
+	secs, err := inifile.Read(string(data), nil)
 	if err != nil {
 		return nil, err
 	}
-	c := &config{values: map[string]map[string]string{}, keys: map[string][]string{}, lines: indexLines(data)}
-	for _, s := range f.Sections() {
-		name := s.Name()
-		if name == ini.DefaultSection && len(s.Keys()) == 0 {
-			if _, ok := c.lines[name]; !ok {
-				continue
-			}
+	c := &config{values: map[string]map[string]string{}, keys: map[string][]string{}, lines: map[string]int{}}
+	for _, s := range secs {
+		name := s.Name
+		if name == inifile.DefaultSection && len(s.Keys) == 0 && s.Line() == 0 {
+			continue
 		}
 		c.sections = append(c.sections, name)
-		kv := map[string]string{}
-		for _, k := range s.Keys() {
-			kv[k.Name()] = k.Value()
-			c.keys[name] = append(c.keys[name], k.Name())
+		if s.Line() > 0 {
+			c.lines[name] = s.Line()
+		}
+		for _, l := range s.Lines[min(1, len(s.Lines)):] {
+			c.dups = append(c.dups, fmt.Sprintf("line %d: [%s]: section written again (first at line %d)", l, name, s.Line()))
+		}
+		kv := make(map[string]string, len(s.Keys))
+		for _, k := range s.Keys {
+			kv[k.Name] = k.Value
+			c.keys[name] = append(c.keys[name], k.Name)
+			c.lines[name+"\x00"+k.Name] = k.Lines[0]
+			for _, l := range k.Lines[1:] {
+				c.dups = append(c.dups, fmt.Sprintf("line %d: [%s] %s: set again (first at line %d)", l, name, k.Name, k.Lines[0]))
+			}
 		}
 		c.values[name] = kv
 	}
 	return c, nil
 }
 
-var sectionLine = regexp.MustCompile(`^\[([^\]]+)\]\s*$`)
-
-// indexLines maps sections and keys to their first line: ini.v1 keeps no
-// positions.
-func indexLines(data []byte) map[string]int {
-	lines := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	section := ini.DefaultSection
-	for n := 1; sc.Scan(); n++ {
-		text := sc.Text()
-		if m := sectionLine.FindStringSubmatch(strings.TrimSpace(text)); m != nil {
-			section = m[1]
-			if _, ok := lines[section]; !ok {
-				lines[section] = n
-			}
-			continue
-		}
-		if text == "" || text[0] == ' ' || text[0] == '\t' || text[0] == '#' || text[0] == ';' {
-			continue
-		}
-		if key, _, ok := strings.Cut(text, "="); ok {
-			k := section + "\x00" + strings.TrimSpace(key)
-			if _, seen := lines[k]; !seen {
-				lines[k] = n
+// shellKeys are the keywords the driver manifests declare as command
+// lines (driver.Shell: run_args, run_command, the pre_/post_ triggers):
+// compare them word by word as github.com/google/shlex splits them, as
+// the drivers do, and never print them (run_args holds the root password).
+var shellKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	add := func(kws []driver.Keyword) {
+		for _, k := range kws {
+			if k.Kind == driver.Shell {
+				keys[k.Name] = true
 			}
 		}
 	}
-	return lines
-}
+	add(driver.CommonKeywords)
+	for _, group := range [][]driver.Manifest{container.Manifests(), disk.Manifests(), fs.Manifests(), ip.Manifests(), syncdrv.Manifests()} {
+		for _, m := range group {
+			add(m.Keywords)
+		}
+	}
+	return keys
+}()
 
-// shellKeys hold command lines: compare them word by word as
-// github.com/google/shlex splits them, as the drivers do.
-var shellKeys = map[string]bool{"run_args": true, "run_command": true,
-	"pre_provision": true, "post_provision": true, "pre_start": true, "post_start": true, "pre_stop": true, "post_stop": true}
+// isShell tells whether key (scope included: "run_args@n1") holds a
+// command line.
+func isShell(key string) bool {
+	name, _, _ := strings.Cut(key, "@")
+	return shellKeys[name]
+}
 
 // Diff compares two service configs semantically: the same sections,
 // keys and values, whatever the whitespace, comments and order. Command
@@ -138,7 +136,7 @@ func Diff(got, want []byte) ([]string, error) {
 }
 
 func diff(g, w *config) []string {
-	var out []string
+	out := slices.Clone(g.dups)
 	for _, s := range w.sections {
 		if _, ok := g.values[s]; !ok {
 			out = append(out, fmt.Sprintf("[%s]: missing section", s))
@@ -171,14 +169,14 @@ func diff(g, w *config) []string {
 }
 
 func printable(key, v string) string {
-	if shellKeys[key] {
+	if isShell(key) {
 		return "(a command line)"
 	}
 	return strconv.Quote(strings.TrimSpace(v))
 }
 
 func compareValue(key, got, want string) string {
-	if !shellKeys[key] {
+	if !isShell(key) {
 		if g, w := strings.TrimSpace(got), strings.TrimSpace(want); g != w {
 			return fmt.Sprintf("%q, expected %q", g, w)
 		}
@@ -240,7 +238,7 @@ func ParseLayout(data []byte) (Layout, error) {
 		return strings.TrimSpace(v), nil
 	}
 	var l Layout
-	def := ini.DefaultSection
+	def := inifile.DefaultSection
 	if l.App, err = get(def, "app"); err != nil {
 		return Layout{}, err
 	}

@@ -32,7 +32,10 @@ func inputs(npods int, nodes []string) Inputs {
 
 func loadINI(t *testing.T, data []byte) *ini.File {
 	t.Helper()
-	f, err := ini.LoadSources(loadOptions(), data)
+	// go-ini, independent of the reader ParseLayout uses, with the
+	// options svc used before internal/inifile.
+	f, err := ini.LoadSources(ini.LoadOptions{AllowPythonMultilineValues: true, SpaceBeforeInlineComment: true,
+		KeyValueDelimiters: "=", PreserveSurroundedQuote: true}, data)
 	require.NoError(t, err)
 	return f
 }
@@ -364,6 +367,15 @@ func TestParseLayoutRefusesEdits(t *testing.T) {
 		{"pod on an unknown node", func(s string) string {
 			return strings.ReplaceAll(s, "disable@spd02 = false", "disable@spd09 = false")
 		}, `pod05 is on "spd09", which is not in nodes`},
+		{"key written twice", func(s string) string {
+			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nmnt_opt = defaults,ro\n", 1)
+		}, fmt.Sprintf(`line %d: [fs#02] mnt_opt: set again (first at line %d)`, lineOf("mnt = /spdsvc01/pod02")+1+1, lineOf("[fs#02]")+1)},
+		{"section written twice", func(s string) string {
+			return s + "\n[fs#02]\nmnt_opt = defaults,ro\n"
+		}, fmt.Sprintf(`line %d: [fs#02]: section written again (first at line %d)`, strings.Count(text, "\n")+2, lineOf("[fs#02]"))},
+		{"scoped command line", func(s string) string {
+			return strings.Replace(s, "[container#03sm]\n", "[container#03sm]\nrun_args@spd01 = -e MYSQL_ROOT_PASSWORD=s3cr3t\n", 1)
+		}, `[container#03sm] run_args@spd01: unexpected key = (a command line)`},
 		{"missing pod", func(s string) string {
 			return strings.Replace(s, "[disk#02]", "[disk#99]", 1)
 		}, "pod 2 is missing"},
@@ -654,4 +666,18 @@ func BenchmarkRelayout110PodsFrom31To32Nodes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestShellKeysComeFromTheManifests checks the command-line keywords Diff
+// splits and hides are the manifests' driver.Shell ones, scoped or not.
+func TestShellKeysComeFromTheManifests(t *testing.T) {
+	for _, k := range []string{"run_args", "run_command", "pre_provision", "post_provision", "pre_start", "post_start", "pre_stop", "post_stop", "run_args@spd01"} {
+		require.True(t, isShell(k), k)
+	}
+	for _, k := range []string{"run_image", "mnt", "disable@spd01", "tags"} {
+		require.False(t, isShell(k), k)
+	}
+	d, err := Diff([]byte("[container#01sm]\npost_start@n1 = echo 'a  b'\n"), []byte("[container#01sm]\npost_start@n1 = echo   \"a  b\"\n"))
+	require.NoError(t, err)
+	require.Empty(t, d, "command lines compare word by word")
 }

@@ -1,4 +1,4 @@
-package svc
+package inifile
 
 import (
 	"fmt"
@@ -37,7 +37,7 @@ func goIniRead(text string) ([]string, error) {
 }
 
 func readerRead(text string) ([]string, error) {
-	secs, err := readINI(text, nil)
+	secs, err := Read(text, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +71,12 @@ func sameAsGoIni(t *testing.T, text string) {
 // and random arrangements of them.
 func TestReaderMatchesGoIni(t *testing.T) {
 	var inputs []string
-	files, _ := filepath.Glob("../*/testdata/*.conf")
-	more, _ := filepath.Glob("../*/*/testdata/*.conf")
+	files, _ := filepath.Glob("../../*/testdata/*.conf")
+	more, _ := filepath.Glob("../../*/*/testdata/*.conf")
 	corpus, _ := filepath.Glob("testdata/fuzz/*/*")
-	for _, f := range append(append(append(files, more...), "testdata/spdsvc01.conf"), corpus...) {
+	svcCorpus, _ := filepath.Glob("../../svc/testdata/fuzz/*/*")
+	corpus = append(corpus, svcCorpus...)
+	for _, f := range append(append(append(files, more...), "../../svc/testdata/spdsvc01.conf"), corpus...) {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		if strings.Contains(f, "fuzz") {
@@ -140,7 +142,7 @@ func BenchmarkReader(b *testing.B) {
 			b.SetBytes(int64(len(in.text)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := readINI(in.text, nil); err != nil {
+				if _, err := Read(in.text, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

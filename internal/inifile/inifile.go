@@ -1,4 +1,8 @@
-package svc
+// Package inifile reads the INI dialect of OpenSVC service configurations
+// in one pass, with the line of every section and key. svc loads configs
+// with it and formtemplate/spd compares them with it, so that both read a
+// config the same way.
+package inifile
 
 import (
 	"fmt"
@@ -7,9 +11,8 @@ import (
 	"unicode"
 )
 
-// The reader below reads the INI dialect of OpenSVC configurations in one
-// pass, with the semantics gopkg.in/ini.v1 gives them under the options svc
-// used (AllowPythonMultilineValues, SpaceBeforeInlineComment,
+// The reader reads with the semantics gopkg.in/ini.v1 gives OpenSVC
+// configurations under the options svc used (AllowPythonMultilineValues, SpaceBeforeInlineComment,
 // KeyValueDelimiters "=", AllowShadows, PreserveSurroundedQuote): indented
 // lines continue a value, " #" and " ;" start an inline comment, a trailing
 // backslash joins the next line, """ and ` quote multi-line values, a
@@ -21,31 +24,50 @@ import (
 // when the reader buffer is large enough for long continuation values.
 // TestReaderMatchesGoIni and FuzzReader compare the two.
 
-// iniKey is one "key = value" of a section, as written (scope included in
-// Name). Value is the first value of a repeated key, as ini keeps it.
-type iniKey struct {
+// DefaultSection is the section of the keys before any header.
+const DefaultSection = "DEFAULT"
+
+// Key is one "key = value" of a section, as written (scope included in
+// Name: "disable@n1"). Value is the first value of a repeated key, as ini
+// keeps it, with the indentation of its continuation lines.
+type Key struct {
 	Name  string
 	Value string
 	Lines []int // every line the key is set on
 }
 
-// iniSection is a section with its keys in the order of first appearance.
-type iniSection struct {
+// Split returns the keyword and the scope of the key: "disable", "n1" for
+// "disable@n1"; scoped tells an "@" was written (the scope may be empty).
+func (k *Key) Split() (name, scope string, scoped bool) { return strings.Cut(k.Name, "@") }
+
+// Section is a section with its keys in the order of first appearance.
+type Section struct {
 	Name    string
 	Lines   []int // every header line; none for the implicit DEFAULT
-	Keys    []*iniKey
-	keyIdx  map[string]*iniKey
+	Keys    []*Key
+	keyIdx  map[string]*Key
 	autoInc map[string]bool // keys last set through "-"
 	count   int             // the next "-" number
 }
 
-// iniSyntaxError is a line the INI syntax rejects.
-type iniSyntaxError struct {
+// Line returns the first header line of s, 0 for an implicit DEFAULT.
+func (s *Section) Line() int {
+	if len(s.Lines) == 0 {
+		return 0
+	}
+	return s.Lines[0]
+}
+
+// Key returns the key of s written name (scope included), or nil.
+func (s *Section) Key(name string) *Key { return s.keyIdx[name] }
+
+// SyntaxError is a line the INI syntax rejects.
+type SyntaxError struct {
 	Line int
 	Msg  string
 }
 
-func (e *iniSyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // lineReader hands out the lines of a text with their terminating newline,
 // the way bufio.Reader.ReadBytes('\n') does, and their numbers.
@@ -84,10 +106,11 @@ func (r *lineReader) peek() string {
 	return rest
 }
 
-// readINI parses text; sections come in the order of their first header,
-// the DEFAULT section first. check is called between lines so that a
-// cancelled load stops; its error ends the read.
-func readINI(text string, check func() error) ([]*iniSection, error) {
+// Read parses text; sections come in the order of their first header,
+// the DEFAULT section first (even when empty). A line the syntax rejects
+// is a *SyntaxError. check, when not nil, is called every 1024 lines so
+// that a cancelled load stops; its error ends the read.
+func Read(text string, check func() error) ([]*Section, error) {
 	r := &lineReader{text: text}
 	switch {
 	case strings.HasPrefix(text, "\xfe\xff"), strings.HasPrefix(text, "\xff\xfe"):
@@ -95,16 +118,16 @@ func readINI(text string, check func() error) ([]*iniSection, error) {
 	case strings.HasPrefix(text, "\xef\xbb\xbf"):
 		r.pos = 3
 	}
-	byName := map[string]*iniSection{}
-	newSection := func(name string) *iniSection {
+	byName := map[string]*Section{}
+	newSection := func(name string) *Section {
 		if s, ok := byName[name]; ok {
 			return s
 		}
-		s := &iniSection{Name: name, keyIdx: map[string]*iniKey{}, count: 1}
+		s := &Section{Name: name, keyIdx: map[string]*Key{}, count: 1}
 		byName[name] = s
 		return s
 	}
-	sections := []*iniSection{newSection(defaultSection)}
+	sections := []*Section{newSection(DefaultSection)}
 	cur := sections[0]
 	for !r.eof {
 		if r.n%1024 == 0 && check != nil {
@@ -124,11 +147,11 @@ func readINI(text string, check func() error) ([]*iniSection, error) {
 		case '[':
 			end := strings.LastIndexByte(line, ']')
 			if end < 0 {
-				return nil, &iniSyntaxError{ln, "unclosed section: " + excerpt(line) + ": expected [name]"}
+				return nil, &SyntaxError{ln, "unclosed section: " + excerpt(line) + ": expected [name]"}
 			}
 			name := line[1:end]
 			if name == "" {
-				return nil, &iniSyntaxError{ln, "empty section name: expected [name]"}
+				return nil, &SyntaxError{ln, "empty section name: expected [name]"}
 			}
 			_, seen := byName[name]
 			cur = newSection(name)
@@ -141,7 +164,7 @@ func readINI(text string, check func() error) ([]*iniSection, error) {
 		}
 		name, offset, err := readKeyName(line)
 		if err != nil {
-			return nil, &iniSyntaxError{ln, err.Error()}
+			return nil, &SyntaxError{ln, err.Error()}
 		}
 		autoInc := false
 		if name == "-" {
@@ -151,18 +174,18 @@ func readINI(text string, check func() error) ([]*iniSection, error) {
 		}
 		value, err := readValue(r, line[offset:])
 		if err != nil {
-			return nil, &iniSyntaxError{ln, err.Error()}
+			return nil, &SyntaxError{ln, err.Error()}
 		}
 		if name == "" {
-			return nil, &iniSyntaxError{ln, "empty key name: expected key = value"}
+			return nil, &SyntaxError{ln, "empty key name: expected key = value"}
 		}
 		if k, ok := cur.keyIdx[name]; ok {
 			if cur.autoInc[name] {
-				return nil, &iniSyntaxError{ln, fmt.Sprintf("key %s set again after a \"-\" key numbered it", name)}
+				return nil, &SyntaxError{ln, fmt.Sprintf("key %s set again after a \"-\" key numbered it", name)}
 			}
 			k.Lines = append(k.Lines, ln)
 		} else {
-			k := &iniKey{Name: name, Value: value, Lines: []int{ln}}
+			k := &Key{Name: name, Value: value, Lines: []int{ln}}
 			cur.keyIdx[name] = k
 			cur.Keys = append(cur.Keys, k)
 		}
