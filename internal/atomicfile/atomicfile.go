@@ -89,17 +89,7 @@ func CopyIn(root *os.Root, name string, r io.Reader, perm os.FileMode, owner Own
 		return fmt.Errorf("write %s: no free temporary name", name)
 	}
 	return finish(f, tmp, name, r, perm, owner, func() error { return root.Remove(tmp) },
-		func() error { return root.Rename(tmp, name) }, func() error {
-			d, err := root.Open(dir)
-			if err != nil {
-				return fmt.Errorf("open %s: %w", dir, err)
-			}
-			defer d.Close()
-			if err := d.Sync(); err != nil {
-				return fmt.Errorf("fsync %s: %w", dir, err)
-			}
-			return nil
-		})
+		func() error { return root.Rename(tmp, name) }, func() error { return syncOpened(dir, root.Open) })
 }
 
 // finish fills the temporary file f, gives it its mode and owner, fsyncs
@@ -139,8 +129,12 @@ func finish(f *os.File, tmp, path string, r io.Reader, perm os.FileMode, owner O
 
 // SyncDir fsyncs a directory so that entries created or renamed in it are
 // durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+func SyncDir(dir string) error { return syncOpened(dir, os.Open) }
+
+// syncOpened fsyncs the directory dir, opened by open (os.Open, or an
+// os.Root's Open for a directory inside a root).
+func syncOpened(dir string, open func(string) (*os.File, error)) error {
+	d, err := open(dir)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dir, err)
 	}
