@@ -201,6 +201,11 @@ type Manifest struct {
 	ID       string    `json:"id"`
 	Text     string    `json:"text"`
 	Keywords []Keyword `json:"keywords"`
+	// Spec parses a section into the driver's typed spec (no I/O). The
+	// standard drivers set it in their group package; driver/fake builds
+	// its stand-ins from it, so a driver that sets it keeps its label and
+	// its ordering under fakes.
+	Spec SpecFunc `json:"-"`
 }
 
 // Group returns "fs" for "fs.ext4".

@@ -32,7 +32,7 @@ func TestClaims(t *testing.T) {
 			11, "fs#b", "mnt", "[fs#a] (line 7)"},
 		{"same address, ip.host and ip.docker", head +
 			"[ip#a]\ntype = host\nipname = 10.0.0.5\nipdev = eth0\n" +
-			"[ip#b]\ntype = docker\nipname = 10.0.0.5\nipdev = br0\ncontainer_rid = container#a\n" + container,
+			"[ip#b]\ntype = docker\nipname = 10.0.0.5\nnetmask = 24\nipdev = br0\ncontainer_rid = container#a\n" + container,
 			10, "ip#b", "ipname", "[ip#a] (line 6)"},
 		{"same address written two ways", head +
 			"[ip#a]\ntype = host\nipname = fd00::5\nipdev = eth0\n" +
@@ -78,7 +78,7 @@ func TestClaims(t *testing.T) {
 			"[disk#a]\ntype = gce\nnames@n1 = d1\nnames@n2 = d2\n" + "[disk#b]\ntype = gce\nnames@n1 = d3\nnames@n2 = d1\n",
 		"a route beside its address": head +
 			"[ip#r]\ntype = gce\nipname = 10.0.0.5\nipdev = br0\nroutename = r1\n" +
-			"[ip#a]\ntype = docker\nipname = 10.0.0.5\nipdev = br0\ncontainer_rid = container#a\n" + container,
+			"[ip#a]\ntype = docker\nipname = 10.0.0.5\nnetmask = 24\nipdev = br0\ncontainer_rid = container#a\n" + container,
 		"disabled here":           head + fs("a", "/dev/sdb", "/a") + fs("b", "/dev/sdb", "/a") + "disable = true\n",
 		"default container names": head + container + "[container#b]\ntype = docker\nrun_image = img\n",
 	}

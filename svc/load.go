@@ -277,7 +277,7 @@ func (l *loader) build(ctx context.Context, sec *rawSection, cfg driver.Config) 
 	d, _ := l.reg.Lookup(cfg.Manifest.ID)
 	r, err := d.New(ctx, cfg)
 	if err != nil {
-		l.problem(sec.Line, sec.Name, "", "%v", err)
+		l.factoryProblem(sec, err)
 		return
 	}
 	if r == nil {
@@ -290,6 +290,22 @@ func (l *loader) build(ctx context.Context, sec *rawSection, cfg driver.Config) 
 		return
 	}
 	l.s.Resources = append(l.s.Resources, r)
+}
+
+// factoryProblem reports a driver's refusal of a section: at the line of
+// the keyword it names (a driver.KeywordError; the variant that applies
+// to this node), else at the section's line. The section is the
+// problem's, so a leading "<rid>: " of the message is dropped.
+func (l *loader) factoryProblem(sec *rawSection, err error) {
+	line, keyword, msg := sec.Line, "", err.Error()
+	if ke, ok := driver.AsKeywordError(err); ok {
+		keyword, msg = ke.Keyword, ke.Err.Error()
+		if k, ok := l.lookup(sec, ke.Keyword); ok {
+			line = k.Line
+		}
+	}
+	msg = strings.TrimPrefix(msg, sec.Name+": ")
+	l.problem(line, sec.Name, keyword, "%s", msg)
 }
 
 // plain returns the unscoped value of key in sec.

@@ -98,12 +98,14 @@ run_args = --net=none -v /srv/pod03/data:/var/lib/mysql:rw
 [ip#01d]
 type = docker
 ipname = 10.0.0.33
+netmask = 24
 ipdev = br0
 container_rid = container#01
 
 [ip#02d]
 type = docker
 ipname = 10.0.0.34
+netmask = 24
 ipdev = br0
 container_rid = container#02
 `

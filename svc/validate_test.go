@@ -81,7 +81,7 @@ func TestValidationErrors(t *testing.T) {
 			wantProblem{4, "fs#01", "mnt", []string{"missing required keyword mnt", "for node n1"}}},
 		{"required keyword set for another node only", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt@n2 = /a\n",
 			wantProblem{4, "fs#01", "mnt", []string{"missing required keyword mnt", "for node n1"}}},
-		{"scoping on a non-scopable keyword", head + "[ip#01]\ntype = docker\nipname = 10.0.0.1\nipdev = br0\ncontainer_rid = container#01\ncontainer_rid@n1 = container#01\n[container#01]\ntype = docker\nrun_image = i\n",
+		{"scoping on a non-scopable keyword", head + "[ip#01]\ntype = docker\nipname = 10.0.0.1\nipdev = br0\ncontainer_rid = container#01\ncontainer_rid@n1 = container#01\nnetmask = 24\n[container#01]\ntype = docker\nrun_image = i\n",
 			wantProblem{9, "ip#01", "container_rid@n1", []string{"keyword container_rid cannot be scoped"}}},
 		{"scoping on a non-scopable DEFAULT keyword", head + "nodes@n1 = n1\n",
 			wantProblem{4, "DEFAULT", "nodes@n1", []string{"keyword nodes cannot be scoped"}}},
@@ -95,13 +95,13 @@ func TestValidationErrors(t *testing.T) {
 			wantProblem{8, "fs#01", "mnt", []string{"set more than once (lines 7, 8)"}}},
 		{"section written twice", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\n\n[fs#01]\nmnt_opt = rw\n",
 			wantProblem{9, "fs#01", "", []string{"section written again (first at line 4)"}}},
-		{"DEFAULT driver keyword unfit for a driver that inherits it", head + "network = default\n[ip#01]\ntype = docker\nipname = 10.0.0.1\nipdev = br0\ncontainer_rid = container#01\n[container#01]\ntype = docker\nrun_image = i\n",
+		{"DEFAULT driver keyword unfit for a driver that inherits it", head + "network = default\n[ip#01]\ntype = docker\nipname = 10.0.0.1\nipdev = br0\ncontainer_rid = container#01\nnetmask = 24\n[container#01]\ntype = docker\nrun_image = i\n",
 			wantProblem{4, "DEFAULT", "network", []string{"bad value for the ip.docker resources (first: ip#01)", `"default" is not an ip address`}}},
 		{"DEFAULT driver keyword unfit for every driver", head + "size = big\n",
 			wantProblem{4, "DEFAULT", "size", []string{`"big" is not a size`}}},
 		{"env reference cycle", head + "[env]\na = {env.b}\nb = x{env.a}\n",
 			wantProblem{5, "env", "a", []string{"reference cycle through {env.a}"}}},
-		{"container_rid naming no section", head + "[ip#01]\ntype = docker\nipname = 10.0.0.1\nipdev = br0\ncontainer_rid = container#02\n",
+		{"container_rid naming no section", head + "[ip#01]\ntype = docker\nipname = 10.0.0.1\nipdev = br0\ncontainer_rid = container#02\nnetmask = 24\n",
 			wantProblem{8, "ip#01", "container_rid", []string{`"container#02" names no section`}}},
 		{"start_requires naming no section", head + "[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\nstart_requires = disk#9\n",
 			wantProblem{8, "fs#01", "start_requires", []string{`"disk#9" names no section`}}},
@@ -195,6 +195,7 @@ func TestValidationReportsAllProblems(t *testing.T) {
 		{19, "fs#02", "disable", []string{"not a boolean"}},
 		{24, "disk#01", "size", []string{"not a size"}},
 		{25, "disk#01", "mnt", []string{"unknown keyword mnt"}},
+		{27, "ip#01", "netmask", []string{"missing required keyword netmask"}},
 		{29, "ip#01", "ipname", []string{"not an ip address"}},
 		{31, "ip#01", "container_rid", []string{`"container#02" names no section`}},
 		{32, "ip#01", "container_rid@n2", []string{"cannot be scoped"}},
@@ -210,5 +211,5 @@ func TestValidationReportsAllProblems(t *testing.T) {
 	for i, w := range want {
 		requireProblem(t, ps[i], w)
 	}
-	require.Contains(t, err.Error(), "16 problems")
+	require.Contains(t, err.Error(), "17 problems")
 }

@@ -1,5 +1,7 @@
-// Package container holds the keyword manifests of the container drivers.
-// The implementation lives in container/docker.
+// Package container holds the keyword manifests and the specs of the
+// container drivers, with the parser of docker run options (run_args).
+// The implementation lives in container/docker; driver/fake builds its
+// stand-ins from the same specs.
 package container
 
 import "github.com/svckit/svckit/driver"
@@ -8,6 +10,7 @@ import "github.com/svckit/svckit/driver"
 var Docker = driver.Manifest{
 	ID:   "container.docker",
 	Text: "a Docker container",
+	Spec: parseDocker,
 	Keywords: []driver.Keyword{
 		{Name: "run_image", Kind: driver.String, Required: true, Scopable: true, Text: "the image"},
 		{Name: "run_args", Kind: driver.Shell, Scopable: true, Text: "docker run options (--net, -e, -v, -p, --hostname, ...), shell-quoted, may span lines"},

@@ -1,6 +1,7 @@
-// Package disk holds the keyword manifests of the disk drivers. The
-// implementations live in the subpackages (disk/gce, disk/loop); this
-// package imports nothing heavy so that driver/fake can use the manifests.
+// Package disk holds the keyword manifests and the specs of the disk
+// drivers (disk.gce, disk.loop). The implementations live in the
+// subpackages (disk/gce, disk/loop); this package imports nothing heavy so
+// that driver/fake builds its stand-ins from the same specs.
 package disk
 
 import "github.com/svckit/svckit/driver"
@@ -9,6 +10,7 @@ import "github.com/svckit/svckit/driver"
 var GCE = driver.Manifest{
 	ID:   "disk.gce",
 	Text: "Google Compute Engine persistent disks, attached to the node that runs the resource",
+	Spec: parseGCE,
 	Keywords: []driver.Keyword{
 		{Name: "names", Kind: driver.List, Required: true, Scopable: true, Claim: "disk.gce.name", Text: "the names of the disks"},
 		{Name: "gce_zone", Kind: driver.String, Scopable: true, Text: "the zone of the disks (default: the instance's, from the metadata server)"},
@@ -21,7 +23,7 @@ var GCE = driver.Manifest{
 		{Name: "image", Kind: driver.String, Scopable: true, Text: "the image to create the disks from (provision only)"},
 		{Name: "source_snapshot", Kind: driver.String, Scopable: true, Text: "the snapshot to create the disks from (provision only)"},
 		{Name: "attach_timeout", Kind: driver.Duration, Default: "60s", Text: "how long start waits for the device node of an attached disk"},
-		{Name: "dev_dir", Kind: driver.String, Default: "/dev/disk/by-id", Text: "the directory where udev names attached disks google-<device name> (tests point it elsewhere)"},
+		{Name: "dev_dir", Kind: driver.String, Default: GCEDevDir, Text: "the directory where udev names attached disks google-<device name> (tests point it elsewhere)"},
 	},
 }
 
@@ -29,6 +31,7 @@ var GCE = driver.Manifest{
 var Loop = driver.Manifest{
 	ID:   "disk.loop",
 	Text: "a loop device backed by a file: an on-premise or development stand-in for cloud disks",
+	Spec: parseLoop,
 	Keywords: []driver.Keyword{
 		{Name: "file", Kind: driver.String, Required: true, Scopable: true, Claim: "disk.loop.file", Text: "the backing file"},
 		{Name: "size", Kind: driver.Size, Scopable: true, Text: "the size of the file created at provision"},

@@ -34,6 +34,7 @@ run_args = -v /srv/{svcname}/data:/var/lib/mysql
 [ip#1]
 type = docker
 ipname = 10.0.0.10
+netmask = 24
 ipdev = br0
 container_rid = container#1
 `)

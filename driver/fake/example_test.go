@@ -61,7 +61,7 @@ func Example() {
 		"disk#01":        {"type": "gce", "names": "spdsvc01-pod1", "tags": "pod01"},
 		"fs#01":          {"type": "ext4", "dev": "/dev/disk/by-id/google-spdsvc01.disk.01.0", "mnt": "/spdsvc01/pod01", "tags": "pod01"},
 		"container#01db": {"type": "docker", "run_image": "mariadb", "run_args": "--net=none -v /spdsvc01/pod01/db/data:/var/lib/mysql", "tags": "pod01"},
-		"ip#01db":        {"type": "docker", "ipname": "10.0.0.34", "ipdev": "br0", "container_rid": "container#01db", "tags": "pod01"},
+		"ip#01db":        {"type": "docker", "ipname": "10.0.0.34", "netmask": "24", "ipdev": "br0", "container_rid": "container#01db", "tags": "pod01"},
 	}
 	var config func(rid string) (driver.Config, bool)
 	config = func(rid string) (driver.Config, bool) {

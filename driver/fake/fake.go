@@ -156,14 +156,15 @@ func Registry(opts Options) *driver.Registry {
 // the same manifest) plus the standard drivers reg lacks. reg may be nil.
 //
 // A driver svckit does not know (not an id of StandardManifests) gets a
-// generic fake: up/down, provisioning, faults, latency, and the ordering
-// of the program's own driver. To learn it, the fake calls that driver's
-// factory, which does no I/O (see driver.Factory), and asks the resource
-// for its Provides and Uses (resource.Provider and resource.User); a
-// resource that is not a User is ordered by group, as with the real
-// registry, and a factory error is the fake's error. The real resource is
-// then dropped: none of its actions runs. The standard drivers of reg are
-// never called.
+// generic fake: up/down, provisioning, faults, latency, and the label and
+// ordering of the program's own driver. A driver whose manifest has a
+// Spec (driver.SpecFunc) is known by it, as the standard drivers are.
+// Without one, the fake calls that driver's factory, which does no I/O
+// (see driver.Factory), and asks the resource for its Label, Provides and
+// Uses; a resource that is not a resource.User is ordered by group, as
+// with the real registry, and a factory error is the fake's error. The
+// real resource is then dropped: none of its actions runs. The standard
+// drivers of reg are never called.
 func Replace(reg *driver.Registry, opts Options) *driver.Registry {
 	f := &fakes{
 		opts:     opts,
@@ -181,7 +182,7 @@ func Replace(reg *driver.Registry, opts Options) *driver.Registry {
 			if !ok {
 				continue
 			}
-			if standard[id] || d.New == nil {
+			if standard[id] || d.New == nil || d.Manifest.Spec != nil {
 				out.Replace(d.Manifest, f.factory)
 			} else {
 				out.Replace(d.Manifest, f.userFactory(d.New))
@@ -281,6 +282,11 @@ func (f *fakes) make(ctx context.Context, cfg driver.Config, real driver.Factory
 		if err != nil {
 			return nil, err
 		}
+		if res == nil {
+			// Nothing to learn: a generic fake, ordered by group.
+			return f.register(r, cfg), nil
+		}
+		r.label = res.Label()
 		if p, ok := res.(resource.Provider); ok {
 			r.provides = absPaths(p.Provides()...)
 		}
@@ -289,10 +295,15 @@ func (f *fakes) make(ctx context.Context, cfg driver.Config, real driver.Factory
 			r.uses, r.order = slices.Clone(uses), order
 		}
 	}
+	return f.register(r, cfg), nil
+}
+
+// register attaches r to the shared state of its service.
+func (f *fakes) register(r *Resource, cfg driver.Config) *Resource {
 	r.f = f
 	r.svc = f.service(cfg)
 	r.svc.add(r, cfg.Section)
-	return r, nil
+	return r
 }
 
 // sleepUntil waits for the deadline or the end of ctx. The latency of a

@@ -1,5 +1,6 @@
-// Package fs holds the keyword manifests of the filesystem drivers. The
-// implementation lives in fs/linux.
+// Package fs holds the keyword manifests and the spec of the filesystem
+// drivers (fs.ext4, fs.xfs, fs.btrfs). The implementation lives in
+// fs/linux; driver/fake stands in for it with the same Spec.
 package fs
 
 import "github.com/svckit/svckit/driver"
@@ -8,11 +9,12 @@ func manifest(typ, text string) driver.Manifest {
 	return driver.Manifest{
 		ID:   "fs." + typ,
 		Text: text,
+		Spec: parseSpec,
 		Keywords: []driver.Keyword{
 			{Name: "dev", Kind: driver.String, Required: true, Scopable: true, Claim: "fs.dev", Text: "the block device: a path, LABEL=<label> or UUID=<uuid>"},
 			{Name: "mnt", Kind: driver.String, Required: true, Scopable: true, Claim: "fs.mnt", Text: "the mount point"},
 			{Name: "mnt_opt", Kind: driver.String, Scopable: true, Text: "the mount options (comma separated)"},
-			{Name: "mkfs_opt", Kind: driver.String, Scopable: true, Text: "options given to mkfs at provision"},
+			{Name: "mkfs_opt", Kind: driver.Shell, Scopable: true, Text: "options given to mkfs at provision, shell-quoted"},
 			{Name: "label", Kind: driver.String, Scopable: true, Text: "the label given at provision (default: the LABEL= of dev)"},
 			{Name: "mkfs_destroys_data", Kind: driver.Bool, Scopable: true, Default: "false", Text: "let provision make the filesystem on a device whose first or last MiB is not blank although no signature is found on it (an archive, an image, random data): that data is destroyed. A device with a known signature (a filesystem, a partition table) is refused whatever this says"},
 			{Name: "mkfs_dev", Kind: driver.String, Scopable: true, Text: "the device path provision formats when dev is LABEL=<label> or UUID=<uuid> and no device carries it yet; the filesystem gets that label or uuid"},

@@ -1,5 +1,7 @@
-// Package ip holds the keyword manifests of the ip drivers. The
-// implementations live in ip/host, ip/gce and ip/docker.
+// Package ip holds the keyword manifests and the specs of the ip drivers
+// (ip.host, ip.gce, ip.docker). The implementations live in ip/host,
+// ip/gce and ip/docker; driver/fake builds its stand-ins from the same
+// specs.
 package ip
 
 import "github.com/svckit/svckit/driver"
@@ -18,6 +20,7 @@ var (
 var Host = driver.Manifest{
 	ID:       "ip.host",
 	Text:     "an address plumbed on a host interface",
+	Spec:     parseHost,
 	Keywords: []driver.Keyword{ipname, ipdev, mask, ipdevNetns},
 }
 
@@ -26,6 +29,7 @@ var Host = driver.Manifest{
 var GCE = driver.Manifest{
 	ID:   "ip.gce",
 	Text: "a Google Compute Engine route whose next hop is this node, and the /32 address on ipdev",
+	Spec: parseGCE,
 	Keywords: []driver.Keyword{routeIPName, ipdev, mask,
 		{Name: "routename", Kind: driver.String, Required: true, Scopable: true, Claim: "ip.gce.routename", Text: "the name of the route"},
 		{Name: "network", Kind: driver.String, Scopable: true, Default: "default", Text: "the VPC network of the route"},
@@ -41,7 +45,9 @@ var GCE = driver.Manifest{
 var Docker = driver.Manifest{
 	ID:   "ip.docker",
 	Text: "an address in a container's network namespace, through a veth pair attached to the host bridge ipdev",
-	Keywords: []driver.Keyword{ipname, ipdev, mask,
+	Spec: parseDocker,
+	Keywords: []driver.Keyword{ipname, ipdev,
+		{Name: "netmask", Kind: driver.String, Required: true, Scopable: true, Text: mask.Text},
 		{Name: "network", Kind: driver.IP, Scopable: true, Text: "the network address of the subnet"},
 		{Name: "gateway", Kind: driver.IP, Scopable: true, Text: "the default gateway set in the container"},
 		{Name: "del_net_route", Kind: driver.Bool, Scopable: true, Default: "false", Text: "delete the subnet route in the container, so that all traffic goes through gateway"},

@@ -86,7 +86,7 @@ func (h *hostNode) path(rid, kw, p string) (string, error) {
 // diskLink is where the node's udev would name the i-th disk of a disk.gce
 // section: google-<device name>, as disk.gce waits for it.
 func (h *hostNode) diskLink(cfg driver.Config) string {
-	return filepath.Join(h.root, "dev", "disk", "by-id", "google-"+cfg.DeviceName()+".0")
+	return disk.GCEDevicePath(filepath.Join(h.root, disk.GCEDevDir), disk.GCEDeviceName(cfg.Svcname, cfg.RID, 0))
 }
 
 // loopConfig turns the config of a disk.gce section into the config of a

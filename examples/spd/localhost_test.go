@@ -87,7 +87,7 @@ func TestHostNodeRewrites(t *testing.T) {
 	// node name.
 	ctr.Values = map[string]string{"run_image": "tanji/spdc"}
 	_, err = h.ipDocker(capture)(context.Background(), driver.Config{RID: "ip#16sm", Manifest: ip.Docker, Section: sections(ctr),
-		Values: map[string]string{"ipname": "10.0.0.63", "ipdev": "br0", "container_rid": "container#16sm"}})
+		Values: map[string]string{"ipname": "10.0.0.63", "netmask": "24", "ipdev": "br0", "container_rid": "container#16sm"}})
 	require.NoError(t, err)
 	require.Equal(t, "/run/netns/n2", got.Values["ipdev_netns"])
 	c, ok := got.Section("container#16sm")

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/svckit/svckit/driver/disk"
 )
 
 // Config renders the layout as a service config. The sections, keys and
@@ -80,7 +82,7 @@ func (l Layout) writePod(b *strings.Builder, p Pod, pwd string) {
 	b.WriteString("[disk#" + id + "]\nsubset = cge\ntags = sm " + pod + "\ntype = gce\nnames = " + podDiskName(l.Svcname, p.Num) +
 		"\nsize = 17g\nalways_on = nodes\n" + enable)
 
-	b.WriteString("\n[fs#" + id + "]\ntags = sm " + pod + "\ntype = ext4\ndev = /dev/disk/by-id/google-" + l.Svcname + ".disk." + id + ".0\nmnt = " + root +
+	b.WriteString("\n[fs#" + id + "]\ntags = sm " + pod + "\ntype = ext4\ndev = " + disk.GCEDevicePath(disk.GCEDevDir, disk.GCEDeviceName(l.Svcname, "disk#"+id, 0)) + "\nmnt = " + root +
 		"\nmnt_opt = defaults,rw\n" + enable + "post_provision = mkdir -p")
 	for _, role := range []string{"sm", "db"} {
 		for _, dir := range []string{"init", "conf", "data"} {

@@ -340,8 +340,8 @@ func TestParseLayoutRefusesEdits(t *testing.T) {
 			return strings.Replace(s, "mnt = /spdsvc01/pod03\nmnt_opt = defaults,rw", "mnt = /spdsvc01/pod03\nmnt_opt = defaults,ro", 1)
 		}, fmt.Sprintf(`line %d: [fs#03] mnt_opt: "defaults,ro", expected "defaults,rw"`, lineOf("mnt = /spdsvc01/pod03")+1)},
 		{"added key", func(s string) string {
-			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nmkfs_opt = -m 0\n", 1)
-		}, fmt.Sprintf(`line %d: [fs#02] mkfs_opt: unexpected key = "-m 0"`, lineOf("[fs#02]")+1)},
+			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nlabel = -m 0\n", 1)
+		}, fmt.Sprintf(`line %d: [fs#02] label: unexpected key = "-m 0"`, lineOf("[fs#02]")+1)},
 		{"removed section", func(s string) string {
 			i := strings.Index(s, "[ip#04dbg]")
 			j := strings.Index(s, "[ip#04db]")
@@ -356,11 +356,11 @@ func TestParseLayoutRefusesEdits(t *testing.T) {
 			return s[:i] + strings.Replace(s[i:], "MYSQL_ROOT_PASSWORD=s3cr3t", "MYSQL_ROOT_PASSWORD=other", 1)
 		}, "[container#06sm] run_args: word 3 differs"},
 		{"root password in another key", func(s string) string {
-			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nmkfs_opt = s3cr3t\n", 1)
-		}, `[fs#02] mkfs_opt: unexpected key = "xxxx"`},
+			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nlabel = s3cr3t\n", 1)
+		}, `[fs#02] label: unexpected key = "xxxx"`},
 		{"secret-named variable in a new key", func(s string) string {
-			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nmkfs_opt = -E DB_PASSWORD=hunter22\n", 1)
-		}, `mkfs_opt: unexpected key = "-E DB_PASSWORD=xxxx"`},
+			return strings.Replace(s, "[fs#02]\n", "[fs#02]\nlabel = -E DB_PASSWORD=hunter22\n", 1)
+		}, `label: unexpected key = "-E DB_PASSWORD=xxxx"`},
 		{"pod on no node", func(s string) string {
 			return strings.Replace(s, "disable@spd01 = false\n", "", 1)
 		}, "[disk#01]: expected one disable@<node> = false"},

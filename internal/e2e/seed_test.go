@@ -63,7 +63,7 @@ func TestSeedConfig(t *testing.T) {
 
 // TestValidationNamesOption checks that an unsupported docker run option
 // comes back from svc as a validation problem naming the section, the
-// keyword and the option.
+// keyword and its line, and the option, with the rid once.
 func TestValidationNamesOption(t *testing.T) {
 	conf := `[DEFAULT]
 nodes = n1
@@ -80,6 +80,8 @@ run_args = --net=none
 	require.Len(t, verr.Problems, 1)
 	p := verr.Problems[0]
 	require.Equal(t, "container#01", p.Section)
-	require.Equal(t, 4, p.Line)
-	require.Contains(t, p.Message, `run_args: unsupported option "--frobnicate"`)
+	require.Equal(t, 7, p.Line)
+	require.Equal(t, "run_args", p.Keyword)
+	require.Contains(t, p.Message, `unsupported option "--frobnicate"`)
+	require.NotContains(t, p.String(), "container#01:", "the rid is the section's, not repeated in the message")
 }

@@ -1,40 +1,21 @@
-// Package netutil holds what the ip drivers share: netlink handles in a
-// named network namespace, and netmask parsing.
+// Package netutil holds the netlink helpers the ip drivers share: handles
+// in a network namespace and address lookup. What needs no netlink (masks,
+// namespace names) is in driver/ip, with the specs.
 package netutil
 
 import (
 	"fmt"
 	"net"
-	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
-// NetnsPath returns the path of the namespace spec names: "" for the
-// agent's own, a bare name for /run/netns/<name>, or a path as it is.
-func NetnsPath(spec string) (string, error) {
-	switch {
-	case spec == "":
-		return "", nil
-	case filepath.IsAbs(spec):
-		return filepath.Clean(spec), nil
-	case strings.ContainsAny(spec, "/ ") || spec == "." || spec == "..":
-		return "", fmt.Errorf("network namespace %q: expected a name under /run/netns or an absolute path", spec)
-	}
-	return "/run/netns/" + spec, nil
-}
-
-// Handle returns a netlink handle in the network namespace spec names
-// (see NetnsPath). The handle talks to that namespace without switching
-// any thread into it.
-func Handle(spec string) (*netlink.Handle, error) {
-	p, err := NetnsPath(spec)
-	if err != nil {
-		return nil, err
-	}
+// Handle returns a netlink handle in the network namespace of path ("":
+// the agent's own; driver/ip.NetnsPath resolves the ipdev_netns keyword).
+// The handle talks to that namespace without switching any thread into
+// it.
+func Handle(p string) (*netlink.Handle, error) {
 	if p == "" {
 		return netlink.NewHandle()
 	}
@@ -48,31 +29,6 @@ func Handle(spec string) (*netlink.Handle, error) {
 		return nil, fmt.Errorf("netlink handle in %s: %w", p, err)
 	}
 	return h, nil
-}
-
-// ParseMask reads a netmask written dotted (255.255.255.0) or as a prefix
-// length (24, /24) for an address of ip's family.
-func ParseMask(v string, ip net.IP) (net.IPMask, error) {
-	bits := 128
-	if ip.To4() != nil {
-		bits = 32
-	}
-	s := strings.TrimPrefix(strings.TrimSpace(v), "/")
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 0 || n > bits {
-			return nil, fmt.Errorf("netmask %q: prefix length out of 0..%d", v, bits)
-		}
-		return net.CIDRMask(n, bits), nil
-	}
-	m := net.ParseIP(s)
-	if m == nil || bits != 32 || m.To4() == nil {
-		return nil, fmt.Errorf("netmask %q: expected a prefix length (24) or a dotted mask (255.255.255.0)", v)
-	}
-	mask := net.IPMask(m.To4())
-	if ones, b := mask.Size(); ones == 0 && b == 0 {
-		return nil, fmt.Errorf("netmask %q: not a contiguous mask", v)
-	}
-	return mask, nil
 }
 
 // FindAddr returns the link of h's namespace that carries ip, or nil.

@@ -27,15 +27,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/google/shlex"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/svckit/svckit/driver"
@@ -48,21 +44,15 @@ func init() { driver.Register(ctr.Docker, New) }
 
 // Labels set on every container the driver creates.
 const (
-	LabelService = "com.svckit.svcname"
-	LabelRID     = "com.svckit.rid"
+	LabelService = ctr.LabelService
+	LabelRID     = ctr.LabelRID
 )
 
-// Container is a container.docker resource.
+// Container is a container.docker resource: the spec, and the docker API
+// at action time.
 type Container struct {
 	resource.Base
-	name         string
-	image        string
-	spec         *runSpec
-	cmd          []string
-	pull         string
-	stopTimeout  time.Duration
-	startTimeout time.Duration
-	uses         []string
+	ctr.DockerSpec
 
 	mu     sync.Mutex
 	cli    *client.Client
@@ -75,69 +65,15 @@ var (
 	_ resource.User          = (*Container)(nil)
 )
 
-// New is the container.docker factory. It parses run_args and
-// run_command; it does not talk to the daemon.
+// New is the container.docker factory. It parses the section; it does
+// not talk to the daemon.
 func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	c := &Container{
-		Base:         cfg.Base(),
-		name:         ctr.Name(cfg),
-		image:        strings.TrimSpace(cfg.String("run_image")),
-		pull:         cfg.String("pull"),
-		stopTimeout:  cfg.Duration("stop_timeout", 10*time.Second),
-		startTimeout: cfg.Duration("start_timeout", 30*time.Second),
-	}
-	if c.image == "" {
-		return nil, fmt.Errorf("%s: run_image: expected an image reference", cfg.RID)
-	}
-	switch c.pull {
-	case "":
-		c.pull = "missing"
-	case "missing", "always", "never":
-	default:
-		return nil, fmt.Errorf("%s: pull %q: expected missing, always or never", cfg.RID, c.pull)
-	}
-	args, err := shlex.Split(cfg.String("run_args"))
+	s, err := ctr.ParseDockerSpec(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: run_args: %w", cfg.RID, err)
+		return nil, err
 	}
-	c.spec, err = parseRunArgs(args)
-	if err != nil {
-		return nil, fmt.Errorf("%s: run_args: %w", cfg.RID, err)
-	}
-	if c.spec.name != "" && c.spec.name != c.name {
-		return nil, fmt.Errorf("%s: run_args: --name %s differs from the container name %s: set the name keyword instead", cfg.RID, c.spec.name, c.name)
-	}
-	if v := strings.TrimSpace(cfg.String("run_command")); v != "" {
-		if c.cmd, err = shlex.Split(v); err != nil {
-			return nil, fmt.Errorf("%s: run_command: %w", cfg.RID, err)
-		}
-	}
-	if c.spec.config.Labels == nil {
-		c.spec.config.Labels = map[string]string{}
-	}
-	c.spec.config.Labels[LabelService] = cfg.Svcname
-	c.spec.config.Labels[LabelRID] = cfg.RID
-	for _, b := range c.spec.host.Binds {
-		if src, _, _ := strings.Cut(b, ":"); filepath.IsAbs(src) {
-			c.uses = append(c.uses, filepath.Clean(src))
-		}
-	}
-	for _, m := range c.spec.host.Mounts {
-		if m.Type == mount.TypeBind && filepath.IsAbs(m.Source) {
-			c.uses = append(c.uses, filepath.Clean(m.Source))
-		}
-	}
-	if d := strings.TrimSpace(cfg.Defaults["docker_data_dir"]); d != "" && filepath.IsAbs(d) {
-		c.uses = append(c.uses, filepath.Clean(d))
-	}
-	return c, nil
+	return &Container{Base: cfg.Base(), DockerSpec: *s}, nil
 }
-
-// Name is the container name.
-func (c *Container) Name() string { return c.name }
-
-// Image is the configured image.
-func (c *Container) Image() string { return c.image }
 
 // Label is "<short id>@<image>" once the container was seen, else
 // "<name>@<image>".
@@ -146,9 +82,9 @@ func (c *Container) Label() string {
 	id := c.lastID
 	c.mu.Unlock()
 	if id == "" {
-		return c.name + "@" + c.image
+		return c.DockerSpec.Label()
 	}
-	return shortID(id) + "@" + c.image
+	return shortID(id) + "@" + c.Image
 }
 
 func shortID(id string) string {
@@ -156,13 +92,6 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// Uses names the host sources of the binds (-v, --mount type=bind) and
-// docker_data_dir: the
-// filesystems that hold them start first.
-func (c *Container) Uses() ([]string, resource.Ordering) {
-	return c.uses, resource.OrderByUses
 }
 
 func (c *Container) client() (*client.Client, error) {
@@ -185,12 +114,12 @@ func (c *Container) inspect(ctx context.Context) (*container.InspectResponse, er
 	if err != nil {
 		return nil, err
 	}
-	res, err := cli.ContainerInspect(ctx, c.name, client.ContainerInspectOptions{})
+	res, err := cli.ContainerInspect(ctx, c.Name, client.ContainerInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", c.name, err)
+		return nil, fmt.Errorf("inspect %s: %w", c.Name, err)
 	}
 	c.mu.Lock()
 	c.lastID = res.Container.ID
@@ -209,14 +138,14 @@ func (c *Container) Status(ctx context.Context) (resource.Status, error) {
 		return resource.Down, nil
 	}
 	if in.State == nil {
-		return resource.Undef, fmt.Errorf("%s: no state in inspect data", c.name)
+		return resource.Undef, fmt.Errorf("%s: no state in inspect data", c.Name)
 	}
 	switch {
 	case in.State.Restarting:
-		return resource.Warn, fmt.Errorf("%s is restarting (exit code %d)", c.name, in.State.ExitCode)
+		return resource.Warn, fmt.Errorf("%s is restarting (exit code %d)", c.Name, in.State.ExitCode)
 	case in.State.Running:
-		if in.Config != nil && in.Config.Image != c.image {
-			return resource.Warn, fmt.Errorf("%s runs image %s, not run_image %s: remove it to recreate", c.name, in.Config.Image, c.image)
+		if in.Config != nil && in.Config.Image != c.Image {
+			return resource.Warn, fmt.Errorf("%s runs image %s, not run_image %s: remove it to recreate", c.Name, in.Config.Image, c.Image)
 		}
 		return resource.Up, nil
 	}
@@ -230,32 +159,32 @@ func (c *Container) ensureImage(ctx context.Context) error {
 		return err
 	}
 	log := resource.Logger(ctx).With("rid", c.ID)
-	if c.pull != "always" {
-		_, err := cli.ImageInspect(ctx, c.image)
+	if c.Pull != "always" {
+		_, err := cli.ImageInspect(ctx, c.Image)
 		if err == nil {
 			return nil
 		}
 		if !cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("inspect image %s: %w", c.image, err)
+			return fmt.Errorf("inspect image %s: %w", c.Image, err)
 		}
-		if c.pull == "never" {
-			return fmt.Errorf("image %s is not present and pull = never", c.image)
+		if c.Pull == "never" {
+			return fmt.Errorf("image %s is not present and pull = never", c.Image)
 		}
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would pull", "image", c.image)
+		log.Info("would pull", "image", c.Image)
 		return nil
 	}
-	log.Info("pulling", "image", c.image)
-	res, err := cli.ImagePull(ctx, c.image, client.ImagePullOptions{})
+	log.Info("pulling", "image", c.Image)
+	res, err := cli.ImagePull(ctx, c.Image, client.ImagePullOptions{})
 	if err != nil {
-		return fmt.Errorf("pull %s: %w", c.image, err)
+		return fmt.Errorf("pull %s: %w", c.Image, err)
 	}
 	defer res.Close()
 	if err := res.Wait(ctx); err != nil {
-		return fmt.Errorf("pull %s: %w", c.image, err)
+		return fmt.Errorf("pull %s: %w", c.Image, err)
 	}
-	log.Info("pulled", "image", c.image)
+	log.Info("pulled", "image", c.Image)
 	return nil
 }
 
@@ -278,10 +207,10 @@ func (c *Container) Unprovision(ctx context.Context) error {
 		return nil
 	}
 	if in.State != nil && in.State.Running {
-		return resource.Errorf(c.ID, "unprovision", "%s is running: stop it first", c.name)
+		return resource.Errorf(c.ID, "unprovision", "%s is running: stop it first", c.Name)
 	}
 	if resource.IsDryRun(ctx) {
-		resource.Logger(ctx).Info("would remove the container", "rid", c.ID, "name", c.name)
+		resource.Logger(ctx).Info("would remove the container", "rid", c.ID, "name", c.Name)
 		return nil
 	}
 	cli, err := c.client()
@@ -289,12 +218,12 @@ func (c *Container) Unprovision(ctx context.Context) error {
 		return resource.Errorf(c.ID, "unprovision", "%w", err)
 	}
 	if _, err := cli.ContainerRemove(ctx, in.ID, client.ContainerRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
-		return resource.Errorf(c.ID, "unprovision", "remove %s: %w", c.name, err)
+		return resource.Errorf(c.ID, "unprovision", "remove %s: %w", c.Name, err)
 	}
 	c.mu.Lock()
 	c.lastID = ""
 	c.mu.Unlock()
-	resource.Logger(ctx).Info("container removed", "rid", c.ID, "name", c.name)
+	resource.Logger(ctx).Info("container removed", "rid", c.ID, "name", c.Name)
 	return nil
 }
 
@@ -307,7 +236,7 @@ func (c *Container) Start(ctx context.Context) error {
 		return resource.Errorf(c.ID, "start", "%w", err)
 	}
 	if in != nil && in.State != nil && in.State.Running {
-		log.Info("already running", "name", c.name, "id", shortID(in.ID))
+		log.Info("already running", "name", c.Name, "id", shortID(in.ID))
 		return nil
 	}
 	cli, err := c.client()
@@ -321,23 +250,23 @@ func (c *Container) Start(ctx context.Context) error {
 		if err := c.ensureImage(ctx); err != nil {
 			return resource.Errorf(c.ID, "start", "%w", err)
 		}
-		cfg := c.spec.config
-		cfg.Image = c.image
-		if c.cmd != nil {
-			cfg.Cmd = c.cmd
+		cfg := c.Run.Config
+		cfg.Image = c.Image
+		if c.Command != nil {
+			cfg.Cmd = c.Command
 		}
-		host := c.spec.host
-		log.Info("creating", "name", c.name, "image", c.image, "env", secret.RedactEnv(cfg.Env),
+		host := c.Run.Host
+		log.Info("creating", "name", c.Name, "image", c.Image, "env", secret.RedactEnv(cfg.Env),
 			"binds", host.Binds, "network", string(host.NetworkMode), "cmd", secret.RedactArgs(cfg.Cmd))
 		if resource.IsDryRun(ctx) {
 			return nil
 		}
-		res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: c.name, Config: &cfg, HostConfig: &host})
+		res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: c.Name, Config: &cfg, HostConfig: &host})
 		if err != nil {
-			return resource.Errorf(c.ID, "start", "create %s: %w", c.name, err)
+			return resource.Errorf(c.ID, "start", "create %s: %w", c.Name, err)
 		}
 		for _, w := range res.Warnings {
-			log.Warn("create warning", "name", c.name, "warning", w)
+			log.Warn("create warning", "name", c.Name, "warning", w)
 		}
 		id = res.ID
 		c.mu.Lock()
@@ -345,16 +274,16 @@ func (c *Container) Start(ctx context.Context) error {
 		c.mu.Unlock()
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would start", "name", c.name)
+		log.Info("would start", "name", c.Name)
 		return nil
 	}
 	if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		return resource.Errorf(c.ID, "start", "start %s: %w", c.name, err)
+		return resource.Errorf(c.ID, "start", "start %s: %w", c.Name, err)
 	}
 	if err := c.waitRunning(ctx); err != nil {
 		return resource.Errorf(c.ID, "start", "%w", err)
 	}
-	log.Info("running", "name", c.name, "id", shortID(id))
+	log.Info("running", "name", c.Name, "id", shortID(id))
 	return nil
 }
 
@@ -366,7 +295,7 @@ const settle = 300 * time.Millisecond
 // waitRunning polls inspect until the container has run for settle, has
 // exited, or start_timeout passed.
 func (c *Container) waitRunning(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.startTimeout+settle)
+	ctx, cancel := context.WithTimeout(ctx, c.StartTimeout+settle)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -377,7 +306,7 @@ func (c *Container) waitRunning(ctx context.Context) error {
 			return err
 		}
 		if in == nil {
-			return fmt.Errorf("%s vanished after start", c.name)
+			return fmt.Errorf("%s vanished after start", c.Name)
 		}
 		st := in.State
 		switch {
@@ -390,7 +319,7 @@ func (c *Container) waitRunning(ctx context.Context) error {
 				return nil
 			}
 		case st.Status == container.StateExited || st.Status == container.StateDead:
-			msg := fmt.Sprintf("%s exited with code %d", c.name, st.ExitCode)
+			msg := fmt.Sprintf("%s exited with code %d", c.Name, st.ExitCode)
 			if st.Error != "" {
 				msg += ": " + st.Error
 			}
@@ -398,7 +327,7 @@ func (c *Container) waitRunning(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not running after %s", c.name, c.startTimeout)
+			return fmt.Errorf("%s not running after %s", c.Name, c.StartTimeout)
 		case <-tick.C:
 		}
 	}
@@ -412,27 +341,27 @@ func (c *Container) Stop(ctx context.Context) error {
 		return resource.Errorf(c.ID, "stop", "%w", err)
 	}
 	if in == nil || in.State == nil || !in.State.Running {
-		log.Info("not running", "name", c.name)
+		log.Info("not running", "name", c.Name)
 		return nil
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would stop", "name", c.name, "timeout", c.stopTimeout)
+		log.Info("would stop", "name", c.Name, "timeout", c.StopTimeout)
 		return nil
 	}
 	cli, err := c.client()
 	if err != nil {
 		return resource.Errorf(c.ID, "stop", "%w", err)
 	}
-	secs := int(c.stopTimeout.Round(time.Second) / time.Second)
+	secs := int(c.StopTimeout.Round(time.Second) / time.Second)
 	if _, err := cli.ContainerStop(ctx, in.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
-		return resource.Errorf(c.ID, "stop", "stop %s: %w", c.name, err)
+		return resource.Errorf(c.ID, "stop", "stop %s: %w", c.Name, err)
 	}
 	if in, err = c.inspect(ctx); err != nil {
 		return resource.Errorf(c.ID, "stop", "%w", err)
 	}
 	if in != nil && in.State != nil && in.State.Running {
-		return resource.Errorf(c.ID, "stop", "%s still runs after stop", c.name)
+		return resource.Errorf(c.ID, "stop", "%s still runs after stop", c.Name)
 	}
-	log.Info("stopped", "name", c.name)
+	log.Info("stopped", "name", c.Name)
 	return nil
 }

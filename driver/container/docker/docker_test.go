@@ -34,13 +34,13 @@ func TestNewErrors(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{map[string]string{"run_image": "x", "run_args": "--net=none --frobnicate"}, `container#01db: run_args: unsupported option "--frobnicate"`},
-		{map[string]string{"run_image": "x", "run_args": "--rm"}, `container#01db: run_args: option --rm is refused`},
-		{map[string]string{"run_image": "x", "run_args": `-e "A=1`}, `container#01db: run_args: EOF found when expecting closing quote`},
-		{map[string]string{"run_image": "x", "run_args": "--name other"}, `container#01db: run_args: --name other differs from the container name svckit-test.container.01db: set the name keyword instead`},
-		{map[string]string{"run_image": "x", "run_command": `sh -c "x`}, `container#01db: run_command: EOF found when expecting closing quote`},
-		{map[string]string{"run_image": " "}, `container#01db: run_image: expected an image reference`},
-		{map[string]string{"run_image": "x", "pull": "sometimes"}, `container#01db: pull "sometimes": expected missing, always or never`},
+		{map[string]string{"run_image": "x", "run_args": "--net=none --frobnicate"}, `run_args: unsupported option "--frobnicate"`},
+		{map[string]string{"run_image": "x", "run_args": "--rm"}, `run_args: option --rm is refused`},
+		{map[string]string{"run_image": "x", "run_args": `-e "A=1`}, `run_args: cannot split into words: EOF found when expecting closing quote`},
+		{map[string]string{"run_image": "x", "run_args": "--name other"}, `run_args: --name other differs from the container name svckit-test.container.01db: set the name keyword instead`},
+		{map[string]string{"run_image": "x", "run_command": `sh -c "x`}, `run_command: cannot split into words: EOF found when expecting closing quote`},
+		{map[string]string{"run_image": " "}, `run_image: expected an image reference`},
+		{map[string]string{"run_image": "x", "pull": "sometimes"}, `pull: "sometimes" is not one of missing, always, never`},
 	} {
 		_, err := New(context.Background(), cfg("container#01db", tc.values))
 		require.ErrorContains(t, err, tc.want)
@@ -57,7 +57,7 @@ func TestNameUsesLabel(t *testing.T) {
 	r, err := New(context.Background(), c)
 	require.NoError(t, err)
 	d := r.(*Container)
-	require.Equal(t, "svckit-test.container.01db", d.Name())
+	require.Equal(t, "svckit-test.container.01db", d.Name)
 	uses, order := d.Uses()
 	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/pod01/db/conf", "/spdsvc01/docker"}, uses)
 	require.Equal(t, resource.OrderByUses, order)
@@ -66,7 +66,7 @@ func TestNameUsesLabel(t *testing.T) {
 	c = cfg("container#02", map[string]string{"run_image": "mariadb", "name": "db2"})
 	r, err = New(context.Background(), c)
 	require.NoError(t, err)
-	require.Equal(t, "db2", r.(*Container).Name())
+	require.Equal(t, "db2", r.(*Container).Name)
 	uses, order = r.(*Container).Uses()
 	require.Empty(t, uses)
 	require.Equal(t, resource.OrderByUses, order, "no bind: depends on nothing")
@@ -89,7 +89,7 @@ func TestLifecycle(t *testing.T) {
 	r, err := New(ctx, c)
 	require.NoError(t, err)
 	d := r.(*Container)
-	testenv.RemoveContainer(t, cli, d.Name())
+	testenv.RemoveContainer(t, cli, d.Name)
 
 	var logs bytes.Buffer
 	lctx := resource.WithLogger(ctx, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -107,7 +107,7 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, resource.Up, st)
 
-	in, err := cli.ContainerInspect(ctx, d.Name(), client.ContainerInspectOptions{})
+	in, err := cli.ContainerInspect(ctx, d.Name, client.ContainerInspectOptions{})
 	require.NoError(t, err)
 	id := in.Container.ID
 	require.Equal(t, id[:12]+"@"+image, d.Label())
@@ -138,14 +138,14 @@ func TestLifecycle(t *testing.T) {
 	// Start again: the same container is restarted, not re-created.
 	require.NoError(t, os.Remove(filepath.Join(dir, "started")))
 	require.NoError(t, d.Start(ctx))
-	in, err = cli.ContainerInspect(ctx, d.Name(), client.ContainerInspectOptions{})
+	in, err = cli.ContainerInspect(ctx, d.Name, client.ContainerInspectOptions{})
 	require.NoError(t, err)
 	require.Equal(t, id, in.Container.ID)
 	require.True(t, in.Container.State.Running)
 	require.NoError(t, d.Stop(ctx))
 
 	require.NoError(t, d.Unprovision(ctx))
-	_, err = cli.ContainerInspect(ctx, d.Name(), client.ContainerInspectOptions{})
+	_, err = cli.ContainerInspect(ctx, d.Name, client.ContainerInspectOptions{})
 	require.Error(t, err)
 	require.NoError(t, d.Unprovision(ctx), "unprovision of a removed container")
 }
@@ -158,7 +158,7 @@ func TestStartFailures(t *testing.T) {
 	t.Run("image absent and pull never", func(t *testing.T) {
 		r, err := New(ctx, cfg("container#"+testenv.RandomName(""), map[string]string{"run_image": "svckit-test-absent:never", "pull": "never"}))
 		require.NoError(t, err)
-		testenv.RemoveContainer(t, cli, r.(*Container).Name())
+		testenv.RemoveContainer(t, cli, r.(*Container).Name)
 		require.ErrorContains(t, r.Start(ctx), "image svckit-test-absent:never is not present and pull = never")
 	})
 
@@ -167,7 +167,7 @@ func TestStartFailures(t *testing.T) {
 		r, err := New(ctx, cfg("container#"+testenv.RandomName(""), map[string]string{
 			"run_image": image, "run_args": "--net=none", "run_command": "-write /nonexistent/x", "start_timeout": "10s"}))
 		require.NoError(t, err)
-		testenv.RemoveContainer(t, cli, r.(*Container).Name())
+		testenv.RemoveContainer(t, cli, r.(*Container).Name)
 		err = r.Start(ctx)
 		require.Error(t, err)
 		require.True(t, strings.Contains(err.Error(), "exited with code 1"), err.Error())
@@ -179,7 +179,7 @@ func TestStartFailures(t *testing.T) {
 		rid := "container#" + testenv.RandomName("")
 		r, err := New(ctx, cfg(rid, map[string]string{"run_image": image, "run_args": "--net=none"}))
 		require.NoError(t, err)
-		testenv.RemoveContainer(t, cli, r.(*Container).Name())
+		testenv.RemoveContainer(t, cli, r.(*Container).Name)
 		require.NoError(t, r.Start(ctx))
 		// The configuration now names another tag of the same image.
 		other := strings.Replace(image, ":", ":other-", 1)

@@ -27,8 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -74,56 +72,28 @@ func NewFactory(opts ...Option) driver.Factory {
 }
 
 func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	names := cfg.List("names")
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: names: expected one or more disk names", cfg.RID)
-	}
-	size, _ := cfg.Lookup("size")
-	var sizeBytes int64
-	if strings.TrimSpace(size) != "" {
-		n, err := driver.ParseSize(size)
-		if err != nil {
-			return nil, fmt.Errorf("%s: size: %w", cfg.RID, err)
-		}
-		sizeBytes = n
-	}
-	devDir := cfg.String("dev_dir")
-	if devDir == "" {
-		devDir = "/dev/disk/by-id"
+	s, err := disk.ParseGCESpec(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &Disk{
-		Base:          cfg.Base(),
-		names:         names,
-		loc:           gcec.ConfigLocation(cfg),
-		opts:          gcec.ConfigOptions(cfg, f.opts),
-		clients:       f.clients,
-		size:          sizeBytes,
-		diskType:      cfg.String("disk_type"),
-		description:   cfg.String("description"),
-		image:         cfg.String("image"),
-		snapshot:      cfg.String("source_snapshot"),
-		devBase:       cfg.DeviceName(),
-		devDir:        devDir,
-		attachTimeout: cfg.Duration("attach_timeout", 60*time.Second),
-		created:       created.Open(cfg.VarDir),
+		Base:    cfg.Base(),
+		GCESpec: *s,
+		loc:     gcec.ConfigLocation(cfg),
+		opts:    gcec.ConfigOptions(cfg, f.opts),
+		clients: f.clients,
+		created: created.Open(cfg.VarDir),
 	}, nil
 }
 
-// Disk is a disk.gce resource: one or more persistent disks.
+// Disk is a disk.gce resource, one or more persistent disks: the spec,
+// and the compute API at action time.
 type Disk struct {
 	resource.Base
-	names         []string
-	loc           gcec.Location
-	opts          gcec.Options
-	clients       *gcec.Clients
-	size          int64
-	diskType      string
-	description   string
-	image         string
-	snapshot      string
-	devBase       string
-	devDir        string
-	attachTimeout time.Duration
+	disk.GCESpec
+	loc     gcec.Location
+	opts    gcec.Options
+	clients *gcec.Clients
 	// created keeps the records of the disks provision created.
 	created created.Store
 }
@@ -134,33 +104,6 @@ var (
 	_ resource.UnprovisionPlanner = (*Disk)(nil)
 	_ resource.ProvisionChecker   = (*Disk)(nil)
 )
-
-// Label is "gce volumes <names>", as the reference prints it.
-func (d *Disk) Label() string { return "gce volumes " + strings.Join(d.names, " ") }
-
-// Names returns the disk names.
-func (d *Disk) Names() []string { return append([]string(nil), d.names...) }
-
-// DeviceName is the device name of the i-th disk: <svcname>.<rid with #
-// as .>.<i>.
-func (d *Disk) DeviceName(i int) string { return d.devBase + "." + strconv.Itoa(i) }
-
-// DevicePath is where udev shows the i-th disk once attached.
-func (d *Disk) DevicePath(i int) string {
-	return filepath.Join(d.devDir, "google-"+d.DeviceName(i))
-}
-
-// Provides names the device nodes of the disks.
-func (d *Disk) Provides() []string {
-	out := make([]string, len(d.names))
-	for i := range d.names {
-		out[i] = d.DevicePath(i)
-	}
-	return out
-}
-
-// Uses names nothing: a cloud disk depends on no other resource.
-func (d *Disk) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
 
 func (d *Disk) client(ctx context.Context, action string) (*gcec.Client, gcec.Location, error) {
 	c, err := d.clients.Get(ctx, d.opts)
@@ -217,7 +160,7 @@ func (d *Disk) Status(ctx context.Context) (resource.Status, error) {
 	}
 	var up int
 	var notes []string
-	for i, name := range d.names {
+	for i, name := range d.Names {
 		st, err := d.state(ctx, c, loc, me, name)
 		if err != nil {
 			return resource.Undef, err
@@ -238,7 +181,7 @@ func (d *Disk) Status(ctx context.Context) (resource.Status, error) {
 		note = fmt.Errorf("%s", strings.Join(notes, "; "))
 	}
 	switch {
-	case up == len(d.names) && note == nil:
+	case up == len(d.Names) && note == nil:
 		return resource.Up, nil
 	case up == 0:
 		return resource.Down, note
@@ -252,7 +195,7 @@ func (d *Disk) Provisioned(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, name := range d.names {
+	for _, name := range d.Names {
 		if _, err := c.GetDisk(ctx, loc.Project, loc.Zone, name); gcec.IsNotFound(err) {
 			return false, nil
 		} else if err != nil {
@@ -270,10 +213,10 @@ func (d *Disk) Provision(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range d.names {
+	for _, name := range d.Names {
 		pd, err := c.GetDisk(ctx, loc.Project, loc.Zone, name)
 		if err == nil {
-			if want := gib(d.size); want > 0 && pd.GetSizeGb() != want {
+			if want := gib(d.Size); want > 0 && pd.GetSizeGb() != want {
 				log.Warn("disk exists with another size: left as is", "disk", name, "size_gb", pd.GetSizeGb(), "configured_gb", want)
 			} else {
 				log.Info("disk exists", "disk", name)
@@ -283,27 +226,27 @@ func (d *Disk) Provision(ctx context.Context) error {
 		if !gcec.IsNotFound(err) {
 			return resource.Errorf(d.RID(), "provision", "%w", err)
 		}
-		if d.size <= 0 && d.image == "" && d.snapshot == "" {
+		if d.Size <= 0 && d.Image == "" && d.SourceSnapshot == "" {
 			return resource.Errorf(d.RID(), "provision", "disk %s does not exist and size is not set: set size (like size = 17g) or image or source_snapshot", name)
 		}
 		pd = &computepb.Disk{Name: proto.String(name), Type: proto.String(d.typeLink(loc))}
-		if g := gib(d.size); g > 0 {
+		if g := gib(d.Size); g > 0 {
 			pd.SizeGb = proto.Int64(g)
 		}
-		if d.description != "" {
-			pd.Description = proto.String(d.description)
+		if d.Description != "" {
+			pd.Description = proto.String(d.Description)
 		}
-		if d.image != "" {
-			pd.SourceImage = proto.String(d.image)
+		if d.Image != "" {
+			pd.SourceImage = proto.String(d.Image)
 		}
-		if d.snapshot != "" {
-			pd.SourceSnapshot = proto.String(d.snapshot)
+		if d.SourceSnapshot != "" {
+			pd.SourceSnapshot = proto.String(d.SourceSnapshot)
 		}
 		if resource.IsDryRun(ctx) {
-			log.Info("would create disk", "disk", name, "size_gb", pd.GetSizeGb(), "type", d.diskType)
+			log.Info("would create disk", "disk", name, "size_gb", pd.GetSizeGb(), "type", d.DiskType)
 			continue
 		}
-		log.Info("create disk", "disk", name, "size_gb", pd.GetSizeGb(), "type", d.diskType)
+		log.Info("create disk", "disk", name, "size_gb", pd.GetSizeGb(), "type", d.DiskType)
 		if err := c.InsertDisk(ctx, loc.Project, loc.Zone, pd); err != nil {
 			if gcec.IsConflict(err) {
 				// Another node created it meanwhile: it exists, as asked.
@@ -352,8 +295,8 @@ func (d *Disk) decide(ctx context.Context, c *gcec.Client, loc gcec.Location) ([
 	if err != nil {
 		return nil, err
 	}
-	steps := make([]unprovisionStep, len(d.names))
-	for i, name := range d.names {
+	steps := make([]unprovisionStep, len(d.Names))
+	for i, name := range d.Names {
 		s := &steps[i]
 		s.name = name
 		if s.st, err = d.state(ctx, c, loc, me, name); err != nil {
@@ -476,7 +419,7 @@ func (d *Disk) Start(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	for i, name := range d.names {
+	for i, name := range d.Names {
 		dev := d.DeviceName(i)
 		st, err := d.state(ctx, c, loc, me, name)
 		if err != nil {
@@ -551,7 +494,7 @@ func (d *Disk) waitDevice(ctx context.Context, i int) error {
 		return nil
 	}
 	p := d.DevicePath(i)
-	deadline := time.Now().Add(d.attachTimeout)
+	deadline := time.Now().Add(d.AttachTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -559,7 +502,7 @@ func (d *Disk) waitDevice(ctx context.Context, i int) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return resource.Errorf(d.RID(), "start", "disk %s attached but %s did not appear within %s (attach_timeout)", d.names[i], p, d.attachTimeout)
+			return resource.Errorf(d.RID(), "start", "disk %s attached but %s did not appear within %s (attach_timeout)", d.Names[i], p, d.AttachTimeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -582,7 +525,7 @@ func (d *Disk) Stop(ctx context.Context) error {
 	if err != nil {
 		return resource.Errorf(d.RID(), "stop", "%w", err)
 	}
-	for _, name := range d.names {
+	for _, name := range d.Names {
 		st, err := d.state(ctx, c, loc, me, name)
 		if err != nil {
 			return resource.Errorf(d.RID(), "stop", "%w", err)
@@ -604,7 +547,7 @@ func (d *Disk) Stop(ctx context.Context) error {
 }
 
 func (d *Disk) typeLink(loc gcec.Location) string {
-	t := d.diskType
+	t := d.DiskType
 	if t == "" {
 		t = "pd-standard"
 	}

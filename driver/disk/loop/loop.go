@@ -45,12 +45,10 @@ import (
 
 func init() { driver.Register(disk.Loop, New) }
 
-// Loop is a disk.loop resource.
+// Loop is a disk.loop resource: the spec, and losetup at action time.
 type Loop struct {
 	resource.Base
-	file string
-	size int64
-	link string
+	disk.LoopSpec
 	// created keeps the record of the backing file provision created.
 	created created.Store
 }
@@ -66,48 +64,21 @@ var (
 
 // New is the disk.loop factory.
 func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	l := &Loop{Base: cfg.Base(), file: cfg.String("file"), size: cfg.Size("size"), link: cfg.String("link"), created: created.Open(cfg.VarDir)}
-	if !filepath.IsAbs(l.file) {
-		return nil, fmt.Errorf("%s: file %q: expected an absolute path", cfg.RID, l.file)
+	s, err := disk.ParseLoopSpec(cfg)
+	if err != nil {
+		return nil, err
 	}
-	l.file = filepath.Clean(l.file)
-	if l.link != "" {
-		if !filepath.IsAbs(l.link) {
-			return nil, fmt.Errorf("%s: link %q: expected an absolute path", cfg.RID, l.link)
-		}
-		l.link = filepath.Clean(l.link)
-	}
-	return l, nil
-}
-
-// File is the backing file.
-func (l *Loop) File() string { return l.file }
-
-// Label is "loop <file>".
-func (l *Loop) Label() string { return "loop " + l.file }
-
-// Provides names the link, the stable path of the attached device.
-func (l *Loop) Provides() []string {
-	if l.link == "" {
-		return nil
-	}
-	return []string{l.link}
-}
-
-// Uses names the backing file: the scheduler starts the fs that holds it
-// first.
-func (l *Loop) Uses() ([]string, resource.Ordering) {
-	return []string{l.file}, resource.OrderByUses
+	return &Loop{Base: cfg.Base(), LoopSpec: *s, created: created.Open(cfg.VarDir)}, nil
 }
 
 // Provisioned tells whether the backing file exists.
 func (l *Loop) Provisioned(context.Context) (bool, error) {
-	_, err := os.Stat(l.file)
+	_, err := os.Stat(l.File)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, resource.Errorf(l.ID, "provisioned", "stat %s: %w", l.file, err)
+		return false, resource.Errorf(l.ID, "provisioned", "stat %s: %w", l.File, err)
 	}
 	return true, nil
 }
@@ -116,33 +87,33 @@ func (l *Loop) Provisioned(context.Context) (bool, error) {
 // existing file is kept as it is, whatever its size.
 func (l *Loop) Provision(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", l.ID)
-	if st, err := os.Stat(l.file); err == nil {
+	if st, err := os.Stat(l.File); err == nil {
 		if !st.Mode().IsRegular() {
-			return resource.Errorf(l.ID, "provision", "%s exists and is not a regular file", l.file)
+			return resource.Errorf(l.ID, "provision", "%s exists and is not a regular file", l.File)
 		}
-		if owned, why, err := l.created.OwnsFile(l.file); err == nil && !owned {
-			log.Info("backing file exists, kept; unprovision will keep it too", "file", l.file, "size", st.Size(), "reason", why)
+		if owned, why, err := l.created.OwnsFile(l.File); err == nil && !owned {
+			log.Info("backing file exists, kept; unprovision will keep it too", "file", l.File, "size", st.Size(), "reason", why)
 		} else {
-			log.Info("backing file exists, kept", "file", l.file, "size", st.Size())
+			log.Info("backing file exists, kept", "file", l.File, "size", st.Size())
 		}
 		return nil
 	}
-	if l.size <= 0 {
-		return resource.Errorf(l.ID, "provision", "cannot create %s: the size keyword is not set", l.file)
+	if l.Size <= 0 {
+		return resource.Errorf(l.ID, "provision", "cannot create %s: the size keyword is not set", l.File)
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would create the backing file", "file", l.file, "size", l.size)
+		log.Info("would create the backing file", "file", l.File, "size", l.Size)
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(l.file), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(l.File), 0o755); err != nil {
 		return resource.Errorf(l.ID, "provision", "%w", err)
 	}
 	// O_EXCL: a file created meanwhile by someone else is never truncated.
-	f, err := os.OpenFile(l.file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(l.File, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return resource.Errorf(l.ID, "provision", "create %s: %w", l.file, err)
+		return resource.Errorf(l.ID, "provision", "create %s: %w", l.File, err)
 	}
-	err = f.Truncate(l.size)
+	err = f.Truncate(l.Size)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -150,22 +121,22 @@ func (l *Loop) Provision(ctx context.Context) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(l.file)
-		return resource.Errorf(l.ID, "provision", "size %s to %d bytes: %w", l.file, l.size, err)
+		os.Remove(l.File)
+		return resource.Errorf(l.ID, "provision", "size %s to %d bytes: %w", l.File, l.Size, err)
 	}
-	if d, err := os.Open(filepath.Dir(l.file)); err == nil {
+	if d, err := os.Open(filepath.Dir(l.File)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
-	if err := l.created.PutFile(l.ID, l.file); errors.Is(err, created.ErrNoStateDir) {
-		log.Warn("backing file created but not recorded", "file", l.file, "reason", err.Error())
+	if err := l.created.PutFile(l.ID, l.File); errors.Is(err, created.ErrNoStateDir) {
+		log.Warn("backing file created but not recorded", "file", l.File, "reason", err.Error())
 	} else if err != nil {
 		// Without the record the file would never be unprovisioned: undo
 		// the creation (nothing was written in it yet).
-		os.Remove(l.file)
-		return resource.Errorf(l.ID, "provision", "record the creation of %s: %w; file removed", l.file, err)
+		os.Remove(l.File)
+		return resource.Errorf(l.ID, "provision", "record the creation of %s: %w; file removed", l.File, err)
 	}
-	log.Info("backing file created", "file", l.file, "size", l.size)
+	log.Info("backing file created", "file", l.File, "size", l.Size)
 	return nil
 }
 
@@ -179,7 +150,7 @@ func (l *Loop) Unprovision(ctx context.Context) error {
 		return resource.Errorf(l.ID, "unprovision", "%w", err)
 	}
 	if len(devs) > 0 {
-		return resource.Errorf(l.ID, "unprovision", "%s is attached to %s: stop the resource first", l.file, strings.Join(devs, ", "))
+		return resource.Errorf(l.ID, "unprovision", "%s is attached to %s: stop the resource first", l.File, strings.Join(devs, ", "))
 	}
 	del, line, err := l.decide(ctx)
 	if err != nil {
@@ -187,19 +158,19 @@ func (l *Loop) Unprovision(ctx context.Context) error {
 	}
 	switch {
 	case !del:
-		log.Warn(line, "file", l.file)
+		log.Warn(line, "file", l.File)
 		return nil
 	case resource.IsDryRun(ctx):
-		log.Info("would "+line, "file", l.file)
+		log.Info("would "+line, "file", l.File)
 		return nil
 	}
-	if err := os.Remove(l.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(l.File); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return resource.Errorf(l.ID, "unprovision", "%w", err)
 	}
-	if err := l.created.Delete(created.KindFile, l.file); err != nil {
-		log.Warn("backing file deleted, its record not", "file", l.file, "error", err.Error())
+	if err := l.created.Delete(created.KindFile, l.File); err != nil {
+		log.Warn("backing file deleted, its record not", "file", l.File, "error", err.Error())
 	}
-	log.Info("backing file deleted", "file", l.file)
+	log.Info("backing file deleted", "file", l.File)
 	return nil
 }
 
@@ -215,27 +186,27 @@ func (l *Loop) PlanUnprovision(ctx context.Context) ([]string, error) {
 // decide tells whether unprovision deletes the backing file, with the
 // line that says what it does ("delete <file>", "keep <file>: <why>").
 func (l *Loop) decide(ctx context.Context) (bool, string, error) {
-	if _, err := os.Lstat(l.file); errors.Is(err, os.ErrNotExist) {
-		return false, "nothing to delete: " + l.file + " does not exist", nil
+	if _, err := os.Lstat(l.File); errors.Is(err, os.ErrNotExist) {
+		return false, "nothing to delete: " + l.File + " does not exist", nil
 	} else if err != nil {
 		return false, "", err
 	}
-	owned, why, err := l.created.OwnsFile(l.file)
+	owned, why, err := l.created.OwnsFile(l.File)
 	switch {
 	case err != nil:
 		return false, "", err
 	case owned:
-		return true, "delete file " + l.file, nil
+		return true, "delete file " + l.File, nil
 	case resource.IsForced(ctx):
-		return true, "delete file " + l.file + " (forced; " + why + ")", nil
+		return true, "delete file " + l.File + " (forced; " + why + ")", nil
 	}
-	return false, "kept " + l.file + ": " + why + " (--force deletes it)", nil
+	return false, "kept " + l.File + ": " + why + " (--force deletes it)", nil
 }
 
 // Devices returns the loop devices the backing file is attached to, read
 // from sysfs.
 func (l *Loop) Devices() ([]string, error) {
-	return devicesOf(l.file)
+	return devicesOf(l.File)
 }
 
 func devicesOf(file string) ([]string, error) {
@@ -270,21 +241,21 @@ func (l *Loop) Status(context.Context) (resource.Status, error) {
 		return resource.Undef, err
 	}
 	if len(devs) == 0 {
-		if _, err := os.Stat(l.file); errors.Is(err, os.ErrNotExist) {
-			return resource.Down, fmt.Errorf("%s does not exist (not provisioned)", l.file)
+		if _, err := os.Stat(l.File); errors.Is(err, os.ErrNotExist) {
+			return resource.Down, fmt.Errorf("%s does not exist (not provisioned)", l.File)
 		}
 		return resource.Down, nil
 	}
 	if len(devs) > 1 {
-		return resource.Warn, fmt.Errorf("%s is attached %d times: %s", l.file, len(devs), strings.Join(devs, ", "))
+		return resource.Warn, fmt.Errorf("%s is attached %d times: %s", l.File, len(devs), strings.Join(devs, ", "))
 	}
-	if l.link != "" {
-		target, err := os.Readlink(l.link)
+	if l.Link != "" {
+		target, err := os.Readlink(l.Link)
 		if err != nil {
-			return resource.Warn, fmt.Errorf("attached to %s but link %s: %w", devs[0], l.link, err)
+			return resource.Warn, fmt.Errorf("attached to %s but link %s: %w", devs[0], l.Link, err)
 		}
 		if target != devs[0] {
-			return resource.Warn, fmt.Errorf("attached to %s but link %s points to %s", devs[0], l.link, target)
+			return resource.Warn, fmt.Errorf("attached to %s but link %s points to %s", devs[0], l.Link, target)
 		}
 	}
 	return resource.Up, nil
@@ -294,12 +265,12 @@ func (l *Loop) Status(context.Context) (resource.Status, error) {
 // it has) and points link to it.
 func (l *Loop) Start(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", l.ID)
-	st, err := os.Stat(l.file)
+	st, err := os.Stat(l.File)
 	if err != nil {
 		return resource.Errorf(l.ID, "start", "backing file: %w (provision creates it)", err)
 	}
 	if !st.Mode().IsRegular() {
-		return resource.Errorf(l.ID, "start", "%s is not a regular file", l.file)
+		return resource.Errorf(l.ID, "start", "%s is not a regular file", l.File)
 	}
 	devs, err := l.Devices()
 	if err != nil {
@@ -309,23 +280,23 @@ func (l *Loop) Start(ctx context.Context) error {
 	switch {
 	case len(devs) > 0:
 		dev = devs[0]
-		log.Info("already attached", "file", l.file, "dev", dev)
+		log.Info("already attached", "file", l.File, "dev", dev)
 	case resource.IsDryRun(ctx):
-		log.Info("would attach", "file", l.file)
+		log.Info("would attach", "file", l.File)
 		return nil
 	default:
-		out, err := run(ctx, "losetup", "--find", "--show", l.file)
+		out, err := run(ctx, "losetup", "--find", "--show", l.File)
 		if err != nil {
-			return resource.Errorf(l.ID, "start", "attach %s: %w", l.file, err)
+			return resource.Errorf(l.ID, "start", "attach %s: %w", l.File, err)
 		}
 		dev = strings.TrimSpace(out)
-		log.Info("attached", "file", l.file, "dev", dev)
+		log.Info("attached", "file", l.File, "dev", dev)
 	}
-	if l.link == "" || resource.IsDryRun(ctx) {
+	if l.Link == "" || resource.IsDryRun(ctx) {
 		return nil
 	}
-	if err := setLink(l.link, dev); err != nil {
-		return resource.Errorf(l.ID, "start", "link %s to %s: %w", l.link, dev, err)
+	if err := setLink(l.Link, dev); err != nil {
+		return resource.Errorf(l.ID, "start", "link %s to %s: %w", l.Link, dev, err)
 	}
 	return nil
 }
@@ -371,12 +342,12 @@ func (l *Loop) Stop(ctx context.Context) error {
 		}
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would detach", "file", l.file, "devs", devs)
+		log.Info("would detach", "file", l.File, "devs", devs)
 		return nil
 	}
-	if l.link != "" {
-		if st, err := os.Lstat(l.link); err == nil && st.Mode()&os.ModeSymlink != 0 {
-			if err := os.Remove(l.link); err != nil {
+	if l.Link != "" {
+		if st, err := os.Lstat(l.Link); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(l.Link); err != nil {
 				return resource.Errorf(l.ID, "stop", "%w", err)
 			}
 		}
@@ -385,10 +356,10 @@ func (l *Loop) Stop(ctx context.Context) error {
 		if _, err := run(ctx, "losetup", "--detach", dev); err != nil {
 			return resource.Errorf(l.ID, "stop", "detach %s: %w", dev, err)
 		}
-		log.Info("detached", "file", l.file, "dev", dev)
+		log.Info("detached", "file", l.File, "dev", dev)
 	}
 	if left, err := l.Devices(); err == nil && len(left) > 0 {
-		return resource.Errorf(l.ID, "stop", "%s is still attached to %s", l.file, strings.Join(left, ", "))
+		return resource.Errorf(l.ID, "stop", "%s is still attached to %s", l.File, strings.Join(left, ", "))
 	}
 	return nil
 }

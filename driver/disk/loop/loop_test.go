@@ -26,8 +26,8 @@ func TestNewErrors(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{map[string]string{"file": "rel/disk.img"}, `disk#01: file "rel/disk.img": expected an absolute path`},
-		{map[string]string{"file": "/d.img", "link": "dev/x"}, `disk#01: link "dev/x": expected an absolute path`},
+		{map[string]string{"file": "rel/disk.img"}, `file: "rel/disk.img": expected an absolute path`},
+		{map[string]string{"file": "/d.img", "link": "dev/x"}, `link: "dev/x": expected an absolute path`},
 	} {
 		_, err := New(context.Background(), cfg(tc.values))
 		require.EqualError(t, err, tc.want)
@@ -87,7 +87,7 @@ func TestProvisionKeepsExistingFile(t *testing.T) {
 
 	// Data written, then a provision with another size: untouched.
 	require.NoError(t, os.WriteFile(file, []byte("precious"), 0o600))
-	l.size = 1 << 30
+	l.Size = 1 << 30
 	require.NoError(t, l.Provision(ctx))
 	b, err := os.ReadFile(file)
 	require.NoError(t, err)

@@ -38,7 +38,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/shlex"
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/driver"
@@ -53,23 +52,11 @@ func init() {
 	}
 }
 
-// maxLabel is the longest label each mkfs accepts.
-var maxLabel = map[string]int{"ext4": 16, "xfs": 12, "btrfs": 255}
-
-// FS is an fs.ext4, fs.xfs or fs.btrfs resource.
+// FS is an fs.ext4, fs.xfs or fs.btrfs resource: the spec, and mkfs,
+// mount and blkid at action time.
 type FS struct {
 	resource.Base
-	fstype  string
-	dev     string // as configured: a path, LABEL=x or UUID=x
-	mnt     string
-	mntOpt  string
-	mkfsOpt []string
-	label   string
-	uuid    string
-	mkfsDev string
-	// destroyData is mkfs_destroys_data: format a device that holds
-	// unrecognised data.
-	destroyData bool
+	fs.Spec
 }
 
 var (
@@ -82,90 +69,19 @@ var (
 
 // New is the factory of the fs drivers.
 func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	f := &FS{
-		Base:    cfg.Base(),
-		fstype:  cfg.Manifest.Type(),
-		dev:     strings.TrimSpace(cfg.String("dev")),
-		mnt:     strings.TrimSpace(cfg.String("mnt")),
-		mntOpt:  strings.TrimSpace(cfg.String("mnt_opt")),
-		label:   strings.TrimSpace(cfg.String("label")),
-		mkfsDev: strings.TrimSpace(cfg.String("mkfs_dev")),
-
-		destroyData: cfg.Bool("mkfs_destroys_data"),
+	s, err := fs.ParseSpec(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := maxLabel[f.fstype]; !ok {
-		return nil, fmt.Errorf("%s: unsupported filesystem type %q: expected ext4, xfs or btrfs", cfg.RID, f.fstype)
-	}
-	switch {
-	case strings.HasPrefix(f.dev, "LABEL="):
-		v := strings.TrimPrefix(f.dev, "LABEL=")
-		if v == "" {
-			return nil, fmt.Errorf("%s: dev %q: empty label", cfg.RID, f.dev)
-		}
-		if f.label != "" && f.label != v {
-			return nil, fmt.Errorf("%s: label %q differs from the one of dev %q", cfg.RID, f.label, f.dev)
-		}
-		f.label = v
-	case strings.HasPrefix(f.dev, "UUID="):
-		f.uuid = strings.TrimPrefix(f.dev, "UUID=")
-		if f.uuid == "" {
-			return nil, fmt.Errorf("%s: dev %q: empty uuid", cfg.RID, f.dev)
-		}
-	case filepath.IsAbs(f.dev):
-		f.dev = filepath.Clean(f.dev)
-		if f.mkfsDev != "" {
-			return nil, fmt.Errorf("%s: mkfs_dev is only for a LABEL= or UUID= dev; dev is the path %s", cfg.RID, f.dev)
-		}
-	default:
-		return nil, fmt.Errorf("%s: dev %q: expected an absolute device path, LABEL=<label> or UUID=<uuid>", cfg.RID, f.dev)
-	}
-	if f.mkfsDev != "" && !filepath.IsAbs(f.mkfsDev) {
-		return nil, fmt.Errorf("%s: mkfs_dev %q: expected an absolute device path", cfg.RID, f.mkfsDev)
-	}
-	if !filepath.IsAbs(f.mnt) {
-		return nil, fmt.Errorf("%s: mnt %q: expected an absolute path", cfg.RID, f.mnt)
-	}
-	f.mnt = filepath.Clean(f.mnt)
-	if n := maxLabel[f.fstype]; len(f.label) > n {
-		return nil, fmt.Errorf("%s: label %q: %s labels are at most %d bytes", cfg.RID, f.label, f.fstype, n)
-	}
-	if v := cfg.String("mkfs_opt"); strings.TrimSpace(v) != "" {
-		opts, err := shlex.Split(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: mkfs_opt: %w", cfg.RID, err)
-		}
-		f.mkfsOpt = opts
-	}
-	return f, nil
-}
-
-// Label is "<dev>@<mnt>", as the reference shows it.
-func (f *FS) Label() string { return f.dev + "@" + f.mnt }
-
-// Provides names the mount point.
-func (f *FS) Provides() []string { return []string{f.mnt} }
-
-// Uses names the device path and the parent directory of the mount point
-// (the scheduler maps it to the fs mounted above). A LABEL= or UUID= dev
-// cannot be mapped to the disk resource that carries it before it exists:
-// the fs is then ordered by group, as the reference does (all disks
-// before all filesystems).
-func (f *FS) Uses() ([]string, resource.Ordering) {
-	if !filepath.IsAbs(f.dev) {
-		return nil, resource.OrderByGroup
-	}
-	if f.mnt == "/" {
-		return []string{f.dev}, resource.OrderByUses
-	}
-	return []string{f.dev, filepath.Dir(f.mnt)}, resource.OrderByUses
+	return &FS{Base: cfg.Base(), Spec: *s}, nil
 }
 
 // resolve returns the device node of dev: the path with its symlinks
 // resolved, or the one device carrying LABEL=/UUID=. found is false when
 // no device carries it.
 func (f *FS) resolve(ctx context.Context) (dev string, found bool, err error) {
-	if filepath.IsAbs(f.dev) {
-		p, err := filepath.EvalSymlinks(f.dev)
+	if filepath.IsAbs(f.Dev) {
+		p, err := filepath.EvalSymlinks(f.Dev)
 		if errors.Is(err, os.ErrNotExist) {
 			return "", false, nil
 		}
@@ -176,7 +92,7 @@ func (f *FS) resolve(ctx context.Context) (dev string, found bool, err error) {
 	}
 	// -c /dev/null: probe the devices, never trust the blkid cache, which
 	// keeps devices that were detached since.
-	out, code, err := runCode(ctx, "blkid", "-c", "/dev/null", "-o", "device", "-t", f.dev)
+	out, code, err := runCode(ctx, "blkid", "-c", "/dev/null", "-o", "device", "-t", f.Dev)
 	if code == 2 {
 		return "", false, nil
 	}
@@ -190,7 +106,7 @@ func (f *FS) resolve(ctx context.Context) (dev string, found bool, err error) {
 	case 1:
 		return devs[0], true, nil
 	}
-	return "", false, fmt.Errorf("%s is ambiguous: %s carry it", f.dev, strings.Join(devs, ", "))
+	return "", false, fmt.Errorf("%s is ambiguous: %s carry it", f.Dev, strings.Join(devs, ", "))
 }
 
 // probe returns the signature blkid finds on dev: the TYPE (or PTTYPE for
@@ -233,7 +149,7 @@ func (f *FS) Provisioned(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, resource.Errorf(f.ID, "provisioned", "%w", err)
 	}
-	return typ == f.fstype, nil
+	return typ == f.Type, nil
 }
 
 // Provision makes the filesystem when the device holds no signature. A
@@ -246,19 +162,19 @@ func (f *FS) Provision(ctx context.Context) error {
 		return resource.Errorf(f.ID, "provision", "%w", err)
 	}
 	target := dev
-	if !filepath.IsAbs(f.dev) {
+	if !filepath.IsAbs(f.Dev) {
 		if found {
-			log.Info("filesystem exists, not formatted", "dev", f.dev, "device", dev)
+			log.Info("filesystem exists, not formatted", "dev", f.Dev, "device", dev)
 			return nil
 		}
-		if f.mkfsDev == "" {
-			return resource.Errorf(f.ID, "provision", "no device carries %s and mkfs_dev is not set: nothing to format", f.dev)
+		if f.MkfsDev == "" {
+			return resource.Errorf(f.ID, "provision", "no device carries %s and mkfs_dev is not set: nothing to format", f.Dev)
 		}
-		if target, err = filepath.EvalSymlinks(f.mkfsDev); err != nil {
+		if target, err = filepath.EvalSymlinks(f.MkfsDev); err != nil {
 			return resource.Errorf(f.ID, "provision", "mkfs_dev: %w", err)
 		}
 	} else if !found {
-		return resource.Errorf(f.ID, "provision", "device %s does not exist (is the disk started?)", f.dev)
+		return resource.Errorf(f.ID, "provision", "device %s does not exist (is the disk started?)", f.Dev)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(target, &st); err != nil {
@@ -272,11 +188,11 @@ func (f *FS) Provision(ctx context.Context) error {
 		return resource.Errorf(f.ID, "provision", "%w; not formatted", err)
 	}
 	switch {
-	case typ == f.fstype:
+	case typ == f.Type:
 		log.Info("device holds a filesystem, not formatted", "device", target, "type", typ)
 		return nil
 	case typ != "":
-		return resource.Errorf(f.ID, "provision", "%s holds %s, not %s: not formatted (wipe it yourself if its data is not needed)", target, typ, f.fstype)
+		return resource.Errorf(f.ID, "provision", "%s holds %s, not %s: not formatted (wipe it yourself if its data is not needed)", target, typ, f.Type)
 	}
 	if at, err := mountedAnywhere(target); err != nil {
 		return resource.Errorf(f.ID, "provision", "%w", err)
@@ -284,7 +200,7 @@ func (f *FS) Provision(ctx context.Context) error {
 		return resource.Errorf(f.ID, "provision", "%s is mounted on %s: not formatted", target, strings.Join(at, ", "))
 	}
 	if err := CheckZeros(ctx, target); err != nil {
-		if !f.destroyData {
+		if !f.DestroysData {
 			return resource.Errorf(f.ID, "provision", "%v: refusing mkfs; set mkfs_destroys_data = true to override", err)
 		}
 		log.Warn("device is not blank; mkfs_destroys_data = true: formatting it destroys its data", "device", target, "reason", err.Error())
@@ -298,7 +214,7 @@ func (f *FS) Provision(ctx context.Context) error {
 	if err != nil {
 		return resource.Errorf(f.ID, "provision", "%w", err)
 	}
-	log.Info("filesystem made", "device", target, "type", f.fstype, "label", f.label, "output", strings.TrimSpace(out))
+	log.Info("filesystem made", "device", target, "type", f.Type, "label", f.FSLabel, "output", strings.TrimSpace(out))
 	return nil
 }
 
@@ -307,25 +223,25 @@ func (f *FS) Provision(ctx context.Context) error {
 // its data goes only with the disk that holds it, which its own resource
 // deletes or keeps.
 func (f *FS) PlanUnprovision(context.Context) ([]string, error) {
-	return []string{"unmount " + f.mnt + "; wipe nothing: the filesystem on " + f.dev + " goes only with its disk"}, nil
+	return []string{"unmount " + f.Mnt + "; wipe nothing: the filesystem on " + f.Dev + " goes only with its disk"}, nil
 }
 
 // mkfsArgs is the mkfs command line for target. No force flag ever: mkfs.xfs
 // and mkfs.btrfs then refuse a device with a signature on their own, a
 // second guard behind the blkid probe.
 func (f *FS) mkfsArgs(target string) []string {
-	args := []string{"mkfs." + f.fstype, "-q"}
-	if f.label != "" {
-		args = append(args, "-L", f.label)
+	args := []string{"mkfs." + f.Type, "-q"}
+	if f.FSLabel != "" {
+		args = append(args, "-L", f.FSLabel)
 	}
-	if f.uuid != "" {
-		if f.fstype == "xfs" {
-			args = append(args, "-m", "uuid="+f.uuid)
+	if f.UUID != "" {
+		if f.Type == "xfs" {
+			args = append(args, "-m", "uuid="+f.UUID)
 		} else {
-			args = append(args, "-U", f.uuid)
+			args = append(args, "-U", f.UUID)
 		}
 	}
-	args = append(args, f.mkfsOpt...)
+	args = append(args, f.MkfsOpt...)
 	return append(args, target)
 }
 
@@ -349,7 +265,7 @@ func (f *FS) mountState(dev string) (mountState, error) {
 	for _, m := range ms {
 		same := sameDevice(m, st.Rdev)
 		switch {
-		case m.MountPoint == f.mnt:
+		case m.MountPoint == f.Mnt:
 			// Later lines are mounted over earlier ones.
 			s.onMnt = same
 			s.other = ""
@@ -416,9 +332,9 @@ func (f *FS) Status(ctx context.Context) (resource.Status, error) {
 	case s.onMnt:
 		return resource.Up, nil
 	case len(s.elsewhere) > 0:
-		return resource.Down, fmt.Errorf("%s is mounted on %s, not on %s", dev, strings.Join(s.elsewhere, ", "), f.mnt)
+		return resource.Down, fmt.Errorf("%s is mounted on %s, not on %s", dev, strings.Join(s.elsewhere, ", "), f.Mnt)
 	case s.other != "":
-		return resource.Down, fmt.Errorf("%s is mounted on %s", s.other, f.mnt)
+		return resource.Down, fmt.Errorf("%s is mounted on %s", s.other, f.Mnt)
 	}
 	return resource.Down, nil
 }
@@ -433,7 +349,7 @@ func (f *FS) Start(ctx context.Context) error {
 		return resource.Errorf(f.ID, "start", "%w", err)
 	}
 	if !found {
-		return resource.Errorf(f.ID, "start", "device %s not found", f.dev)
+		return resource.Errorf(f.ID, "start", "device %s not found", f.Dev)
 	}
 	s, err := f.mountState(dev)
 	if err != nil {
@@ -441,23 +357,23 @@ func (f *FS) Start(ctx context.Context) error {
 	}
 	switch {
 	case s.onMnt:
-		log.Info("already mounted", "dev", dev, "mnt", f.mnt)
+		log.Info("already mounted", "dev", dev, "mnt", f.Mnt)
 		return nil
 	case len(s.elsewhere) > 0:
 		return resource.Errorf(f.ID, "start", "%s is already mounted on %s", dev, strings.Join(s.elsewhere, ", "))
 	case s.other != "":
-		return resource.Errorf(f.ID, "start", "%s is already mounted on %s", s.other, f.mnt)
+		return resource.Errorf(f.ID, "start", "%s is already mounted on %s", s.other, f.Mnt)
 	}
-	args := []string{"-t", f.fstype}
-	if f.mntOpt != "" {
-		args = append(args, "-o", f.mntOpt)
+	args := []string{"-t", f.Type}
+	if f.MntOpt != "" {
+		args = append(args, "-o", f.MntOpt)
 	}
-	args = append(args, dev, f.mnt)
+	args = append(args, dev, f.Mnt)
 	if resource.IsDryRun(ctx) {
 		log.Info("would mount", "command", "mount "+strings.Join(args, " "))
 		return nil
 	}
-	if err := os.MkdirAll(f.mnt, 0o755); err != nil {
+	if err := os.MkdirAll(f.Mnt, 0o755); err != nil {
 		return resource.Errorf(f.ID, "start", "create mount point: %w", err)
 	}
 	if _, err := run(ctx, "mount", args...); err != nil {
@@ -466,9 +382,9 @@ func (f *FS) Start(ctx context.Context) error {
 	if s, err := f.mountState(dev); err != nil {
 		return resource.Errorf(f.ID, "start", "%w", err)
 	} else if !s.onMnt {
-		return resource.Errorf(f.ID, "start", "mount %s %s succeeded but %s is not in mountinfo", dev, f.mnt, f.mnt)
+		return resource.Errorf(f.ID, "start", "mount %s %s succeeded but %s is not in mountinfo", dev, f.Mnt, f.Mnt)
 	}
-	log.Info("mounted", "dev", dev, "mnt", f.mnt)
+	log.Info("mounted", "dev", dev, "mnt", f.Mnt)
 	return nil
 }
 
@@ -481,7 +397,7 @@ func (f *FS) Stop(ctx context.Context) error {
 		return resource.Errorf(f.ID, "stop", "%w", err)
 	}
 	if !found {
-		log.Info("device not found, nothing to unmount", "dev", f.dev)
+		log.Info("device not found, nothing to unmount", "dev", f.Dev)
 		return nil
 	}
 	s, err := f.mountState(dev)
@@ -489,27 +405,27 @@ func (f *FS) Stop(ctx context.Context) error {
 		return resource.Errorf(f.ID, "stop", "%w", err)
 	}
 	if !s.onMnt {
-		log.Info("not mounted", "dev", dev, "mnt", f.mnt)
+		log.Info("not mounted", "dev", dev, "mnt", f.Mnt)
 		return nil
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would unmount", "mnt", f.mnt)
+		log.Info("would unmount", "mnt", f.Mnt)
 		return nil
 	}
-	if err := unix.Unmount(f.mnt, 0); err != nil {
+	if err := unix.Unmount(f.Mnt, 0); err != nil {
 		if errors.Is(err, unix.EBUSY) {
-			holders := Holders(f.mnt)
+			holders := Holders(f.Mnt)
 			if len(holders) > 0 {
-				return resource.Errorf(f.ID, "stop", "umount %s: busy, held by %s", f.mnt, formatHolders(holders))
+				return resource.Errorf(f.ID, "stop", "umount %s: busy, held by %s", f.Mnt, formatHolders(holders))
 			}
-			if below := mountsBelow(f.mnt); len(below) > 0 {
-				return resource.Errorf(f.ID, "stop", "umount %s: busy, filesystems are mounted below it: %s", f.mnt, strings.Join(below, ", "))
+			if below := mountsBelow(f.Mnt); len(below) > 0 {
+				return resource.Errorf(f.ID, "stop", "umount %s: busy, filesystems are mounted below it: %s", f.Mnt, strings.Join(below, ", "))
 			}
-			return resource.Errorf(f.ID, "stop", "umount %s: busy, and no process of this mount namespace holds it (a process in another namespace, or a kernel user)", f.mnt)
+			return resource.Errorf(f.ID, "stop", "umount %s: busy, and no process of this mount namespace holds it (a process in another namespace, or a kernel user)", f.Mnt)
 		}
-		return resource.Errorf(f.ID, "stop", "umount %s: %w", f.mnt, err)
+		return resource.Errorf(f.ID, "stop", "umount %s: %w", f.Mnt, err)
 	}
-	log.Info("unmounted", "dev", dev, "mnt", f.mnt)
+	log.Info("unmounted", "dev", dev, "mnt", f.Mnt)
 	return nil
 }
 

@@ -41,15 +41,15 @@ func TestNewErrors(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{fs.Ext4, map[string]string{"dev": "sdb", "mnt": "/m"}, `fs#01: dev "sdb": expected an absolute device path, LABEL=<label> or UUID=<uuid>`},
-		{fs.Ext4, map[string]string{"dev": "LABEL=", "mnt": "/m"}, `fs#01: dev "LABEL=": empty label`},
-		{fs.Ext4, map[string]string{"dev": "UUID=", "mnt": "/m"}, `fs#01: dev "UUID=": empty uuid`},
-		{fs.Ext4, map[string]string{"dev": "/dev/sdb", "mnt": "m"}, `fs#01: mnt "m": expected an absolute path`},
-		{fs.XFS, map[string]string{"dev": "/dev/sdb", "mnt": "/m", "label": "thirteen-char"}, `fs#01: label "thirteen-char": xfs labels are at most 12 bytes`},
-		{fs.Ext4, map[string]string{"dev": "LABEL=a", "mnt": "/m", "label": "b"}, `fs#01: label "b" differs from the one of dev "LABEL=a"`},
-		{fs.Ext4, map[string]string{"dev": "/dev/sdb", "mnt": "/m", "mkfs_dev": "/dev/sdc"}, `fs#01: mkfs_dev is only for a LABEL= or UUID= dev; dev is the path /dev/sdb`},
-		{fs.Ext4, map[string]string{"dev": "LABEL=a", "mnt": "/m", "mkfs_dev": "sdc"}, `fs#01: mkfs_dev "sdc": expected an absolute device path`},
-		{fs.Ext4, map[string]string{"dev": "/dev/sdb", "mnt": "/m", "mkfs_opt": `-E "unterminated`}, `fs#01: mkfs_opt: EOF found when expecting closing quote`},
+		{fs.Ext4, map[string]string{"dev": "sdb", "mnt": "/m"}, `dev: "sdb": expected an absolute device path, LABEL=<label> or UUID=<uuid>`},
+		{fs.Ext4, map[string]string{"dev": "LABEL=", "mnt": "/m"}, `dev: "LABEL=": empty label`},
+		{fs.Ext4, map[string]string{"dev": "UUID=", "mnt": "/m"}, `dev: "UUID=": empty uuid`},
+		{fs.Ext4, map[string]string{"dev": "/dev/sdb", "mnt": "m"}, `mnt: "m": expected an absolute path`},
+		{fs.XFS, map[string]string{"dev": "/dev/sdb", "mnt": "/m", "label": "thirteen-char"}, `label: "thirteen-char": xfs labels are at most 12 bytes`},
+		{fs.Ext4, map[string]string{"dev": "LABEL=a", "mnt": "/m", "label": "b"}, `label: "b" differs from the one of dev "LABEL=a"`},
+		{fs.Ext4, map[string]string{"dev": "/dev/sdb", "mnt": "/m", "mkfs_dev": "/dev/sdc"}, `mkfs_dev: only for a LABEL= or UUID= dev; dev is the path /dev/sdb`},
+		{fs.Ext4, map[string]string{"dev": "LABEL=a", "mnt": "/m", "mkfs_dev": "sdc"}, `mkfs_dev: "sdc": expected an absolute device path`},
+		{fs.Ext4, map[string]string{"dev": "/dev/sdb", "mnt": "/m", "mkfs_opt": `-E "unterminated`}, `mkfs_opt: cannot split into words: EOF found when expecting closing quote`},
 	} {
 		_, err := New(context.Background(), cfg(tc.m, tc.values))
 		require.EqualError(t, err, tc.want)

@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -38,7 +37,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/driver"
-	ctr "github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/driver/ip"
 	"github.com/svckit/svckit/internal/netutil"
 	"github.com/svckit/svckit/resource"
@@ -46,18 +44,11 @@ import (
 
 func init() { driver.Register(ip.Docker, New) }
 
-// IP is an ip.docker resource.
+// IP is an ip.docker resource: the spec, and the docker API and netlink
+// at action time.
 type IP struct {
 	resource.Base
-	ip           net.IP
-	mask         net.IPMask
-	network      net.IP
-	gateway      net.IP
-	delNetRoute  bool
-	ipdev        string
-	netns        string
-	containerRID string
-	container    string // the container name
+	ip.DockerSpec
 
 	mu     sync.Mutex
 	cli    *client.Client
@@ -68,65 +59,11 @@ var _ resource.User = (*IP)(nil)
 
 // New is the ip.docker factory.
 func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	r := &IP{
-		Base:         cfg.Base(),
-		ipdev:        strings.TrimSpace(cfg.String("ipdev")),
-		netns:        strings.TrimSpace(cfg.String("ipdev_netns")),
-		containerRID: strings.TrimSpace(cfg.String("container_rid")),
-		delNetRoute:  cfg.Bool("del_net_route"),
-	}
-	r.ip = net.ParseIP(strings.TrimSpace(cfg.String("ipname")))
-	if r.ip == nil {
-		return nil, fmt.Errorf("%s: ipname %q: expected an ip address", cfg.RID, cfg.String("ipname"))
-	}
-	v := strings.TrimSpace(cfg.String("netmask"))
-	if v == "" {
-		return nil, fmt.Errorf("%s: netmask: required by ip.docker (255.255.255.0 or 24)", cfg.RID)
-	}
-	m, err := netutil.ParseMask(v, r.ip)
+	s, err := ip.ParseDockerSpec(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.RID, err)
+		return nil, err
 	}
-	r.mask = m
-	r.network = r.ip.Mask(m)
-	if v := strings.TrimSpace(cfg.String("network")); v != "" {
-		n := net.ParseIP(v)
-		if n == nil {
-			return nil, fmt.Errorf("%s: network %q: expected an ip address", cfg.RID, v)
-		}
-		if !n.Equal(r.network) {
-			return nil, fmt.Errorf("%s: network %s: %s/%d is in %s", cfg.RID, v, r.ip, ones(m), r.network)
-		}
-	}
-	if v := strings.TrimSpace(cfg.String("gateway")); v != "" {
-		if r.gateway = net.ParseIP(v); r.gateway == nil {
-			return nil, fmt.Errorf("%s: gateway %q: expected an ip address", cfg.RID, v)
-		}
-		if !(&net.IPNet{IP: r.network, Mask: m}).Contains(r.gateway) {
-			return nil, fmt.Errorf("%s: gateway %s is not in %s/%d", cfg.RID, v, r.network, ones(m))
-		}
-	}
-	if r.delNetRoute && r.gateway == nil {
-		return nil, fmt.Errorf("%s: del_net_route needs gateway: without the subnet route only the gateway can be reached", cfg.RID)
-	}
-	if r.ipdev == "" {
-		return nil, fmt.Errorf("%s: ipdev: expected the name of a bridge", cfg.RID)
-	}
-	if _, err := netutil.NetnsPath(r.netns); err != nil {
-		return nil, fmt.Errorf("%s: ipdev_netns: %w", cfg.RID, err)
-	}
-	if resource.Group(r.containerRID) != "container" {
-		return nil, fmt.Errorf("%s: container_rid %q: expected the rid of a container section (container#...)", cfg.RID, r.containerRID)
-	}
-	if cfg.Section == nil {
-		return nil, fmt.Errorf("%s: container_rid %s: no service to find the section in", cfg.RID, r.containerRID)
-	}
-	cc, ok := cfg.Section(r.containerRID)
-	if !ok {
-		return nil, fmt.Errorf("%s: container_rid %s: no such section", cfg.RID, r.containerRID)
-	}
-	r.container = ctr.Name(cc)
-	return r, nil
+	return &IP{Base: cfg.Base(), DockerSpec: *s}, nil
 }
 
 func ones(m net.IPMask) int { n, _ := m.Size(); return n }
@@ -137,7 +74,7 @@ func (r *IP) Label() string {
 	r.mu.Lock()
 	id := r.lastID
 	r.mu.Unlock()
-	l := r.ip.String() + "@" + r.ipdev
+	l := r.DockerSpec.Label()
 	if id != "" {
 		if len(id) > 12 {
 			id = id[:12]
@@ -145,12 +82,6 @@ func (r *IP) Label() string {
 		l += "@" + id
 	}
 	return l
-}
-
-// Uses names the container: the address is plumbed after it starts and
-// removed before it stops.
-func (r *IP) Uses() ([]string, resource.Ordering) {
-	return []string{"rid:" + r.containerRID}, resource.OrderByUses
 }
 
 func (r *IP) client() (*client.Client, error) {
@@ -186,12 +117,12 @@ func (r *IP) containerNS(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := cli.ContainerInspect(ctx, r.container, client.ContainerInspectOptions{})
+	res, err := cli.ContainerInspect(ctx, r.Container, client.ContainerInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", r.container, err)
+		return nil, fmt.Errorf("inspect %s: %w", r.Container, err)
 	}
 	in := res.Container
 	r.mu.Lock()
@@ -205,12 +136,12 @@ func (r *IP) containerNS(ctx context.Context) (*target, error) {
 		ns, err = netns.GetFromPath(in.NetworkSettings.SandboxKey)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("network namespace of %s (pid %d): %w", r.container, in.State.Pid, err)
+		return nil, fmt.Errorf("network namespace of %s (pid %d): %w", r.Container, in.State.Pid, err)
 	}
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		ns.Close()
-		return nil, fmt.Errorf("netlink in %s: %w", r.container, err)
+		return nil, fmt.Errorf("netlink in %s: %w", r.Container, err)
 	}
 	return &target{id: in.ID, ns: ns, h: h}, nil
 }
@@ -219,7 +150,7 @@ func (r *IP) containerNS(ctx context.Context) (*target, error) {
 // pair of this address in container id: derived from both, so that stop
 // finds the pair again, and at most 15 bytes (IFNAMSIZ).
 func (r *IP) vethNames(id string) (host, peer string) {
-	sum := sha256.Sum256([]byte(id + "/" + r.ip.String()))
+	sum := sha256.Sum256([]byte(id + "/" + r.IP.String()))
 	h := hex.EncodeToString(sum[:])[:10]
 	return "vsk" + h, "vsp" + h
 }
@@ -238,7 +169,7 @@ func (r *IP) Status(ctx context.Context) (resource.Status, error) {
 		return resource.Down, nil
 	}
 	defer t.close()
-	link, _, err := netutil.FindAddr(t.h, r.ip)
+	link, _, err := netutil.FindAddr(t.h, r.IP)
 	if err != nil {
 		return resource.Undef, err
 	}
@@ -246,18 +177,18 @@ func (r *IP) Status(ctx context.Context) (resource.Status, error) {
 		return resource.Down, nil
 	}
 	hostName, _ := r.vethNames(t.id)
-	bh, err := netutil.Handle(r.netns)
+	bh, err := netutil.Handle(r.Netns)
 	if err != nil {
 		return resource.Undef, err
 	}
 	defer bh.Close()
 	hl, err := bh.LinkByName(hostName)
 	if err != nil {
-		return resource.Warn, fmt.Errorf("%s is on %s in the container, but the host end %s is missing: %w", r.ip, link.Attrs().Name, hostName, err)
+		return resource.Warn, fmt.Errorf("%s is on %s in the container, but the host end %s is missing: %w", r.IP, link.Attrs().Name, hostName, err)
 	}
-	br, err := bh.LinkByName(r.ipdev)
+	br, err := bh.LinkByName(r.Dev)
 	if err != nil || hl.Attrs().MasterIndex != br.Attrs().Index {
-		return resource.Warn, fmt.Errorf("the host end %s is not attached to %s", hostName, r.ipdev)
+		return resource.Warn, fmt.Errorf("the host end %s is not attached to %s", hostName, r.Dev)
 	}
 	return resource.Up, nil
 }
@@ -270,30 +201,30 @@ func (r *IP) Start(ctx context.Context) (err error) {
 		return resource.Errorf(r.ID, "start", "%w", err)
 	}
 	if t == nil {
-		return resource.Errorf(r.ID, "start", "container %s does not run: start %s first", r.container, r.containerRID)
+		return resource.Errorf(r.ID, "start", "container %s does not run: start %s first", r.Container, r.ContainerRID)
 	}
 	defer t.close()
-	if link, _, err := netutil.FindAddr(t.h, r.ip); err != nil {
+	if link, _, err := netutil.FindAddr(t.h, r.IP); err != nil {
 		return resource.Errorf(r.ID, "start", "%w", err)
 	} else if link != nil {
-		log.Info("address already in the container", "ip", r.ip.String(), "dev", link.Attrs().Name, "container", r.container)
+		log.Info("address already in the container", "ip", r.IP.String(), "dev", link.Attrs().Name, "container", r.Container)
 		return nil
 	}
-	bh, err := netutil.Handle(r.netns)
+	bh, err := netutil.Handle(r.Netns)
 	if err != nil {
 		return resource.Errorf(r.ID, "start", "%w", err)
 	}
 	defer bh.Close()
-	br, err := bh.LinkByName(r.ipdev)
+	br, err := bh.LinkByName(r.Dev)
 	if err != nil {
-		return resource.Errorf(r.ID, "start", "ipdev %s: %w", r.ipdev, err)
+		return resource.Errorf(r.ID, "start", "ipdev %s: %w", r.Dev, err)
 	}
 	if br.Type() != "bridge" {
-		return resource.Errorf(r.ID, "start", "ipdev %s is a %s, not a bridge", r.ipdev, br.Type())
+		return resource.Errorf(r.ID, "start", "ipdev %s is a %s, not a bridge", r.Dev, br.Type())
 	}
 	hostName, peerName := r.vethNames(t.id)
 	if resource.IsDryRun(ctx) {
-		log.Info("would plumb", "ip", fmt.Sprintf("%s/%d", r.ip, ones(r.mask)), "bridge", r.ipdev, "veth", hostName, "container", r.container)
+		log.Info("would plumb", "ip", fmt.Sprintf("%s/%d", r.IP, ones(r.Mask)), "bridge", r.Dev, "veth", hostName, "container", r.Container)
 		return nil
 	}
 	// A host end left from an earlier attempt would make the add fail.
@@ -308,7 +239,7 @@ func (r *IP) Start(ctx context.Context) (err error) {
 		PeerNamespace: netlink.NsFd(int(t.ns)),
 	}
 	if err := bh.LinkAdd(veth); err != nil {
-		return resource.Errorf(r.ID, "start", "create veth %s in %s: %w", hostName, r.container, err)
+		return resource.Errorf(r.ID, "start", "create veth %s in %s: %w", hostName, r.Container, err)
 	}
 	defer func() {
 		if err != nil {
@@ -327,9 +258,9 @@ func (r *IP) Start(ctx context.Context) (err error) {
 	}
 	dev, err := r.plumb(t.h, peerName)
 	if err != nil {
-		return resource.Errorf(r.ID, "start", "in %s: %w", r.container, err)
+		return resource.Errorf(r.ID, "start", "in %s: %w", r.Container, err)
 	}
-	log.Info("address plumbed", "ip", fmt.Sprintf("%s/%d", r.ip, ones(r.mask)), "dev", dev, "bridge", r.ipdev, "veth", hostName, "container", r.container)
+	log.Info("address plumbed", "ip", fmt.Sprintf("%s/%d", r.IP, ones(r.Mask)), "dev", dev, "bridge", r.Dev, "veth", hostName, "container", r.Container)
 	return nil
 }
 
@@ -360,37 +291,37 @@ func (r *IP) plumb(h *netlink.Handle, peerName string) (string, error) {
 	if lo, err := h.LinkByName("lo"); err == nil {
 		_ = h.LinkSetUp(lo)
 	}
-	addr := &netlink.Addr{IPNet: &net.IPNet{IP: r.ip, Mask: r.mask}}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: r.IP, Mask: r.Mask}}
 	if err := h.AddrAdd(peer, addr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return "", fmt.Errorf("add %s to %s: %w", addr.IPNet, dev, err)
 	}
 	if err := h.LinkSetUp(peer); err != nil {
 		return "", fmt.Errorf("set %s up: %w", dev, err)
 	}
-	if r.gateway == nil {
+	if r.Gateway == nil {
 		return dev, nil
 	}
 	idx := peer.Attrs().Index
-	if r.delNetRoute {
+	if r.DelNetRoute {
 		// The gateway first gets a route of its own, so that the default
 		// route through it stays valid once the subnet route is gone.
-		bits := 8 * len(r.gateway.To16())
-		if r.gateway.To4() != nil {
+		bits := 8 * len(r.Gateway.To16())
+		if r.Gateway.To4() != nil {
 			bits = 32
 		}
-		gw := &netlink.Route{LinkIndex: idx, Dst: &net.IPNet{IP: r.gateway, Mask: net.CIDRMask(bits, bits)}, Scope: netlink.SCOPE_LINK}
+		gw := &netlink.Route{LinkIndex: idx, Dst: &net.IPNet{IP: r.Gateway, Mask: net.CIDRMask(bits, bits)}, Scope: netlink.SCOPE_LINK}
 		if err := h.RouteReplace(gw); err != nil {
-			return "", fmt.Errorf("route to gateway %s: %w", r.gateway, err)
+			return "", fmt.Errorf("route to gateway %s: %w", r.Gateway, err)
 		}
 	}
-	def := &netlink.Route{LinkIndex: idx, Gw: r.gateway}
+	def := &netlink.Route{LinkIndex: idx, Gw: r.Gateway}
 	if err := h.RouteReplace(def); err != nil {
-		return "", fmt.Errorf("default route via %s: %w", r.gateway, err)
+		return "", fmt.Errorf("default route via %s: %w", r.Gateway, err)
 	}
-	if r.delNetRoute {
-		subnet := &netlink.Route{LinkIndex: idx, Dst: &net.IPNet{IP: r.network, Mask: r.mask}, Scope: netlink.SCOPE_LINK, Protocol: unix.RTPROT_KERNEL, Src: r.ip}
+	if r.DelNetRoute {
+		subnet := &netlink.Route{LinkIndex: idx, Dst: &net.IPNet{IP: r.Network, Mask: r.Mask}, Scope: netlink.SCOPE_LINK, Protocol: unix.RTPROT_KERNEL, Src: r.IP}
 		if err := h.RouteDel(subnet); err != nil && !errors.Is(err, unix.ESRCH) {
-			return "", fmt.Errorf("delete route %s/%d: %w", r.network, ones(r.mask), err)
+			return "", fmt.Errorf("delete route %s/%d: %w", r.Network, ones(r.Mask), err)
 		}
 	}
 	return dev, nil
@@ -405,36 +336,36 @@ func (r *IP) Stop(ctx context.Context) error {
 		return resource.Errorf(r.ID, "stop", "%w", err)
 	}
 	if t == nil {
-		log.Info("container does not run, nothing to remove", "container", r.container)
+		log.Info("container does not run, nothing to remove", "container", r.Container)
 		return nil
 	}
 	defer t.close()
-	bh, err := netutil.Handle(r.netns)
+	bh, err := netutil.Handle(r.Netns)
 	if err != nil {
 		return resource.Errorf(r.ID, "stop", "%w", err)
 	}
 	defer bh.Close()
 	hostName, _ := r.vethNames(t.id)
 	if resource.IsDryRun(ctx) {
-		log.Info("would remove", "ip", r.ip.String(), "veth", hostName, "container", r.container)
+		log.Info("would remove", "ip", r.IP.String(), "veth", hostName, "container", r.Container)
 		return nil
 	}
 	if hl, err := bh.LinkByName(hostName); err == nil {
 		if err := bh.LinkDel(hl); err != nil {
 			return resource.Errorf(r.ID, "stop", "delete %s: %w", hostName, err)
 		}
-		log.Info("veth pair deleted", "veth", hostName, "container", r.container)
+		log.Info("veth pair deleted", "veth", hostName, "container", r.Container)
 	}
 	// The address may still be there: on a link that is not our pair.
-	link, addr, err := netutil.FindAddr(t.h, r.ip)
+	link, addr, err := netutil.FindAddr(t.h, r.IP)
 	if err != nil {
 		return resource.Errorf(r.ID, "stop", "%w", err)
 	}
 	if link != nil {
 		if err := t.h.AddrDel(link, addr); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-			return resource.Errorf(r.ID, "stop", "remove %s from %s: %w", r.ip, link.Attrs().Name, err)
+			return resource.Errorf(r.ID, "stop", "remove %s from %s: %w", r.IP, link.Attrs().Name, err)
 		}
-		log.Info("address removed", "ip", r.ip.String(), "dev", link.Attrs().Name, "container", r.container)
+		log.Info("address removed", "ip", r.IP.String(), "dev", link.Attrs().Name, "container", r.Container)
 	}
 	return nil
 }

@@ -54,14 +54,14 @@ func TestNewErrors(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{with(seedValues(), "netmask", ""), "ip#01db: netmask: required by ip.docker"},
-		{with(seedValues(), "network", "10.0.1.0"), "ip#01db: network 10.0.1.0: 10.0.0.34/24 is in 10.0.0.0"},
-		{with(seedValues(), "gateway", "10.0.1.1"), "ip#01db: gateway 10.0.1.1 is not in 10.0.0.0/24"},
-		{with(seedValues(), "gateway", ""), "ip#01db: del_net_route needs gateway"},
-		{with(seedValues(), "container_rid", "fs#01"), `ip#01db: container_rid "fs#01": expected the rid of a container section`},
-		{with(seedValues(), "container_rid", "container#02db"), "ip#01db: container_rid container#02db: no such section"},
-		{with(seedValues(), "ipdev_netns", "../x"), "ip#01db: ipdev_netns: network namespace"},
-		{with(seedValues(), "ipname", "10.0.0"), `ip#01db: ipname "10.0.0": expected an ip address`},
+		{with(seedValues(), "netmask", ""), "netmask: required by ip.docker"},
+		{with(seedValues(), "network", "10.0.1.0"), "network: 10.0.1.0: 10.0.0.34/24 is in 10.0.0.0"},
+		{with(seedValues(), "gateway", "10.0.1.1"), "gateway: 10.0.1.1 is not in 10.0.0.0/24"},
+		{with(seedValues(), "gateway", ""), "del_net_route: needs gateway"},
+		{with(seedValues(), "container_rid", "fs#01"), `container_rid: "fs#01": expected the rid of a container section`},
+		{with(seedValues(), "container_rid", "container#02db"), "container_rid: container#02db is not a section of service"},
+		{with(seedValues(), "ipdev_netns", "../x"), "ipdev_netns: network namespace"},
+		{with(seedValues(), "ipname", "10.0.0"), `ipname: "10.0.0": expected an ip address`},
 	} {
 		_, err := New(context.Background(), service(tc.values, containers))
 		require.ErrorContains(t, err, tc.want)
@@ -73,7 +73,7 @@ func TestNameLabelUses(t *testing.T) {
 	r, err := New(context.Background(), service(seedValues(), containers))
 	require.NoError(t, err)
 	d := r.(*IP)
-	require.Equal(t, "svckit-test.container.01db", d.container)
+	require.Equal(t, "svckit-test.container.01db", d.Container)
 	require.Equal(t, "10.0.0.34@br0", d.Label())
 	uses, order := d.Uses()
 	require.Equal(t, []string{"rid:container#01db"}, uses)
@@ -82,7 +82,7 @@ func TestNameLabelUses(t *testing.T) {
 	containers["container#01db"]["name"] = "db01"
 	r, err = New(context.Background(), service(seedValues(), containers))
 	require.NoError(t, err)
-	require.Equal(t, "db01", r.(*IP).container)
+	require.Equal(t, "db01", r.(*IP).Container)
 
 	host, peer := d.vethNames("f52d3cb784a9")
 	require.Len(t, host, 13)

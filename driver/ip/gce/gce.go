@@ -27,7 +27,6 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
@@ -73,66 +72,30 @@ func NewFactory(opts ...Option) driver.Factory {
 }
 
 func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	addr := net.ParseIP(strings.TrimSpace(cfg.String("ipname"))).To4()
-	if addr == nil {
-		return nil, fmt.Errorf("%s: ipname: %q is not an IPv4 address (GCE routes are IPv4)", cfg.RID, cfg.String("ipname"))
-	}
-	dev := cfg.String("ipdev")
-	if dev == "" {
-		return nil, fmt.Errorf("%s: ipdev: expected the interface to plumb %s on", cfg.RID, addr)
-	}
-	routename := cfg.String("routename")
-	if routename == "" {
-		return nil, fmt.Errorf("%s: routename: expected the name of the route of %s", cfg.RID, addr)
-	}
-	prefix := 32
-	if m := strings.TrimSpace(cfg.String("netmask")); m != "" {
-		mask, err := netutil.ParseMask(m, addr)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.RID, err)
-		}
-		prefix, _ = mask.Size()
-	}
-	network := cfg.String("network")
-	if network == "" {
-		network = "default"
+	s, err := ip.ParseGCESpec(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &IP{
-		Base:      cfg.Base(),
-		addr:      addr,
-		prefix:    prefix,
-		dev:       dev,
-		routename: routename,
-		network:   network,
-		loc:       gcec.ConfigLocation(cfg),
-		opts:      gcec.ConfigOptions(cfg, f.opts),
-		clients:   f.clients,
-		netns:     f.netns,
+		Base:    cfg.Base(),
+		GCESpec: *s,
+		loc:     gcec.ConfigLocation(cfg),
+		opts:    gcec.ConfigOptions(cfg, f.opts),
+		clients: f.clients,
+		netns:   f.netns,
 	}, nil
 }
 
-// IP is an ip.gce resource.
+// IP is an ip.gce resource: the spec, and the compute API and netlink at
+// action time.
 type IP struct {
 	resource.Base
-	addr      net.IP
-	prefix    int
-	dev       string
-	routename string
-	network   string
-	loc       gcec.Location
-	opts      gcec.Options
-	clients   *gcec.Clients
-	netns     string
+	ip.GCESpec
+	loc     gcec.Location
+	opts    gcec.Options
+	clients *gcec.Clients
+	netns   string
 }
-
-// Label is "gce ip <ipname>@<ipdev>", as the reference prints it.
-func (r *IP) Label() string { return "gce ip " + r.addr.String() + "@" + r.dev }
-
-// Uses names nothing: the route and the address depend on no other
-// resource.
-func (r *IP) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
-
-func (r *IP) destRange() string { return r.addr.String() + "/32" }
 
 func (r *IP) client(ctx context.Context, action string) (*gcec.Client, gcec.Location, error) {
 	c, err := r.clients.Get(ctx, r.opts)
@@ -149,16 +112,16 @@ func (r *IP) client(ctx context.Context, action string) (*gcec.Client, gcec.Loca
 // routeState reads the route and tells whether it sends the address to
 // this instance.
 func (r *IP) routeState(ctx context.Context, c *gcec.Client, loc gcec.Location) (*computepb.Route, bool, error) {
-	rt, err := c.GetRoute(ctx, loc.Project, r.routename)
+	rt, err := c.GetRoute(ctx, loc.Project, r.RouteName)
 	if gcec.IsNotFound(err) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	ok := rt.GetDestRange() == r.destRange() &&
+	ok := rt.GetDestRange() == r.DestRange() &&
 		gcec.SameResource(rt.GetNextHopInstance(), gcec.InstanceLink(loc.Project, loc.Zone, loc.Instance)) &&
-		gcec.LastSegment(rt.GetNetwork()) == gcec.LastSegment(r.network)
+		gcec.LastSegment(rt.GetNetwork()) == gcec.LastSegment(r.Network)
 	return rt, ok, nil
 }
 
@@ -181,14 +144,14 @@ func (r *IP) Status(ctx context.Context) (resource.Status, error) {
 	var notes []string
 	switch {
 	case rt == nil:
-		notes = append(notes, "route "+r.routename+" does not exist")
+		notes = append(notes, "route "+r.RouteName+" does not exist")
 	case !routeOK:
-		notes = append(notes, fmt.Sprintf("route %s sends %s to %s", r.routename, rt.GetDestRange(), gcec.LastSegment(rt.GetNextHopInstance())))
+		notes = append(notes, fmt.Sprintf("route %s sends %s to %s", r.RouteName, rt.GetDestRange(), gcec.LastSegment(rt.GetNextHopInstance())))
 	}
 	if isLinkNotFound(err) {
-		notes = append(notes, "interface "+r.dev+" does not exist")
+		notes = append(notes, "interface "+r.Dev+" does not exist")
 	} else if !addrOK {
-		notes = append(notes, r.addr.String()+" is not on "+r.dev)
+		notes = append(notes, r.IP.String()+" is not on "+r.Dev)
 	}
 	var note error
 	if len(notes) > 0 {
@@ -218,14 +181,14 @@ func (r *IP) Start(ctx context.Context) (err error) {
 		return err
 	}
 	me := gcec.InstanceLink(loc.Project, loc.Zone, loc.Instance)
-	others, err := c.ListRoutes(ctx, loc.Project, fmt.Sprintf("destRange = %q", r.destRange()))
+	others, err := c.ListRoutes(ctx, loc.Project, fmt.Sprintf("destRange = %q", r.DestRange()))
 	if err != nil {
 		return resource.Errorf(r.RID(), "start", "%w", err)
 	}
 	for _, o := range others {
-		if o.GetName() != r.routename && gcec.LastSegment(o.GetNetwork()) == gcec.LastSegment(r.network) {
+		if o.GetName() != r.RouteName && gcec.LastSegment(o.GetNetwork()) == gcec.LastSegment(r.Network) {
 			return resource.Errorf(r.RID(), "start", "route %s already sends %s to %s: it conflicts with route %s; delete it or change routename",
-				o.GetName(), r.destRange(), nextHop(o), r.routename)
+				o.GetName(), r.DestRange(), nextHop(o), r.RouteName)
 		}
 	}
 	rt, ok, err := r.routeState(ctx, c, loc)
@@ -235,24 +198,24 @@ func (r *IP) Start(ctx context.Context) (err error) {
 	created := false
 	switch {
 	case ok:
-		log.Info("route already sends the address here", "route", r.routename)
+		log.Info("route already sends the address here", "route", r.RouteName)
 	case resource.IsDryRun(ctx):
 		if rt != nil {
-			log.Info("would replace route", "route", r.routename, "next_hop", nextHop(rt))
+			log.Info("would replace route", "route", r.RouteName, "next_hop", nextHop(rt))
 		}
-		log.Info("would create route", "route", r.routename, "dest", r.destRange(), "next_hop", loc.Instance)
+		log.Info("would create route", "route", r.RouteName, "dest", r.DestRange(), "next_hop", loc.Instance)
 	default:
 		if rt != nil {
-			log.Info("replace route", "route", r.routename, "dest", rt.GetDestRange(), "next_hop", nextHop(rt))
-			if err := c.DeleteRoute(ctx, loc.Project, r.routename); err != nil && !gcec.IsNotFound(err) {
+			log.Info("replace route", "route", r.RouteName, "dest", rt.GetDestRange(), "next_hop", nextHop(rt))
+			if err := c.DeleteRoute(ctx, loc.Project, r.RouteName); err != nil && !gcec.IsNotFound(err) {
 				return resource.Errorf(r.RID(), "start", "%w", err)
 			}
 		}
-		log.Info("create route", "route", r.routename, "dest", r.destRange(), "next_hop", loc.Instance)
+		log.Info("create route", "route", r.RouteName, "dest", r.DestRange(), "next_hop", loc.Instance)
 		err := c.InsertRoute(ctx, loc.Project, &computepb.Route{
-			Name:            proto.String(r.routename),
-			DestRange:       proto.String(r.destRange()),
-			Network:         proto.String(gcec.NetworkLink(loc.Project, r.network)),
+			Name:            proto.String(r.RouteName),
+			DestRange:       proto.String(r.DestRange()),
+			Network:         proto.String(gcec.NetworkLink(loc.Project, r.Network)),
 			NextHopInstance: proto.String(me),
 			Description:     proto.String("svckit " + r.RID()),
 		})
@@ -262,7 +225,7 @@ func (r *IP) Start(ctx context.Context) (err error) {
 		created = true
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would add address", "addr", r.addrString(), "dev", r.dev)
+		log.Info("would add address", "addr", r.addrString(), "dev", r.Dev)
 		return nil
 	}
 	if err := r.addAddr(); err != nil {
@@ -270,13 +233,13 @@ func (r *IP) Start(ctx context.Context) (err error) {
 			// Leave no route to a node that does not answer the address.
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
-			if derr := c.DeleteRoute(uctx, loc.Project, r.routename); derr != nil {
-				log.Error("delete route after failed start", "route", r.routename, "error", derr)
+			if derr := c.DeleteRoute(uctx, loc.Project, r.RouteName); derr != nil {
+				log.Error("delete route after failed start", "route", r.RouteName, "error", derr)
 			}
 		}
 		return resource.Errorf(r.RID(), "start", "%w", err)
 	}
-	log.Info("address plumbed", "addr", r.addrString(), "dev", r.dev)
+	log.Info("address plumbed", "addr", r.addrString(), "dev", r.Dev)
 	return nil
 }
 
@@ -294,19 +257,19 @@ func (r *IP) Stop(ctx context.Context) error {
 	}
 	switch {
 	case rt == nil:
-		log.Info("route does not exist", "route", r.routename)
+		log.Info("route does not exist", "route", r.RouteName)
 	case !gcec.SameResource(rt.GetNextHopInstance(), gcec.InstanceLink(loc.Project, loc.Zone, loc.Instance)):
-		log.Info("route sends the address to another node: left alone", "route", r.routename, "next_hop", nextHop(rt))
+		log.Info("route sends the address to another node: left alone", "route", r.RouteName, "next_hop", nextHop(rt))
 	case resource.IsDryRun(ctx):
-		log.Info("would delete route", "route", r.routename)
+		log.Info("would delete route", "route", r.RouteName)
 	default:
-		log.Info("delete route", "route", r.routename)
-		if err := c.DeleteRoute(ctx, loc.Project, r.routename); err != nil && !gcec.IsNotFound(err) {
+		log.Info("delete route", "route", r.RouteName)
+		if err := c.DeleteRoute(ctx, loc.Project, r.RouteName); err != nil && !gcec.IsNotFound(err) {
 			return resource.Errorf(r.RID(), "stop", "%w", err)
 		}
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would remove address", "addr", r.addrString(), "dev", r.dev)
+		log.Info("would remove address", "addr", r.addrString(), "dev", r.Dev)
 		return nil
 	}
 	if err := r.delAddr(); err != nil {
@@ -315,38 +278,20 @@ func (r *IP) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (r *IP) addrString() string { return r.addr.String() + "/" + strconv.Itoa(r.prefix) }
+func (r *IP) addrString() string { return r.IP.String() + "/" + strconv.Itoa(r.Prefix) }
 
 func (r *IP) nlAddr() *netlink.Addr {
-	return &netlink.Addr{IPNet: &net.IPNet{IP: r.addr, Mask: net.CIDRMask(r.prefix, 32)}}
+	return &netlink.Addr{IPNet: &net.IPNet{IP: r.IP, Mask: net.CIDRMask(r.Prefix, 32)}}
 }
 
 // handle opens netlink in the configured namespace, or the calling
 // thread's.
-func (r *IP) handle() (*netlink.Handle, error) {
-	if r.netns == "" {
-		h, err := netlink.NewHandle()
-		if err != nil {
-			return nil, fmt.Errorf("netlink: %w", err)
-		}
-		return h, nil
-	}
-	ns, err := netns.GetFromPath(r.netns)
-	if err != nil {
-		return nil, fmt.Errorf("network namespace %s: %w", r.netns, err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return nil, fmt.Errorf("netlink in %s: %w", r.netns, err)
-	}
-	return h, nil
-}
+func (r *IP) handle() (*netlink.Handle, error) { return netutil.Handle(r.netns) }
 
 func (r *IP) link(h *netlink.Handle) (netlink.Link, error) {
-	l, err := h.LinkByName(r.dev)
+	l, err := h.LinkByName(r.Dev)
 	if err != nil {
-		return nil, fmt.Errorf("ipdev %s: %w", r.dev, err)
+		return nil, fmt.Errorf("ipdev %s: %w", r.Dev, err)
 	}
 	return l, nil
 }
@@ -363,10 +308,10 @@ func (r *IP) hasAddr() (bool, error) {
 	}
 	addrs, err := h.AddrList(l, netlink.FAMILY_V4)
 	if err != nil {
-		return false, fmt.Errorf("list addresses of %s: %w", r.dev, err)
+		return false, fmt.Errorf("list addresses of %s: %w", r.Dev, err)
 	}
 	for _, a := range addrs {
-		if a.IP.Equal(r.addr) {
+		if a.IP.Equal(r.IP) {
 			return true, nil
 		}
 	}
@@ -384,7 +329,7 @@ func (r *IP) addAddr() error {
 		return err
 	}
 	if err := h.AddrAdd(l, r.nlAddr()); err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("add %s to %s: %w", r.addrString(), r.dev, err)
+		return fmt.Errorf("add %s to %s: %w", r.addrString(), r.Dev, err)
 	}
 	return nil
 }
@@ -403,7 +348,7 @@ func (r *IP) delAddr() error {
 		return err
 	}
 	if err := h.AddrDel(l, r.nlAddr()); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-		return fmt.Errorf("remove %s from %s: %w", r.addrString(), r.dev, err)
+		return fmt.Errorf("remove %s from %s: %w", r.addrString(), r.Dev, err)
 	}
 	return nil
 }

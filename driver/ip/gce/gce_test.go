@@ -129,10 +129,10 @@ func TestFactoryErrors(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{map[string]string{"ipname": "fe80::1", "ipdev": "br0", "routename": "r"}, "ip#01: ipname: \"fe80::1\" is not an IPv4 address"},
-		{map[string]string{"ipname": "10.0.0.1", "routename": "r"}, "ip#01: ipdev: expected the interface"},
-		{map[string]string{"ipname": "10.0.0.1", "ipdev": "br0"}, "ip#01: routename: expected"},
-		{map[string]string{"ipname": "10.0.0.1", "ipdev": "br0", "routename": "r", "netmask": "255.0.255.0"}, "ip#01: netmask \"255.0.255.0\": not a contiguous mask"},
+		{map[string]string{"ipname": "fe80::1", "ipdev": "br0", "routename": "r"}, "ipname: \"fe80::1\" is not an IPv4 address"},
+		{map[string]string{"ipname": "10.0.0.1", "routename": "r"}, "ipdev: expected the interface"},
+		{map[string]string{"ipname": "10.0.0.1", "ipdev": "br0"}, "routename: expected"},
+		{map[string]string{"ipname": "10.0.0.1", "ipdev": "br0", "routename": "r", "netmask": "255.0.255.0"}, "netmask: \"255.0.255.0\": not a contiguous mask"},
 	} {
 		_, err := f(context.Background(), driver.Config{RID: "ip#01", Manifest: ip.GCE, Values: tc.values})
 		require.ErrorContains(t, err, tc.want)

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -28,59 +27,35 @@ import (
 
 func init() { driver.Register(ip.Host, New) }
 
-// IP is an ip.host resource.
+// IP is an ip.host resource: the spec, and netlink at action time.
 type IP struct {
 	resource.Base
-	ip    net.IP
-	mask  net.IPMask // nil: the mask of the ipdev address covering ip
-	ipdev string
-	netns string
+	ip.HostSpec
 }
 
 var _ resource.User = (*IP)(nil)
 
 // New is the ip.host factory.
 func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
-	r := &IP{Base: cfg.Base(), ipdev: strings.TrimSpace(cfg.String("ipdev")), netns: strings.TrimSpace(cfg.String("ipdev_netns"))}
-	r.ip = net.ParseIP(strings.TrimSpace(cfg.String("ipname")))
-	if r.ip == nil {
-		return nil, fmt.Errorf("%s: ipname %q: expected an ip address", cfg.RID, cfg.String("ipname"))
+	s, err := ip.ParseHostSpec(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if v := strings.TrimSpace(cfg.String("netmask")); v != "" {
-		m, err := netutil.ParseMask(v, r.ip)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.RID, err)
-		}
-		r.mask = m
-	}
-	if _, err := netutil.NetnsPath(r.netns); err != nil {
-		return nil, fmt.Errorf("%s: ipdev_netns: %w", cfg.RID, err)
-	}
-	if r.ipdev == "" {
-		return nil, fmt.Errorf("%s: ipdev: expected an interface name", cfg.RID)
-	}
-	return r, nil
+	return &IP{Base: cfg.Base(), HostSpec: *s}, nil
 }
-
-// Label is "<ipname>@<ipdev>".
-func (r *IP) Label() string { return r.ip.String() + "@" + r.ipdev }
-
-// Uses names nothing: the address depends on no other resource of the
-// service.
-func (r *IP) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
 
 // Status is up when ipname is on ipdev.
 func (r *IP) Status(context.Context) (resource.Status, error) {
-	h, err := netutil.Handle(r.netns)
+	h, err := netutil.Handle(r.Netns)
 	if err != nil {
 		return resource.Undef, err
 	}
 	defer h.Close()
-	link, err := h.LinkByName(r.ipdev)
+	link, err := h.LinkByName(r.Dev)
 	if err != nil {
-		return resource.Down, fmt.Errorf("ipdev %s: %w", r.ipdev, err)
+		return resource.Down, fmt.Errorf("ipdev %s: %w", r.Dev, err)
 	}
-	on, _, err := netutil.FindAddr(h, r.ip)
+	on, _, err := netutil.FindAddr(h, r.IP)
 	if err != nil {
 		return resource.Undef, err
 	}
@@ -88,7 +63,7 @@ func (r *IP) Status(context.Context) (resource.Status, error) {
 	case on == nil:
 		return resource.Down, nil
 	case on.Attrs().Index != link.Attrs().Index:
-		return resource.Down, fmt.Errorf("%s is on %s, not on %s", r.ip, on.Attrs().Name, r.ipdev)
+		return resource.Down, fmt.Errorf("%s is on %s, not on %s", r.IP, on.Attrs().Name, r.Dev)
 	}
 	return resource.Up, nil
 }
@@ -96,43 +71,43 @@ func (r *IP) Status(context.Context) (resource.Status, error) {
 // prefix returns ip/mask, the mask defaulting to the one of the ipdev
 // address whose network contains ip.
 func (r *IP) prefix(h *netlink.Handle, link netlink.Link) (*net.IPNet, error) {
-	if r.mask != nil {
-		return &net.IPNet{IP: r.ip, Mask: r.mask}, nil
+	if r.Mask != nil {
+		return &net.IPNet{IP: r.IP, Mask: r.Mask}, nil
 	}
 	addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
 	if err != nil {
-		return nil, fmt.Errorf("list addresses of %s: %w", r.ipdev, err)
+		return nil, fmt.Errorf("list addresses of %s: %w", r.Dev, err)
 	}
 	for _, a := range addrs {
-		if a.IPNet != nil && a.IPNet.Contains(r.ip) {
-			return &net.IPNet{IP: r.ip, Mask: a.Mask}, nil
+		if a.IPNet != nil && a.IPNet.Contains(r.IP) {
+			return &net.IPNet{IP: r.IP, Mask: a.Mask}, nil
 		}
 	}
-	return nil, fmt.Errorf("netmask is not set and no address of %s covers %s: set netmask", r.ipdev, r.ip)
+	return nil, fmt.Errorf("netmask is not set and no address of %s covers %s: set netmask", r.Dev, r.IP)
 }
 
 // Start adds ipname to ipdev. Present already is success; present on
 // another interface is an error.
 func (r *IP) Start(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", r.ID)
-	h, err := netutil.Handle(r.netns)
+	h, err := netutil.Handle(r.Netns)
 	if err != nil {
 		return resource.Errorf(r.ID, "start", "%w", err)
 	}
 	defer h.Close()
-	link, err := h.LinkByName(r.ipdev)
+	link, err := h.LinkByName(r.Dev)
 	if err != nil {
-		return resource.Errorf(r.ID, "start", "ipdev %s: %w", r.ipdev, err)
+		return resource.Errorf(r.ID, "start", "ipdev %s: %w", r.Dev, err)
 	}
-	on, _, err := netutil.FindAddr(h, r.ip)
+	on, _, err := netutil.FindAddr(h, r.IP)
 	if err != nil {
 		return resource.Errorf(r.ID, "start", "%w", err)
 	}
 	if on != nil {
 		if on.Attrs().Index != link.Attrs().Index {
-			return resource.Errorf(r.ID, "start", "%s is already on %s", r.ip, on.Attrs().Name)
+			return resource.Errorf(r.ID, "start", "%s is already on %s", r.IP, on.Attrs().Name)
 		}
-		log.Info("address already up", "ip", r.ip.String(), "dev", r.ipdev)
+		log.Info("address already up", "ip", r.IP.String(), "dev", r.Dev)
 		return nil
 	}
 	pfx, err := r.prefix(h, link)
@@ -140,48 +115,48 @@ func (r *IP) Start(ctx context.Context) error {
 		return resource.Errorf(r.ID, "start", "%w", err)
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would add address", "addr", pfx.String(), "dev", r.ipdev)
+		log.Info("would add address", "addr", pfx.String(), "dev", r.Dev)
 		return nil
 	}
 	if err := h.AddrAdd(link, &netlink.Addr{IPNet: pfx}); err != nil && !errors.Is(err, unix.EEXIST) {
-		return resource.Errorf(r.ID, "start", "add %s to %s: %w", pfx, r.ipdev, err)
+		return resource.Errorf(r.ID, "start", "add %s to %s: %w", pfx, r.Dev, err)
 	}
-	log.Info("address added", "addr", pfx.String(), "dev", r.ipdev)
+	log.Info("address added", "addr", pfx.String(), "dev", r.Dev)
 	return nil
 }
 
 // Stop removes ipname from ipdev; absent is success.
 func (r *IP) Stop(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", r.ID)
-	h, err := netutil.Handle(r.netns)
+	h, err := netutil.Handle(r.Netns)
 	if err != nil {
 		return resource.Errorf(r.ID, "stop", "%w", err)
 	}
 	defer h.Close()
-	link, err := h.LinkByName(r.ipdev)
+	link, err := h.LinkByName(r.Dev)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
-			log.Info("ipdev absent, nothing to remove", "dev", r.ipdev)
+			log.Info("ipdev absent, nothing to remove", "dev", r.Dev)
 			return nil
 		}
-		return resource.Errorf(r.ID, "stop", "ipdev %s: %w", r.ipdev, err)
+		return resource.Errorf(r.ID, "stop", "ipdev %s: %w", r.Dev, err)
 	}
-	on, addr, err := netutil.FindAddr(h, r.ip)
+	on, addr, err := netutil.FindAddr(h, r.IP)
 	if err != nil {
 		return resource.Errorf(r.ID, "stop", "%w", err)
 	}
 	if on == nil || on.Attrs().Index != link.Attrs().Index {
-		log.Info("address not on ipdev, nothing to remove", "ip", r.ip.String(), "dev", r.ipdev)
+		log.Info("address not on ipdev, nothing to remove", "ip", r.IP.String(), "dev", r.Dev)
 		return nil
 	}
 	if resource.IsDryRun(ctx) {
-		log.Info("would remove address", "addr", addr.IPNet.String(), "dev", r.ipdev)
+		log.Info("would remove address", "addr", addr.IPNet.String(), "dev", r.Dev)
 		return nil
 	}
 	if err := h.AddrDel(link, addr); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-		return resource.Errorf(r.ID, "stop", "remove %s from %s: %w", addr.IPNet, r.ipdev, err)
+		return resource.Errorf(r.ID, "stop", "remove %s from %s: %w", addr.IPNet, r.Dev, err)
 	}
-	log.Info("address removed", "addr", addr.IPNet.String(), "dev", r.ipdev)
+	log.Info("address removed", "addr", addr.IPNet.String(), "dev", r.Dev)
 	return nil
 }

@@ -22,10 +22,10 @@ func TestNewErrors(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{map[string]string{"ipname": "10.0.0.300", "ipdev": "br0"}, `ip#01: ipname "10.0.0.300": expected an ip address`},
-		{map[string]string{"ipname": "10.0.0.3", "ipdev": "br0", "netmask": "40"}, `ip#01: netmask "40": prefix length out of 0..32`},
-		{map[string]string{"ipname": "10.0.0.3", "ipdev": "br0", "ipdev_netns": "a/b"}, `ip#01: ipdev_netns: network namespace "a/b": expected a name under /run/netns or an absolute path`},
-		{map[string]string{"ipname": "10.0.0.3", "ipdev": " "}, `ip#01: ipdev: expected an interface name`},
+		{map[string]string{"ipname": "10.0.0.300", "ipdev": "br0"}, `ipname: "10.0.0.300": expected an ip address`},
+		{map[string]string{"ipname": "10.0.0.3", "ipdev": "br0", "netmask": "40"}, `netmask: "40": prefix length out of 0..32`},
+		{map[string]string{"ipname": "10.0.0.3", "ipdev": "br0", "ipdev_netns": "a/b"}, `ipdev_netns: network namespace "a/b": expected a name under /run/netns or an absolute path`},
+		{map[string]string{"ipname": "10.0.0.3", "ipdev": " "}, `ipdev: expected an interface name`},
 	} {
 		_, err := New(context.Background(), cfg(tc.values))
 		require.EqualError(t, err, tc.want)

@@ -1,4 +1,4 @@
-package docker
+package container
 
 import (
 	"fmt"
@@ -9,23 +9,24 @@ import (
 	"strings"
 
 	units "github.com/docker/go-units"
-	"github.com/moby/moby/api/types/container"
+	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 )
 
-// runSpec is what run_args describe: the create call's configuration.
-type runSpec struct {
-	config container.Config
-	host   container.HostConfig
-	name   string // --name, checked against the resource's name
+// RunSpec is what run_args describe: the create call's configuration.
+type RunSpec struct {
+	Config ctypes.Config
+	Host   ctypes.HostConfig
+	// Name is --name; the spec checks it against the container name.
+	Name string
 }
 
 // option is one docker run option run_args accept.
 type option struct {
 	names []string // "--env", "-e"
 	value bool     // takes a value
-	apply func(s *runSpec, v string) error
+	apply func(s *RunSpec, v string) error
 }
 
 // refused are docker run options that make no sense for a managed
@@ -38,11 +39,11 @@ var refused = map[string]string{
 // as "--opt=value", "--opt value", "-o value" or "-ovalue"; boolean short
 // options combine ("-dit").
 var options = []option{
-	{[]string{"--net", "--network"}, true, func(s *runSpec, v string) error {
-		s.host.NetworkMode = container.NetworkMode(v)
+	{[]string{"--net", "--network"}, true, func(s *RunSpec, v string) error {
+		s.Host.NetworkMode = ctypes.NetworkMode(v)
 		return nil
 	}},
-	{[]string{"-e", "--env"}, true, func(s *runSpec, v string) error {
+	{[]string{"-e", "--env"}, true, func(s *RunSpec, v string) error {
 		name, _, hasValue := strings.Cut(v, "=")
 		if name == "" {
 			return fmt.Errorf("expected NAME=value or NAME")
@@ -55,31 +56,31 @@ var options = []option{
 				return nil
 			}
 		}
-		s.config.Env = append(s.config.Env, v)
+		s.Config.Env = append(s.Config.Env, v)
 		return nil
 	}},
-	{[]string{"-v", "--volume"}, true, func(s *runSpec, v string) error {
+	{[]string{"-v", "--volume"}, true, func(s *RunSpec, v string) error {
 		parts := strings.Split(v, ":")
 		switch {
 		case len(parts) == 1 && strings.HasPrefix(v, "/"):
-			if s.config.Volumes == nil {
-				s.config.Volumes = map[string]struct{}{}
+			if s.Config.Volumes == nil {
+				s.Config.Volumes = map[string]struct{}{}
 			}
-			s.config.Volumes[v] = struct{}{}
+			s.Config.Volumes[v] = struct{}{}
 		case len(parts) >= 2 && len(parts) <= 3 && parts[0] != "" && strings.HasPrefix(parts[1], "/"):
-			s.host.Binds = append(s.host.Binds, v)
+			s.Host.Binds = append(s.Host.Binds, v)
 		default:
 			return fmt.Errorf("%q: expected SOURCE:/container/path[:options] or /container/path", v)
 		}
 		return nil
 	}},
-	{[]string{"--mount"}, true, func(s *runSpec, v string) error { return s.mount(v) }},
-	{[]string{"--name"}, true, func(s *runSpec, v string) error { s.name = v; return nil }},
-	{[]string{"-h", "--hostname"}, true, func(s *runSpec, v string) error { s.config.Hostname = v; return nil }},
-	{[]string{"--domainname"}, true, func(s *runSpec, v string) error { s.config.Domainname = v; return nil }},
-	{[]string{"-p", "--publish"}, true, func(s *runSpec, v string) error { return s.publish(v) }},
-	{[]string{"-P", "--publish-all"}, false, func(s *runSpec, _ string) error { s.host.PublishAllPorts = true; return nil }},
-	{[]string{"--expose"}, true, func(s *runSpec, v string) error {
+	{[]string{"--mount"}, true, func(s *RunSpec, v string) error { return s.mount(v) }},
+	{[]string{"--name"}, true, func(s *RunSpec, v string) error { s.Name = v; return nil }},
+	{[]string{"-h", "--hostname"}, true, func(s *RunSpec, v string) error { s.Config.Hostname = v; return nil }},
+	{[]string{"--domainname"}, true, func(s *RunSpec, v string) error { s.Config.Domainname = v; return nil }},
+	{[]string{"-p", "--publish"}, true, func(s *RunSpec, v string) error { return s.publish(v) }},
+	{[]string{"-P", "--publish-all"}, false, func(s *RunSpec, _ string) error { s.Host.PublishAllPorts = true; return nil }},
+	{[]string{"--expose"}, true, func(s *RunSpec, v string) error {
 		p, err := network.ParsePort(v)
 		if err != nil {
 			return err
@@ -87,16 +88,16 @@ var options = []option{
 		s.expose(p)
 		return nil
 	}},
-	{[]string{"--privileged"}, false, func(s *runSpec, _ string) error { s.host.Privileged = true; return nil }},
-	{[]string{"--restart"}, true, func(s *runSpec, v string) error {
+	{[]string{"--privileged"}, false, func(s *RunSpec, _ string) error { s.Host.Privileged = true; return nil }},
+	{[]string{"--restart"}, true, func(s *RunSpec, v string) error {
 		mode, count, hasCount := strings.Cut(v, ":")
-		p := container.RestartPolicy{Name: container.RestartPolicyMode(mode)}
+		p := ctypes.RestartPolicy{Name: ctypes.RestartPolicyMode(mode)}
 		switch p.Name {
-		case container.RestartPolicyDisabled, container.RestartPolicyAlways, container.RestartPolicyUnlessStopped:
+		case ctypes.RestartPolicyDisabled, ctypes.RestartPolicyAlways, ctypes.RestartPolicyUnlessStopped:
 			if hasCount {
 				return fmt.Errorf("%q: only on-failure takes a retry count", v)
 			}
-		case container.RestartPolicyOnFailure:
+		case ctypes.RestartPolicyOnFailure:
 			if hasCount {
 				n, err := strconv.Atoi(count)
 				if err != nil || n < 0 {
@@ -107,71 +108,71 @@ var options = []option{
 		default:
 			return fmt.Errorf("%q: expected no, always, unless-stopped or on-failure[:max-retries]", v)
 		}
-		s.host.RestartPolicy = p
+		s.Host.RestartPolicy = p
 		return nil
 	}},
-	{[]string{"--ulimit"}, true, func(s *runSpec, v string) error {
+	{[]string{"--ulimit"}, true, func(s *RunSpec, v string) error {
 		u, err := units.ParseUlimit(v)
 		if err != nil {
 			return err
 		}
-		s.host.Ulimits = append(s.host.Ulimits, u)
+		s.Host.Ulimits = append(s.Host.Ulimits, u)
 		return nil
 	}},
-	{[]string{"--cap-add"}, true, func(s *runSpec, v string) error { s.host.CapAdd = append(s.host.CapAdd, v); return nil }},
-	{[]string{"--cap-drop"}, true, func(s *runSpec, v string) error { s.host.CapDrop = append(s.host.CapDrop, v); return nil }},
-	{[]string{"-m", "--memory"}, true, bytesOpt(func(s *runSpec) *int64 { return &s.host.Memory })},
-	{[]string{"--memory-reservation"}, true, bytesOpt(func(s *runSpec) *int64 { return &s.host.MemoryReservation })},
-	{[]string{"--memory-swap"}, true, func(s *runSpec, v string) error {
+	{[]string{"--cap-add"}, true, func(s *RunSpec, v string) error { s.Host.CapAdd = append(s.Host.CapAdd, v); return nil }},
+	{[]string{"--cap-drop"}, true, func(s *RunSpec, v string) error { s.Host.CapDrop = append(s.Host.CapDrop, v); return nil }},
+	{[]string{"-m", "--memory"}, true, bytesOpt(func(s *RunSpec) *int64 { return &s.Host.Memory })},
+	{[]string{"--memory-reservation"}, true, bytesOpt(func(s *RunSpec) *int64 { return &s.Host.MemoryReservation })},
+	{[]string{"--memory-swap"}, true, func(s *RunSpec, v string) error {
 		if v == "-1" {
-			s.host.MemorySwap = -1
+			s.Host.MemorySwap = -1
 			return nil
 		}
-		return bytesOpt(func(s *runSpec) *int64 { return &s.host.MemorySwap })(s, v)
+		return bytesOpt(func(s *RunSpec) *int64 { return &s.Host.MemorySwap })(s, v)
 	}},
-	{[]string{"--shm-size"}, true, bytesOpt(func(s *runSpec) *int64 { return &s.host.ShmSize })},
-	{[]string{"--cpus"}, true, func(s *runSpec, v string) error {
+	{[]string{"--shm-size"}, true, bytesOpt(func(s *RunSpec) *int64 { return &s.Host.ShmSize })},
+	{[]string{"--cpus"}, true, func(s *RunSpec, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f <= 0 {
 			return fmt.Errorf("%q: expected a positive number of CPUs (1.5)", v)
 		}
-		s.host.NanoCPUs = int64(f * 1e9)
+		s.Host.NanoCPUs = int64(f * 1e9)
 		return nil
 	}},
-	{[]string{"-c", "--cpu-shares"}, true, intOpt(func(s *runSpec, n int64) { s.host.CPUShares = n })},
-	{[]string{"--cpuset-cpus"}, true, func(s *runSpec, v string) error { s.host.CpusetCpus = v; return nil }},
-	{[]string{"--cpuset-mems"}, true, func(s *runSpec, v string) error { s.host.CpusetMems = v; return nil }},
-	{[]string{"--pids-limit"}, true, intOpt(func(s *runSpec, n int64) { s.host.PidsLimit = &n })},
-	{[]string{"--oom-score-adj"}, true, intOpt(func(s *runSpec, n int64) { s.host.OomScoreAdj = int(n) })},
-	{[]string{"-u", "--user"}, true, func(s *runSpec, v string) error { s.config.User = v; return nil }},
-	{[]string{"-w", "--workdir"}, true, func(s *runSpec, v string) error { s.config.WorkingDir = v; return nil }},
-	{[]string{"--entrypoint"}, true, func(s *runSpec, v string) error {
+	{[]string{"-c", "--cpu-shares"}, true, intOpt(func(s *RunSpec, n int64) { s.Host.CPUShares = n })},
+	{[]string{"--cpuset-cpus"}, true, func(s *RunSpec, v string) error { s.Host.CpusetCpus = v; return nil }},
+	{[]string{"--cpuset-mems"}, true, func(s *RunSpec, v string) error { s.Host.CpusetMems = v; return nil }},
+	{[]string{"--pids-limit"}, true, intOpt(func(s *RunSpec, n int64) { s.Host.PidsLimit = &n })},
+	{[]string{"--oom-score-adj"}, true, intOpt(func(s *RunSpec, n int64) { s.Host.OomScoreAdj = int(n) })},
+	{[]string{"-u", "--user"}, true, func(s *RunSpec, v string) error { s.Config.User = v; return nil }},
+	{[]string{"-w", "--workdir"}, true, func(s *RunSpec, v string) error { s.Config.WorkingDir = v; return nil }},
+	{[]string{"--entrypoint"}, true, func(s *RunSpec, v string) error {
 		// As docker run: one word, "" resets the image's entrypoint.
-		s.config.Entrypoint = []string{v}
+		s.Config.Entrypoint = []string{v}
 		return nil
 	}},
-	{[]string{"-l", "--label"}, true, func(s *runSpec, v string) error {
+	{[]string{"-l", "--label"}, true, func(s *RunSpec, v string) error {
 		k, val, _ := strings.Cut(v, "=")
 		if k == "" {
 			return fmt.Errorf("%q: expected KEY=value", v)
 		}
-		if s.config.Labels == nil {
-			s.config.Labels = map[string]string{}
+		if s.Config.Labels == nil {
+			s.Config.Labels = map[string]string{}
 		}
-		s.config.Labels[k] = val
+		s.Config.Labels[k] = val
 		return nil
 	}},
-	{[]string{"--dns"}, true, func(s *runSpec, v string) error {
+	{[]string{"--dns"}, true, func(s *RunSpec, v string) error {
 		a, err := netip.ParseAddr(v)
 		if err != nil {
 			return fmt.Errorf("%q: expected an ip address", v)
 		}
-		s.host.DNS = append(s.host.DNS, a)
+		s.Host.DNS = append(s.Host.DNS, a)
 		return nil
 	}},
-	{[]string{"--dns-search"}, true, func(s *runSpec, v string) error { s.host.DNSSearch = append(s.host.DNSSearch, v); return nil }},
-	{[]string{"--dns-option", "--dns-opt"}, true, func(s *runSpec, v string) error { s.host.DNSOptions = append(s.host.DNSOptions, v); return nil }},
-	{[]string{"--add-host"}, true, func(s *runSpec, v string) error {
+	{[]string{"--dns-search"}, true, func(s *RunSpec, v string) error { s.Host.DNSSearch = append(s.Host.DNSSearch, v); return nil }},
+	{[]string{"--dns-option", "--dns-opt"}, true, func(s *RunSpec, v string) error { s.Host.DNSOptions = append(s.Host.DNSOptions, v); return nil }},
+	{[]string{"--add-host"}, true, func(s *RunSpec, v string) error {
 		// docker run accepts host:ip and host=ip; the API wants host:ip.
 		h, ip, ok := strings.Cut(v, "=")
 		if !ok {
@@ -183,55 +184,55 @@ var options = []option{
 		if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err != nil && ip != "host-gateway" {
 			return fmt.Errorf("%q: %q is not an ip address", v, ip)
 		}
-		s.host.ExtraHosts = append(s.host.ExtraHosts, h+":"+ip)
+		s.Host.ExtraHosts = append(s.Host.ExtraHosts, h+":"+ip)
 		return nil
 	}},
-	{[]string{"--tmpfs"}, true, func(s *runSpec, v string) error {
+	{[]string{"--tmpfs"}, true, func(s *RunSpec, v string) error {
 		p, opts, _ := strings.Cut(v, ":")
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("%q: expected /container/path[:options]", v)
 		}
-		if s.host.Tmpfs == nil {
-			s.host.Tmpfs = map[string]string{}
+		if s.Host.Tmpfs == nil {
+			s.Host.Tmpfs = map[string]string{}
 		}
-		s.host.Tmpfs[p] = opts
+		s.Host.Tmpfs[p] = opts
 		return nil
 	}},
-	{[]string{"--read-only"}, false, func(s *runSpec, _ string) error { s.host.ReadonlyRootfs = true; return nil }},
-	{[]string{"--init"}, false, func(s *runSpec, _ string) error { t := true; s.host.Init = &t; return nil }},
-	{[]string{"--ipc"}, true, func(s *runSpec, v string) error { s.host.IpcMode = container.IpcMode(v); return nil }},
-	{[]string{"--pid"}, true, func(s *runSpec, v string) error { s.host.PidMode = container.PidMode(v); return nil }},
-	{[]string{"--uts"}, true, func(s *runSpec, v string) error { s.host.UTSMode = container.UTSMode(v); return nil }},
-	{[]string{"--userns"}, true, func(s *runSpec, v string) error { s.host.UsernsMode = container.UsernsMode(v); return nil }},
-	{[]string{"--cgroupns"}, true, func(s *runSpec, v string) error { s.host.CgroupnsMode = container.CgroupnsMode(v); return nil }},
-	{[]string{"--log-driver"}, true, func(s *runSpec, v string) error { s.host.LogConfig.Type = v; return nil }},
-	{[]string{"--log-opt"}, true, func(s *runSpec, v string) error {
+	{[]string{"--read-only"}, false, func(s *RunSpec, _ string) error { s.Host.ReadonlyRootfs = true; return nil }},
+	{[]string{"--init"}, false, func(s *RunSpec, _ string) error { t := true; s.Host.Init = &t; return nil }},
+	{[]string{"--ipc"}, true, func(s *RunSpec, v string) error { s.Host.IpcMode = ctypes.IpcMode(v); return nil }},
+	{[]string{"--pid"}, true, func(s *RunSpec, v string) error { s.Host.PidMode = ctypes.PidMode(v); return nil }},
+	{[]string{"--uts"}, true, func(s *RunSpec, v string) error { s.Host.UTSMode = ctypes.UTSMode(v); return nil }},
+	{[]string{"--userns"}, true, func(s *RunSpec, v string) error { s.Host.UsernsMode = ctypes.UsernsMode(v); return nil }},
+	{[]string{"--cgroupns"}, true, func(s *RunSpec, v string) error { s.Host.CgroupnsMode = ctypes.CgroupnsMode(v); return nil }},
+	{[]string{"--log-driver"}, true, func(s *RunSpec, v string) error { s.Host.LogConfig.Type = v; return nil }},
+	{[]string{"--log-opt"}, true, func(s *RunSpec, v string) error {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
 			return fmt.Errorf("%q: expected KEY=value", v)
 		}
-		if s.host.LogConfig.Config == nil {
-			s.host.LogConfig.Config = map[string]string{}
+		if s.Host.LogConfig.Config == nil {
+			s.Host.LogConfig.Config = map[string]string{}
 		}
-		s.host.LogConfig.Config[k] = val
+		s.Host.LogConfig.Config[k] = val
 		return nil
 	}},
-	{[]string{"--security-opt"}, true, func(s *runSpec, v string) error { s.host.SecurityOpt = append(s.host.SecurityOpt, v); return nil }},
-	{[]string{"--sysctl"}, true, func(s *runSpec, v string) error {
+	{[]string{"--security-opt"}, true, func(s *RunSpec, v string) error { s.Host.SecurityOpt = append(s.Host.SecurityOpt, v); return nil }},
+	{[]string{"--sysctl"}, true, func(s *RunSpec, v string) error {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
 			return fmt.Errorf("%q: expected KEY=value", v)
 		}
-		if s.host.Sysctls == nil {
-			s.host.Sysctls = map[string]string{}
+		if s.Host.Sysctls == nil {
+			s.Host.Sysctls = map[string]string{}
 		}
-		s.host.Sysctls[k] = val
+		s.Host.Sysctls[k] = val
 		return nil
 	}},
-	{[]string{"--group-add"}, true, func(s *runSpec, v string) error { s.host.GroupAdd = append(s.host.GroupAdd, v); return nil }},
-	{[]string{"--device"}, true, func(s *runSpec, v string) error {
+	{[]string{"--group-add"}, true, func(s *RunSpec, v string) error { s.Host.GroupAdd = append(s.Host.GroupAdd, v); return nil }},
+	{[]string{"--device"}, true, func(s *RunSpec, v string) error {
 		parts := strings.Split(v, ":")
-		d := container.DeviceMapping{PathOnHost: parts[0], PathInContainer: parts[0], CgroupPermissions: "rwm"}
+		d := ctypes.DeviceMapping{PathOnHost: parts[0], PathInContainer: parts[0], CgroupPermissions: "rwm"}
 		if len(parts) > 1 {
 			d.PathInContainer = parts[1]
 		}
@@ -241,20 +242,20 @@ var options = []option{
 		if len(parts) > 3 || !strings.HasPrefix(d.PathOnHost, "/") || !strings.HasPrefix(d.PathInContainer, "/") {
 			return fmt.Errorf("%q: expected /dev/host[:/dev/container[:rwm]]", v)
 		}
-		s.host.Devices = append(s.host.Devices, d)
+		s.Host.Devices = append(s.Host.Devices, d)
 		return nil
 	}},
-	{[]string{"--runtime"}, true, func(s *runSpec, v string) error { s.host.Runtime = v; return nil }},
-	{[]string{"--stop-signal"}, true, func(s *runSpec, v string) error { s.config.StopSignal = v; return nil }},
-	{[]string{"--stop-timeout"}, true, intOpt(func(s *runSpec, n int64) { i := int(n); s.config.StopTimeout = &i })},
-	{[]string{"-i", "--interactive"}, false, func(s *runSpec, _ string) error { s.config.OpenStdin = true; return nil }},
-	{[]string{"-t", "--tty"}, false, func(s *runSpec, _ string) error { s.config.Tty = true; return nil }},
+	{[]string{"--runtime"}, true, func(s *RunSpec, v string) error { s.Host.Runtime = v; return nil }},
+	{[]string{"--stop-signal"}, true, func(s *RunSpec, v string) error { s.Config.StopSignal = v; return nil }},
+	{[]string{"--stop-timeout"}, true, intOpt(func(s *RunSpec, n int64) { i := int(n); s.Config.StopTimeout = &i })},
+	{[]string{"-i", "--interactive"}, false, func(s *RunSpec, _ string) error { s.Config.OpenStdin = true; return nil }},
+	{[]string{"-t", "--tty"}, false, func(s *RunSpec, _ string) error { s.Config.Tty = true; return nil }},
 	// A managed container always runs detached.
-	{[]string{"-d", "--detach"}, false, func(*runSpec, string) error { return nil }},
+	{[]string{"-d", "--detach"}, false, func(*RunSpec, string) error { return nil }},
 }
 
-func bytesOpt(field func(*runSpec) *int64) func(*runSpec, string) error {
-	return func(s *runSpec, v string) error {
+func bytesOpt(field func(*RunSpec) *int64) func(*RunSpec, string) error {
+	return func(s *RunSpec, v string) error {
 		n, err := units.RAMInBytes(v)
 		if err != nil {
 			return fmt.Errorf("%q: expected a size (512m, 2g)", v)
@@ -264,8 +265,8 @@ func bytesOpt(field func(*runSpec) *int64) func(*runSpec, string) error {
 	}
 }
 
-func intOpt(set func(*runSpec, int64)) func(*runSpec, string) error {
-	return func(s *runSpec, v string) error {
+func intOpt(set func(*RunSpec, int64)) func(*RunSpec, string) error {
+	return func(s *RunSpec, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%q: expected an integer", v)
@@ -275,16 +276,16 @@ func intOpt(set func(*runSpec, int64)) func(*runSpec, string) error {
 	}
 }
 
-func (s *runSpec) expose(p network.Port) {
-	if s.config.ExposedPorts == nil {
-		s.config.ExposedPorts = network.PortSet{}
+func (s *RunSpec) expose(p network.Port) {
+	if s.Config.ExposedPorts == nil {
+		s.Config.ExposedPorts = network.PortSet{}
 	}
-	s.config.ExposedPorts[p] = struct{}{}
+	s.Config.ExposedPorts[p] = struct{}{}
 }
 
 // mount reads a --mount spec: type=bind|volume|tmpfs,source=...,target=...
 // and the options of each type.
-func (s *runSpec) mount(v string) error {
+func (s *RunSpec) mount(v string) error {
 	m := mount.Mount{Type: mount.TypeVolume}
 	for _, f := range strings.Split(v, ",") {
 		k, val, hasVal := strings.Cut(f, "=")
@@ -348,12 +349,12 @@ func (s *runSpec) mount(v string) error {
 	case m.Type == mount.TypeTmpfs && m.Source != "":
 		return fmt.Errorf("%q: a tmpfs has no source", v)
 	}
-	s.host.Mounts = append(s.host.Mounts, m)
+	s.Host.Mounts = append(s.Host.Mounts, m)
 	return nil
 }
 
 // publish reads [ip:][hostPort:]containerPort[/proto].
-func (s *runSpec) publish(v string) error {
+func (s *RunSpec) publish(v string) error {
 	rest, proto, hasProto := strings.Cut(v, "/")
 	var hostIP, hostPort, cport string
 	// An IPv6 host address is bracketed: [::1]:8080:80.
@@ -405,23 +406,23 @@ func (s *runSpec) publish(v string) error {
 		b.HostIP = a
 	}
 	s.expose(p)
-	if s.host.PortBindings == nil {
-		s.host.PortBindings = network.PortMap{}
+	if s.Host.PortBindings == nil {
+		s.Host.PortBindings = network.PortMap{}
 	}
-	s.host.PortBindings[p] = append(s.host.PortBindings[p], b)
+	s.Host.PortBindings[p] = append(s.Host.PortBindings[p], b)
 	return nil
 }
 
-// parseRunArgs maps docker run options to the create call. Errors name
+// ParseRunArgs maps docker run options to the create call. Errors name
 // the option, never the value of an -e option (it may be a password).
-func parseRunArgs(args []string) (*runSpec, error) {
+func ParseRunArgs(args []string) (*RunSpec, error) {
 	byName := map[string]*option{}
 	for i := range options {
 		for _, n := range options[i].names {
 			byName[n] = &options[i]
 		}
 	}
-	s := &runSpec{}
+	s := &RunSpec{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {

@@ -1,4 +1,4 @@
-package docker
+package container
 
 import (
 	"net/netip"
@@ -6,7 +6,7 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/google/shlex"
-	"github.com/moby/moby/api/types/container"
+	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/stretchr/testify/require"
@@ -14,11 +14,11 @@ import (
 	"github.com/svckit/svckit/resource/secret"
 )
 
-func parse(t *testing.T, line string) *runSpec {
+func parse(t *testing.T, line string) *RunSpec {
 	t.Helper()
 	args, err := shlex.Split(line)
 	require.NoError(t, err)
-	s, err := parseRunArgs(args)
+	s, err := ParseRunArgs(args)
 	require.NoError(t, err, line)
 	return s
 }
@@ -31,14 +31,14 @@ func TestSeedRunArgs(t *testing.T) {
     -v /spdsvc01/pod01/sm/data:/var/lib/mysql:rw
     -v /spdsvc01/pod01/sm/conf:/etc/mysql/conf.d:rw
     -v /spdsvc01/pod01/sm/init:/docker-entrypoint-initdb.d:rw`)
-	require.Equal(t, container.NetworkMode("none"), s.host.NetworkMode)
-	require.Equal(t, []string{"MYSQL_ROOT_PASSWORD=s3cr3t"}, s.config.Env)
+	require.Equal(t, ctypes.NetworkMode("none"), s.Host.NetworkMode)
+	require.Equal(t, []string{"MYSQL_ROOT_PASSWORD=s3cr3t"}, s.Config.Env)
 	require.Equal(t, []string{
 		"/etc/localtime:/etc/localtime:ro",
 		"/spdsvc01/pod01/sm/data:/var/lib/mysql:rw",
 		"/spdsvc01/pod01/sm/conf:/etc/mysql/conf.d:rw",
 		"/spdsvc01/pod01/sm/init:/docker-entrypoint-initdb.d:rw",
-	}, s.host.Binds)
+	}, s.Host.Binds)
 }
 
 func TestRunArgsOptions(t *testing.T) {
@@ -61,64 +61,64 @@ func TestRunArgsOptions(t *testing.T) {
 		--mount type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=1770
 		--mount source=cache,target=/cache,volume-nocopy`)
 
-	require.Equal(t, "db", s.name)
-	require.Equal(t, "db02", s.config.Hostname)
-	require.True(t, s.config.OpenStdin)
-	require.True(t, s.config.Tty)
-	require.Equal(t, container.NetworkMode("bridge"), s.host.NetworkMode)
-	require.Equal(t, []string{"A=1", "B=2", "C=", "SVCKIT_TEST_PASSTHROUGH=from-env"}, s.config.Env)
-	require.Equal(t, map[string]struct{}{"/data": {}}, s.config.Volumes)
-	require.Equal(t, []string{"vol:/var/lib/x"}, s.host.Binds)
+	require.Equal(t, "db", s.Name)
+	require.Equal(t, "db02", s.Config.Hostname)
+	require.True(t, s.Config.OpenStdin)
+	require.True(t, s.Config.Tty)
+	require.Equal(t, ctypes.NetworkMode("bridge"), s.Host.NetworkMode)
+	require.Equal(t, []string{"A=1", "B=2", "C=", "SVCKIT_TEST_PASSTHROUGH=from-env"}, s.Config.Env)
+	require.Equal(t, map[string]struct{}{"/data": {}}, s.Config.Volumes)
+	require.Equal(t, []string{"vol:/var/lib/x"}, s.Host.Binds)
 
 	p3306, p80, p9000, p53, p7000 := network.MustParsePort("3306/tcp"), network.MustParsePort("80/tcp"),
 		network.MustParsePort("9000/udp"), network.MustParsePort("53/udp"), network.MustParsePort("7000/tcp")
-	require.Equal(t, network.PortSet{p3306: {}, p80: {}, p9000: {}, p53: {}, p7000: {}}, s.config.ExposedPorts)
+	require.Equal(t, network.PortSet{p3306: {}, p80: {}, p9000: {}, p53: {}, p7000: {}}, s.Config.ExposedPorts)
 	require.Equal(t, network.PortMap{
 		p3306: {{}},
 		p80:   {{HostPort: "8080"}},
 		p9000: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "9000"}},
 		p53:   {{HostIP: netip.MustParseAddr("::1"), HostPort: "53"}},
-	}, s.host.PortBindings)
-	require.True(t, s.host.PublishAllPorts)
-	require.True(t, s.host.Privileged, "--privileged=false does not undo an earlier --privileged")
-	require.Equal(t, container.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}, s.host.RestartPolicy)
-	require.Equal(t, []*units.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}, s.host.Ulimits)
-	require.Equal(t, []string{"NET_ADMIN"}, s.host.CapAdd)
-	require.Equal(t, []string{"MKNOD"}, s.host.CapDrop)
-	require.EqualValues(t, 512<<20, s.host.Memory)
-	require.EqualValues(t, -1, s.host.MemorySwap)
-	require.EqualValues(t, 64<<20, s.host.ShmSize)
-	require.EqualValues(t, 1500000000, s.host.NanoCPUs)
-	require.EqualValues(t, 512, s.host.CPUShares)
-	require.Equal(t, "0-1", s.host.CpusetCpus)
-	require.EqualValues(t, 100, *s.host.PidsLimit)
-	require.Equal(t, -500, s.host.OomScoreAdj)
-	require.Equal(t, "999:999", s.config.User)
-	require.Equal(t, "/srv", s.config.WorkingDir)
-	require.Equal(t, []string{"/bin/sh"}, s.config.Entrypoint)
-	require.Equal(t, map[string]string{"a": "b", "c": ""}, s.config.Labels)
-	require.Equal(t, []netip.Addr{netip.MustParseAddr("10.0.0.2")}, s.host.DNS)
-	require.Equal(t, []string{"example.com"}, s.host.DNSSearch)
-	require.Equal(t, []string{"ndots:2"}, s.host.DNSOptions)
-	require.Equal(t, []string{"db:10.0.0.3", "web:10.0.0.4"}, s.host.ExtraHosts)
-	require.Equal(t, map[string]string{"/run": "rw,size=64m"}, s.host.Tmpfs)
-	require.True(t, s.host.ReadonlyRootfs)
-	require.True(t, *s.host.Init)
-	require.Equal(t, container.IpcMode("shareable"), s.host.IpcMode)
-	require.Equal(t, container.PidMode("host"), s.host.PidMode)
-	require.Equal(t, container.UTSMode("host"), s.host.UTSMode)
-	require.Equal(t, container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m"}}, s.host.LogConfig)
-	require.Equal(t, []string{"no-new-privileges"}, s.host.SecurityOpt)
-	require.Equal(t, map[string]string{"net.core.somaxconn": "1024"}, s.host.Sysctls)
-	require.Equal(t, []string{"10"}, s.host.GroupAdd)
-	require.Equal(t, []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}, s.host.Devices)
-	require.Equal(t, "SIGINT", s.config.StopSignal)
-	require.Equal(t, 20, *s.config.StopTimeout)
+	}, s.Host.PortBindings)
+	require.True(t, s.Host.PublishAllPorts)
+	require.True(t, s.Host.Privileged, "--privileged=false does not undo an earlier --privileged")
+	require.Equal(t, ctypes.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}, s.Host.RestartPolicy)
+	require.Equal(t, []*units.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}, s.Host.Ulimits)
+	require.Equal(t, []string{"NET_ADMIN"}, s.Host.CapAdd)
+	require.Equal(t, []string{"MKNOD"}, s.Host.CapDrop)
+	require.EqualValues(t, 512<<20, s.Host.Memory)
+	require.EqualValues(t, -1, s.Host.MemorySwap)
+	require.EqualValues(t, 64<<20, s.Host.ShmSize)
+	require.EqualValues(t, 1500000000, s.Host.NanoCPUs)
+	require.EqualValues(t, 512, s.Host.CPUShares)
+	require.Equal(t, "0-1", s.Host.CpusetCpus)
+	require.EqualValues(t, 100, *s.Host.PidsLimit)
+	require.Equal(t, -500, s.Host.OomScoreAdj)
+	require.Equal(t, "999:999", s.Config.User)
+	require.Equal(t, "/srv", s.Config.WorkingDir)
+	require.Equal(t, []string{"/bin/sh"}, s.Config.Entrypoint)
+	require.Equal(t, map[string]string{"a": "b", "c": ""}, s.Config.Labels)
+	require.Equal(t, []netip.Addr{netip.MustParseAddr("10.0.0.2")}, s.Host.DNS)
+	require.Equal(t, []string{"example.com"}, s.Host.DNSSearch)
+	require.Equal(t, []string{"ndots:2"}, s.Host.DNSOptions)
+	require.Equal(t, []string{"db:10.0.0.3", "web:10.0.0.4"}, s.Host.ExtraHosts)
+	require.Equal(t, map[string]string{"/run": "rw,size=64m"}, s.Host.Tmpfs)
+	require.True(t, s.Host.ReadonlyRootfs)
+	require.True(t, *s.Host.Init)
+	require.Equal(t, ctypes.IpcMode("shareable"), s.Host.IpcMode)
+	require.Equal(t, ctypes.PidMode("host"), s.Host.PidMode)
+	require.Equal(t, ctypes.UTSMode("host"), s.Host.UTSMode)
+	require.Equal(t, ctypes.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m"}}, s.Host.LogConfig)
+	require.Equal(t, []string{"no-new-privileges"}, s.Host.SecurityOpt)
+	require.Equal(t, map[string]string{"net.core.somaxconn": "1024"}, s.Host.Sysctls)
+	require.Equal(t, []string{"10"}, s.Host.GroupAdd)
+	require.Equal(t, []ctypes.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}, s.Host.Devices)
+	require.Equal(t, "SIGINT", s.Config.StopSignal)
+	require.Equal(t, 20, *s.Config.StopTimeout)
 	require.Equal(t, []mount.Mount{
 		{Type: mount.TypeBind, Source: "/srv/conf", Target: "/etc/app", ReadOnly: true, BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave}},
 		{Type: mount.TypeTmpfs, Target: "/scratch", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 64 << 20, Mode: 0o1770}},
 		{Type: mount.TypeVolume, Source: "cache", Target: "/cache", VolumeOptions: &mount.VolumeOptions{NoCopy: true}},
-	}, s.host.Mounts)
+	}, s.Host.Mounts)
 }
 
 func TestRunArgsErrors(t *testing.T) {
@@ -155,7 +155,7 @@ func TestRunArgsErrors(t *testing.T) {
 	} {
 		args, err := shlex.Split(tc.line)
 		require.NoError(t, err)
-		_, err = parseRunArgs(args)
+		_, err = ParseRunArgs(args)
 		require.ErrorContains(t, err, tc.want, tc.line)
 	}
 }
@@ -167,13 +167,13 @@ func TestRunArgsSecretsLogged(t *testing.T) {
 	args, err := shlex.Split(`--net=none -e MYSQL_ROOT_PASSWORD=s3cr3t -e MYSQL_PWD=pwd1 --env DB_PASS=pass2
 		--env=AWS_CREDENTIALS=cred3 -eSSH_KEY=key4 -e API_TOKEN=tok5 -e TZ=UTC -e MONKEY=banana`)
 	require.NoError(t, err)
-	spec, err := parseRunArgs(args)
+	spec, err := ParseRunArgs(args)
 	require.NoError(t, err)
 	require.Equal(t, []string{"MYSQL_ROOT_PASSWORD=xxxx", "MYSQL_PWD=xxxx", "DB_PASS=xxxx", "AWS_CREDENTIALS=xxxx",
-		"SSH_KEY=xxxx", "API_TOKEN=xxxx", "TZ=UTC", "MONKEY=banana"}, secret.RedactEnv(spec.config.Env))
-	require.Contains(t, spec.config.Env, "MYSQL_PWD=pwd1", "the container still gets the value")
+		"SSH_KEY=xxxx", "API_TOKEN=xxxx", "TZ=UTC", "MONKEY=banana"}, secret.RedactEnv(spec.Config.Env))
+	require.Contains(t, spec.Config.Env, "MYSQL_PWD=pwd1", "the container still gets the value")
 
-	_, err = parseRunArgs([]string{"-e", "=s3cr3t"})
+	_, err = ParseRunArgs([]string{"-e", "=s3cr3t"})
 	require.ErrorContains(t, err, "option -e: expected NAME=value or NAME")
 	require.NotContains(t, err.Error(), "s3cr3t")
 }
