@@ -25,6 +25,18 @@ type Spec interface {
 // keyword's line.
 type SpecFunc func(cfg Config) (Spec, error)
 
+// SpecOf adapts the parser of a typed spec to a SpecFunc, for
+// Manifest.Spec: Spec: driver.SpecOf(ParseSpec).
+func SpecOf[S Spec](parse func(Config) (S, error)) SpecFunc {
+	return func(cfg Config) (Spec, error) {
+		s, err := parse(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
 // KeywordError is an error about the value of one keyword of a section.
 // It does not name the section: the caller knows it, and svc reports it
 // with the file, the line of the keyword and the section.

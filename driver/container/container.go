@@ -10,7 +10,7 @@ import "github.com/svckit/svckit/driver"
 var Docker = driver.Manifest{
 	ID:   "container.docker",
 	Text: "a Docker container",
-	Spec: parseDocker,
+	Spec: driver.SpecOf(ParseDockerSpec),
 	Keywords: []driver.Keyword{
 		{Name: "run_image", Kind: driver.String, Required: true, Scopable: true, Text: "the image"},
 		{Name: "run_args", Kind: driver.Shell, Scopable: true, Text: "docker run options (--net, -e, -v, -p, --hostname, ...), shell-quoted, may span lines"},

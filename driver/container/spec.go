@@ -102,11 +102,3 @@ func (s *DockerSpec) Provides() []string { return nil }
 func (s *DockerSpec) Uses() ([]string, resource.Ordering) {
 	return append([]string(nil), s.uses...), resource.OrderByUses
 }
-
-func parseDocker(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseDockerSpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}

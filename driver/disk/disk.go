@@ -10,7 +10,7 @@ import "github.com/svckit/svckit/driver"
 var GCE = driver.Manifest{
 	ID:   "disk.gce",
 	Text: "Google Compute Engine persistent disks, attached to the node that runs the resource",
-	Spec: parseGCE,
+	Spec: driver.SpecOf(ParseGCESpec),
 	Keywords: []driver.Keyword{
 		{Name: "names", Kind: driver.List, Required: true, Scopable: true, Claim: "disk.gce.name", Text: "the names of the disks"},
 		{Name: "gce_zone", Kind: driver.String, Scopable: true, Text: "the zone of the disks (default: the instance's, from the metadata server)"},
@@ -31,7 +31,7 @@ var GCE = driver.Manifest{
 var Loop = driver.Manifest{
 	ID:   "disk.loop",
 	Text: "a loop device backed by a file: an on-premise or development stand-in for cloud disks",
-	Spec: parseLoop,
+	Spec: driver.SpecOf(ParseLoopSpec),
 	Keywords: []driver.Keyword{
 		{Name: "file", Kind: driver.String, Required: true, Scopable: true, Claim: "disk.loop.file", Text: "the backing file"},
 		{Name: "size", Kind: driver.Size, Scopable: true, Text: "the size of the file created at provision"},

@@ -139,19 +139,3 @@ func (s *LoopSpec) Provides() []string {
 func (s *LoopSpec) Uses() ([]string, resource.Ordering) {
 	return []string{s.File}, resource.OrderByUses
 }
-
-func parseGCE(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseGCESpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func parseLoop(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseLoopSpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}

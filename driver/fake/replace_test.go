@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -252,4 +253,55 @@ func TestOptionsValidate(t *testing.T) {
 			require.ErrorContains(t, err, tt.err)
 		})
 	}
+}
+
+// widgetSpec is the spec of a program's own driver written the way the
+// standard drivers are: parsed from the section, no I/O.
+type widgetSpec struct{ mnt string }
+
+func (s *widgetSpec) Label() string      { return "widget on " + s.mnt }
+func (s *widgetSpec) Provides() []string { return nil }
+func (s *widgetSpec) Uses() ([]string, resource.Ordering) {
+	return []string{s.mnt}, resource.OrderByUses
+}
+
+func parseWidget(cfg driver.Config) (driver.Spec, error) {
+	mnt := cfg.String("on")
+	if !filepath.IsAbs(mnt) {
+		return nil, driver.KeywordErrorf("on", "%q: expected an absolute path", mnt)
+	}
+	return &widgetSpec{mnt: filepath.Clean(mnt)}, nil
+}
+
+// TestReplaceUsesUserDriverSpec checks that a program's driver that
+// exposes its spec keeps its label, its ordering and its errors under
+// fake.Replace, without its factory being called.
+func TestReplaceUsesUserDriverSpec(t *testing.T) {
+	m := driver.Manifest{ID: "app.widget", Text: "a widget", Spec: parseWidget, Keywords: []driver.Keyword{
+		{Name: "on", Kind: driver.String, Required: true, Text: "the filesystem it lives on"},
+	}}
+	real := driver.NewRegistry()
+	require.NoError(t, real.Register(m, func(context.Context, driver.Config) (resource.Resource, error) {
+		return nil, errors.New("the real factory must not run under fakes")
+	}))
+	reg := fake.Replace(real, fake.Options{})
+	f := newFixture(t.TempDir())
+	f.add("fs#1", "fs.ext4", "dev", "/dev/sdb", "mnt", "/srv/a")
+	f.add("app#1", "app.widget", "on", "/srv/a/")
+	rs := f.build(t, reg)
+	w := asFake(t, rs["app#1"])
+	require.Equal(t, "widget on /srv/a", w.Label())
+	uses, order := w.Uses()
+	require.Equal(t, []string{"/srv/a"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
+	require.ErrorIs(t, w.Start(context.Background()), fake.ErrOrder, "fs#1 provides /srv/a and is down")
+
+	f = newFixture(t.TempDir())
+	f.add("app#1", "app.widget", "on", "srv/a")
+	d, ok := reg.Lookup("app.widget")
+	require.True(t, ok)
+	_, err := d.New(context.Background(), f.config(t, reg, "app#1"))
+	ke, ok := driver.AsKeywordError(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "on", ke.Keyword)
 }

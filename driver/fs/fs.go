@@ -1,6 +1,16 @@
-// Package fs holds the keyword manifests and the spec of the filesystem
-// drivers (fs.ext4, fs.xfs, fs.btrfs). The implementation lives in
-// fs/linux; driver/fake stands in for it with the same Spec.
+// Package fs holds what the filesystem drivers (fs.ext4, fs.xfs,
+// fs.btrfs) know without I/O: their manifests (the keywords a [fs#...]
+// section accepts) and their Spec, parsed from a section by ParseSpec.
+//
+// It is the pattern of every driver group (see package driver): the
+// implementation, fs/linux, embeds Spec in its resource and adds mkfs,
+// mount and blkid; driver/fake embeds nothing but builds its stand-in
+// from the same ParseSpec, so that a fake fs has the label ("<dev>@<mnt>"),
+// the provided mount point, the used device and parent mount point, and
+// the refusals (a relative mnt, a label too long for the type) of the
+// real one. This package imports nothing heavy, so that fakes and
+// generators (formtemplate/spd) can use it without pulling in the system
+// code.
 package fs
 
 import "github.com/svckit/svckit/driver"
@@ -9,7 +19,7 @@ func manifest(typ, text string) driver.Manifest {
 	return driver.Manifest{
 		ID:   "fs." + typ,
 		Text: text,
-		Spec: parseSpec,
+		Spec: driver.SpecOf(ParseSpec),
 		Keywords: []driver.Keyword{
 			{Name: "dev", Kind: driver.String, Required: true, Scopable: true, Claim: "fs.dev", Text: "the block device: a path, LABEL=<label> or UUID=<uuid>"},
 			{Name: "mnt", Kind: driver.String, Required: true, Scopable: true, Claim: "fs.mnt", Text: "the mount point"},

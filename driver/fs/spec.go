@@ -118,11 +118,3 @@ func (s *Spec) Uses() ([]string, resource.Ordering) {
 	}
 	return []string{s.Dev, filepath.Dir(s.Mnt)}, resource.OrderByUses
 }
-
-func parseSpec(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseSpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}

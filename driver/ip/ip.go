@@ -20,7 +20,7 @@ var (
 var Host = driver.Manifest{
 	ID:       "ip.host",
 	Text:     "an address plumbed on a host interface",
-	Spec:     parseHost,
+	Spec:     driver.SpecOf(ParseHostSpec),
 	Keywords: []driver.Keyword{ipname, ipdev, mask, ipdevNetns},
 }
 
@@ -29,7 +29,7 @@ var Host = driver.Manifest{
 var GCE = driver.Manifest{
 	ID:   "ip.gce",
 	Text: "a Google Compute Engine route whose next hop is this node, and the /32 address on ipdev",
-	Spec: parseGCE,
+	Spec: driver.SpecOf(ParseGCESpec),
 	Keywords: []driver.Keyword{routeIPName, ipdev, mask,
 		{Name: "routename", Kind: driver.String, Required: true, Scopable: true, Claim: "ip.gce.routename", Text: "the name of the route"},
 		{Name: "network", Kind: driver.String, Scopable: true, Default: "default", Text: "the VPC network of the route"},
@@ -45,7 +45,7 @@ var GCE = driver.Manifest{
 var Docker = driver.Manifest{
 	ID:   "ip.docker",
 	Text: "an address in a container's network namespace, through a veth pair attached to the host bridge ipdev",
-	Spec: parseDocker,
+	Spec: driver.SpecOf(ParseDockerSpec),
 	Keywords: []driver.Keyword{ipname, ipdev,
 		{Name: "netmask", Kind: driver.String, Required: true, Scopable: true, Text: mask.Text},
 		{Name: "network", Kind: driver.IP, Scopable: true, Text: "the network address of the subnet"},

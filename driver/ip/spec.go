@@ -264,27 +264,3 @@ func ParseMask(v string, ip net.IP) (net.IPMask, error) {
 	}
 	return mask, nil
 }
-
-func parseHost(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseHostSpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func parseGCE(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseGCESpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func parseDocker(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseDockerSpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}

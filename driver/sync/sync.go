@@ -15,7 +15,7 @@ import (
 var Rsync = driver.Manifest{
 	ID:   "sync.rsync",
 	Text: "files copied to the other nodes of the service",
-	Spec: parseRsync,
+	Spec: driver.SpecOf(ParseRsyncSpec),
 	Keywords: []driver.Keyword{
 		{Name: "src", Kind: driver.List, Scopable: true, Text: "the paths to copy"},
 		{Name: "dst", Kind: driver.String, Scopable: true, Text: "the destination path on the peers"},
@@ -62,11 +62,3 @@ func (s *RsyncSpec) Provides() []string { return nil }
 
 // Uses names nothing: a sync depends on no resource of the service.
 func (s *RsyncSpec) Uses() ([]string, resource.Ordering) { return nil, resource.OrderByUses }
-
-func parseRsync(cfg driver.Config) (driver.Spec, error) {
-	s, err := ParseRsyncSpec(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
