@@ -15,7 +15,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/fake"
-	"github.com/svckit/svckit/internal/spdplanner"
+	"github.com/svckit/svckit/svc/cluster/spdplanner"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
 	"github.com/svckit/svckit/svc/store"

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/svckit/svckit/internal/spdplanner"
+	"github.com/svckit/svckit/svc/cluster/spdplanner"
 
 	"bytes"
 	"context"

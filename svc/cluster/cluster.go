@@ -7,9 +7,9 @@
 // destination fails.
 //
 // The layout of the pods in a config (which node runs which pod, with
-// which gateway) is the Planner's business: the spd planner of
-// formtemplate satisfies it through a small adapter (internal/spdplanner, used by examples/svcmgr and examples/spd),
-// so that this package does not depend on the form generator.
+// which gateway) is the Planner's business: svc/cluster/spdplanner is the
+// Planner of the configs formtemplate/spd generates (the seed's), so that
+// this package does not depend on the form generator.
 package cluster
 
 import (

@@ -1,7 +1,7 @@
 package cluster_test
 
 import (
-	"github.com/svckit/svckit/internal/spdplanner"
+	"github.com/svckit/svckit/svc/cluster/spdplanner"
 
 	"context"
 	"fmt"

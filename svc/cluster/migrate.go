@@ -45,7 +45,7 @@ type Plan struct {
 
 // Planner knows the layout of the pods in a service config. svckit's
 // formtemplate/spd package has one for the seed's spd layout (adapted in
-// internal/spdplanner, which the examples use).
+// svc/cluster/spdplanner, which the examples use).
 type Planner interface {
 	// MovePod returns config with pod moved to node to: its resources
 	// enabled there and disabled on its current node, its containers'

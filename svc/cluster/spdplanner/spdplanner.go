@@ -1,6 +1,13 @@
-// Package spdplanner adapts formtemplate/spd to svc/cluster's Planner: it
-// gives the cluster code the pod layout of the seed's spd configs (svc does
-// not import formtemplate, so the adapter lives apart from both).
+// Package spdplanner is the cluster.Planner of the configs formtemplate/spd
+// generates (the seed's sharded spd service): Migrate and Relayout of
+// svc/cluster read the pod layout of the config with it and render the
+// new one. Give it to a cluster.Cluster:
+//
+//	c := &cluster.Cluster{Self: self, Transport: t, Planner: spdplanner.Planner{}}
+//
+// It is apart from svc/cluster so that the cluster code does not depend on
+// the form generator, and a program that has its own layouts need not
+// import it.
 package spdplanner
 
 import (
