@@ -187,7 +187,7 @@ func unpack(ctx context.Context, r io.Reader, tmp string, opts Options) (*Result
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, refuse("", "tar: %v (entry %d)", err, res.Entries+1)
+			return nil, refuse("", "not a complete tar (or tar.gz) archive: %v (entry %d)", err, res.Entries+1)
 		}
 		res.Entries++
 		if res.Entries > opts.MaxEntries {
