@@ -214,6 +214,10 @@ func (e *Env) SaveNodeConf(f *ini.File) error {
 		return err
 	}
 	path := e.nodeConf()
+	// Written, it could no longer be read.
+	if buf.Len() > MaxNodeConfSize {
+		return fmt.Errorf("%s: %d bytes, more than the %d a node configuration may hold: not written", path, buf.Len(), MaxNodeConfSize)
+	}
 	root, err := e.fs()
 	if err != nil {
 		return err

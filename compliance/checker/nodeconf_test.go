@@ -177,3 +177,18 @@ func TestLoadNodeConfBounded(t *testing.T) {
 	require.ErrorContains(t, err, "too large")
 	require.ErrorContains(t, err, "/etc/node.conf")
 }
+
+func TestSaveNodeConfBounded(t *testing.T) {
+	env, _ := newEnv(t, nil)
+	path := filepath.Join(env.Root, "etc/node.conf")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte("[node]\nrepo = x\n"), 0o644))
+	err := env.UpdateNodeConf(context.Background(), func(f *ini.File) (bool, error) {
+		f.Section("node").Key("huge").SetValue(strings.Repeat("a", checker.MaxNodeConfSize))
+		return true, nil
+	})
+	require.ErrorContains(t, err, "not written")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "[node]\nrepo = x\n", string(b))
+}

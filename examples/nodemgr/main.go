@@ -1,8 +1,17 @@
 // Command nodemgr runs node (or service) compliance the way the reference's
-// `nodemgr compliance` does:
+// `nodemgr compliance` does, edits the node configuration and updates the
+// compliance modules:
 //
 //	nodemgr [--root DIR] [--node NAME] compliance check|fix|fixable|auto|attach|detach|show
 //	        [--moduleset M[,M]] [--module M[,M]] [--rules EXPORT.json] [--format text|json]
+//	nodemgr [--root DIR] set --param SECTION.KEY --value V
+//	nodemgr [--root DIR] get|unset --param SECTION.KEY
+//	nodemgr [--root DIR] print config [--format text|json] [--show-secrets]
+//	nodemgr [--root DIR] updatecomp [--format text|json] [--timeout D]
+//
+// The node configuration is <root>/etc/node.conf, read and written by the
+// nodeconf checker's functions; updatecomp installs the archive at
+// <node.repocomp>/current in <root>/var/compliance/modules (compliance/modrepo).
 //
 // The rules come from collector exports (--rules, repeatable; default
 // <root>/var/compliance/rules.json). Exit status: 0 all modules ok, 1 a
