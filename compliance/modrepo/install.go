@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,11 +20,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/compliance"
-	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // Top is the directory every archive entry lies under, as in the
@@ -51,53 +50,143 @@ func refuse(entry, format string, args ...any) error {
 // swaps it in place of dir, keeping the previous tree as dir+".bck". Until
 // the swap nothing in dir changes: a refused or truncated archive, a
 // cancelled ctx, a full disk leave the installed modules as they were.
-// Concurrent installs in one dir run one after the other.
+// Concurrent installs in one dir run one after the other. With
+// Options.Root, dir is a path inside that root.
 func Install(ctx context.Context, r io.Reader, dir string, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
+	p, err := openPlace(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return p.install(ctx, r, opts)
+}
+
+// place is where the modules directory lies: its parent, opened as an
+// os.Root so that every name used there (the lock, the download, the new
+// tree, the backup) stays inside it.
+type place struct {
+	parent *os.Root
+	host   string // the parent's path on the host, for messages and results
+	base   string // the modules directory's name in the parent
+}
+
+func openPlace(dir string, opts Options) (*place, error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if base == "." || base == ".." || base == "/" {
+		return nil, fmt.Errorf("updatecomp: modules directory %q: expected a directory name", dir)
+	}
+	if opts.Root == "" {
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, fmt.Errorf("updatecomp: %w", err)
+		}
+		r, err := os.OpenRoot(parent)
+		if err != nil {
+			return nil, fmt.Errorf("updatecomp: %w", err)
+		}
+		return &place{parent: r, host: parent, base: base}, nil
+	}
+	root, err := os.OpenRoot(opts.Root)
+	if err != nil {
 		return nil, fmt.Errorf("updatecomp: %w", err)
 	}
-	lk := flock.New(filepath.Join(parent, "."+base+".lock"))
-	if ok, err := lk.TryLockContext(ctx, lockRetry); err != nil || !ok {
-		return nil, fmt.Errorf("updatecomp: lock %s: %w", lk.Path(), errors.Join(err, ctx.Err()))
+	defer root.Close()
+	rel := strings.TrimPrefix(parent, "/")
+	if rel == "" {
+		rel = "."
 	}
-	defer lk.Unlock()
-
-	tmp, err := os.MkdirTemp(parent, "."+base+".new-*")
+	if err := root.MkdirAll(rel, 0o755); err != nil {
+		return nil, fmt.Errorf("updatecomp: %s inside %s: %w", parent, opts.Root, err)
+	}
+	r, err := root.OpenRoot(rel)
 	if err != nil {
+		return nil, fmt.Errorf("updatecomp: %s inside %s: %w", parent, opts.Root, err)
+	}
+	return &place{parent: r, host: filepath.Join(opts.Root, parent), base: base}, nil
+}
+
+func (p *place) close() { p.parent.Close() }
+
+func (p *place) path(name string) string { return filepath.Join(p.host, name) }
+
+// lock takes <parent>/.<base>.lock, waiting while ctx allows.
+func (p *place) lock(ctx context.Context) (func(), error) {
+	name := "." + p.base + ".lock"
+	fh, err := p.parent.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("updatecomp: lock: %w", err)
+	}
+	for {
+		err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() {
+				unix.Flock(int(fh.Fd()), unix.LOCK_UN)
+				fh.Close()
+			}, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			fh.Close()
+			return nil, fmt.Errorf("updatecomp: lock %s: %w", p.path(name), err)
+		}
+		select {
+		case <-ctx.Done():
+			fh.Close()
+			return nil, fmt.Errorf("updatecomp: lock %s: %w", p.path(name), ctx.Err())
+		case <-time.After(lockRetry):
+		}
+	}
+}
+
+// tempName is a fresh name in the parent for a download or a new tree.
+func (p *place) tempName(kind string) string {
+	return "." + p.base + "." + kind + "-" + strings.ToLower(rand.Text()[:12])
+}
+
+func (p *place) install(ctx context.Context, r io.Reader, opts Options) (*Result, error) {
+	tmp := p.tempName("new")
+	if err := p.parent.Mkdir(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("updatecomp: %w", err)
 	}
 	swapped := false
 	defer func() {
 		if !swapped {
-			os.RemoveAll(tmp)
+			p.parent.RemoveAll(tmp)
 		}
 	}()
-	// The modules run as root: their directory must be root's alone
-	// (compliance.CheckScriptSafe), not MkdirTemp's 0700.
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	// The modules run as root: their directory must be root's alone and
+	// readable (compliance.CheckScriptSafe), whatever the umask.
+	if err := p.parent.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("updatecomp: %w", err)
 	}
+	tree, err := p.parent.OpenRoot(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("updatecomp: %w", err)
+	}
+	defer tree.Close()
 	h := sha256.New()
 	counted := &countingReader{r: io.LimitReader(r, opts.MaxArchiveSize+1)}
-	res, err := unpack(ctx, io.TeeReader(counted, h), tmp, opts)
+	res, err := unpack(ctx, io.TeeReader(counted, h), tree, opts)
 	if err != nil {
 		return nil, err
 	}
 	// The digest is the whole archive's, trailing padding included.
-	if _, err := io.Copy(h, io.TeeReader(counted, io.Discard)); err != nil {
+	if _, err := io.Copy(h, counted); err != nil {
 		return nil, fmt.Errorf("updatecomp: read archive: %w", err)
 	}
 	if counted.n > opts.MaxArchiveSize {
 		return nil, refuse("", "larger than the %d bytes allowed", opts.MaxArchiveSize)
 	}
 	res.SHA256, res.Size = hex.EncodeToString(h.Sum(nil)), counted.n
-	if err := checkLinks(tmp); err != nil {
+	if err := checkLinks(tree); err != nil {
 		return nil, err
 	}
-	mods, err := compliance.FindScripts(ctx, tmp)
+	mods, err := compliance.FindScripts(ctx, p.path(tmp))
 	if err != nil {
 		return nil, err
 	}
@@ -108,20 +197,20 @@ func Install(ctx context.Context, r io.Reader, dir string, opts Options) (*Resul
 		res.Modules = append(res.Modules, filepath.Base(mods[name].Path))
 	}
 	sort.Strings(res.Modules)
-	if err := keepCompObj(dir, tmp); err != nil {
+	if err := p.keepCompObj(tmp); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	backup := dir + ".bck"
-	res.Dir = dir
-	if err := swap(tmp, dir, backup); err != nil {
+	hadTree, err := p.swap(tmp)
+	if err != nil {
 		return nil, err
 	}
 	swapped = true
-	if _, err := os.Lstat(backup); err == nil {
-		res.Backup = backup
+	res.Dir = p.path(p.base)
+	if hadTree {
+		res.Backup = p.path(p.base + ".bck")
 	}
 	return res, nil
 }
@@ -153,10 +242,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// unpack writes the archive's compliance/ tree into tmp, through an
-// os.Root of tmp so that nothing lands outside even if a check here were
+// unpack writes the archive's compliance/ tree into root, the new tree:
+// through an os.Root, nothing lands outside even if a check here were
 // wrong.
-func unpack(ctx context.Context, r io.Reader, tmp string, opts Options) (*Result, error) {
+func unpack(ctx context.Context, r io.Reader, root *os.Root, opts Options) (*Result, error) {
 	br := bufio.NewReader(ctxReader{ctx, r})
 	var tr *tar.Reader
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -169,11 +258,6 @@ func unpack(ctx context.Context, r io.Reader, tmp string, opts Options) (*Result
 	} else {
 		tr = tar.NewReader(br)
 	}
-	root, err := os.OpenRoot(tmp)
-	if err != nil {
-		return nil, fmt.Errorf("updatecomp: %w", err)
-	}
-	defer root.Close()
 	res := &Result{}
 	links := map[string]bool{}   // symbolic links unpacked: no entry goes through one
 	regular := map[string]bool{} // regular files: what a hard link may name
@@ -348,29 +432,20 @@ func writeFile(root *os.Root, name string, r io.Reader, size int64, mode os.File
 	return f.Close()
 }
 
-// checkLinks resolves every symbolic link of the unpacked tree: each must
-// lead to something inside it. The per-entry check is lexical; a link
-// through another link (a -> ., b -> a/../x) is only caught here.
-func checkLinks(tmp string) error {
-	real, err := filepath.EvalSymlinks(tmp)
-	if err != nil {
-		return fmt.Errorf("updatecomp: %w", err)
-	}
-	return filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+// checkLinks resolves every symbolic link of the unpacked tree inside it:
+// os.Root fails on a link that leads out, or that resolves nowhere. The
+// per-entry check is lexical; a link through another link (a -> ., b ->
+// a/../x) is only caught here.
+func checkLinks(tree *os.Root) error {
+	return fs.WalkDir(tree.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.Type()&fs.ModeSymlink == 0 {
 			return nil
 		}
-		rel, _ := filepath.Rel(tmp, p)
-		entry := Top + "/" + filepath.ToSlash(rel)
-		to, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			return refuse(entry, "symbolic link that does not resolve inside the archive: %v", err)
-		}
-		if r, err := filepath.Rel(real, to); err != nil || !filepath.IsLocal(r) {
-			return refuse(entry, "symbolic link resolves to %s, outside %s/", to, Top)
+		if _, err := tree.Stat(p); err != nil {
+			return refuse(Top+"/"+p, "symbolic link that does not resolve inside the archive's tree: %v", err)
 		}
 		return nil
 	})
@@ -380,28 +455,33 @@ func checkLinks(tmp string) error {
 // binary's names, made by nodemgr --compobj) into a new tree that has
 // none, as the reference keeps its upstream com.opensvc objects. They are
 // the node's own links, not the archive's.
-func keepCompObj(dir, tmp string) error {
-	prev := filepath.Join(dir, "com.opensvc")
-	next := filepath.Join(tmp, "com.opensvc")
-	if _, err := os.Lstat(next); err == nil {
+func (p *place) keepCompObj(tmp string) error {
+	prev := p.base + "/com.opensvc"
+	next := tmp + "/com.opensvc"
+	if _, err := p.parent.Lstat(next); err == nil {
 		return nil
 	}
-	ents, err := os.ReadDir(prev)
+	d, err := p.parent.Open(prev)
 	if err != nil {
 		return nil // nothing to keep
 	}
-	if err := os.Mkdir(next, 0o755); err != nil {
+	ents, err := d.ReadDir(len(compliance.CompObjNames) * 4)
+	d.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("updatecomp: %w", err)
+	}
+	if err := p.parent.Mkdir(next, 0o755); err != nil {
 		return fmt.Errorf("updatecomp: %w", err)
 	}
 	for _, e := range ents {
 		if e.Type()&fs.ModeSymlink == 0 || !isCompObjName(e.Name()) {
 			continue
 		}
-		target, err := os.Readlink(filepath.Join(prev, e.Name()))
+		target, err := p.parent.Readlink(prev + "/" + e.Name())
 		if err != nil {
 			return fmt.Errorf("updatecomp: %w", err)
 		}
-		if err := os.Symlink(target, filepath.Join(next, e.Name())); err != nil {
+		if err := p.parent.Symlink(target, next+"/"+e.Name()); err != nil {
 			return fmt.Errorf("updatecomp: %w", err)
 		}
 	}
@@ -417,38 +497,45 @@ func isCompObjName(n string) bool {
 	return false
 }
 
-// swap puts tmp in place of dir in one step (renameat2 RENAME_EXCHANGE:
-// a reader sees the old tree or the new one, never none), then moves the
-// old tree to backup.
-func swap(tmp, dir, backup string) error {
-	parent := filepath.Dir(dir)
-	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.Rename(tmp, dir); err != nil {
-			return fmt.Errorf("updatecomp: install: %w", err)
+// swap puts tmp in place of the modules directory in one step (renameat2
+// RENAME_EXCHANGE in the parent: a reader sees the old tree or the new
+// one, never none), then moves the old tree to the backup name. It tells
+// whether there was an old tree.
+func (p *place) swap(tmp string) (bool, error) {
+	d, err := p.parent.Open(".")
+	if err != nil {
+		return false, fmt.Errorf("updatecomp: %w", err)
+	}
+	defer d.Close()
+	backup := p.base + ".bck"
+	if _, err := p.parent.Lstat(p.base); errors.Is(err, fs.ErrNotExist) {
+		if err := p.parent.Rename(tmp, p.base); err != nil {
+			return false, fmt.Errorf("updatecomp: install: %w", err)
 		}
-		return atomicfile.SyncDir(parent)
+		return false, d.Sync()
 	}
-	if err := os.RemoveAll(backup); err != nil {
-		return fmt.Errorf("updatecomp: remove the old backup: %w", err)
+	if err := p.parent.RemoveAll(backup); err != nil {
+		return false, fmt.Errorf("updatecomp: remove the old backup: %w", err)
 	}
-	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE)
+	fd := int(d.Fd())
+	err = unix.Renameat2(fd, tmp, fd, p.base, unix.RENAME_EXCHANGE)
 	switch {
 	case err == nil:
 		// tmp now holds the previous tree.
-		if err := os.Rename(tmp, backup); err != nil {
-			return fmt.Errorf("updatecomp: installed, but keeping the previous tree as %s: %w", backup, err)
+		if err := p.parent.Rename(tmp, backup); err != nil {
+			return true, fmt.Errorf("updatecomp: installed, but keeping the previous tree as %s: %w", p.path(backup), err)
 		}
 	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP):
 		// A file system without the exchange: two renames, a moment
 		// without modules.
-		if err := os.Rename(dir, backup); err != nil {
-			return fmt.Errorf("updatecomp: move %s to %s: %w", dir, backup, err)
+		if err := p.parent.Rename(p.base, backup); err != nil {
+			return false, fmt.Errorf("updatecomp: move %s to %s: %w", p.path(p.base), p.path(backup), err)
 		}
-		if err := os.Rename(tmp, dir); err != nil {
-			return errors.Join(fmt.Errorf("updatecomp: install: %w", err), os.Rename(backup, dir))
+		if err := p.parent.Rename(tmp, p.base); err != nil {
+			return false, errors.Join(fmt.Errorf("updatecomp: install: %w", err), p.parent.Rename(backup, p.base))
 		}
 	default:
-		return fmt.Errorf("updatecomp: swap %s and %s: %w", tmp, dir, err)
+		return false, fmt.Errorf("updatecomp: swap %s and %s: %w", p.path(tmp), p.path(p.base), err)
 	}
-	return atomicfile.SyncDir(parent)
+	return true, d.Sync()
 }

@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -40,6 +39,10 @@ type Options struct {
 	MaxTreeSize int64
 	// MaxEntries bounds the number of archive entries; 0 is 10000.
 	MaxEntries int
+	// Root, when set, is the directory the modules directory is a path
+	// inside: it is resolved there with os.Root, and no symbolic link
+	// leads the install out of it (nodemgr --root).
+	Root string
 }
 
 func (o Options) withDefaults() Options {
@@ -96,22 +99,29 @@ func ArchiveURL(repocomp, repo string) (string, error) {
 	return u, nil
 }
 
-// Update downloads the archive at url and installs it in dir.
+// Update downloads the archive at url and installs it in dir (see
+// Install), under one lock: the download goes to a file beside dir,
+// removed afterwards.
 func Update(ctx context.Context, url, dir string, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
-	dir = filepath.Clean(dir)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, fmt.Errorf("updatecomp: %w", err)
+	p, err := openPlace(dir, opts)
+	if err != nil {
+		return nil, err
 	}
-	// The archive goes beside the tree: no memory held, nothing left in
-	// /tmp, and removed whatever happens.
-	tmp, err := os.CreateTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".download-*")
+	defer p.close()
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	name := p.tempName("download")
+	tmp, err := p.parent.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("updatecomp: %w", err)
 	}
 	defer func() {
 		tmp.Close()
-		os.Remove(tmp.Name())
+		p.parent.Remove(name)
 	}()
 	sum, size, err := Download(ctx, url, tmp, opts)
 	if err != nil {
@@ -120,7 +130,7 @@ func Update(ctx context.Context, url, dir string, opts Options) (*Result, error)
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("updatecomp: %w", err)
 	}
-	res, err := Install(ctx, tmp, dir, opts)
+	res, err := p.install(ctx, tmp, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -254,10 +254,10 @@ func TestRefused(t *testing.T) {
 			entry{name: "compliance/d/50-x", body: "x"}), msg: "goes through the symbolic link"},
 		{name: "symlink through a symlink", body: archive(t, true, mod,
 			entry{name: "compliance/a", typ: tar.TypeSymlink, link: "."},
-			entry{name: "compliance/b", typ: tar.TypeSymlink, link: "a/../outside"}), msg: `"compliance/b" refused: symbolic link that does not resolve`},
+			entry{name: "compliance/b", typ: tar.TypeSymlink, link: "a/../outside"}), msg: `"compliance/b" refused: symbolic link that does not resolve inside`},
 		{name: "symlink through a symlink to the installed tree", body: archive(t, true, mod,
 			entry{name: "compliance/a", typ: tar.TypeSymlink, link: "."},
-			entry{name: "compliance/b", typ: tar.TypeSymlink, link: "a/../modules"}), msg: `"compliance/b" refused: symbolic link resolves to`},
+			entry{name: "compliance/b", typ: tar.TypeSymlink, link: "a/../modules"}), msg: `"compliance/b" refused: symbolic link that does not resolve inside the archive's tree: statat b: path escapes`},
 		{name: "hardlink out", body: archive(t, true, mod, entry{name: "compliance/h", typ: tar.TypeLink, link: "/etc/shadow"}), msg: "hard link"},
 		{name: "hardlink climbing", body: archive(t, true, mod, entry{name: "compliance/h", typ: tar.TypeLink, link: "compliance/../../x"}), msg: "hard link"},
 		{name: "char device", body: archive(t, true, mod, entry{name: "compliance/null", typ: tar.TypeChar}), msg: "special file"},
@@ -373,5 +373,37 @@ func BenchmarkInstallSeed(b *testing.B) {
 		if _, err := modrepo.Install(context.Background(), bytes.NewReader(arch), dir, modrepo.Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUpdateInsideRoot installs under a root the way nodemgr --root does,
+// and refuses a modules directory that a link leads out of the root.
+func TestUpdateInsideRoot(t *testing.T) {
+	arch, names := seedArchive(t)
+	url := serveBytes(t, arch)
+	root := t.TempDir()
+	res, err := modrepo.Update(context.Background(), url, "/var/compliance/modules", modrepo.Options{Root: root})
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(root, "var/compliance/modules"), res.Dir)
+	require.Equal(t, names, res.Modules)
+
+	for _, link := range []string{"ABS", "../../outside"} {
+		t.Run(link, func(t *testing.T) {
+			root := t.TempDir()
+			outside := filepath.Join(filepath.Dir(root), "outside")
+			require.NoError(t, os.MkdirAll(outside, 0o755))
+			t.Cleanup(func() { os.RemoveAll(outside) })
+			require.NoError(t, os.MkdirAll(filepath.Join(root, "var"), 0o755))
+			target := link
+			if link == "ABS" {
+				target = outside
+			}
+			require.NoError(t, os.Symlink(target, filepath.Join(root, "var/compliance")))
+			_, err := modrepo.Update(context.Background(), url, "/var/compliance/modules", modrepo.Options{Root: root})
+			require.ErrorContains(t, err, "/var/compliance inside "+root)
+			ents, err := os.ReadDir(outside)
+			require.NoError(t, err)
+			require.Empty(t, ents, "nothing written outside the root")
+		})
 	}
 }

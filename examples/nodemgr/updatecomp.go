@@ -39,9 +39,15 @@ func addUpdateCompCommand(root *cobra.Command, g *globals, stdout io.Writer) {
 				return fmt.Errorf("%s: %w", nodeConfPath(g.root), err)
 			}
 			// Where `nodemgr compliance` reads the modules
-			// (compliance.Options' default ModulesDir under --root).
-			dir := filepath.Join(g.root, "var", "compliance", "modules")
-			res, err := modrepo.Update(c.Context(), url, dir, modrepo.Options{Timeout: timeout})
+			// (compliance.Options' default ModulesDir under --root),
+			// resolved inside the root as the compliance rules' paths are.
+			// "/" is the real system, where absolute links (which
+			// os.Root refuses) keep working, as in compliance.
+			dir, opts := "/var/compliance/modules", modrepo.Options{Timeout: timeout}
+			if filepath.Clean(g.root) != "/" {
+				opts.Root = g.root
+			}
+			res, err := modrepo.Update(c.Context(), url, dir, opts)
 			if err != nil {
 				return err
 			}
