@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"golang.org/x/sys/unix"
 	"gopkg.in/ini.v1"
 
 	"github.com/svckit/svckit/internal/atomicfile"
@@ -47,15 +50,15 @@ func newNodeconfObject(vars []Var) (Object, error) {
 			if err := json.Unmarshal(raw, &d); err != nil {
 				return nil, fmt.Errorf("variable %s: nodeconf rule: %w", v.Name, err)
 			}
-			sec, opt, ok := strings.Cut(d.Key, ".")
-			if !ok || !nodeconfName.MatchString(sec) || !nodeconfName.MatchString(opt) {
-				return nil, fmt.Errorf("variable %s: nodeconf rule: key %q, expected section.option like node.repocomp (letters, digits, _ . @ # -)", v.Name, d.Key)
+			sec, opt, err := ParseNodeConfKey(d.Key)
+			if err != nil {
+				return nil, fmt.Errorf("variable %s: nodeconf rule: %w", v.Name, err)
 			}
 			val, err := scalar(d.Value)
 			if err != nil {
 				return nil, fmt.Errorf("variable %s: nodeconf rule %s: value: %w", v.Name, d.Key, err)
 			}
-			if err := checkText("value", val); err != nil {
+			if err := CheckNodeConfValue(val); err != nil {
 				return nil, fmt.Errorf("variable %s: nodeconf rule %s: %w", v.Name, d.Key, err)
 			}
 			r := &nodeconfRule{varName: v.Name, key: d.Key, section: sec, option: opt, op: d.Op, value: val}
@@ -74,21 +77,57 @@ func newNodeconfObject(vars []Var) (Object, error) {
 	return o, nil
 }
 
+// ParseNodeConfKey splits "section.option" (node.repocomp) at its first
+// dot; both parts hold only letters, digits and _ . @ # -, so that a key
+// never injects a line or a section into the file.
+func ParseNodeConfKey(key string) (section, option string, err error) {
+	sec, opt, ok := strings.Cut(key, ".")
+	if !ok || !nodeconfName.MatchString(sec) || !nodeconfName.MatchString(opt) {
+		return "", "", fmt.Errorf("key %q, expected section.option like node.repocomp (letters, digits, _ . @ # -)", key)
+	}
+	return sec, opt, nil
+}
+
+// CheckNodeConfValue refuses a value that the node configuration cannot
+// hold as it is: a control character (it would inject a line), or a value
+// that would read back otherwise once written (surrounding spaces, a
+// trailing backslash), which would make a fix never converge.
+func CheckNodeConfValue(v string) error {
+	if err := checkText("value", v); err != nil {
+		return err
+	}
+	f := ini.Empty(nodeConfOptions)
+	f.Section("s").Key("k").SetValue(v)
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
+		return err
+	}
+	g, err := ini.LoadSources(nodeConfOptions, buf.Bytes())
+	if err != nil || g.Section("s").Key("k").String() != v {
+		return fmt.Errorf("value %q would not read back the same from the INI file (surrounding spaces, trailing backslash?)", v)
+	}
+	return nil
+}
+
+// nodeConfOptions is how the node configuration is parsed, by the checker,
+// the facts and nodemgr alike.
+var nodeConfOptions = ini.LoadOptions{
+	KeyValueDelimiters:       "=",
+	SpaceBeforeInlineComment: true,
+	// A value is a value: "1e3" or "true" stay text.
+	PreserveSurroundedQuote: true,
+}
+
 // LoadNodeConf reads the node configuration (Env.NodeConf inside
 // Env.Root); a missing file is an empty one.
 func (e *Env) LoadNodeConf() (*ini.File, error) {
-	opts := ini.LoadOptions{
-		KeyValueDelimiters:       "=",
-		SpaceBeforeInlineComment: true,
-		// A value is a value: "1e3" or "true" stay text.
-		PreserveSurroundedQuote: true,
-	}
+	opts := nodeConfOptions
 	path := e.nodeConf()
 	root, err := e.fs()
 	if err != nil {
 		return nil, err
 	}
-	b, err := root.ReadFile(path, maxNodeConfSize)
+	b, err := root.ReadFile(path, MaxNodeConfSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ini.Empty(opts), nil
 	}
@@ -102,7 +141,69 @@ func (e *Env) LoadNodeConf() (*ini.File, error) {
 	return f, nil
 }
 
-const maxNodeConfSize = 16 << 20
+// MaxNodeConfSize bounds what LoadNodeConf reads: a node.conf that is
+// /dev/zero or a runaway file is an error, not the memory filled.
+const MaxNodeConfSize = 16 << 20
+
+// UpdateNodeConf reads the node configuration, lets change edit it and
+// writes it back atomically when change reports a change, all under an
+// exclusive lock on <NodeConf>.lock: two updates at once (nodemgr set, a
+// nodeconf fix) each see the other's result instead of overwriting it.
+// Waiting for the lock stops when ctx is done.
+func (e *Env) UpdateNodeConf(ctx context.Context, change func(*ini.File) (bool, error)) error {
+	unlock, err := e.lockNodeConf(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	f, err := e.LoadNodeConf()
+	if err != nil {
+		return err
+	}
+	changed, err := change(f)
+	if err != nil || !changed {
+		return err
+	}
+	return e.SaveNodeConf(f)
+}
+
+// lockNodeConf takes the node configuration's lock file, opened inside the
+// root like the file itself. The lock is on a file of its own: the
+// configuration is replaced by a rename, so a lock on it would be on an
+// inode that the next writer no longer opens.
+func (e *Env) lockNodeConf(ctx context.Context) (func(), error) {
+	root, err := e.fs()
+	if err != nil {
+		return nil, err
+	}
+	path := e.nodeConf() + ".lock"
+	if err := root.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	fh, err := root.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() {
+				unix.Flock(int(fh.Fd()), unix.LOCK_UN)
+				fh.Close()
+			}, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			fh.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			fh.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
 
 // SaveNodeConf writes the node configuration (Env.NodeConf inside
 // Env.Root) atomically, keeping the mode of the existing file (0600 for a
@@ -113,6 +214,10 @@ func (e *Env) SaveNodeConf(f *ini.File) error {
 		return err
 	}
 	path := e.nodeConf()
+	// Written, it could no longer be read.
+	if buf.Len() > MaxNodeConfSize {
+		return fmt.Errorf("%s: %d bytes, more than the %d a node configuration may hold: not written", path, buf.Len(), MaxNodeConfSize)
+	}
 	root, err := e.fs()
 	if err != nil {
 		return err
@@ -204,29 +309,24 @@ func (o *nodeconfObject) Fix(ctx context.Context, env *Env) Status {
 	if len(o.rules) == 0 {
 		return NA
 	}
-	f, err := env.LoadNodeConf()
+	err := env.UpdateNodeConf(ctx, func(f *ini.File) (bool, error) {
+		changed := false
+		for _, r := range o.rules {
+			if ok, _ := r.holds(f); ok {
+				continue
+			}
+			if r.op == "unset" {
+				f.Section(r.section).DeleteKey(r.option)
+				env.infof("nodeconf %s unset", r.key)
+			} else {
+				f.Section(r.section).Key(r.option).SetValue(r.value)
+				env.infof("nodeconf %s set to %s", r.key, r.shown(r.value))
+			}
+			changed = true
+		}
+		return changed, nil
+	})
 	if err != nil {
-		env.errorf("nodeconf: %v", err)
-		return NOK
-	}
-	changed := false
-	for _, r := range o.rules {
-		if ok, _ := r.holds(f); ok {
-			continue
-		}
-		if r.op == "unset" {
-			f.Section(r.section).DeleteKey(r.option)
-			env.infof("nodeconf %s unset", r.key)
-		} else {
-			f.Section(r.section).Key(r.option).SetValue(r.value)
-			env.infof("nodeconf %s set to %s", r.key, r.shown(r.value))
-		}
-		changed = true
-	}
-	if !changed {
-		return OK
-	}
-	if err := env.SaveNodeConf(f); err != nil {
 		env.errorf("nodeconf: %v", err)
 		return NOK
 	}

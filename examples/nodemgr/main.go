@@ -1,8 +1,17 @@
 // Command nodemgr runs node (or service) compliance the way the reference's
-// `nodemgr compliance` does:
+// `nodemgr compliance` does, edits the node configuration and updates the
+// compliance modules:
 //
 //	nodemgr [--root DIR] [--node NAME] compliance check|fix|fixable|auto|attach|detach|show
 //	        [--moduleset M[,M]] [--module M[,M]] [--rules EXPORT.json] [--format text|json]
+//	nodemgr [--root DIR] set --param SECTION.KEY --value V
+//	nodemgr [--root DIR] get|unset --param SECTION.KEY
+//	nodemgr [--root DIR] print config [--format text|json] [--show-secrets]
+//	nodemgr [--root DIR] updatecomp [--format text|json] [--timeout D]
+//
+// The node configuration is <root>/etc/node.conf, read and written by the
+// nodeconf checker's functions; updatecomp installs the archive at
+// <node.repocomp>/current in <root>/var/compliance/modules (compliance/modrepo).
 //
 // The rules come from collector exports (--rules, repeatable; default
 // <root>/var/compliance/rules.json). Exit status: 0 all modules ok, 1 a
@@ -83,21 +92,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
+const commands = "compliance, set, get, unset, print config or updatecomp"
+
 func newRootCmd(stdout io.Writer) *cobra.Command {
 	host, _ := os.Hostname()
 	host = nodename.FromHost(host)
 	g := &globals{}
 	root := &cobra.Command{
 		Use:           "nodemgr",
-		Short:         "Node management: compliance check and fix",
+		Short:         "Node management: compliance, node configuration, compliance module updates",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("a command is required: compliance")
+				return usagef("a command is required: %s", commands)
 			}
-			return usagef("unknown command %q: expected compliance", args[0])
+			return usagef("unknown command %q: expected %s", args[0], commands)
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
@@ -129,6 +140,8 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 	cf.BoolVar(&g.chroot, "chroot-modules", false, "run the script modules chrooted in --root")
 	cf.StringVar(&g.compobj, "compobj", "", "compobj binary to link as com.opensvc/*.py beside the modules")
 	root.AddCommand(comp)
+	addNodeConfCommands(root, g, stdout)
+	addUpdateCompCommand(root, g, stdout)
 
 	for _, a := range []compliance.Action{compliance.Check, compliance.Fix, compliance.Fixable, compliance.Auto} {
 		comp.AddCommand(&cobra.Command{
