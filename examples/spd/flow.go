@@ -19,10 +19,10 @@ import (
 	"github.com/svckit/svckit/compliance"
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/formtemplate/spd"
-	"github.com/svckit/svckit/svc/cluster/spdplanner"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
+	"github.com/svckit/svckit/svc/cluster/spdplanner"
 	"github.com/svckit/svckit/svc/store"
 )
 

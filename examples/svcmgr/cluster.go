@@ -15,9 +15,9 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/fake"
-	"github.com/svckit/svckit/svc/cluster/spdplanner"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
+	"github.com/svckit/svckit/svc/cluster/spdplanner"
 	"github.com/svckit/svckit/svc/store"
 	_ "github.com/svckit/svckit/svc/store/etcdstore" // etcd:// stores
 )
