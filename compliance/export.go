@@ -209,30 +209,9 @@ func Merge(exports ...*Export) (*Export, error) {
 	var m Export
 	seenMS, seenRS, seenFS := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, e := range exports {
-		for _, ms := range e.Modulesets {
-			if i, ok := seenMS[ms.Name]; ok {
-				m.Modulesets[i] = ms
-				continue
-			}
-			seenMS[ms.Name] = len(m.Modulesets)
-			m.Modulesets = append(m.Modulesets, ms)
-		}
-		for _, rs := range e.Rulesets {
-			if i, ok := seenRS[rs.Name]; ok {
-				m.Rulesets[i] = rs
-				continue
-			}
-			seenRS[rs.Name] = len(m.Rulesets)
-			m.Rulesets = append(m.Rulesets, rs)
-		}
-		for _, fs := range e.Filtersets {
-			if i, ok := seenFS[fs.Name]; ok {
-				m.Filtersets[i] = fs
-				continue
-			}
-			seenFS[fs.Name] = len(m.Filtersets)
-			m.Filtersets = append(m.Filtersets, fs)
-		}
+		m.Modulesets = mergeByName(m.Modulesets, e.Modulesets, seenMS, func(ms *Moduleset) string { return ms.Name })
+		m.Rulesets = mergeByName(m.Rulesets, e.Rulesets, seenRS, func(rs *Ruleset) string { return rs.Name })
+		m.Filtersets = mergeByName(m.Filtersets, e.Filtersets, seenFS, func(fs *Filterset) string { return fs.Name })
 	}
 	if err := m.index("merged export"); err != nil {
 		return nil, err
@@ -240,38 +219,63 @@ func Merge(exports ...*Export) (*Export, error) {
 	return &m, nil
 }
 
+// mergeByName appends the definitions of src to dst; one whose name seen
+// holds (its index in dst) replaces the earlier one.
+func mergeByName[T any](dst, src []*T, seen map[string]int, name func(*T) string) []*T {
+	for _, d := range src {
+		if d == nil {
+			dst = append(dst, d) // index reports it
+			continue
+		}
+		if i, ok := seen[name(d)]; ok {
+			dst[i] = d
+			continue
+		}
+		seen[name(d)] = len(dst)
+		dst = append(dst, d)
+	}
+	return dst
+}
+
+// index builds the name maps of the export and checks it whole: every
+// problem is reported, joined, under name.
 func (e *Export) index(name string) error {
-	e.modulesets = map[string]*Moduleset{}
-	e.rulesets = map[string]*Ruleset{}
-	e.filtersets = map[string]*Filterset{}
 	var problems []string
-	for i, ms := range e.Modulesets {
-		if ms == nil || ms.Name == "" {
-			problems = append(problems, fmt.Sprintf("modulesets[%d]: modset_name is empty", i))
+	e.modulesets, problems = indexByName(e.Modulesets, "moduleset", "modulesets", "modset_name", true, func(ms *Moduleset) string { return ms.Name }, problems)
+	e.rulesets, problems = indexByName(e.Rulesets, "ruleset", "rulesets", "ruleset_name", true, func(rs *Ruleset) string { return rs.Name }, problems)
+	e.filtersets, problems = indexByName(e.Filtersets, "filterset", "filtersets", "fset_name", false, func(fs *Filterset) string { return fs.Name }, problems)
+	problems = append(problems, e.checkModulesets()...)
+	problems = append(problems, e.checkRulesets()...)
+	problems = append(problems, e.checkFiltersets()...)
+	problems = append(problems, e.cycles()...)
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %s", name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// indexByName maps the definitions of list by name, adding a problem for
+// each nil or unnamed one and, when noDup, for each name defined twice
+// (the last definition wins).
+func indexByName[T any](list []*T, kind, field, key string, noDup bool, name func(*T) string, problems []string) (map[string]*T, []string) {
+	out := make(map[string]*T, len(list))
+	for i, d := range list {
+		if d == nil || name(d) == "" {
+			problems = append(problems, fmt.Sprintf("%s[%d]: %s is empty", field, i, key))
 			continue
 		}
-		if _, dup := e.modulesets[ms.Name]; dup {
-			problems = append(problems, fmt.Sprintf("moduleset %q is defined twice", ms.Name))
+		if _, dup := out[name(d)]; dup && noDup {
+			problems = append(problems, fmt.Sprintf("%s %q is defined twice", kind, name(d)))
 		}
-		e.modulesets[ms.Name] = ms
+		out[name(d)] = d
 	}
-	for i, rs := range e.Rulesets {
-		if rs == nil || rs.Name == "" {
-			problems = append(problems, fmt.Sprintf("rulesets[%d]: ruleset_name is empty", i))
-			continue
-		}
-		if _, dup := e.rulesets[rs.Name]; dup {
-			problems = append(problems, fmt.Sprintf("ruleset %q is defined twice", rs.Name))
-		}
-		e.rulesets[rs.Name] = rs
-	}
-	for i, fs := range e.Filtersets {
-		if fs == nil || fs.Name == "" {
-			problems = append(problems, fmt.Sprintf("filtersets[%d]: fset_name is empty", i))
-			continue
-		}
-		e.filtersets[fs.Name] = fs
-	}
+	return out, problems
+}
+
+// checkModulesets reports the references of modulesets to undefined
+// rulesets and modulesets, and unnamed modules.
+func (e *Export) checkModulesets() []string {
+	var problems []string
 	for _, ms := range e.Modulesets {
 		if ms == nil {
 			continue
@@ -292,6 +296,13 @@ func (e *Export) index(name string) error {
 			}
 		}
 	}
+	return problems
+}
+
+// checkRulesets reports bad ruleset types, references to undefined
+// filtersets and rulesets, and bad variables.
+func (e *Export) checkRulesets() []string {
+	var problems []string
 	for _, rs := range e.Rulesets {
 		if rs == nil {
 			continue
@@ -323,6 +334,12 @@ func (e *Export) index(name string) error {
 			}
 		}
 	}
+	return problems
+}
+
+// checkFiltersets reports bad filter entries.
+func (e *Export) checkFiltersets() []string {
+	var problems []string
 	for _, fs := range e.Filtersets {
 		if fs == nil {
 			continue
@@ -333,11 +350,7 @@ func (e *Export) index(name string) error {
 			}
 		}
 	}
-	problems = append(problems, e.cycles()...)
-	if len(problems) > 0 {
-		return fmt.Errorf("%s: %s", name, strings.Join(problems, "; "))
-	}
-	return nil
+	return problems
 }
 
 func (e *Export) checkFilterEntry(f FilterEntry) error {

@@ -200,7 +200,9 @@ func (s *Service) Unprovision(ctx context.Context, opts ActionOptions) (*Result,
 	return s.Do(ctx, Unprovision, opts)
 }
 
-// Do runs action on the selected resources.
+// Do runs action on the selected resources: it plans the graph, takes
+// the service lock, runs the plan, and rolls back a failed start (see
+// rollback).
 func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*Result, error) {
 	begin := time.Now()
 	ctx = s.redactingContext(ctx)
@@ -212,48 +214,10 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		res.Duration = time.Since(begin)
 		return res, err
 	}
-	if res.Scheduler != SchedulerGraph && res.Scheduler != SchedulerGroups {
-		return fail(fmt.Errorf("scheduler %q: expected graph or groups", res.Scheduler))
-	}
-	limit, err := s.maxParallel(opts)
+	g, limit, err := s.plan(action, opts, res)
 	if err != nil {
 		return fail(err)
 	}
-	selected, err := s.Select(opts.Selection)
-	if err != nil {
-		return fail(err)
-	}
-	switch action {
-	case StartContainer, StopContainer:
-		selected = s.withContainerIPs(selected)
-		if len(selected) == 0 {
-			return fail(fmt.Errorf("service %s on %s: %s selects no container", s.Name, s.Node, opts.Selection))
-		}
-	case Stop:
-		// As in the reference, stopping the service leaves its syncs up:
-		// they replicate what the service is, not what it runs. Naming
-		// them with --rid, or --force, stops them.
-		if len(opts.RIDs) == 0 && !opts.Force {
-			selected = withoutAccessories(selected)
-			if len(selected) == 0 {
-				return fail(fmt.Errorf("service %s on %s: %s selects only syncs, which stop leaves up: name them with --rid or use --force", s.Name, s.Node, opts.Selection))
-			}
-		}
-	case Start, Provision, Unprovision:
-	default:
-		return fail(fmt.Errorf("unknown action %q: expected one of %v", action, Actions))
-	}
-	forward := action == Start || action == Provision || action == StartContainer
-	var g *graph
-	if forward {
-		g = s.startGraph(selected, res.Scheduler)
-	} else {
-		g = s.stopGraph(selected, res.Scheduler)
-	}
-	if res.Plan, err = g.waves(); err != nil {
-		return fail(err)
-	}
-	res.graph = g
 	if opts.DryRun {
 		if action == Unprovision {
 			res.PlanDetails = s.planUnprovision(ctx, res.Plan, opts)
@@ -261,14 +225,9 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		res.Duration = time.Since(begin)
 		return res, nil
 	}
-	timeout := opts.LockTimeout
-	switch {
-	case opts.NoLockWait:
-		timeout = 0
-	case timeout < 0:
-		return fail(fmt.Errorf("service %s: %s: lock timeout %s: expected a duration of 0 or more", s.Name, action, timeout))
-	case timeout == 0:
-		timeout = 30 * time.Second
+	timeout, err := s.lockTimeout(action, opts)
+	if err != nil {
+		return fail(err)
 	}
 	unlock, err := s.lock(ctx, string(action), timeout)
 	if err != nil {
@@ -276,19 +235,15 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	}
 	defer unlock()
 
-	var mu sync.Mutex
+	steps := &stepLog{res: res}
+	forward := action.forward()
 	var changed []resource.Resource // resources this action brought up
-	record := func(st Step) {
-		mu.Lock()
-		res.Steps = append(res.Steps, st)
-		mu.Unlock()
-	}
 	errs, notRun := g.run(ctx, limit, func(ctx context.Context, r resource.Resource) error {
-		did, err := s.runOne(ctx, action, r, opts, record)
+		did, err := s.runOne(ctx, action, r, opts, steps.record)
 		if did && forward {
-			mu.Lock()
+			steps.mu.Lock()
 			changed = append(changed, r)
-			mu.Unlock()
+			steps.mu.Unlock()
 		}
 		return err
 	})
@@ -306,32 +261,114 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		rollback = *opts.Rollback
 	}
 	if forward && rollback && len(changed) > 0 {
-		rb := s.stopGraph(changed, res.Scheduler)
-		rbErrs, _ := rb.run(context.WithoutCancel(ctx), limit, func(ctx context.Context, r resource.Resource) error {
-			t0 := time.Now()
-			resource.Report(ctx, resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
-			err := r.Stop(ctx)
-			st := Step{RID: r.RID(), Action: "stop", Result: string(resource.RolledBack), Start: t0, Duration: time.Since(t0)}
-			ev := resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.RolledBack, Duration: st.Duration}
-			if err != nil {
-				st.Result, st.Error = string(resource.Failed), s.Redact(err.Error())
-				ev.Phase, ev.Error = resource.Failed, st.Error
-			} else {
-				mu.Lock()
-				aerr.RolledBack = append(aerr.RolledBack, r.RID())
-				mu.Unlock()
-			}
-			resource.Report(ctx, ev)
-			record(st)
-			return err
-		})
-		sort.Strings(aerr.RolledBack)
-		if len(rbErrs) > 0 {
-			aerr.Rollback = s.redactError(errors.Join(mapErrors(rbErrs)...))
-		}
+		s.rollback(ctx, changed, res.Scheduler, limit, steps, aerr)
 		res.RolledBack = aerr.RolledBack
 	}
 	return fail(aerr)
+}
+
+// forward tells whether the action brings resources up (a failure then
+// rolls back what it started).
+func (a Action) forward() bool { return a == Start || a == Provision || a == StartContainer }
+
+// plan selects the resources of action, builds its graph and fills
+// res.Plan; limit is the number of resources run at once.
+func (s *Service) plan(action Action, opts ActionOptions, res *Result) (g *graph, limit int, err error) {
+	if res.Scheduler != SchedulerGraph && res.Scheduler != SchedulerGroups {
+		return nil, 0, fmt.Errorf("scheduler %q: expected graph or groups", res.Scheduler)
+	}
+	if limit, err = s.maxParallel(opts); err != nil {
+		return nil, 0, err
+	}
+	selected, err := s.Select(opts.Selection)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch action {
+	case StartContainer, StopContainer:
+		selected = s.withContainerIPs(selected)
+		if len(selected) == 0 {
+			return nil, 0, fmt.Errorf("service %s on %s: %s selects no container", s.Name, s.Node, opts.Selection)
+		}
+	case Stop:
+		// As in the reference, stopping the service leaves its syncs up:
+		// they replicate what the service is, not what it runs. Naming
+		// them with --rid, or --force, stops them.
+		if len(opts.RIDs) == 0 && !opts.Force {
+			selected = withoutAccessories(selected)
+			if len(selected) == 0 {
+				return nil, 0, fmt.Errorf("service %s on %s: %s selects only syncs, which stop leaves up: name them with --rid or use --force", s.Name, s.Node, opts.Selection)
+			}
+		}
+	case Start, Provision, Unprovision:
+	default:
+		return nil, 0, fmt.Errorf("unknown action %q: expected one of %v", action, Actions)
+	}
+	if action.forward() {
+		g = s.startGraph(selected, res.Scheduler)
+	} else {
+		g = s.stopGraph(selected, res.Scheduler)
+	}
+	if res.Plan, err = g.waves(); err != nil {
+		return nil, 0, err
+	}
+	res.graph = g
+	return g, limit, nil
+}
+
+// lockTimeout is how long action waits for the service lock.
+func (s *Service) lockTimeout(action Action, opts ActionOptions) (time.Duration, error) {
+	switch {
+	case opts.NoLockWait:
+		return 0, nil
+	case opts.LockTimeout < 0:
+		return 0, fmt.Errorf("service %s: %s: lock timeout %s: expected a duration of 0 or more", s.Name, action, opts.LockTimeout)
+	case opts.LockTimeout == 0:
+		return 30 * time.Second, nil
+	}
+	return opts.LockTimeout, nil
+}
+
+// stepLog collects the steps of an action from concurrent runs.
+type stepLog struct {
+	mu  sync.Mutex
+	res *Result
+}
+
+func (l *stepLog) record(st Step) {
+	l.mu.Lock()
+	l.res.Steps = append(l.res.Steps, st)
+	l.mu.Unlock()
+}
+
+// rollback stops, in stop order, the resources a failed start brought
+// up, as the reference does unless rollback = false. It runs to the end
+// even when ctx is cancelled: a half-started service left up is worse
+// than a late return. What it stopped and how it failed go to aerr.
+func (s *Service) rollback(ctx context.Context, changed []resource.Resource, scheduler string, limit int, steps *stepLog, aerr *ActionError) {
+	rb := s.stopGraph(changed, scheduler)
+	rbErrs, _ := rb.run(context.WithoutCancel(ctx), limit, func(ctx context.Context, r resource.Resource) error {
+		t0 := time.Now()
+		resource.Report(ctx, resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
+		err := r.Stop(ctx)
+		st := Step{RID: r.RID(), Action: "stop", Result: string(resource.RolledBack), Start: t0, Duration: time.Since(t0)}
+		ev := resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.RolledBack, Duration: st.Duration}
+		if err != nil {
+			st.Result, st.Error = string(resource.Failed), s.Redact(err.Error())
+			ev.Phase, ev.Error = resource.Failed, st.Error
+		} else {
+			steps.mu.Lock()
+			aerr.RolledBack = append(aerr.RolledBack, r.RID())
+			steps.mu.Unlock()
+		}
+		resource.Report(ctx, ev)
+		steps.record(st)
+		return err
+	})
+	sort.Strings(aerr.RolledBack)
+	if len(rbErrs) > 0 {
+		aerr.Rollback = s.redactError(errors.Join(mapErrors(rbErrs)...))
+	}
 }
 
 // redactedError is an error whose text had secrets of the configuration

@@ -214,91 +214,106 @@ func (s *Service) honourRequires(g *graph, members [][]int) []int {
 // useEdges links each resource ordered by uses (resource.OrderByUses) to
 // the providers of what it uses. A resource ordered by group (not a
 // resource.User, or resource.OrderByGroup) waits for every resource of the
-// groups before its own, as in the reference.
-//
-// A used path is provided by the resources providing the longest path
-// equal to it or a parent directory of it, the resource itself excluded
-// (the rule of resource.Provider, which the fake drivers check too). The
-// provided paths are indexed, and a used path is looked up with each of
-// its parent directories in turn: with hundreds of resources, comparing
-// every use with every provided path made planning cost more than a wave
-// of driver calls.
+// groups before its own, as in the reference (groupEdges).
 func (s *Service) useEdges(g *graph) {
-	byPath := map[string][]int{}
-	for i, r := range g.res {
-		if p, ok := r.(resource.Provider); ok {
-			for _, name := range p.Provides() {
-				if filepath.IsAbs(name) {
-					c := filepath.Clean(name)
-					byPath[c] = append(byPath[c], i)
-				}
-			}
-		}
-	}
-	index := make(map[string]int, len(g.res))
-	for i, r := range g.res {
-		index[r.RID()] = i
-	}
-	providers := func(name string, self int) []int {
-		if rid, ok := strings.CutPrefix(name, "rid:"); ok {
-			if j, found := index[rid]; found && j != self {
-				return []int{j}
-			}
-			return nil
-		}
-		if !filepath.IsAbs(name) {
-			return nil
-		}
-		for p := filepath.Clean(name); ; p = filepath.Dir(p) {
-			var out []int
-			for _, j := range byPath[p] {
-				if j != self {
-					out = append(out, j)
-				}
-			}
-			if len(out) > 0 {
-				return out
-			}
-			if filepath.Dir(p) == p {
-				return nil
-			}
-		}
-	}
-	var before []int // ranks of the groups, for the barriers
+	idx := newProviderIndex(g.res)
+	var ranks []int // effective group ranks, computed when a barrier needs them
 	for i, r := range g.res {
 		uses, order := []string(nil), resource.OrderByGroup
 		if u, ok := r.(resource.User); ok {
 			uses, order = u.Uses()
 		}
-		if order != resource.OrderByUses {
-			if before == nil {
-				before = make([]int, len(g.res))
-				for j, o := range g.res {
-					before[j] = s.effectiveGroup(o)
-				}
-			}
-			mine := before[i]
-			for j := range g.res {
-				if before[j] < mine {
-					g.deps[i] = append(g.deps[i], j)
-				}
-			}
-			// The barrier orders groups, not the resources of its own
-			// group: an fs on LABEL= mounted under another fs's mount
-			// point would mount beside it. What a resource provides lives
-			// in the directory above it, so whoever provides that
-			// directory comes first.
-			if p, ok := r.(resource.Provider); ok {
-				for _, name := range p.Provides() {
-					if c := filepath.Clean(name); filepath.IsAbs(c) && c != "/" {
-						g.deps[i] = append(g.deps[i], providers(filepath.Dir(c), i)...)
-					}
-				}
+		if order == resource.OrderByUses {
+			for _, name := range uses {
+				g.deps[i] = append(g.deps[i], idx.providers(name, i)...)
 			}
 			continue
 		}
-		for _, name := range uses {
-			g.deps[i] = append(g.deps[i], providers(name, i)...)
+		if ranks == nil {
+			ranks = make([]int, len(g.res))
+			for j, o := range g.res {
+				ranks[j] = s.effectiveGroup(o)
+			}
+		}
+		g.deps[i] = append(g.deps[i], groupEdges(g.res, i, ranks, idx)...)
+	}
+}
+
+// groupEdges returns what resource i, ordered by group, waits for: every
+// resource of a group ranked before its own, and the providers of the
+// directory above what it provides. The barrier orders groups, not the
+// resources of its own group: an fs on LABEL= mounted under another fs's
+// mount point would otherwise mount beside it.
+func groupEdges(res []resource.Resource, i int, ranks []int, idx *providerIndex) []int {
+	var deps []int
+	for j := range res {
+		if ranks[j] < ranks[i] {
+			deps = append(deps, j)
+		}
+	}
+	if p, ok := res[i].(resource.Provider); ok {
+		for _, name := range p.Provides() {
+			if c := filepath.Clean(name); filepath.IsAbs(c) && c != "/" {
+				deps = append(deps, idx.providers(filepath.Dir(c), i)...)
+			}
+		}
+	}
+	return deps
+}
+
+// providerIndex finds the providers of a used name. A used path is
+// provided by the resources providing the longest path equal to it or a
+// parent directory of it, the user itself excluded (the rule of
+// resource.Provider, which the fake drivers check too); "rid:<rid>" is
+// provided by that resource. The provided paths are indexed, and a used
+// path is looked up with each of its parent directories in turn: with
+// hundreds of resources, comparing every use with every provided path
+// made planning cost more than a wave of driver calls.
+type providerIndex struct {
+	byPath map[string][]int
+	byRID  map[string]int
+}
+
+func newProviderIndex(res []resource.Resource) *providerIndex {
+	idx := &providerIndex{byPath: map[string][]int{}, byRID: make(map[string]int, len(res))}
+	for i, r := range res {
+		idx.byRID[r.RID()] = i
+		if p, ok := r.(resource.Provider); ok {
+			for _, name := range p.Provides() {
+				if filepath.IsAbs(name) {
+					c := filepath.Clean(name)
+					idx.byPath[c] = append(idx.byPath[c], i)
+				}
+			}
+		}
+	}
+	return idx
+}
+
+// providers returns the indexes of the providers of name for the
+// resource at index self.
+func (idx *providerIndex) providers(name string, self int) []int {
+	if rid, ok := strings.CutPrefix(name, "rid:"); ok {
+		if j, found := idx.byRID[rid]; found && j != self {
+			return []int{j}
+		}
+		return nil
+	}
+	if !filepath.IsAbs(name) {
+		return nil
+	}
+	for p := filepath.Clean(name); ; p = filepath.Dir(p) {
+		var out []int
+		for _, j := range idx.byPath[p] {
+			if j != self {
+				out = append(out, j)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+		if filepath.Dir(p) == p {
+			return nil
 		}
 	}
 }
