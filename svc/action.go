@@ -152,7 +152,7 @@ func (s *Service) scheduler(opts ActionOptions) string {
 	if opts.Scheduler != "" {
 		return opts.Scheduler
 	}
-	if v := s.Keywords["scheduler"]; v != "" {
+	if v := s.keywords["scheduler"]; v != "" {
 		return v
 	}
 	return SchedulerGraph
@@ -168,13 +168,13 @@ func (s *Service) maxParallel(opts ActionOptions) (int, error) {
 	if opts.MaxParallel > 0 {
 		return opts.MaxParallel, nil
 	}
-	v := strings.TrimSpace(s.Keywords["max_parallel"])
+	v := strings.TrimSpace(s.keywords["max_parallel"])
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("service %s: max_parallel = %s: expected 0 (no limit) or a positive number", s.Name, v)
+		return 0, fmt.Errorf("service %s: max_parallel = %s: expected 0 (no limit) or a positive number", s.name, v)
 	}
 	return n, nil
 }
@@ -207,7 +207,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	begin := time.Now()
 	ctx = s.redactingContext(ctx)
 	opts.DryRun = opts.DryRun || resource.IsDryRun(ctx)
-	res := &Result{Service: s.Name, Node: s.Node, Action: action, DryRun: opts.DryRun, Scheduler: s.scheduler(opts)}
+	res := &Result{Service: s.name, Node: s.node, Action: action, DryRun: opts.DryRun, Scheduler: s.scheduler(opts)}
 	fail := func(err error) (*Result, error) {
 		err = s.redactError(err)
 		res.Error = err.Error()
@@ -255,7 +255,7 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	for rid, err := range errs {
 		errs[rid] = s.redactError(err)
 	}
-	aerr := &ActionError{Service: s.Name, Action: action, Failed: errs}
+	aerr := &ActionError{Service: s.name, Action: action, Failed: errs}
 	rollback := s.Rollback()
 	if opts.Rollback != nil {
 		rollback = *opts.Rollback
@@ -288,7 +288,7 @@ func (s *Service) plan(action Action, opts ActionOptions, res *Result) (g *graph
 	case StartContainer, StopContainer:
 		selected = s.withContainerIPs(selected)
 		if len(selected) == 0 {
-			return nil, 0, fmt.Errorf("service %s on %s: %s selects no container", s.Name, s.Node, opts.Selection)
+			return nil, 0, fmt.Errorf("service %s on %s: %s selects no container", s.name, s.node, opts.Selection)
 		}
 	case Stop:
 		// As in the reference, stopping the service leaves its syncs up:
@@ -297,7 +297,7 @@ func (s *Service) plan(action Action, opts ActionOptions, res *Result) (g *graph
 		if len(opts.RIDs) == 0 && !opts.Force {
 			selected = withoutAccessories(selected)
 			if len(selected) == 0 {
-				return nil, 0, fmt.Errorf("service %s on %s: %s selects only syncs, which stop leaves up: name them with --rid or use --force", s.Name, s.Node, opts.Selection)
+				return nil, 0, fmt.Errorf("service %s on %s: %s selects only syncs, which stop leaves up: name them with --rid or use --force", s.name, s.node, opts.Selection)
 			}
 		}
 	case Start, Provision, Unprovision:
@@ -322,7 +322,7 @@ func (s *Service) lockTimeout(action Action, opts ActionOptions) (time.Duration,
 	case opts.NoLockWait:
 		return 0, nil
 	case opts.LockTimeout < 0:
-		return 0, fmt.Errorf("service %s: %s: lock timeout %s: expected a duration of 0 or more", s.Name, action, opts.LockTimeout)
+		return 0, fmt.Errorf("service %s: %s: lock timeout %s: expected a duration of 0 or more", s.name, action, opts.LockTimeout)
 	case opts.LockTimeout == 0:
 		return 30 * time.Second, nil
 	}
@@ -349,10 +349,10 @@ func (s *Service) rollback(ctx context.Context, changed []resource.Resource, sch
 	rb := s.stopGraph(changed, scheduler)
 	rbErrs, _ := rb.run(context.WithoutCancel(ctx), limit, func(ctx context.Context, r resource.Resource) error {
 		t0 := time.Now()
-		resource.Report(ctx, resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
+		resource.Report(ctx, resource.Event{Node: s.node, RID: r.RID(), Action: "rollback", Phase: resource.Started})
 		err := r.Stop(ctx)
 		st := Step{RID: r.RID(), Action: "stop", Result: string(resource.RolledBack), Start: t0, Duration: time.Since(t0)}
-		ev := resource.Event{Node: s.Node, RID: r.RID(), Action: "rollback", Phase: resource.RolledBack, Duration: st.Duration}
+		ev := resource.Event{Node: s.node, RID: r.RID(), Action: "rollback", Phase: resource.RolledBack, Duration: st.Duration}
 		if err != nil {
 			st.Result, st.Error = string(resource.Failed), s.Redact(err.Error())
 			ev.Phase, ev.Error = resource.Failed, st.Error
@@ -425,7 +425,7 @@ func (s *Service) withContainerIPs(sel []resource.Resource) []resource.Resource 
 			picked[r.RID()] = true
 		}
 	}
-	for _, r := range s.Resources {
+	for _, r := range s.resources {
 		if c := s.containerRID(r); c != "" && picked[c] && !r.Flags().Disabled {
 			out = append(out, r)
 		}
@@ -441,7 +441,7 @@ func (s *Service) runOne(ctx context.Context, action Action, r resource.Resource
 	t0 := time.Now()
 	step := Step{RID: rid, Action: string(action), Start: t0}
 	report := func(p resource.Phase, d time.Duration, e error) {
-		ev := resource.Event{Node: s.Node, RID: rid, Action: string(action), Phase: p, Duration: d}
+		ev := resource.Event{Node: s.node, RID: rid, Action: string(action), Phase: p, Duration: d}
 		if e != nil {
 			ev.Error = s.Redact(e.Error())
 		}
@@ -592,7 +592,7 @@ func (s *Service) trigger(ctx context.Context, r resource.Resource, kw string) e
 		return nil
 	}
 	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
-	c.Env = append(c.Environ(), "OPENSVC_SVCNAME="+s.Name, "OPENSVC_RID="+r.RID(), "OPENSVC_NODENAME="+s.Node)
+	c.Env = append(c.Environ(), "OPENSVC_SVCNAME="+s.name, "OPENSVC_RID="+r.RID(), "OPENSVC_NODENAME="+s.node)
 	// The shell and every child it starts share a process group of
 	// their own: cancellation signals the group, not only /bin/sh (a
 	// "sleep 12; echo x" would otherwise hold the action 12 s).

@@ -36,8 +36,8 @@ func BenchmarkLoadSections(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(s.Resources) < n { // plus the implicit sync#i0
-					b.Fatalf("%d resources, want at least %d", len(s.Resources), n)
+				if len(s.Resources()) < n { // plus the implicit sync#i0
+					b.Fatalf("%d resources, want at least %d", len(s.Resources()), n)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/section")

@@ -34,8 +34,8 @@ func BenchmarkLoad110(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(s.Resources) != 110*8+3 {
-			b.Fatalf("%d resources", len(s.Resources))
+		if len(s.Resources()) != 110*8+3 {
+			b.Fatalf("%d resources", len(s.Resources()))
 		}
 	}
 }

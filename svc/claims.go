@@ -33,7 +33,7 @@ func (l *loader) checkClaims() {
 					seen[key] = claimant{sec.Name, line}
 					continue
 				}
-				l.problem(line, sec.Name, kw.Name, "%s %q is already claimed on node %s by [%s] (line %d): expected another %s than every other enabled resource of the node", kw.Claim, v, l.s.Node, first.section, first.line, kw.Name)
+				l.problem(line, sec.Name, kw.Name, "%s %q is already claimed on node %s by [%s] (line %d): expected another %s than every other enabled resource of the node", kw.Claim, v, l.s.node, first.section, first.line, kw.Name)
 			}
 		}
 	}

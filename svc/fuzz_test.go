@@ -68,7 +68,7 @@ func FuzzLoad(f *testing.F) {
 		rep := s.Status(ctx)
 		_ = rep.Render(svc.StatusOptions{ShowDisabled: true})
 		res, err := s.Do(ctx, svc.Start, svc.ActionOptions{DryRun: true})
-		if err != nil && len(s.Resources) > 0 {
+		if err != nil && len(s.Resources()) > 0 {
 			// Selecting nothing enabled, or a start_requires cycle, is a
 			// legitimate refusal; anything else must name the service.
 			if !strings.Contains(err.Error(), "fz") && !strings.Contains(err.Error(), "cycle") {

@@ -43,18 +43,18 @@ type Options struct {
 
 // Service is a configuration loaded for one node, with its resources.
 type Service struct {
-	Name        string
-	Node        string
-	File        string
-	Nodes       []string
-	DRPNodes    []string
-	FlexPrimary string
-	Topology    string
-	// Keywords holds the DEFAULT section scoped for Node, with defaults.
-	Keywords map[string]string
-	// Resources holds every resource section, disabled ones included,
+	name        string
+	node        string
+	file        string
+	nodes       []string
+	drpNodes    []string
+	flexPrimary string
+	topology    string
+	// keywords holds the DEFAULT section scoped for node, with defaults.
+	keywords map[string]string
+	// resources holds every resource section, disabled ones included,
 	// sorted by group order then rid.
-	Resources []resource.Resource
+	resources []resource.Resource
 
 	configs    map[string]driver.Config
 	subsets    map[string]bool // "disk:cge" -> parallel
@@ -187,33 +187,33 @@ func (l *loader) problem(line int, section, keyword, format string, args ...any)
 const defaultSection = inifile.DefaultSection
 
 func (l *loader) load(ctx context.Context) *Service {
-	s := &Service{Name: l.opts.Svcname, Node: l.opts.Node, File: l.raw.File, configs: map[string]driver.Config{}, subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
+	s := &Service{name: l.opts.Svcname, node: l.opts.Node, file: l.raw.File, configs: map[string]driver.Config{}, subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
 	l.s = s
 	s.varDir = l.opts.VarDir
 	if s.varDir == "" && l.opts.Root != "" {
-		s.varDir = filepath.Join(l.opts.Root, "var", s.Name)
+		s.varDir = filepath.Join(l.opts.Root, "var", s.name)
 	}
 	def := l.raw.section(defaultSection)
 	if def == nil {
 		def = &rawSection{Name: defaultSection}
 	}
 	// Node sets first: scoping depends on them.
-	s.Nodes = strings.Fields(plain(def, "nodes"))
-	if len(s.Nodes) == 0 {
-		s.Nodes = []string{s.Node}
+	s.nodes = strings.Fields(plain(def, "nodes"))
+	if len(s.nodes) == 0 {
+		s.nodes = []string{s.node}
 	}
-	s.DRPNodes = strings.Fields(plain(def, "drpnodes"))
-	s.FlexPrimary = plain(def, "flex_primary")
-	if s.FlexPrimary == "" {
-		s.FlexPrimary = s.Nodes[0]
+	s.drpNodes = strings.Fields(plain(def, "drpnodes"))
+	s.flexPrimary = plain(def, "flex_primary")
+	if s.flexPrimary == "" {
+		s.flexPrimary = s.nodes[0]
 	}
 	l.checkNodeNames(def)
 	l.indexNodes(def)
 	if !l.inNodes && !l.inDRPNodes {
-		l.problem(keyLine(def, "nodes"), defaultSection, "nodes", "node %q is not one of the service's nodes (%s) or drpnodes: expected to load the config for one of them", s.Node, strings.Join(append(append([]string{}, s.Nodes...), s.DRPNodes...), " "))
+		l.problem(keyLine(def, "nodes"), defaultSection, "nodes", "node %q is not one of the service's nodes (%s) or drpnodes: expected to load the config for one of them", s.node, strings.Join(append(append([]string{}, s.nodes...), s.drpNodes...), " "))
 	}
-	if s.FlexPrimary != "" && !slices.Contains(s.Nodes, s.FlexPrimary) {
-		l.problem(keyLine(def, "flex_primary"), defaultSection, "flex_primary", "%q is not one of nodes (%s)", s.FlexPrimary, strings.Join(s.Nodes, " "))
+	if s.flexPrimary != "" && !slices.Contains(s.nodes, s.flexPrimary) {
+		l.problem(keyLine(def, "flex_primary"), defaultSection, "flex_primary", "%q is not one of nodes (%s)", s.flexPrimary, strings.Join(s.nodes, " "))
 	}
 	l.env, l.envKeys, l.envState = map[string]string{}, map[string]rawKey{}, map[string]int{}
 	if env := l.raw.section("env"); env != nil {
@@ -269,7 +269,7 @@ func (l *loader) load(ctx context.Context) *Service {
 	if cfg, ok := s.configs[implicitSyncRID]; ok && l.raw.section(implicitSyncRID) == nil {
 		l.build(ctx, &rawSection{Name: implicitSyncRID}, cfg)
 	}
-	sortResources(s.Resources)
+	sortResources(s.resources)
 	return s
 }
 
@@ -289,7 +289,7 @@ func (l *loader) build(ctx context.Context, sec *rawSection, cfg driver.Config) 
 		l.problem(sec.Line, sec.Name, "", "driver %s: Uses() []string is the former resource.User: return (uses []string, order resource.Ordering)", cfg.Manifest.ID)
 		return
 	}
-	l.s.Resources = append(l.s.Resources, r)
+	l.s.resources = append(l.s.resources, r)
 }
 
 // factoryProblem reports a driver's refusal of a section: at the line of
@@ -333,14 +333,14 @@ func (l *loader) rank(scope string) int {
 	switch scope {
 	case "":
 		return 0
-	case s.Node:
+	case s.node:
 		return 5
 	case "flex_primary":
-		if s.Node == s.FlexPrimary {
+		if s.node == s.flexPrimary {
 			return 4
 		}
 	case "drp_flex_primary":
-		if s.Node == l.drpFlexPrimary {
+		if s.node == l.drpFlexPrimary {
 			return 4
 		}
 	case "nodes":
@@ -411,7 +411,7 @@ func (l *loader) checkScope(sec *rawSection, k rawKey, scopable bool) {
 		return
 	}
 	if !l.nodeSet[k.Scope] {
-		l.problem(k.Line, sec.Name, k.Name+"@"+k.Scope, "scope %q is not a node of the service: expected one of %s, or nodes, drpnodes, flex_primary", k.Scope, strings.Join(append(append([]string{}, l.s.Nodes...), l.s.DRPNodes...), " "))
+		l.problem(k.Line, sec.Name, k.Name+"@"+k.Scope, "scope %q is not a node of the service: expected one of %s, or nodes, drpnodes, flex_primary", k.Scope, strings.Join(append(append([]string{}, l.s.nodes...), l.s.drpNodes...), " "))
 	}
 }
 
@@ -454,19 +454,19 @@ func (l *loader) expand(section string, k rawKey, rid string) string {
 func (l *loader) reference(name, rid string) (string, bool) {
 	switch name {
 	case "svcname":
-		return l.s.Name, true
+		return l.s.name, true
 	case "nodename":
-		return l.s.Node, true
+		return l.s.node, true
 	case "rid":
 		if rid != "" {
 			return rid, true
 		}
 	case "nodes":
-		return strings.Join(l.s.Nodes, " "), true
+		return strings.Join(l.s.nodes, " "), true
 	case "drpnodes":
-		return strings.Join(l.s.DRPNodes, " "), true
+		return strings.Join(l.s.drpNodes, " "), true
 	case "flex_primary":
-		return l.s.FlexPrimary, true
+		return l.s.flexPrimary, true
 	}
 	if k, ok := strings.CutPrefix(name, "env."); ok && l.env != nil {
 		return l.resolveEnv(k)
@@ -550,7 +550,7 @@ func (l *loader) allDriverKeywords() map[string][]driver.Keyword {
 func (l *loader) loadDefault(def *rawSection) {
 	s := l.s
 	driverKws := l.allDriverKeywords()
-	s.Keywords = map[string]string{}
+	s.keywords = map[string]string{}
 	for _, k := range def.Keys {
 		kw, ok := findKeyword(serviceKeywords, k.Name)
 		if kws, isDriver := driverKws[k.Name]; !ok && isDriver {
@@ -590,14 +590,14 @@ func (l *loader) loadDefault(def *rawSection) {
 	for _, kw := range serviceKeywords {
 		if k, ok := l.lookup(def, kw.Name); ok {
 			// Its references were checked (and reported) above.
-			s.Keywords[kw.Name] = l.expandQuiet(def.Name, k, "")
+			s.keywords[kw.Name] = l.expandQuiet(def.Name, k, "")
 		} else if kw.Default != "" {
-			s.Keywords[kw.Name] = kw.Default
+			s.keywords[kw.Name] = kw.Default
 		}
 	}
-	s.Topology = s.Keywords["topology"]
+	s.topology = s.keywords["topology"]
 	if _, set := l.lookup(def, "topology"); !set {
-		s.Topology = s.Keywords["cluster_type"]
+		s.topology = s.keywords["cluster_type"]
 	}
 }
 
@@ -683,9 +683,9 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		l.checkValue(sec, k, kw, l.expand(sec.Name, k, sec.Name))
 	}
 	cfg := driver.Config{
-		RID: sec.Name, Manifest: man, Svcname: l.s.Name, Nodename: l.s.Node,
-		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary,
-		VarDir: l.s.varDir, Values: map[string]string{"type": typ.Value}, Defaults: l.s.Keywords,
+		RID: sec.Name, Manifest: man, Svcname: l.s.name, Nodename: l.s.node,
+		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary,
+		VarDir: l.s.varDir, Values: map[string]string{"type": typ.Value}, Defaults: l.s.keywords,
 		Section: l.s.section,
 	}
 	def := l.defaultRaw()
@@ -720,7 +720,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 	disabled := cfg.Bool("disable")
 	for _, kw := range man.Keywords {
 		if kw.Required && strings.TrimSpace(cfg.Values[kw.Name]) == "" && !disabled {
-			l.problem(sec.Line, sec.Name, kw.Name, "missing required keyword %s (%s) for node %s", kw.Name, kw.Text, l.s.Node)
+			l.problem(sec.Line, sec.Name, kw.Name, "missing required keyword %s (%s) for node %s", kw.Name, kw.Text, l.s.node)
 		}
 	}
 	l.s.configs[sec.Name] = cfg
@@ -785,14 +785,14 @@ func (s *Service) section(rid string) (driver.Config, bool) {
 // indexNodes fills the node sets that scoping asks about for every key.
 func (l *loader) indexNodes(def *rawSection) {
 	s := l.s
-	l.nodeSet = make(map[string]bool, len(s.Nodes)+len(s.DRPNodes))
-	for _, n := range s.Nodes {
+	l.nodeSet = make(map[string]bool, len(s.nodes)+len(s.drpNodes))
+	for _, n := range s.nodes {
 		l.nodeSet[n] = true
-		l.inNodes = l.inNodes || n == s.Node
+		l.inNodes = l.inNodes || n == s.node
 	}
-	for _, n := range s.DRPNodes {
+	for _, n := range s.drpNodes {
 		l.nodeSet[n] = true
-		l.inDRPNodes = l.inDRPNodes || n == s.Node
+		l.inDRPNodes = l.inDRPNodes || n == s.node
 	}
 	l.drpFlexPrimary = plain(def, "drp_flex_primary")
 }

@@ -85,16 +85,16 @@ func TestScoping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.node, func(t *testing.T) {
 			s := mustParse(t, scopingConf, tt.node, fake.Options{})
-			require.Equal(t, "n2", s.FlexPrimary)
-			require.Equal(t, []string{"n1", "n2", "n3"}, s.Nodes)
-			require.Equal(t, []string{"d1"}, s.DRPNodes)
+			require.Equal(t, "n2", s.FlexPrimary())
+			require.Equal(t, []string{"n1", "n2", "n3"}, s.Nodes())
+			require.Equal(t, []string{"d1"}, s.DRPNodes())
 			require.Equal(t, tt.node == "n2", s.IsFlexPrimary())
 			for key, want := range tt.want {
 				var rid, kw string
 				_, err := fmtSscan(key, &rid, &kw)
 				require.NoError(t, err)
 				if rid == "DEFAULT" {
-					require.Equal(t, want, s.Keywords[kw], key)
+					require.Equal(t, want, s.Keywords()[kw], key)
 					continue
 				}
 				cfg, ok := s.Config(rid)
@@ -110,20 +110,20 @@ func TestScoping(t *testing.T) {
 // with that name accept (network: an ip for ip.docker, a VPC for ip.gce).
 func TestServiceDefaults(t *testing.T) {
 	s := mustParse(t, "[DEFAULT]\nnodes = b a\n", "a", fake.Options{})
-	require.Equal(t, "b", s.FlexPrimary)
+	require.Equal(t, "b", s.FlexPrimary())
 	require.False(t, s.IsFlexPrimary())
-	require.Equal(t, "failover", s.Topology)
+	require.Equal(t, "failover", s.Topology())
 	require.True(t, s.Rollback())
 	require.True(t, s.ShowDisabled())
-	require.Equal(t, "graph", s.Keywords["scheduler"])
+	require.Equal(t, "graph", s.Keywords()["scheduler"])
 
 	s = mustParse(t, "[DEFAULT]\nnodes = a\ntopology = flex\nrollback = false\nshow_disabled = no\n", "a", fake.Options{})
-	require.Equal(t, "flex", s.Topology)
+	require.Equal(t, "flex", s.Topology())
 	require.False(t, s.Rollback())
 	require.False(t, s.ShowDisabled())
 
 	s = mustParse(t, "[DEFAULT]\nnodes = a\ncluster_type = flex\n", "a", fake.Options{})
-	require.Equal(t, "flex", s.Topology, "cluster_type is the older name of topology")
+	require.Equal(t, "flex", s.Topology(), "cluster_type is the older name of topology")
 
 	network := `[DEFAULT]
 nodes = n1
@@ -178,7 +178,7 @@ func TestReferences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.node, func(t *testing.T) {
 			s := mustParse(t, refConf, tt.node, fake.Options{})
-			require.Equal(t, "svc1-app", s.Keywords["app"])
+			require.Equal(t, "svc1-app", s.Keywords()["app"])
 			cfg, ok := s.Config("fs#01")
 			require.True(t, ok)
 			for kw, want := range tt.want {

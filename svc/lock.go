@@ -28,10 +28,10 @@ type lockHolder struct {
 // time per service, across processes.
 func (s *Service) lock(ctx context.Context, action string, timeout time.Duration) (func(), error) {
 	if s.varDir == "" {
-		return nil, fmt.Errorf("service %s: no var directory to hold the action lock (set Options.Root or Options.VarDir)", s.Name)
+		return nil, fmt.Errorf("service %s: no var directory to hold the action lock (set Options.Root or Options.VarDir)", s.name)
 	}
 	if err := os.MkdirAll(s.varDir, 0o755); err != nil {
-		return nil, fmt.Errorf("service %s: lock: %w", s.Name, err)
+		return nil, fmt.Errorf("service %s: lock: %w", s.name, err)
 	}
 	path := filepath.Join(s.varDir, "lock")
 	fl := flock.New(path)
@@ -53,18 +53,18 @@ func (s *Service) lock(ctx context.Context, action string, timeout time.Duration
 			}
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("service %s: %s: lock %s: %w", s.Name, action, path, err)
+			return nil, fmt.Errorf("service %s: %s: lock %s: %w", s.name, action, path, err)
 		}
 		waited := "waited " + timeout.String()
 		if timeout <= 0 {
 			waited = "did not wait (lock wait 0)"
 		}
-		return nil, fmt.Errorf("service %s: %s: another action holds the lock %s: %s; %s", s.Name, action, path, holder, waited)
+		return nil, fmt.Errorf("service %s: %s: another action holds the lock %s: %s; %s", s.name, action, path, holder, waited)
 	}
-	h, _ := json.Marshal(lockHolder{PID: os.Getpid(), Node: s.Node, Action: action, Since: time.Now()})
+	h, _ := json.Marshal(lockHolder{PID: os.Getpid(), Node: s.node, Action: action, Since: time.Now()})
 	if err := atomicfile.Write(path+".holder", h, 0o644); err != nil {
 		fl.Unlock()
-		return nil, fmt.Errorf("service %s: lock holder: %w", s.Name, err)
+		return nil, fmt.Errorf("service %s: lock holder: %w", s.name, err)
 	}
 	return func() {
 		os.Remove(path + ".holder")

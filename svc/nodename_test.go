@@ -43,7 +43,7 @@ func TestNodeNamesValidAccepted(t *testing.T) {
 	conf := "[DEFAULT]\nnodes = n1 spd-02 0n3\ndrpnodes = drp1\nflex_primary = spd-02\n\n[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /a\ndisable@nodes = true\n"
 	for _, node := range []string{"n1", "spd-02", "0n3", "drp1"} {
 		s := mustParse(t, conf, node, fake.Options{})
-		require.Equal(t, []string{"n1", "spd-02", "0n3"}, s.Nodes)
+		require.Equal(t, []string{"n1", "spd-02", "0n3"}, s.Nodes())
 	}
 }
 

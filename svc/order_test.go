@@ -240,7 +240,7 @@ func checkGroupsOrder(t *testing.T, calls map[string]fake.Call, reverse bool) {
 func providers(t *testing.T, s *svc.Service) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, r := range s.Resources {
+	for _, r := range s.Resources() {
 		u, ok := r.(resource.User)
 		require.True(t, ok)
 		uses, _ := u.Uses()
@@ -250,7 +250,7 @@ func providers(t *testing.T, s *svc.Service) map[string][]string {
 				continue
 			}
 			best, bestLen := "", -1
-			for _, o := range s.Resources {
+			for _, o := range s.Resources() {
 				p, ok := o.(resource.Provider)
 				if !ok || o == r {
 					continue

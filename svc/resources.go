@@ -43,9 +43,9 @@ func (l *loader) addImplicitSync() {
 		return
 	}
 	cfg := driver.Config{
-		RID: implicitSyncRID, Manifest: d.Manifest, Svcname: l.s.Name, Nodename: l.s.Node,
-		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary, VarDir: l.s.varDir,
-		Values: map[string]string{"type": "rsync", "target": "drpnodes nodes"}, Defaults: l.s.Keywords, Section: l.s.section,
+		RID: implicitSyncRID, Manifest: d.Manifest, Svcname: l.s.name, Nodename: l.s.node,
+		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary, VarDir: l.s.varDir,
+		Values: map[string]string{"type": "rsync", "target": "drpnodes nodes"}, Defaults: l.s.keywords, Section: l.s.section,
 	}
 	for _, kw := range d.Manifest.AllKeywords() {
 		if _, set := cfg.Values[kw.Name]; !set && kw.Default != "" {
@@ -57,7 +57,7 @@ func (l *loader) addImplicitSync() {
 
 // Resource returns the resource of rid.
 func (s *Service) Resource(rid string) (resource.Resource, bool) {
-	for _, r := range s.Resources {
+	for _, r := range s.resources {
 		if r.RID() == rid {
 			return r, true
 		}
@@ -82,16 +82,16 @@ func (s *Service) Subsets() map[string]bool {
 func (s *Service) VarDir() string { return s.varDir }
 
 // Rollback tells whether a failed start or provision undoes what it started.
-func (s *Service) Rollback() bool { b, _ := driver.ParseBool(s.Keywords["rollback"]); return b }
+func (s *Service) Rollback() bool { b, _ := driver.ParseBool(s.keywords["rollback"]); return b }
 
 // ShowDisabled tells whether print status shows disabled resources.
 func (s *Service) ShowDisabled() bool {
-	b, _ := driver.ParseBool(s.Keywords["show_disabled"])
+	b, _ := driver.ParseBool(s.keywords["show_disabled"])
 	return b
 }
 
 // IsFlexPrimary tells whether this node runs the cluster-wide actions.
-func (s *Service) IsFlexPrimary() bool { return s.Node == s.FlexPrimary }
+func (s *Service) IsFlexPrimary() bool { return s.node == s.flexPrimary }
 
 // containerRID returns the container_rid of r's section, if any.
 func (s *Service) containerRID(r resource.Resource) string {

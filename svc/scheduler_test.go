@@ -274,7 +274,7 @@ func TestGraphFailureStopsLaunching(t *testing.T) {
 				require.LessOrEqual(t, maxRunning(operations(rec)), limit)
 			}
 			// Nothing this start brought up is left up.
-			for _, r := range s.Resources {
+			for _, r := range s.Resources() {
 				if !started[r.RID()] {
 					continue
 				}

@@ -127,7 +127,7 @@ func (s *Service) Select(sel Selection) ([]resource.Resource, error) {
 	rids := splitList(sel.RIDs)
 	subsets := splitList(sel.Subsets)
 	var out []resource.Resource
-	for _, r := range s.Resources {
+	for _, r := range s.resources {
 		if r.Flags().Disabled {
 			continue
 		}
@@ -159,7 +159,7 @@ func (s *Service) Select(sel Selection) ([]resource.Resource, error) {
 		out = append(out, r)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("service %s on %s: %s selects no enabled resource", s.Name, s.Node, sel)
+		return nil, fmt.Errorf("service %s on %s: %s selects no enabled resource", s.name, s.node, sel)
 	}
 	return out, nil
 }

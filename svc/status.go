@@ -49,11 +49,11 @@ var accessoryGroups = map[string]bool{"sync": true, "task": true}
 // logged a problem.
 func (s *Service) Status(ctx context.Context) *StatusReport {
 	ctx = s.redactingContext(ctx)
-	rep := &StatusReport{Service: s.Name, Node: s.Node, Time: time.Now()}
-	rep.Resources = make([]ResourceStatus, len(s.Resources))
+	rep := &StatusReport{Service: s.name, Node: s.node, Time: time.Now()}
+	rep.Resources = make([]ResourceStatus, len(s.resources))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
-	for i, r := range s.Resources {
+	for i, r := range s.resources {
 		f := r.Flags()
 		rs := ResourceStatus{RID: r.RID(), Driver: r.DriverID(), Label: s.Redact(r.Label()), Tags: r.Tags(), Subset: r.Subset(),
 			Disabled: f.Disabled, Optional: f.Optional, Standby: f.Standby, Monitor: f.Monitor, Encap: f.Encap, Flags: f.String()}

@@ -14,7 +14,7 @@ import (
 func (s *Service) planUnprovision(ctx context.Context, plan [][]string, opts ActionOptions) map[string][]string {
 	ctx = resource.WithForce(resource.WithDryRun(ctx, true), opts.Force)
 	byRID := map[string]resource.Resource{}
-	for _, r := range s.Resources {
+	for _, r := range s.resources {
 		byRID[r.RID()] = r
 	}
 	out := map[string][]string{}

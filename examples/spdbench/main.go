@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		info = fmt.Sprintf("%s: %d pods on %d nodes, loaded on %s (%d resources), fake latency %s, max parallel %s",
-			s.Name, c.pods, c.nodes, s.Node, len(sel), c.latency, parallelText(c.maxParallel))
+			s.Name(), c.pods, c.nodes, s.Node(), len(sel), c.latency, parallelText(c.maxParallel))
 		for _, a := range actions {
 			rec.Reset()
 			t0 := time.Now()

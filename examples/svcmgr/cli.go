@@ -306,7 +306,7 @@ func (g *globals) printConfig(ctx context.Context) error {
 	}
 	text := s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: g.showSecrets})
 	if g.format == "json" {
-		return g.writeJSON(map[string]string{"service": s.Name, "file": s.File, "config": text})
+		return g.writeJSON(map[string]string{"service": s.Name(), "file": s.File(), "config": text})
 	}
 	_, err = io.WriteString(g.stdout, text)
 	return err
@@ -323,9 +323,9 @@ func (g *globals) validate(ctx context.Context) error {
 		return err
 	}
 	if g.format == "json" {
-		return g.writeJSON(map[string]any{"valid": true, "service": s.Name, "node": s.Node, "resources": len(s.Resources)})
+		return g.writeJSON(map[string]any{"valid": true, "service": s.Name(), "node": s.Node(), "resources": len(s.Resources())})
 	}
-	fmt.Fprintf(g.stdout, "%s: valid for node %s (%d resources)\n", g.configPath(), s.Node, len(s.Resources))
+	fmt.Fprintf(g.stdout, "%s: valid for node %s (%d resources)\n", g.configPath(), s.Node(), len(s.Resources()))
 	return nil
 }
 
@@ -358,7 +358,7 @@ func (g *globals) action(ctx context.Context, a svc.Action, opts svc.ActionOptio
 			if e.Phase == resource.Started {
 				return
 			}
-			line := fmt.Sprintf("%s %-16s %-12s %-8s %s", s.Node, e.RID, e.Action, e.Phase, e.Duration.Round(time.Millisecond))
+			line := fmt.Sprintf("%s %-16s %-12s %-8s %s", s.Node(), e.RID, e.Action, e.Phase, e.Duration.Round(time.Millisecond))
 			if e.Error != "" {
 				line += "  " + e.Error
 			}
@@ -371,10 +371,10 @@ func (g *globals) action(ctx context.Context, a svc.Action, opts svc.ActionOptio
 			g.writeJSON(res)
 		}
 	} else if res != nil && res.DryRun {
-		fmt.Fprintf(g.stdout, "%s %s on %s: plan (%s scheduler), nothing changed\n", s.Name, a, s.Node, res.Scheduler)
+		fmt.Fprintf(g.stdout, "%s %s on %s: plan (%s scheduler), nothing changed\n", s.Name(), a, s.Node(), res.Scheduler)
 		printPlan(g.stdout, res)
 	} else if res != nil && err == nil {
-		fmt.Fprintf(g.stdout, "%s %s on %s: %d resources in %s\n", s.Name, a, s.Node, len(res.Steps), res.Duration.Round(time.Millisecond))
+		fmt.Fprintf(g.stdout, "%s %s on %s: %d resources in %s\n", s.Name(), a, s.Node(), len(res.Steps), res.Duration.Round(time.Millisecond))
 	}
 	if err != nil {
 		var ve *svc.ValidationError

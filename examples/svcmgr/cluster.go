@@ -308,7 +308,7 @@ func (g *globals) printStatusCluster(ctx context.Context) error {
 		if g.format == "json" {
 			g.writeJSON(st)
 		} else {
-			io.WriteString(g.stdout, st.Render(s.Nodes))
+			io.WriteString(g.stdout, st.Render(s.Nodes()))
 		}
 		for _, w := range st.Warnings {
 			fmt.Fprintln(g.stderr, "svcmgr: warning:", w)

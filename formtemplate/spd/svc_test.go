@@ -47,18 +47,18 @@ var podLine = regexp.MustCompile(`(?m)^\|  [|']- (?:ip|disk|fs|container)#(\d{2,
 func podsInStatus(t *testing.T, ctx context.Context, s *svc.Service) []string {
 	t.Helper()
 	rep := s.Status(ctx)
-	require.Equal(t, "up", rep.Avail.String(), "avail on %s", s.Node)
+	require.Equal(t, "up", rep.Avail.String(), "avail on %s", s.Node())
 	tree := rep.Render(svc.StatusOptions{ShowDisabled: s.ShowDisabled()})
 	count := map[string]int{}
 	for _, m := range podLine.FindAllStringSubmatch(tree, -1) {
 		require.Equal(t, "up", m[2], "%s", m[0])
 		count[m[1]]++
 	}
-	require.Equal(t, 2, count["00"], "disk#00 and fs#00 on %s", s.Node)
+	require.Equal(t, 2, count["00"], "disk#00 and fs#00 on %s", s.Node())
 	delete(count, "00")
 	var pods []string
 	for p, c := range count {
-		require.Equal(t, 8, c, "the 8 resources of pod%s on %s", p, s.Node)
+		require.Equal(t, 8, c, "the 8 resources of pod%s on %s", p, s.Node())
 		pods = append(pods, "pod"+p)
 	}
 	slices.Sort(pods)

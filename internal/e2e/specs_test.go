@@ -87,13 +87,13 @@ func TestSameSpecsRealAndFake(t *testing.T) {
 	fakes, err := svc.Load(ctx, seedPath(t), opts)
 	require.NoError(t, err)
 	// sync.rsync has no real driver yet: the fakes alone add sync#i0.
-	fakeRes := slices.DeleteFunc(slices.Clone(fakes.Resources), func(r resource.Resource) bool { return r.DriverID() == "sync.rsync" })
-	require.Equal(t, len(real.Resources), len(fakeRes))
+	fakeRes := slices.DeleteFunc(slices.Clone(fakes.Resources()), func(r resource.Resource) bool { return r.DriverID() == "sync.rsync" })
+	require.Equal(t, len(real.Resources()), len(fakeRes))
 	type provider interface{ Provides() []string }
 	type user interface {
 		Uses() ([]string, resource.Ordering)
 	}
-	for i, r := range real.Resources {
+	for i, r := range real.Resources() {
 		f := fakeRes[i]
 		require.Equal(t, r.RID(), f.RID())
 		switch r.DriverID() {

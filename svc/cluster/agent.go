@@ -196,7 +196,7 @@ func (a *Agent) Install(ctx context.Context, svcname string, data []byte, source
 // empty one never gets here: svc.Parse reports it as a problem, so an
 // empty store file never replaces a working config.
 func (a *Agent) checkInstallable(s *svc.Service) error {
-	named := append(strings.Fields(s.Keywords["nodes"]), strings.Fields(s.Keywords["drpnodes"])...)
+	named := append(strings.Fields(s.Keywords()["nodes"]), strings.Fields(s.Keywords()["drpnodes"])...)
 	if !slices.Contains(named, a.Node) {
 		return fmt.Errorf("its nodes and drpnodes (%s) do not include this node %s: expected a config that names it", strings.Join(named, " "), a.Node)
 	}

@@ -155,7 +155,7 @@ func (c *Cluster) service(ctx context.Context, svcname string) (*svc.Service, er
 		return nil, err
 	}
 	if !s.IsFlexPrimary() && !c.Force {
-		return nil, fmt.Errorf("%s: %s is not the flex primary of %s (%s is): cluster-wide actions run from the flex primary (force to run anyway)", s.Node, s.Node, s.Name, s.FlexPrimary)
+		return nil, fmt.Errorf("%s: %s is not the flex primary of %s (%s is): cluster-wide actions run from the flex primary (force to run anyway)", s.Node(), s.Node(), s.Name(), s.FlexPrimary())
 	}
 	return s, nil
 }
@@ -202,7 +202,7 @@ func (c *Cluster) Do(ctx context.Context, svcname string, action svc.Action, opt
 	if err != nil {
 		return nil, err
 	}
-	return c.doOn(ctx, svcname, s.Nodes, action, opts)
+	return c.doOn(ctx, svcname, s.Nodes(), action, opts)
 }
 
 func (c *Cluster) doOn(ctx context.Context, svcname string, nodes []string, action svc.Action, opts svc.ActionOptions) (*Result, error) {
@@ -246,7 +246,7 @@ func (c *Cluster) Status(ctx context.Context, svcname string) (*Status, error) {
 	}
 	st := &Status{Service: svcname, Nodes: map[string]*NodeStatus{}}
 	var mu sync.Mutex
-	_, err = c.each(ctx, svcname, "print status", s.Nodes, func(ctx context.Context, p Peer, nr *NodeResult) error {
+	_, err = c.each(ctx, svcname, "print status", s.Nodes(), func(ctx context.Context, p Peer, nr *NodeResult) error {
 		ns, err := p.Status(ctx, svcname)
 		if err != nil {
 			return err
@@ -314,7 +314,7 @@ func (c *Cluster) Pull(ctx context.Context, svcname string, opts InstallOptions)
 	if err != nil {
 		return nil, err
 	}
-	return c.pullOn(ctx, svcname, s.Nodes, opts)
+	return c.pullOn(ctx, svcname, s.Nodes(), opts)
 }
 
 func (c *Cluster) pullOn(ctx context.Context, svcname string, nodes []string, opts InstallOptions) (*Result, error) {
@@ -336,7 +336,7 @@ func (c *Cluster) SyncNodes(ctx context.Context, svcname string, opts InstallOpt
 	if err != nil {
 		return nil, err
 	}
-	return c.installOn(ctx, svcname, others(s.Nodes, c.Self.Node), data, opts)
+	return c.installOn(ctx, svcname, others(s.Nodes(), c.Self.Node), data, opts)
 }
 
 func (c *Cluster) installOn(ctx context.Context, svcname string, nodes []string, data []byte, opts InstallOptions) (*Result, error) {

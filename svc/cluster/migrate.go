@@ -203,11 +203,11 @@ func (c *Cluster) Relayout(ctx context.Context, svcname string, nodes []string, 
 	}
 	var added, removed []string
 	for _, n := range nodes {
-		if !slices.Contains(s.Nodes, n) {
+		if !slices.Contains(s.Nodes(), n) {
 			added = append(added, n)
 		}
 	}
-	for _, n := range s.Nodes {
+	for _, n := range s.Nodes() {
 		if !slices.Contains(nodes, n) {
 			removed = append(removed, n)
 		}
@@ -231,11 +231,11 @@ func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepa
 		if opts.DryRun {
 			rep.step(ctx, "install the config sha256 %s declaring %s, then provision the service there", store.Short(store.Checksum(prepare)), strings.Join(added, " "))
 		} else {
-			if err := c.distribute(ctx, s.Name, prepare, rep); err != nil {
+			if err := c.distribute(ctx, s.Name(), prepare, rep); err != nil {
 				return fmt.Errorf("relayout: declaring the new nodes failed, no pod moved: %w", err)
 			}
 			rep.step(ctx, "provision the service on %s", strings.Join(added, " "))
-			if _, err := c.doOn(ctx, s.Name, added, svc.Provision, svc.ActionOptions{}); err != nil {
+			if _, err := c.doOn(ctx, s.Name(), added, svc.Provision, svc.ActionOptions{}); err != nil {
 				return fmt.Errorf("relayout: provisioning the new nodes failed, no pod moved: %w", err)
 			}
 		}
@@ -246,7 +246,7 @@ func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepa
 	if len(removed) > 0 {
 		rep.step(ctx, "stop the service on %s (the removed nodes; their disks keep the data)", strings.Join(removed, " "))
 		if !opts.DryRun {
-			if _, err := c.doOn(ctx, s.Name, removed, svc.Stop, svc.ActionOptions{Force: true}); err != nil {
+			if _, err := c.doOn(ctx, s.Name(), removed, svc.Stop, svc.ActionOptions{Force: true}); err != nil {
 				return fmt.Errorf("relayout: every pod moved, but stopping the removed nodes failed: %w", err)
 			}
 		}
@@ -254,7 +254,7 @@ func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepa
 	if final != nil {
 		if opts.DryRun {
 			rep.step(ctx, "install the final config sha256 %s", store.Short(store.Checksum(final)))
-		} else if err := c.distribute(ctx, s.Name, final, rep); err != nil {
+		} else if err := c.distribute(ctx, s.Name(), final, rep); err != nil {
 			return fmt.Errorf("relayout: every pod moved, but installing the final config failed: %w", err)
 		}
 	}
@@ -286,7 +286,7 @@ func (c *Cluster) nodesOf(ctx context.Context, svcname string, data []byte) ([]s
 	if err != nil {
 		return nil, err
 	}
-	return s.Nodes, nil
+	return s.Nodes(), nil
 }
 
 // precheck validates every config of the plan for the nodes it moves pods
@@ -295,9 +295,9 @@ func (c *Cluster) precheck(ctx context.Context, s *svc.Service, before []byte, b
 	for _, b := range batches {
 		for _, m := range b.moves {
 			for _, node := range []string{m.From, m.To} {
-				o := c.Self.options(s.Name)
+				o := c.Self.options(s.Name())
 				o.Node = node
-				if _, err := svc.Parse(ctx, c.Self.ConfigPath(s.Name), b.after, o); err != nil {
+				if _, err := svc.Parse(ctx, c.Self.ConfigPath(s.Name()), b.after, o); err != nil {
 					return fmt.Errorf("migrate %s: the new config does not validate on %s, nothing changed: %w", m, node, err)
 				}
 			}
@@ -306,7 +306,7 @@ func (c *Cluster) precheck(ctx context.Context, s *svc.Service, before []byte, b
 	if opts.Force {
 		return nil
 	}
-	st, err := c.Status(ctx, s.Name)
+	st, err := c.Status(ctx, s.Name())
 	if err != nil {
 		return fmt.Errorf("migrate: every node must answer before a migration, nothing changed: %w", err)
 	}
@@ -342,7 +342,7 @@ func (c *Cluster) runBatches(ctx context.Context, s *svc.Service, batches []batc
 		return nil
 	}
 	for _, b := range batches {
-		if err := c.runBatch(ctx, s.Name, b, rep); err != nil {
+		if err := c.runBatch(ctx, s.Name(), b, rep); err != nil {
 			return err
 		}
 		rep.Done = append(rep.Done, b.moves...)
