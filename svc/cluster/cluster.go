@@ -14,6 +14,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -48,7 +49,9 @@ type NodeResult struct {
 	Node   string        `json:"node"`
 	Result *svc.Result   `json:"result,omitempty"`
 	Config *ConfigChange `json:"config,omitempty"`
-	Error  string        `json:"error,omitempty"`
+	// Output is what a Command printed on the node (its JSON).
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  string          `json:"error,omitempty"`
 	// After is the node's state re-read once an action failed or timed
 	// out there: what the node is, rather than what the failure suggests.
 	After *StateAfter `json:"after,omitempty"`
