@@ -94,6 +94,10 @@ type Options struct {
 	// ChrootScripts runs the script modules chrooted in Root, so that
 	// what they glob by absolute path (/<svc>/pod*) is the node's.
 	ChrootScripts bool
+	// Around, when set, runs what Command does on the node (the engine
+	// and its modules) through fn: in a mount namespace where the
+	// node's pods are mounted (examples/spd), for instance.
+	Around func(fn func() error) error
 }
 
 // Vars are the service's variables as the reference's collector gives
@@ -266,11 +270,20 @@ func Command(req Request, opts func(a *cluster.Agent) Options) cluster.Command {
 			if opts != nil {
 				o = opts(a)
 			}
-			eng, err := NewEngine(ctx, s, req, o)
-			if err != nil {
-				return nil, err
+			var rep *NodeReport
+			work := func() error {
+				eng, err := NewEngine(ctx, s, req, o)
+				if err != nil {
+					return err
+				}
+				rep, err = Run(ctx, eng, s, req)
+				return err
 			}
-			rep, err := Run(ctx, eng, s, req)
+			if o.Around != nil {
+				err = o.Around(work)
+			} else {
+				err = work()
+			}
 			if err != nil {
 				return nil, err
 			}
