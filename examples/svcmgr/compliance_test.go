@@ -88,6 +88,16 @@ func TestComplianceUsage(t *testing.T) {
 	code, _, stderr = svcmgrRun(append(base, "compliance", "check", "--rules", filepath.Join(root, "missing.json"), "--moduleset", "x")...)
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "missing.json")
+	// Malformed rules name their file; a service name leading out of
+	// the root is refused before anything is read.
+	bad := filepath.Join(root, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"modulesets": [`), 0o644))
+	code, _, stderr = svcmgrRun(append(base, "compliance", "check", "--rules", bad)...)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "bad.json")
+	code, _, stderr = svcmgrRun("--root", root, "--node", "spd01", "-s", "../spdsvc01", "compliance", "check")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "-s:")
 	// Nothing was attached by the refused commands.
 	require.NoFileExists(t, filepath.Join(root, "var", "spdsvc01", "compliance", "attachments.json"))
 }
@@ -246,4 +256,46 @@ func TestComplianceClusterLocal(t *testing.T) {
 	code, _, stderr = svcmgrOn("spd02", "compliance", "check")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "spd02 is not the flex primary")
+}
+
+// TestComplianceClusterSSH is the same over SSH: four sshd on loopback,
+// the peers' svcmgr printing their reports as JSON, nok on a node is exit
+// 1 with every node's report.
+func TestComplianceClusterSSH(t *testing.T) {
+	compliancetest.RequireCommands(t, "bash")
+	c := startSSHCluster(t, "spd01", "spd02", "spd03", "spd04")
+	for _, n := range c.nodes {
+		svcRoot(t, n.root)
+	}
+	out := c.ok(t, "--cluster", "compliance", "attach", "--moduleset", "svcenv")
+	for _, n := range c.nodes {
+		require.Contains(t, out, "@"+n.name+"\nspdsvc01@"+n.name+" attached modulesets: svcenv\n")
+		require.FileExists(t, filepath.Join(n.root, "var", "spdsvc01", "compliance", "attachments.json"))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(c.nodes[3].root, "mark"), nil, 0o644))
+	out, errs, code := c.svcmgr(t, "--format", "json", "--cluster", "compliance", "check")
+	require.Equal(t, 1, code, errs)
+	var res cluster.Result
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.Equal(t, []string{"spd01", "spd02", "spd03"}, res.Failed())
+	for _, n := range c.nodes {
+		var rep svccomp.NodeReport
+		require.NoError(t, json.Unmarshal(res.Nodes[n.name].Output, &rep), n.name)
+		require.Equal(t, n.name, rep.Node)
+		require.Contains(t, rep.Report.Results[0].Output, "OSVC_COMP_SERVICES_SVC_NAME=spdsvc01\n")
+		require.Contains(t, rep.Report.Results[0].Output, "OSVC_COMP_NODES_NODENAME="+n.name+"\n")
+	}
+	out = c.ok(t, "--cluster", "compliance", "fix")
+	require.Contains(t, out, "spdsvc01@spd02 fix svcenv: 1 modules, 1 ok")
+	c.ok(t, "--cluster", "compliance", "check")
+	// The seed's typo is refused on the primary, before any node is asked.
+	_, errs, code = c.svcmgr(t, "--cluster", "compliance", "fix", "--moduleset", "sdpc.svc", "--rules", filepath.Join(mustAbs(t, seedRules)))
+	require.Equal(t, 2, code)
+	require.Contains(t, errs, `did you mean "spdc.svc"?`)
+}
+
+func mustAbs(t *testing.T, p string) string {
+	abs, err := filepath.Abs(p)
+	require.NoError(t, err)
+	return abs
 }

@@ -9,7 +9,11 @@
 // The layout of the pods in a config (which node runs which pod, with
 // which gateway) is the Planner's business: the spd planner of
 // formtemplate satisfies it through a small adapter (internal/spdplanner, used by examples/svcmgr and examples/spd),
-// so that this package does not depend on the form generator.
+// so that this package does not depend on the form generator. In the same
+// way, an operation that is not one of svc's actions (service compliance,
+// in internal/svccomp) runs on every node as a Command: Cluster.Exec calls
+// its in-process function on local agents and svcmgr with its arguments on
+// SSH peers, and returns each node's JSON output.
 package cluster
 
 import (
