@@ -299,3 +299,36 @@ func mustAbs(t *testing.T, p string) string {
 	require.NoError(t, err)
 	return abs
 }
+
+// TestComplianceConcurrentAttach: attaches and detaches racing on one
+// service leave a valid attachments file (the engine's lock).
+func TestComplianceConcurrentAttach(t *testing.T) {
+	root := t.TempDir()
+	svcRoot(t, root)
+	base := []string{"--root", root, "--node", "spd01", "--fake", "-s", "spdsvc01", "compliance"}
+	errs := make(chan string, 16)
+	for i := range 16 {
+		go func() {
+			verb := "attach"
+			if i%4 == 3 {
+				verb = "list"
+			}
+			code, out, stderr := svcmgrRun(append(base, verb, "--moduleset", "svcenv")...)
+			if code != 0 {
+				errs <- out + stderr
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 16 {
+		require.Empty(t, <-errs)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "var", "spdsvc01", "compliance", "attachments.json"))
+	require.NoError(t, err)
+	var st struct {
+		Services map[string][]string `json:"services"`
+	}
+	require.NoError(t, json.Unmarshal(b, &st), string(b))
+	require.Equal(t, map[string][]string{"spdsvc01": {"svcenv"}}, st.Services)
+}
