@@ -223,8 +223,7 @@ func (s *scenario) svcComplianceCommand(export *compliance.Export, action string
 	}
 	return svccomp.Command(req, func(a *cluster.Agent) svccomp.Options {
 		return svccomp.Options{Root: a.Root, Export: export, ChrootScripts: true,
-			Around: func(fn func() error) error {
-				ctx := context.Background()
+			Around: func(ctx context.Context, fn func() error) error {
 				sv, err := a.Load(ctx, svcname)
 				if err != nil {
 					return err

@@ -97,7 +97,7 @@ type Options struct {
 	// Around, when set, runs what Command does on the node (the engine
 	// and its modules) through fn: in a mount namespace where the
 	// node's pods are mounted (examples/spd), for instance.
-	Around func(fn func() error) error
+	Around func(ctx context.Context, fn func() error) error
 }
 
 // Vars are the service's variables as the reference's collector gives
@@ -280,7 +280,7 @@ func Command(req Request, opts func(a *cluster.Agent) Options) cluster.Command {
 				return err
 			}
 			if o.Around != nil {
-				err = o.Around(work)
+				err = o.Around(ctx, work)
 			} else {
 				err = work()
 			}
