@@ -64,6 +64,11 @@ type Options struct {
 	// Service is the service the modules run for ("" for the node): it
 	// becomes OSVC_COMP_SERVICES_SVC_NAME and keys the attachments.
 	Service string
+	// ServiceVars are the other variables of the service, named as the
+	// reference's collector names them (services.svc_nodes,
+	// services.svc_app...): they become OSVC_COMP_<NAME> after the node
+	// facts and before the rulesets' variables, which win.
+	ServiceVars map[string]string
 	// Env adds variables to every module's environment (and to the
 	// native checkers' %%ENV:X%% lookups), after the compliance variables.
 	Env map[string]string
@@ -233,6 +238,17 @@ func (e *UnknownModulesetError) Error() string {
 	return msg
 }
 
+// UnknownModuleError names modules that the selected modulesets do not
+// hold.
+type UnknownModuleError struct {
+	Modules    []string
+	Modulesets []string
+}
+
+func (e *UnknownModuleError) Error() string {
+	return fmt.Sprintf("compliance: module %s is not in moduleset %s", strings.Join(e.Modules, ", "), strings.Join(e.Modulesets, ","))
+}
+
 func (e *Engine) plan(ctx context.Context, sel Selection) ([]string, []plannedModule, error) {
 	names, err := e.modulesets(ctx, sel)
 	if err != nil {
@@ -255,7 +271,7 @@ func (e *Engine) plan(ctx context.Context, sel Selection) ([]string, []plannedMo
 			}
 		}
 		if len(want) > 0 {
-			return nil, nil, fmt.Errorf("compliance: module %s is not in moduleset %s", strings.Join(slices.Sorted(maps.Keys(want)), ", "), strings.Join(names, ","))
+			return nil, nil, &UnknownModuleError{Modules: slices.Sorted(maps.Keys(want)), Modulesets: names}
 		}
 		entries = kept
 	}
@@ -305,7 +321,7 @@ func (e *Engine) checkerEnv(lookup func(string) (string, bool), out, errw io.Wri
 
 // moduleEnv is the environment a module gets, as KEY=VALUE in order:
 // the base environment, the node facts (OSVC_COMP_NODES_*), the service
-// (OSVC_COMP_SERVICES_SVC_NAME), the variables (OSVC_COMP_<NAME>), the
+// (OSVC_COMP_SERVICES_SVC_NAME, Options.ServiceVars), the variables (OSVC_COMP_<NAME>), the
 // checker locations (SVCKIT_COMP_*), Options.Env; a later one wins.
 func (e *Engine) moduleEnv(pm plannedModule, base bool) []string {
 	return e.moduleEnvAt(pm, base, false)
@@ -332,6 +348,9 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 	}
 	if e.opts.Service != "" {
 		env = append(env, checker.EnvName("services.svc_name")+"="+e.opts.Service)
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.opts.ServiceVars)) {
+		env = append(env, checker.EnvName(k)+"="+e.opts.ServiceVars[k])
 	}
 	for _, v := range pm.envVars {
 		env = append(env, checker.EnvName(v.Name)+"="+v.Value)
@@ -668,3 +687,6 @@ func (e *Engine) ModulesDir() string { return e.opts.ModulesDir }
 
 // Facts returns the node facts the engine filters with.
 func (e *Engine) Facts() *Facts { return e.facts }
+
+// Export returns the rules the engine runs.
+func (e *Engine) Export() *Export { return e.export }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"syscall"
+
+	"github.com/svckit/svckit/compliance/checker"
 )
 
 // Script is an executable module found in the modules directory.
@@ -94,7 +96,7 @@ func CheckScriptSafe(path string) error {
 
 // CompObjNames are the names the compobj binary answers to, as the
 // reference's com.opensvc objects.
-var CompObjNames = []string{"file.py", "files.py", "sysctl.py", "package.py", "packages.py", "nodeconf.py"}
+var CompObjNames = checker.ObjectNames
 
 // InstallCompObj makes the com.opensvc directory beside the modules, with
 // the object names as symlinks to the compobj binary, so the reference's

@@ -23,11 +23,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/svckit/svckit/compliance/checker"
@@ -40,40 +37,6 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = "usage: %s PREFIX check|fix|fixable"
-
 func run(ctx context.Context, args, environ []string) int {
-	obj := strings.TrimSuffix(filepath.Base(args[0]), ".py")
-	args = args[1:]
-	if checker.Canonical(obj) == "" {
-		if len(args) == 0 || checker.Canonical(strings.TrimSuffix(args[0], ".py")) == "" {
-			fmt.Fprintf(os.Stderr, "usage: compobj file|files|sysctl|package|packages|nodeconf PREFIX check|fix|fixable\n")
-			return 1
-		}
-		obj, args = strings.TrimSuffix(args[0], ".py"), args[1:]
-	}
-	if len(args) != 2 || args[0] == "" {
-		fmt.Fprintf(os.Stderr, usage+"\n", obj+".py")
-		return 1
-	}
-	prefix, action := args[0], args[1]
-	vars := checker.VarsWithPrefix(environ, prefix)
-	if len(vars) == 0 {
-		fmt.Printf("no rules (no variable starts with %s)\n", prefix)
-		return int(checker.NA)
-	}
-	o, err := checker.NewObject(obj, vars)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", obj, err)
-		return int(checker.NOK)
-	}
-	env := checker.EnvFromEnviron(environ)
-	env.Out, env.Err = os.Stdout, os.Stderr
-	defer env.Close()
-	st, err := checker.Run(ctx, o, env, action)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n"+usage+"\n", obj, err, obj+".py")
-		return int(checker.NOK)
-	}
-	return int(st)
+	return checker.RunObjectCommand(ctx, args, environ, os.Stdout, os.Stderr)
 }

@@ -87,7 +87,9 @@ type Report struct {
 	Root       string            `json:"root"`
 	Kept       bool              `json:"kept"`
 	Compliance []*nodeCompliance `json:"compliance,omitempty"`
-	Steps      []*StepReport     `json:"steps"`
+	// SvcCompliance is what the service compliance step found.
+	SvcCompliance *svcCompliance `json:"svc_compliance,omitempty"`
+	Steps         []*StepReport  `json:"steps"`
 	// Status is the cluster status after the last step.
 	Status   *cluster.Status `json:"status,omitempty"`
 	Duration time.Duration   `json:"duration_ns"`
@@ -156,6 +158,9 @@ type scenario struct {
 	password spd.Secret
 	// pending is the generated config, stored by the next step.
 	pending []byte
+	// compobj is the program the service compliance module calls as the
+	// com.opensvc objects.
+	compobj string
 }
 
 func nodeName(i int) string { return fmt.Sprintf("spd%02d", i) }
@@ -220,6 +225,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		{"store and pull", s.storeAndPull},
 		{"node compliance", s.nodeCompliance},
 		{"provision and start --cluster", s.provisionStart},
+		{"service compliance --cluster", s.serviceCompliance},
 		{"print status spd01", s.printStatus},
 		{"replace spider image", s.replaceImage},
 		{fmt.Sprintf("migrate a pod %s -> %s", movedFrom, movedTo), s.migrate},
@@ -720,6 +726,11 @@ func (s *scenario) migrate(ctx context.Context, sr *StepReport) error {
 		}
 	}
 	sr.Summary = fmt.Sprintf("%s now up on %s (%d pods there), down on %s", tag, movedTo, len(pods[movedTo]), movedFrom)
+	if msg, err := s.fixAfterMigration(ctx, pod); err != nil {
+		return err
+	} else if msg != "" {
+		sr.Summary += "; " + msg
+	}
 	return nil
 }
 

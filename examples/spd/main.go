@@ -61,9 +61,16 @@ import (
 	"context"
 	"os"
 	"os/signal"
+
+	"github.com/svckit/svckit/compliance/checker"
 )
 
 func main() {
+	// Linked as com.opensvc/files.py in the node roots: the service
+	// compliance module calls this program as the reference's objects.
+	if checker.IsObjectCommand(os.Args[0]) {
+		os.Exit(checker.RunObjectCommand(context.Background(), os.Args, os.Environ(), os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ func TestScenario(t *testing.T) {
 			require.NotContains(t, js, pw)
 			var rep Report
 			require.NoError(t, json.Unmarshal([]byte(js), &rep))
-			require.Len(t, rep.Steps, 9)
+			require.Len(t, rep.Steps, 10)
 			steps := map[string]*StepReport{}
 			for _, s := range rep.Steps {
 				require.Equal(t, "ok", s.Result, "%s: %s", s.Name, s.Error)
@@ -92,8 +93,26 @@ func TestScenario(t *testing.T) {
 			require.Equal(t, tc.pods, countPods(started.Pods))
 			require.Len(t, started.Pods, tc.nodes)
 
-			// The migrated pod runs on spd03 only.
+			// Service compliance: spdc.svc wrote each pod's two spd.cnf on
+			// its disk, with the module's server ids; after the migration a
+			// fix on spd03 found the pod's files there already.
 			mig := steps["migrate a pod spd02 -> spd03"]
+			sc := rep.SvcCompliance
+			require.NotNil(t, sc)
+			if os.Geteuid() != 0 {
+				require.Contains(t, sc.Skipped, "needs root")
+			} else {
+				require.Empty(t, sc.Skipped)
+				require.Equal(t, 2*tc.pods, countFiles(sc))
+				require.Len(t, sc.Files, tc.pods)
+				require.Equal(t, []string{"db/conf/spd.cnf", "sm/conf/spd.cnf"}, sc.Files["spdsvc01-pod1"])
+				require.Equal(t, [2]int{33, 34}, sc.ServerIDs["pod01"])
+				require.Equal(t, [2]int{33 + 2*(tc.pods-1), 34 + 2*(tc.pods-1)}, sc.ServerIDs[fmt.Sprintf("pod%02d", tc.pods)])
+				require.Contains(t, steps["service compliance --cluster"].Summary, fmt.Sprintf("%d files, 2 per pod", 2*tc.pods))
+				require.Contains(t, mig.Summary, "compliance fix on spd03: already conform, "+tc.movedPod+"'s 2 files unchanged")
+			}
+
+			// The migrated pod runs on spd03 only.
 			require.Contains(t, mig.Pods["spd03"], tc.movedPod)
 			require.NotContains(t, mig.Pods["spd02"], tc.movedPod)
 			require.Equal(t, tc.pods, countPods(mig.Pods))
@@ -183,8 +202,8 @@ func TestMigrationRollback(t *testing.T) {
 	require.ErrorAs(t, err, &me)
 	require.True(t, me.Restored, "%v", me.RestoreErr)
 	require.False(t, rep.OK())
-	require.Len(t, rep.Steps, 7, "the run stops at the failed step")
-	mig := rep.Steps[6]
+	require.Len(t, rep.Steps, 8, "the run stops at the failed step")
+	mig := rep.Steps[7]
 	require.Equal(t, "failed", mig.Result)
 	require.Contains(t, mig.Error, "no space left")
 	require.Contains(t, mig.Pods["spd02"], "pod16")

@@ -5,7 +5,12 @@
 //	       [--subsets S] [--dry-run] [--format text|json] [--waitlock D] ACTION
 //
 // ACTION is one of: print status, print config, validate config, start,
-// stop, provision, unprovision, startcontainer, stopcontainer, docker ARGS.
+// stop, provision, unprovision, startcontainer, stopcontainer, docker ARGS,
+// compliance check|fix|fixable|attach|detach|show|list [--moduleset M[,M]]
+// [--module M[,M]] [--rules EXPORT.json] [--chroot-modules] (the service's
+// compliance: its own attachments under <root>/var/<svc>/compliance, the
+// node's modules, the service's variables; exit 1 when a module is not
+// ok, 2 for an unknown moduleset or module).
 // The config is <root>/etc/<svc>.conf and the state lives under
 // <root>/var/<svc>/. --fake runs every resource on driver/fake (state in
 // the var directory, so successive invocations see it; latency and faults
@@ -22,7 +27,7 @@
 //	svcmgr -s SVC pull                    fetch the config from the store, validate, install
 //	svcmgr -s SVC push                    store the local config as a new version (CAS)
 //	svcmgr -s SVC sync nodes              copy the local config to the other nodes
-//	svcmgr -s SVC --cluster ACTION        run ACTION on every node (also pull, print status)
+//	svcmgr -s SVC --cluster ACTION        run ACTION on every node (also pull, print status, compliance)
 //	svcmgr -s SVC migrate --pod N --to NODE
 //	svcmgr -s SVC relayout --nodes "NODE..." [--parallel N]
 //

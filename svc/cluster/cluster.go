@@ -9,11 +9,16 @@
 // The layout of the pods in a config (which node runs which pod, with
 // which gateway) is the Planner's business: svc/cluster/spdplanner is the
 // Planner of the configs formtemplate/spd generates (the seed's), so that
-// this package does not depend on the form generator.
+// this package does not depend on the form generator. In the same way, an
+// operation that is not one of svc's actions (service compliance, in
+// internal/svccomp) runs on every node as a Command: Cluster.Exec calls
+// its in-process function on local agents and svcmgr with its arguments
+// on SSH peers, and returns each node's JSON output.
 package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -48,7 +53,9 @@ type NodeResult struct {
 	Node   string        `json:"node"`
 	Result *svc.Result   `json:"result,omitempty"`
 	Config *ConfigChange `json:"config,omitempty"`
-	Error  string        `json:"error,omitempty"`
+	// Output is what a Command printed on the node (its JSON).
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  string          `json:"error,omitempty"`
 	// After is the node's state re-read once an action failed or timed
 	// out there: what the node is, rather than what the failure suggests.
 	After *StateAfter `json:"after,omitempty"`
