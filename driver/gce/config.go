@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/resource"
 )
 
 // Clients makes and keeps one Client per Options, so that the resources
@@ -71,4 +72,51 @@ func ConfigOptions(cfg driver.Config, base Options) Options {
 		base.Endpoint = ep
 	}
 	return base
+}
+
+// Shared is what the resources made by one factory of a GCE driver share:
+// the client options the program gave the factory, and one compute client
+// per set of options. The zero value is not usable; use NewShared.
+type Shared struct {
+	opts    Options
+	clients *Clients
+}
+
+// NewShared returns an empty Shared.
+func NewShared() *Shared { return &Shared{clients: &Clients{}} }
+
+// Apply adds client options (endpoint, metadata host, pacing).
+func (s *Shared) Apply(opts ...Option) {
+	for _, o := range opts {
+		o(&s.opts)
+	}
+}
+
+// API returns how the resource of section cfg reaches the compute API:
+// the section's keywords (gce_zone, gce_endpoint, ...) win over the
+// factory's options.
+func (s *Shared) API(cfg driver.Config) API {
+	return API{loc: ConfigLocation(cfg), opts: ConfigOptions(cfg, s.opts), clients: s.clients}
+}
+
+// API is how one GCE resource reaches the compute API. Resources embed it.
+type API struct {
+	loc     Location
+	opts    Options
+	clients *Clients
+}
+
+// Client returns the compute client and the resource's location, with
+// what its section leaves unset (project, zone, instance) asked of the
+// metadata server. Errors are the resource's action errors.
+func (a API) Client(ctx context.Context, rid, action string) (*Client, Location, error) {
+	c, err := a.clients.Get(ctx, a.opts)
+	if err != nil {
+		return nil, Location{}, resource.Errorf(rid, action, "%w", err)
+	}
+	loc, err := c.Resolve(ctx, a.loc)
+	if err != nil {
+		return nil, loc, resource.Errorf(rid, action, "%w", err)
+	}
+	return c, loc, nil
 }

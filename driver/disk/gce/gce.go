@@ -49,22 +49,17 @@ type Option func(*factory)
 // retry and poll pacing). The gce_endpoint keyword wins over the endpoint
 // set here.
 func WithGCE(opts ...gcec.Option) Option {
-	return func(f *factory) {
-		for _, o := range opts {
-			o(&f.opts)
-		}
-	}
+	return func(f *factory) { f.gce.Apply(opts...) }
 }
 
 type factory struct {
-	opts    gcec.Options
-	clients *gcec.Clients
+	gce *gcec.Shared
 }
 
 // NewFactory returns the disk.gce factory. The resources it makes share
 // one compute client per endpoint.
 func NewFactory(opts ...Option) driver.Factory {
-	f := &factory{clients: &gcec.Clients{}}
+	f := &factory{gce: gcec.NewShared()}
 	for _, o := range opts {
 		o(f)
 	}
@@ -79,9 +74,7 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 	return &Disk{
 		Base:    cfg.Base(),
 		GCESpec: *s,
-		loc:     gcec.ConfigLocation(cfg),
-		opts:    gcec.ConfigOptions(cfg, f.opts),
-		clients: f.clients,
+		API:     f.gce.API(cfg),
 		created: created.Open(cfg.VarDir),
 	}, nil
 }
@@ -91,9 +84,7 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 type Disk struct {
 	resource.Base
 	disk.GCESpec
-	loc     gcec.Location
-	opts    gcec.Options
-	clients *gcec.Clients
+	gcec.API
 	// created keeps the records of the disks provision created.
 	created created.Store
 }
@@ -106,15 +97,7 @@ var (
 )
 
 func (d *Disk) client(ctx context.Context, action string) (*gcec.Client, gcec.Location, error) {
-	c, err := d.clients.Get(ctx, d.opts)
-	if err != nil {
-		return nil, gcec.Location{}, resource.Errorf(d.RID(), action, "%w", err)
-	}
-	loc, err := c.Resolve(ctx, d.loc)
-	if err != nil {
-		return nil, loc, resource.Errorf(d.RID(), action, "%w", err)
-	}
-	return c, loc, nil
+	return d.API.Client(ctx, d.RID(), action)
 }
 
 // diskState is what one disk looks like from this instance.

@@ -45,11 +45,7 @@ type Option func(*factory)
 // WithGCE sets the compute client options. The gce_endpoint keyword wins
 // over the endpoint set here.
 func WithGCE(opts ...gcec.Option) Option {
-	return func(f *factory) {
-		for _, o := range opts {
-			o(&f.opts)
-		}
-	}
+	return func(f *factory) { f.gce.Apply(opts...) }
 }
 
 // WithNetNS plumbs addresses in the network namespace of the file path
@@ -57,14 +53,13 @@ func WithGCE(opts ...gcec.Option) Option {
 func WithNetNS(path string) Option { return func(f *factory) { f.netns = path } }
 
 type factory struct {
-	opts    gcec.Options
-	clients *gcec.Clients
-	netns   string
+	gce   *gcec.Shared
+	netns string
 }
 
 // NewFactory returns the ip.gce factory.
 func NewFactory(opts ...Option) driver.Factory {
-	f := &factory{clients: &gcec.Clients{}}
+	f := &factory{gce: gcec.NewShared()}
 	for _, o := range opts {
 		o(f)
 	}
@@ -79,9 +74,7 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 	return &IP{
 		Base:    cfg.Base(),
 		GCESpec: *s,
-		loc:     gcec.ConfigLocation(cfg),
-		opts:    gcec.ConfigOptions(cfg, f.opts),
-		clients: f.clients,
+		API:     f.gce.API(cfg),
 		netns:   f.netns,
 	}, nil
 }
@@ -91,22 +84,12 @@ func (f *factory) new(_ context.Context, cfg driver.Config) (resource.Resource, 
 type IP struct {
 	resource.Base
 	ip.GCESpec
-	loc     gcec.Location
-	opts    gcec.Options
-	clients *gcec.Clients
-	netns   string
+	gcec.API
+	netns string
 }
 
 func (r *IP) client(ctx context.Context, action string) (*gcec.Client, gcec.Location, error) {
-	c, err := r.clients.Get(ctx, r.opts)
-	if err != nil {
-		return nil, gcec.Location{}, resource.Errorf(r.RID(), action, "%w", err)
-	}
-	loc, err := c.Resolve(ctx, r.loc)
-	if err != nil {
-		return nil, loc, resource.Errorf(r.RID(), action, "%w", err)
-	}
-	return c, loc, nil
+	return r.API.Client(ctx, r.RID(), action)
 }
 
 // routeState reads the route and tells whether it sends the address to
