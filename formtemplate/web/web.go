@@ -166,7 +166,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	isJSON, a, status, err := h.readAnswers(r)
 	asJSON := wantsJSON(r, isJSON)
 	if err != nil {
-		h.fail(w, r, status, err.Error())
+		h.failAs(w, asJSON, status, err.Error())
 		return
 	}
 	secrets := h.secrets(a)
@@ -174,6 +174,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if err == nil && h.opts.Check != nil {
 		err = h.opts.Check(r.Context(), values)
 	}
+	secrets.addValues(h.form, values)
 	problems := a.problems
 	if err != nil {
 		var verr *formtemplate.ValidationError
@@ -289,7 +290,11 @@ type errorJSON struct {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	if wantsJSON(r, false) {
+	h.failAs(w, wantsJSON(r, false), status, msg)
+}
+
+func (h *Handler) failAs(w http.ResponseWriter, asJSON bool, status int, msg string) {
+	if asJSON {
 		writeJSON(w, status, errorJSON{Error: msg})
 		return
 	}
@@ -450,6 +455,29 @@ func (h *Handler) secrets(a *answers) *redactor {
 		}
 	}
 	return r
+}
+
+// addValues adds the validated values of the secret inputs: a default
+// is as secret as a typed answer.
+func (r *redactor) addValues(f *formtemplate.Form, values formtemplate.Values) {
+	for _, in := range f.Inputs {
+		if !in.IsSecret() {
+			continue
+		}
+		var vals []string
+		switch x := values[in.ID].(type) {
+		case string:
+			vals = []string{x}
+		case []string:
+			vals = append(slices.Clone(x), strings.Join(x, " "))
+		}
+		for _, v := range vals {
+			if v != "" {
+				r.values = append(r.values, v)
+				r.set.Add(v, formtemplate.ShellQuote(v))
+			}
+		}
+	}
 }
 
 // Redact masks what the one rule of resource/secret masks in text.
