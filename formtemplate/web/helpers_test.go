@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,7 +33,7 @@ type dirStore struct {
 	calls atomic.Int64
 }
 
-func newDirStore(t *testing.T, key string) *dirStore {
+func newDirStore(t testing.TB, key string) *dirStore {
 	t.Helper()
 	dir := t.TempDir()
 	root, err := os.OpenRoot(dir)
@@ -55,7 +56,7 @@ func (s *dirStore) Store(ctx context.Context, sub web.Submission) (web.Receipt, 
 	return web.Receipt{Location: "dir:" + filepath.Join(s.dir, name), Revision: hex.EncodeToString(sum[:])[:12]}, nil
 }
 
-func (s *dirStore) read(t *testing.T, name string) string {
+func (s *dirStore) read(t testing.TB, name string) string {
 	t.Helper()
 	data, err := s.root.ReadFile(name)
 	require.NoError(t, err)
@@ -63,7 +64,7 @@ func (s *dirStore) read(t *testing.T, name string) string {
 }
 
 // spdHandler serves the seed's form with the spd generator and checks.
-func spdHandler(t *testing.T, opts web.Options) (*web.Handler, *dirStore) {
+func spdHandler(t testing.TB, opts web.Options) (*web.Handler, *dirStore) {
 	t.Helper()
 	gens := formtemplate.NewGenerators()
 	require.NoError(t, spd.Register(gens))
@@ -75,6 +76,9 @@ func spdHandler(t *testing.T, opts web.Options) (*web.Handler, *dirStore) {
 	}
 	if opts.Store == nil {
 		opts.Store = store
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h, err := web.New(spd.Form(), opts)
 	require.NoError(t, err)
@@ -89,7 +93,7 @@ type request struct {
 	header      map[string]string
 }
 
-func do(t *testing.T, h http.Handler, rq request) (*http.Response, string) {
+func do(t testing.TB, h http.Handler, rq request) (*http.Response, string) {
 	t.Helper()
 	if rq.method == "" {
 		rq.method = http.MethodPost

@@ -67,6 +67,12 @@ type Receipt struct {
 	Revision string `json:"revision"`
 }
 
+// ErrConflict, wrapped in an error of a Store, says that the submission
+// clashes with what the store holds (a service that exists already): the
+// answer is 409 Conflict, not a server error, and the page keeps the
+// answers for another try.
+var ErrConflict = errors.New("conflict with the stored version")
+
 // Store keeps the documents of a valid submission.
 type Store interface {
 	Store(ctx context.Context, s Submission) (Receipt, error)
@@ -260,17 +266,22 @@ func (h *Handler) invalid(w http.ResponseWriter, asJSON bool, a *answers, secret
 	h.writePage(w, http.StatusUnprocessableEntity, h.page(a.typed, problems, nil))
 }
 
-// serverError reports a failure that is no fault of the answers: the
-// page keeps them so that the person can try again.
+// serverError reports a failure that is no fault of the answers (or a
+// conflict with the store): the page keeps them so that the person can
+// try again.
 func (h *Handler) serverError(w http.ResponseWriter, asJSON bool, a *answers, secrets *redactor, stage string, err error) {
 	msg := secrets.Message(err.Error())
 	h.logger.Error("formtemplate/web: submission failed", "form", h.form.Label, "stage", stage, "error", msg)
 	msg = stage + ": " + msg
+	status := http.StatusInternalServerError
+	if errors.Is(err, ErrConflict) {
+		status = http.StatusConflict
+	}
 	if asJSON {
-		writeJSON(w, http.StatusInternalServerError, errorJSON{Error: msg})
+		writeJSON(w, status, errorJSON{Error: msg})
 		return
 	}
-	h.writePage(w, http.StatusInternalServerError, h.page(a.typed, []formtemplate.Problem{{Message: msg}}, nil))
+	h.writePage(w, status, h.page(a.typed, []formtemplate.Problem{{Message: msg}}, nil))
 }
 
 // sortProblems orders problems as the form's inputs, the others (unknown

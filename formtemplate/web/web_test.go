@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/svckit/svckit/formtemplate"
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/formtemplate/web"
+	"github.com/svckit/svckit/internal/testenv"
 )
 
 // allTypes has an input of every type and of every control.
@@ -44,6 +47,9 @@ func allTypesHandler(t *testing.T, opts web.Options) (*web.Handler, *dirStore) {
 	store := newDirStore(t, "name")
 	if opts.Store == nil {
 		opts.Store = store
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h, err := web.New(allTypes(), opts)
 	require.NoError(t, err)
@@ -462,7 +468,8 @@ func TestSecretsNeverShown(t *testing.T) {
 	failing := web.StoreFunc(func(ctx context.Context, s web.Submission) (web.Receipt, error) {
 		return web.Receipt{}, fmt.Errorf("store refused %q for %s", s.Values.String(spd.InputRootPwd), s.Values.String(spd.InputSvcname))
 	})
-	h, _ := spdHandler(t, web.Options{Store: failing})
+	var logged strings.Builder
+	h, _ := spdHandler(t, web.Options{Store: failing, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	// A failure after validation: the page keeps the answers, not the
 	// secret, and masks it in the error.
 	resp, body := postForm(t, h, spdAnswers())
@@ -471,6 +478,8 @@ func TestSecretsNeverShown(t *testing.T) {
 	p := parse(t, body)
 	require.Contains(t, text(p.byID("problems")), "store: store refused xxxx for spdsvc02")
 	require.Equal(t, "spdsvc02", attr(p.byID("in-svcname"), "value"))
+	require.Contains(t, logged.String(), `stage=store error="store refused xxxx for spdsvc02"`)
+	require.NotContains(t, logged.String(), "Root-Pw-0451")
 
 	// A short secret quoted in a problem message is masked too.
 	h2, err := web.New(&formtemplate.Form{Label: "f", Inputs: []formtemplate.Input{
@@ -483,6 +492,29 @@ func TestSecretsNeverShown(t *testing.T) {
 		require.NotContains(t, body, "Zq")
 		require.Contains(t, body, "xxxx does not match")
 	}
+}
+
+func TestStoreConflict(t *testing.T) {
+	var mu sync.Mutex
+	taken := map[string]bool{}
+	createOnly := web.StoreFunc(func(ctx context.Context, s web.Submission) (web.Receipt, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		name := s.Values.String(spd.InputSvcname)
+		if taken[name] {
+			return web.Receipt{}, fmt.Errorf("service %s exists: %w", name, web.ErrConflict)
+		}
+		taken[name] = true
+		return web.Receipt{Location: "memory " + name, Revision: "1"}, nil
+	})
+	h, _ := spdHandler(t, web.Options{Store: createOnly})
+	resp, _ := postForm(t, h, spdAnswers())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, body := postForm(t, h, spdAnswers())
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	p := parse(t, body)
+	require.Contains(t, text(p.byID("problems")), "store: service spdsvc02 exists: conflict with the stored version")
+	require.Equal(t, "spdsvc02", attr(p.byID("in-svcname"), "value"))
 }
 
 func TestChecksAndGeneratorErrors(t *testing.T) {
@@ -567,4 +599,19 @@ func TestCancelledRequestStoresNothing(t *testing.T) {
 	require.EqualValues(t, 1, store.calls.Load())
 	_, err := store.root.Stat("spdsvc02.conf")
 	require.Error(t, err)
+}
+
+// DESIGN.md: forms on the web live under formtemplate and never import
+// the service package (nor a driver): a tool serving forms links none.
+func TestImportsNoService(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		testenv.Skip(t, "needs the go command in PATH")
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for pkg := range strings.FieldsSeq(string(out)) {
+		require.False(t, pkg == "github.com/svckit/svckit/svc" || strings.HasPrefix(pkg, "github.com/svckit/svckit/svc/"), "formtemplate/web imports %s", pkg)
+		require.False(t, strings.HasPrefix(pkg, "github.com/svckit/svckit/driver/"), "formtemplate/web imports %s", pkg)
+	}
 }
