@@ -119,6 +119,15 @@ func New(form *formtemplate.Form, opts Options) (*Handler, error) {
 	}
 	f := *form
 	f.Inputs = slices.Clone(form.Inputs)
+	for i, in := range f.Inputs {
+		f.Inputs[i].Candidates = slices.Clone(in.Candidates)
+		if in.Min != nil {
+			f.Inputs[i].Min = formtemplate.Int64(*in.Min)
+		}
+		if in.Max != nil {
+			f.Inputs[i].Max = formtemplate.Int64(*in.Max)
+		}
+	}
 	f.Outputs = slices.Clone(form.Outputs)
 	h := &Handler{form: &f, opts: opts, cross: opts.CrossOrigin, logger: opts.Logger}
 	if h.opts.MaxBodyBytes <= 0 {

@@ -28,7 +28,7 @@ func allTypes() *formtemplate.Form {
 		Label:       "All types",
 		Description: "one input of each kind",
 		Inputs: []formtemplate.Input{
-			{ID: "name", Label: "Name", Type: formtemplate.String, Mandatory: true, Pattern: "[a-z]+", Help: "lower case letters"},
+			{ID: "name", Label: "Name", Type: formtemplate.String, Mandatory: true, Pattern: "[a-z]{1,40}", Help: "lower case letters"},
 			{ID: "count", Label: "Count", Type: formtemplate.Integer, Default: "3", Min: formtemplate.Int64(1), Max: formtemplate.Int64(9)},
 			{ID: "enabled", Label: "Enabled", Type: formtemplate.Boolean, Default: "true"},
 			{ID: "size", Label: "Size", Type: formtemplate.Size, Default: "17g", Min: formtemplate.Int64(1 << 20)},
@@ -42,7 +42,7 @@ func allTypes() *formtemplate.Form {
 	}
 }
 
-func allTypesHandler(t *testing.T, opts web.Options) (*web.Handler, *dirStore) {
+func allTypesHandler(t testing.TB, opts web.Options) (*web.Handler, *dirStore) {
 	t.Helper()
 	store := newDirStore(t, "name")
 	if opts.Store == nil {
@@ -171,7 +171,7 @@ func TestSubmitShowsEveryProblemBesideItsInput(t *testing.T) {
 	require.Zero(t, store.calls.Load(), "nothing stored")
 	p := parse(t, body)
 	require.Contains(t, text(p.byID("problems")), "5 problems")
-	require.Contains(t, text(p.byID("err-name")), `"Bad Name" does not match [a-z]+`)
+	require.Contains(t, text(p.byID("err-name")), `"Bad Name" does not match [a-z]{1,40}`)
 	require.Contains(t, text(p.byID("err-count")), "12 is more than the maximum 9")
 	require.Contains(t, text(p.byID("err-size")), `"huge" is not a size`)
 	require.Contains(t, text(p.byID("err-zone")), "not one of eu, us, asia")
@@ -559,8 +559,15 @@ func TestNewRefusesBrokenForms(t *testing.T) {
 	h, err := web.New(f, web.Options{})
 	require.NoError(t, err)
 	f.Inputs[0].Label = "Changed"
+	f.Inputs[1].Max = formtemplate.Int64(100)
+	*f.Inputs[3].Min = 0
+	f.Inputs[5].Candidates[0] = "Mars"
 	_, body := do(t, h, request{method: http.MethodGet})
 	require.NotContains(t, body, "Changed")
+	require.NotContains(t, body, "Mars")
+	p := parse(t, body)
+	require.Equal(t, "9", attr(p.byID("in-count"), "max"))
+	require.Contains(t, text(p.byID("hint-size")), "of at least 1048576 bytes")
 }
 
 func TestConcurrentSubmissions(t *testing.T) {
