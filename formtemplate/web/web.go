@@ -310,7 +310,13 @@ type errorJSON struct {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	h.failAs(w, wantsJSON(r, false), status, msg)
+	h.failAs(w, wantsJSON(r, sentJSON(r)), status, msg)
+}
+
+// sentJSON tells whether the request body is JSON.
+func sentJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
 }
 
 func (h *Handler) failAs(w http.ResponseWriter, asJSON bool, status int, msg string) {

@@ -347,11 +347,15 @@ func TestCrossOriginRefused(t *testing.T) {
 		{"same-site fetch", map[string]string{"Sec-Fetch-Site": "same-site"}},
 		{"foreign origin", map[string]string{"Origin": "https://evil.example"}},
 		{"foreign origin json", map[string]string{"Origin": "https://evil.example", "Accept": "application/json"}},
+		{"foreign origin json body", map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := do(t, h, request{body: spdAnswers().Encode(), header: tc.header})
 			require.Equal(t, http.StatusForbidden, resp.StatusCode)
 			require.Contains(t, body, "cross-origin request refused")
+			if tc.header["Accept"] != "" || tc.header["Content-Type"] != "" {
+				require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+			}
 			require.Zero(t, store.calls.Load())
 		})
 	}
