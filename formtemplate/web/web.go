@@ -50,6 +50,7 @@ type Options struct {
 
 // Submission is what a valid POST produced, handed to the Store.
 type Submission struct {
+	// Form is the handler's form, to read only.
 	Form *formtemplate.Form
 	// Values are the validated answers, secrets included: the documents
 	// are made of them and the store may need them.
@@ -223,6 +224,9 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			h.serverError(w, asJSON, a, secrets, "store", err)
 			return
 		}
+		// The store should name no credential; a secret of the answers
+		// (a database named after the password) is masked all the same.
+		rc.Location, rc.Revision = secrets.Redact(rc.Location), secrets.Redact(rc.Revision)
 		res.Stored = &rc
 	}
 	if asJSON {

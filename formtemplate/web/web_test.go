@@ -485,6 +485,17 @@ func TestSecretsNeverShown(t *testing.T) {
 	require.Contains(t, logged.String(), `stage=store error="store refused xxxx for spdsvc02"`)
 	require.NotContains(t, logged.String(), "Root-Pw-0451")
 
+	// A store naming the secret in its receipt: masked.
+	leaky := web.StoreFunc(func(ctx context.Context, s web.Submission) (web.Receipt, error) {
+		pw := s.Values.String(spd.InputRootPwd)
+		return web.Receipt{Location: "mysql://root:" + pw + "@db/x", Revision: pw}, nil
+	})
+	h3, _ := spdHandler(t, web.Options{Store: leaky})
+	resp, body = do(t, h3, request{body: spdAnswers().Encode(), header: map[string]string{"Accept": "application/json"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotContains(t, body, "Root-Pw-0451")
+	require.Contains(t, body, `"location": "mysql://root:xxxx@db/x"`)
+
 	// A short secret quoted in a problem message is masked too.
 	h2, err := web.New(&formtemplate.Form{Label: "f", Inputs: []formtemplate.Input{
 		{ID: "db_pass", Type: formtemplate.String, Pattern: "[a-z]{8,}"},
