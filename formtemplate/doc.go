@@ -14,6 +14,9 @@
 // schema with LoadYAML. A collector Mangle function is kept as text and
 // never run: give such an output a Generator or a Template.
 //
+// The subpackage formtemplate/web serves any Form as a web page (and as
+// JSON) through an http.Handler.
+//
 // formtemplate knows nothing of the service package: what it generates is
 // text, checked by whoever loads it.
 package formtemplate

@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/resource/secret"
 )
 
 // Type is the type of an input's value.
@@ -87,6 +88,15 @@ type Output struct {
 	Type, Format, Dest, Function, Handler string
 	// Mangle is the collector's JavaScript function, kept as text.
 	Mangle string
+}
+
+// IsSecret tells whether the input's answer is a secret (a password): its
+// id, label or display label is named like one by the one rule of
+// resource/secret ("myrootpwd" is not, but its label "MariaDB&Spider root
+// password" is). Whoever shows answers or what they generate hides such a
+// value; a web form asks for it in a password field and never echoes it.
+func (in Input) IsSecret() bool {
+	return secret.IsName(in.ID) || secret.IsName(in.Label) || secret.IsName(in.DisplayModeLabel)
 }
 
 // Int64 returns a pointer to n, for Input.Min and Input.Max literals.

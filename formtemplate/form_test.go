@@ -341,3 +341,18 @@ func FuzzShellQuote(f *testing.F) {
 		checkShellQuote(t, s)
 	})
 }
+
+func TestInputIsSecret(t *testing.T) {
+	for _, tc := range []struct {
+		in   Input
+		want bool
+	}{
+		{Input{ID: "myrootpwd", Label: "MariaDB&Spider root password", DisplayModeLabel: "db root pwd"}, true},
+		{Input{ID: "db_password"}, true},
+		{Input{ID: "x", DisplayModeLabel: "api token"}, true},
+		{Input{ID: "svcname", Label: "Service name", DisplayModeLabel: "svcname"}, false},
+		{Input{ID: "passive", Label: "Passive mode"}, false},
+	} {
+		require.Equal(t, tc.want, tc.in.IsSecret(), "%+v", tc.in)
+	}
+}
