@@ -172,8 +172,14 @@ type loader struct {
 	nodeSet             map[string]bool
 	inNodes, inDRPNodes bool
 	drpFlexPrimary      string
-	limits                  // bounds of reference expansion (expand.go)
-	dropped             int // problems beyond MaxProblems
+	limits              // bounds of reference expansion (expand.go)
+	// drivers, defaults and expandedBuf save the work every section of
+	// a driver would repeat (see driverKeywords, lookupDefault).
+	drivers     map[string]*driverKeywords
+	defaults    map[string]int
+	expandedBuf []string
+	secretNames map[string]bool
+	dropped     int // problems beyond MaxProblems
 }
 
 func (l *loader) problem(line int, section, keyword, format string, args ...any) {
@@ -372,13 +378,34 @@ func (l *loader) defaultRaw() *rawSection {
 
 // lookup returns the variant of key name that applies to this node.
 func (l *loader) lookup(sec *rawSection, name string) (rawKey, bool) {
-	best, bestRank := rawKey{}, -1
-	for _, k := range sec.variants(name) {
-		if r := l.rank(k.Scope); r > bestRank {
-			best, bestRank = k, r
+	if i := l.lookupIndex(sec, name); i >= 0 {
+		return sec.Keys[i], true
+	}
+	return rawKey{}, false
+}
+
+// lookupIndex returns the index in sec.Keys of the variant of key name
+// that applies to this node, -1 for none. It allocates nothing: it runs
+// for every keyword of every section.
+func (l *loader) lookupIndex(sec *rawSection, name string) int {
+	best, bestRank := -1, -1
+	if sec.byKey != nil {
+		for _, i := range sec.byKey[name] {
+			if r := l.rank(sec.Keys[i].Scope); r > bestRank {
+				best, bestRank = i, r
+			}
+		}
+		return best
+	}
+	for i := range sec.Keys {
+		if sec.Keys[i].Name != name {
+			continue
+		}
+		if r := l.rank(sec.Keys[i].Scope); r > bestRank {
+			best, bestRank = i, r
 		}
 	}
-	return best, bestRank >= 0
+	return best
 }
 
 // checkScope reports a scope naming an unknown node, and scoping on a
@@ -653,33 +680,44 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		return
 	}
 	man := d.Manifest
-	all := man.AllKeywords()
-	for _, k := range sec.Keys {
-		kw, ok := man.Keyword(k.Name)
+	dk := l.driverKeywords(man)
+	all := dk.all
+	// The values checked here are the ones the config gets below when
+	// they apply to this node: expanded once.
+	expanded := l.expandedBuf[:0]
+	for i := range sec.Keys {
+		k := &sec.Keys[i]
+		expanded = append(expanded, "")
+		j, ok := dk.byName[k.Name]
 		if !ok {
-			l.unknownKeyword(sec, k, keywordNames(all))
+			l.unknownKeyword(sec, *k, dk.names())
 			continue
 		}
-		l.checkScope(sec, k, kw.Scopable)
+		kw := &all[j]
+		l.checkScope(sec, *k, kw.Scopable)
 		if k.Name == "type" {
 			continue
 		}
-		l.checkValue(sec, k, kw, l.expand(sec.Name, k, sec.Name))
+		expanded[i] = l.expand(sec.Name, *k, sec.Name)
+		l.checkValue(sec, *k, *kw, expanded[i])
 	}
+	l.expandedBuf = expanded
 	cfg := driver.Config{
 		RID: sec.Name, Manifest: man, Svcname: l.s.Name, Nodename: l.s.Node,
 		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary,
-		VarDir: l.s.varDir, Values: map[string]string{"type": typ.Value}, Defaults: l.s.Keywords,
+		VarDir: l.s.varDir, Values: make(map[string]string, len(all)), Defaults: l.s.Keywords,
 		Section: l.s.section,
 	}
+	cfg.Values["type"] = typ.Value
 	def := l.defaultRaw()
-	for _, kw := range all {
+	for j := range all {
+		kw := &all[j]
 		if kw.Name == "type" {
 			continue
 		}
-		if k, ok := l.lookup(sec, kw.Name); ok {
-			cfg.Values[kw.Name] = l.expandQuiet(sec.Name, k, sec.Name)
-		} else if k, ok := l.lookup(def, kw.Name); ok && isDriverKeyword(man, kw.Name) {
+		if i := l.lookupIndex(sec, kw.Name); i >= 0 {
+			cfg.Values[kw.Name] = expanded[i]
+		} else if k, ok := l.lookupDefault(def, kw.Name); ok && dk.own[kw.Name] {
 			v := l.expandQuiet(defaultSection, k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
 				if l.badDefaults == nil {
@@ -692,7 +730,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				}
 				msg := l.redactValue(k, v, err.Error())
 				if !strings.Contains(msg, "expected") {
-					msg += ": expected " + expectation(kw)
+					msg += ": expected " + expectation(*kw)
 				}
 				l.problem(k.Line, defaultSection, full, "bad value for the %s resources (first: %s): %s", man.ID, sec.Name, msg)
 			}
@@ -719,13 +757,61 @@ func (l *loader) expandQuiet(section string, k rawKey, rid string) string {
 	return v
 }
 
-func isDriverKeyword(m driver.Manifest, name string) bool {
-	for _, k := range m.Keywords {
-		if k.Name == name {
-			return true
+// driverKeywords are the keywords of one driver, computed once per load
+// (not once per section): its sections all ask the same questions.
+type driverKeywords struct {
+	all    []driver.Keyword // Manifest.AllKeywords
+	byName map[string]int   // index in all, as Manifest.Keyword finds it
+	own    map[string]bool  // the driver's own keywords (not the common ones)
+	sorted []string         // the names of all, made on the first unknown keyword
+}
+
+func (d *driverKeywords) names() []string {
+	if d.sorted == nil {
+		d.sorted = keywordNames(d.all)
+	}
+	return d.sorted
+}
+
+func (l *loader) driverKeywords(m driver.Manifest) *driverKeywords {
+	if d, ok := l.drivers[m.ID]; ok {
+		return d
+	}
+	all := m.AllKeywords()
+	d := &driverKeywords{all: all, byName: make(map[string]int, len(all)), own: make(map[string]bool, len(m.Keywords))}
+	for i := range all {
+		if _, dup := d.byName[all[i].Name]; !dup {
+			d.byName[all[i].Name] = i
 		}
 	}
-	return false
+	for i := range m.Keywords {
+		d.own[m.Keywords[i].Name] = true
+	}
+	if l.drivers == nil {
+		l.drivers = map[string]*driverKeywords{}
+	}
+	l.drivers[m.ID] = d
+	return d
+}
+
+// lookupDefault is lookup in DEFAULT, remembered by name: every section
+// of a driver asks DEFAULT for each of its keywords it does not set.
+func (l *loader) lookupDefault(def *rawSection, name string) (rawKey, bool) {
+	if i, ok := l.defaults[name]; ok {
+		if i < 0 {
+			return rawKey{}, false
+		}
+		return def.Keys[i], true
+	}
+	i := l.lookupIndex(def, name)
+	if l.defaults == nil {
+		l.defaults = map[string]int{}
+	}
+	l.defaults[name] = i
+	if i < 0 {
+		return rawKey{}, false
+	}
+	return def.Keys[i], true
 }
 
 func (l *loader) knownTypes(group string) string {

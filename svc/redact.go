@@ -50,7 +50,7 @@ func (l *loader) secrets() *secret.Set {
 			rid = sec.Name
 		}
 		for _, k := range sec.Keys {
-			if secret.IsName(k.Name) {
+			if l.isSecretName(k.Name) {
 				if sec.Name == "env" {
 					envSecret[k.Name] = true
 				}
@@ -79,6 +79,20 @@ func (l *loader) secrets() *secret.Set {
 	return set
 }
 
+// isSecretName is secret.IsName remembered by name: a config repeats a
+// few keyword names in hundreds of sections.
+func (l *loader) isSecretName(name string) bool {
+	is, ok := l.secretNames[name]
+	if !ok {
+		is = secret.IsName(name)
+		if l.secretNames == nil {
+			l.secretNames = map[string]bool{}
+		}
+		l.secretNames[name] = is
+	}
+	return is
+}
+
 // refsSecret tells whether a raw value references, directly or through
 // env keys, an [env] key named like a secret.
 func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
@@ -87,7 +101,7 @@ func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
 		if !ok || seen[name] {
 			continue
 		}
-		if secret.IsName(name) {
+		if l.isSecretName(name) {
 			return true
 		}
 		if seen == nil {
@@ -105,7 +119,7 @@ func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
 // value is a secret, however short: `stop_timeout = {env.db_password}`
 // must not answer `"hunter2" is not a duration`.
 func (l *loader) redactValue(k rawKey, value, msg string) string {
-	if value != "" && (secret.IsName(k.Name) || l.secretSet.Contains(value) || l.refsSecret(k.Value, nil)) {
+	if value != "" && (l.isSecretName(k.Name) || l.secretSet.Contains(value) || l.refsSecret(k.Value, nil)) {
 		return strings.ReplaceAll(msg, value, secret.Placeholder)
 	}
 	return msg

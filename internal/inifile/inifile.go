@@ -59,7 +59,57 @@ func (s *Section) Line() int {
 }
 
 // Key returns the key of s written name (scope included), or nil.
-func (s *Section) Key(name string) *Key { return s.keyIdx[name] }
+func (s *Section) Key(name string) *Key {
+	if s.keyIdx != nil {
+		return s.keyIdx[name]
+	}
+	for _, k := range s.Keys {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// indexFrom is the number of keys from which a section keeps an index of
+// them: below it, scanning a few keys costs less than a map per section.
+const indexFrom = 16
+
+// add appends k to s.
+func (s *Section) add(k *Key) {
+	s.Keys = append(s.Keys, k)
+	switch {
+	case s.keyIdx != nil:
+		s.keyIdx[k.Name] = k
+	case len(s.Keys) >= indexFrom:
+		s.keyIdx = make(map[string]*Key, 2*len(s.Keys))
+		for _, k := range s.Keys {
+			s.keyIdx[k.Name] = k
+		}
+	}
+}
+
+// slab hands out Keys and their first line from arrays allocated a
+// chunk at a time: a config is thousands of keys, and one allocation per
+// key and per line list was most of the reader's cost.
+type slab struct {
+	keys  []Key
+	lines []int
+}
+
+const slabChunk = 256
+
+func (b *slab) key(name, value string, line int) *Key {
+	if len(b.keys) == cap(b.keys) {
+		b.keys = make([]Key, 0, slabChunk)
+		b.lines = make([]int, 0, slabChunk)
+	}
+	b.lines = append(b.lines, line)
+	n := len(b.lines)
+	// Capacity 1: a repeated key appends its other lines to a copy.
+	b.keys = append(b.keys, Key{Name: name, Value: value, Lines: b.lines[n-1 : n : n]})
+	return &b.keys[len(b.keys)-1]
+}
 
 // SyntaxError is a line the INI syntax rejects.
 type SyntaxError struct {
@@ -97,15 +147,6 @@ func (r *lineReader) next() string {
 	return rest[:i+1]
 }
 
-// peek returns the next line without consuming it.
-func (r *lineReader) peek() string {
-	rest := r.text[r.pos:]
-	if i := strings.IndexByte(rest, '\n'); i >= 0 {
-		return rest[:i+1]
-	}
-	return rest
-}
-
 // Read parses text; sections come in the order of their first header,
 // the DEFAULT section first (even when empty). A line the syntax rejects
 // is a *SyntaxError. check, when not nil, is called every 1024 lines so
@@ -123,11 +164,12 @@ func Read(text string, check func() error) ([]*Section, error) {
 		if s, ok := byName[name]; ok {
 			return s
 		}
-		s := &Section{Name: name, keyIdx: map[string]*Key{}, count: 1}
+		s := &Section{Name: name, count: 1}
 		byName[name] = s
 		return s
 	}
 	sections := []*Section{newSection(DefaultSection)}
+	var keys slab
 	cur := sections[0]
 	for !r.eof {
 		if r.n%1024 == 0 && check != nil {
@@ -179,15 +221,13 @@ func Read(text string, check func() error) ([]*Section, error) {
 		if name == "" {
 			return nil, &SyntaxError{ln, "empty key name: expected key = value"}
 		}
-		if k, ok := cur.keyIdx[name]; ok {
+		if k := cur.Key(name); k != nil {
 			if cur.autoInc[name] {
 				return nil, &SyntaxError{ln, fmt.Sprintf("key %s set again after a \"-\" key numbered it", name)}
 			}
 			k.Lines = append(k.Lines, ln)
 		} else {
-			k := &Key{Name: name, Value: value, Lines: []int{ln}}
-			cur.keyIdx[name] = k
-			cur.Keys = append(cur.Keys, k)
+			cur.add(keys.key(name, value, ln))
 		}
 		if autoInc || cur.autoInc[name] {
 			if cur.autoInc == nil {
@@ -277,18 +317,33 @@ func readValue(r *lineReader, in string) (string, error) {
 }
 
 // readIndented appends the following lines that start with a space, a tab
-// or a form feed (Python-style continuation), indentation kept.
+// or a form feed (Python-style continuation), indentation kept. It
+// measures them first: most values have none and cost no copy, the
+// others one allocation of the right size, however long (a run_args of
+// many KiB).
 func readIndented(r *lineReader, v string) string {
-	var b strings.Builder
-	b.WriteString(v)
-	for !r.eof {
-		next := r.peek()
-		if next == "" || (next[0] != ' ' && next[0] != '\t' && next[0] != '\f') {
+	size, pos := len(v), r.pos
+	for pos < len(r.text) {
+		c := r.text[pos]
+		if c != ' ' && c != '\t' && c != '\f' {
 			break
 		}
-		r.next()
+		end := len(r.text)
+		if i := strings.IndexByte(r.text[pos:], '\n'); i >= 0 {
+			end = pos + i + 1
+		}
+		size += 1 + len(strings.TrimSuffix(r.text[pos:end], "\n"))
+		pos = end
+	}
+	if pos == r.pos {
+		return v
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(v)
+	for r.pos < pos {
 		b.WriteByte('\n')
-		b.WriteString(strings.TrimSuffix(next, "\n"))
+		b.WriteString(strings.TrimSuffix(r.next(), "\n"))
 	}
 	return b.String()
 }
