@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The reader reads with the semantics gopkg.in/ini.v1 gives OpenSVC
@@ -93,8 +94,26 @@ func (s *Section) add(k *Key) {
 // chunk at a time: a config is thousands of keys, and one allocation per
 // key and per line list was most of the reader's cost.
 type slab struct {
-	keys  []Key
-	lines []int
+	keys     []Key
+	lines    []int
+	sections []Section
+	ptrs     []*Key // the first keys of each section
+}
+
+// sectionKeys is the room a new section gets for its keys before append
+// grows them: most sections of a config have fewer.
+const sectionKeys = 8
+
+func (b *slab) section(name string) *Section {
+	if len(b.sections) == cap(b.sections) {
+		b.sections = make([]Section, 0, slabChunk/4)
+		b.ptrs = make([]*Key, 0, slabChunk/4*sectionKeys)
+	}
+	n := len(b.ptrs)
+	b.ptrs = b.ptrs[:n+sectionKeys]
+	// Capacity capped: a section with more keys moves them out.
+	b.sections = append(b.sections, Section{Name: name, count: 1, Keys: b.ptrs[n : n : n+sectionKeys]})
+	return &b.sections[len(b.sections)-1]
 }
 
 const slabChunk = 256
@@ -160,16 +179,16 @@ func Read(text string, check func() error) ([]*Section, error) {
 		r.pos = 3
 	}
 	byName := map[string]*Section{}
+	var keys slab
 	newSection := func(name string) *Section {
 		if s, ok := byName[name]; ok {
 			return s
 		}
-		s := &Section{Name: name, count: 1}
+		s := keys.section(name)
 		byName[name] = s
 		return s
 	}
 	sections := []*Section{newSection(DefaultSection)}
-	var keys slab
 	cur := sections[0]
 	for !r.eof {
 		if r.n%1024 == 0 && check != nil {
@@ -179,7 +198,7 @@ func Read(text string, check func() error) ([]*Section, error) {
 		}
 		raw := r.next()
 		ln := r.n
-		line := strings.TrimLeftFunc(raw, unicode.IsSpace)
+		line := trimLeftSpace(raw)
 		if line == "" {
 			continue
 		}
@@ -239,6 +258,21 @@ func Read(text string, check func() error) ([]*Section, error) {
 	return sections, nil
 }
 
+// trimLeftSpace is strings.TrimLeftFunc(s, unicode.IsSpace) without a
+// function call per byte in the usual, ASCII case.
+func trimLeftSpace(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ', c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+		case c < utf8.RuneSelf:
+			return s[i:]
+		default:
+			return strings.TrimLeftFunc(s[i:], unicode.IsSpace)
+		}
+	}
+	return ""
+}
+
 // readKeyName returns the key of a line and the offset of its value.
 func readKeyName(line string) (string, int, error) {
 	var quote string
@@ -277,7 +311,7 @@ func readKeyName(line string) (string, int, error) {
 // readValue reads the value that starts with in (the rest of the key's
 // line) and the lines that continue it.
 func readValue(r *lineReader, in string) (string, error) {
-	line := strings.TrimLeftFunc(in, unicode.IsSpace)
+	line := trimLeftSpace(in)
 	if line == "" {
 		if strings.HasSuffix(in, "\n") {
 			return readIndented(r, ""), nil
