@@ -217,13 +217,21 @@ func redactConfigText(text string, secrets *secret.Set) string {
 	lines := strings.Split(text, "\n")
 	kept := lines[:0]
 	inSecret := false
+	// A config repeats a few keyword names on thousands of lines: the
+	// rule is asked once per name.
+	isSecret := map[string]bool{}
 	for _, line := range lines {
 		indented := line != "" && (line[0] == ' ' || line[0] == '\t')
 		if !indented {
 			inSecret = false
 			if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") {
 				name, _, _ := strings.Cut(strings.TrimSpace(k), "@")
-				if secret.IsName(name) {
+				is, seen := isSecret[name]
+				if !seen {
+					is = secret.IsName(name)
+					isSecret[name] = is
+				}
+				if is {
 					kept = append(kept, k+"= "+secret.Placeholder)
 					inSecret = true
 					continue
