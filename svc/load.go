@@ -178,6 +178,9 @@ type loader struct {
 	drivers     map[string]*driverKeywords
 	defaults    map[string]int
 	expandedBuf []string
+	bestBuf     []int
+	rankBuf     []int
+	valuesBuf   [][2]string
 	secretNames map[string]bool
 	dropped     int // problems beyond MaxProblems
 }
@@ -683,8 +686,14 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 	dk := l.driverKeywords(man)
 	all := dk.all
 	// The values checked here are the ones the config gets below when
-	// they apply to this node: expanded once.
+	// they apply to this node: expanded once. best holds, by keyword,
+	// the key of the section that applies here (-1: none), found in the
+	// same pass instead of a search of the section per keyword.
 	expanded := l.expandedBuf[:0]
+	best, bestRank := l.bestBuf[:0], l.rankBuf[:0]
+	for range all {
+		best, bestRank = append(best, -1), append(bestRank, -1)
+	}
 	for i := range sec.Keys {
 		k := &sec.Keys[i]
 		expanded = append(expanded, "")
@@ -698,25 +707,22 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		if k.Name == "type" {
 			continue
 		}
+		if r := l.rank(k.Scope); r > bestRank[j] {
+			best[j], bestRank[j] = i, r
+		}
 		expanded[i] = l.expand(sec.Name, *k, sec.Name)
 		l.checkValue(sec, *k, *kw, expanded[i])
 	}
-	l.expandedBuf = expanded
-	cfg := driver.Config{
-		RID: sec.Name, Manifest: man, Svcname: l.s.Name, Nodename: l.s.Node,
-		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary,
-		VarDir: l.s.varDir, Values: make(map[string]string, len(all)), Defaults: l.s.Keywords,
-		Section: l.s.section,
-	}
-	cfg.Values["type"] = typ.Value
+	l.expandedBuf, l.bestBuf, l.rankBuf = expanded, best, bestRank
 	def := l.defaultRaw()
+	values := append(l.valuesBuf[:0], [2]string{"type", typ.Value})
 	for j := range all {
 		kw := &all[j]
 		if kw.Name == "type" {
 			continue
 		}
-		if i := l.lookupIndex(sec, kw.Name); i >= 0 {
-			cfg.Values[kw.Name] = expanded[i]
+		if i := best[j]; i >= 0 {
+			values = append(values, [2]string{kw.Name, expanded[i]})
 		} else if k, ok := l.lookupDefault(def, kw.Name); ok && dk.own[kw.Name] {
 			v := l.expandQuiet(defaultSection, k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
@@ -734,10 +740,21 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				}
 				l.problem(k.Line, defaultSection, full, "bad value for the %s resources (first: %s): %s", man.ID, sec.Name, msg)
 			}
-			cfg.Values[kw.Name] = v
+			values = append(values, [2]string{kw.Name, v})
 		} else if kw.Default != "" {
-			cfg.Values[kw.Name] = kw.Default
+			values = append(values, [2]string{kw.Name, kw.Default})
 		}
+	}
+	l.valuesBuf = values
+	// Sized once, to what it holds.
+	cfg := driver.Config{
+		RID: sec.Name, Manifest: man, Svcname: l.s.Name, Nodename: l.s.Node,
+		Nodes: l.s.Nodes, DRPNodes: l.s.DRPNodes, FlexPrimary: l.s.FlexPrimary,
+		VarDir: l.s.varDir, Values: make(map[string]string, len(values)), Defaults: l.s.Keywords,
+		Section: l.s.section,
+	}
+	for _, kv := range values {
+		cfg.Values[kv[0]] = kv[1]
 	}
 	disabled := cfg.Bool("disable")
 	for _, kw := range man.Keywords {
