@@ -196,7 +196,7 @@ func (l *loader) problem(line int, section, keyword, format string, args ...any)
 const defaultSection = inifile.DefaultSection
 
 func (l *loader) load(ctx context.Context) *Service {
-	s := &Service{Name: l.opts.Svcname, Node: l.opts.Node, File: l.raw.File, configs: map[string]driver.Config{}, subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
+	s := &Service{Name: l.opts.Svcname, Node: l.opts.Node, File: l.raw.File, configs: make(map[string]driver.Config, len(l.raw.Sections)+1), subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
 	l.s = s
 	s.varDir = l.opts.VarDir
 	if s.varDir == "" && l.opts.Root != "" {
@@ -655,10 +655,28 @@ func (l *loader) loadSubset(sec *rawSection) {
 	l.s.subsets[group+":"+sub] = parallel
 }
 
-var ridPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*#[A-Za-z0-9_.:-]+$`)
+// isRID tells whether name is <group>#<name>: ^[a-z][a-z0-9_]*#[A-Za-z0-9_.:-]+$,
+// matched by hand (a regexp cost more than the rest of a section's check).
+func isRID(name string) bool {
+	group, id, ok := strings.Cut(name, "#")
+	if !ok || group == "" || id == "" || group[0] < 'a' || group[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(group); i++ {
+		if c := group[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.:-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 func (l *loader) loadResourceSection(sec *rawSection) {
-	if !ridPattern.MatchString(sec.Name) {
+	if !isRID(sec.Name) {
 		l.problem(sec.Line, sec.Name, "", "bad resource section name: expected <group>#<name> with a lower-case group and a name of letters, digits, _ . : -")
 		return
 	}
