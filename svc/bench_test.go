@@ -1,6 +1,7 @@
 package svc_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +165,20 @@ func BenchmarkLoad110VsGoIni(b *testing.B) {
 	b.ReportMetric(float64(load.Nanoseconds())/float64(b.N), "load-ns/op")
 	b.ReportMetric(float64(goini.Nanoseconds())/float64(b.N), "goini-ns/op")
 	b.ReportMetric(float64(load)/float64(goini), "load/goini")
+}
+
+// BenchmarkRenderConfig110 renders the 110-pod configuration with its
+// secrets redacted: what print config adds to a load (validate config).
+func BenchmarkRenderConfig110(b *testing.B) {
+	conf := spd110(b)
+	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
+	require.NoError(b, err)
+	b.SetBytes(int64(len(conf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out := s.RenderConfig(svc.RenderConfigOptions{})
+		if strings.Contains(out, spdconf.Defaults().RootPass) || len(out) < len(conf)/2 {
+			b.Fatalf("rendered %d bytes of %d, or a secret shown", len(out), len(conf))
+		}
+	}
 }
