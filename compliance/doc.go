@@ -28,7 +28,10 @@
 // resolved inside the root with os.Root, symbolic links included: a path
 // that leads out (an absolute link, or a relative one climbing above the
 // root) is a rule error naming the path and the link, and nothing outside
-// is read or written. A check's diff is bounded (1 MiB and 2000 lines of
+// is read or written. A module run opens the parent directory of each
+// rule path once, inside the root, and reads through it until its next
+// write (a read it refuses is redone from the root, which decides): rules
+// cost a few system calls, not a walk of the path each. A check's diff is bounded (1 MiB and 2000 lines of
 // each side read, 400 lines or 64 KiB printed, with a note when cut); an
 // export is bounded by MaxExportSize and MaxExportDepth. Values of
 // variables named like secrets (the rule of resource/secret: password,

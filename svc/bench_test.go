@@ -1,13 +1,16 @@
 package svc_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/internal/spdconf"
 	"github.com/svckit/svckit/svc"
+	"gopkg.in/ini.v1"
 )
 
 // spd110 returns the seed form's configuration for 110 pods (the most
@@ -117,5 +120,65 @@ func BenchmarkPlan110(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLoad110GoIni is the baseline of BenchmarkLoad110: go-ini
+// (gopkg.in/ini.v1) alone parsing the same bytes with its default options,
+// no validation and no resource. Load is meant to stay within 1.5x of it.
+func BenchmarkLoad110GoIni(b *testing.B) {
+	conf := spd110(b)
+	b.SetBytes(int64(len(conf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := ini.Load(conf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(f.Sections()) < 110*8 {
+			b.Fatalf("%d sections", len(f.Sections()))
+		}
+	}
+}
+
+// BenchmarkLoad110VsGoIni alternates one go-ini parse and one svc.Parse
+// of the 110-pod configuration and reports the ratio of their times: on a
+// shared machine both see the same load, so the ratio holds where the
+// absolute figures of two separate benchmarks drift.
+func BenchmarkLoad110VsGoIni(b *testing.B) {
+	conf := spd110(b)
+	reg := fake.Registry(fake.Options{})
+	opts := svc.Options{Node: "spd01", Registry: reg, Root: b.TempDir(), NoTriggers: true}
+	var load, goini time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := ini.Load(conf); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, opts); err != nil {
+			b.Fatal(err)
+		}
+		goini += t1.Sub(t0)
+		load += time.Since(t1)
+	}
+	b.ReportMetric(float64(load.Nanoseconds())/float64(b.N), "load-ns/op")
+	b.ReportMetric(float64(goini.Nanoseconds())/float64(b.N), "goini-ns/op")
+	b.ReportMetric(float64(load)/float64(goini), "load/goini")
+}
+
+// BenchmarkRenderConfig110 renders the 110-pod configuration with its
+// secrets redacted: what print config adds to a load (validate config).
+func BenchmarkRenderConfig110(b *testing.B) {
+	conf := spd110(b)
+	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
+	require.NoError(b, err)
+	b.SetBytes(int64(len(conf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out := s.RenderConfig(svc.RenderConfigOptions{})
+		if strings.Contains(out, spdconf.Defaults().RootPass) || len(out) < len(conf)/2 {
+			b.Fatalf("rendered %d bytes of %d, or a secret shown", len(out), len(conf))
+		}
 	}
 }

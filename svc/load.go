@@ -172,8 +172,17 @@ type loader struct {
 	nodeSet             map[string]bool
 	inNodes, inDRPNodes bool
 	drpFlexPrimary      string
-	limits                  // bounds of reference expansion (expand.go)
-	dropped             int // problems beyond MaxProblems
+	limits              // bounds of reference expansion (expand.go)
+	// drivers, defaults and expandedBuf save the work every section of
+	// a driver would repeat (see driverKeywords, lookupDefault).
+	drivers     map[string]*driverKeywords
+	defaults    map[string]int
+	expandedBuf []string
+	bestBuf     []int
+	rankBuf     []int
+	valuesBuf   [][2]string
+	secretNames map[string]bool
+	dropped     int // problems beyond MaxProblems
 }
 
 func (l *loader) problem(line int, section, keyword, format string, args ...any) {
@@ -187,7 +196,7 @@ func (l *loader) problem(line int, section, keyword, format string, args ...any)
 const defaultSection = inifile.DefaultSection
 
 func (l *loader) load(ctx context.Context) *Service {
-	s := &Service{name: l.opts.Svcname, node: l.opts.Node, file: l.raw.File, configs: map[string]driver.Config{}, subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
+	s := &Service{name: l.opts.Svcname, node: l.opts.Node, file: l.raw.File, configs: make(map[string]driver.Config, len(l.raw.Sections)+1), subsets: map[string]bool{}, raw: l.raw, noTriggers: l.opts.NoTriggers}
 	l.s = s
 	s.varDir = l.opts.VarDir
 	if s.varDir == "" && l.opts.Root != "" {
@@ -388,13 +397,34 @@ func (l *loader) defaultRaw() *rawSection {
 
 // lookup returns the variant of key name that applies to this node.
 func (l *loader) lookup(sec *rawSection, name string) (rawKey, bool) {
-	best, bestRank := rawKey{}, -1
-	for _, k := range sec.variants(name) {
-		if r := l.rank(k.Scope); r > bestRank {
-			best, bestRank = k, r
+	if i := l.lookupIndex(sec, name); i >= 0 {
+		return sec.Keys[i], true
+	}
+	return rawKey{}, false
+}
+
+// lookupIndex returns the index in sec.Keys of the variant of key name
+// that applies to this node, -1 for none. It allocates nothing: it runs
+// for every keyword of every section.
+func (l *loader) lookupIndex(sec *rawSection, name string) int {
+	best, bestRank := -1, -1
+	if sec.byKey != nil {
+		for _, i := range sec.byKey[name] {
+			if r := l.rank(sec.Keys[i].Scope); r > bestRank {
+				best, bestRank = i, r
+			}
+		}
+		return best
+	}
+	for i := range sec.Keys {
+		if sec.Keys[i].Name != name {
+			continue
+		}
+		if r := l.rank(sec.Keys[i].Scope); r > bestRank {
+			best, bestRank = i, r
 		}
 	}
-	return best, bestRank >= 0
+	return best
 }
 
 // checkScope reports a scope naming an unknown node, and scoping on a
@@ -641,10 +671,28 @@ func (l *loader) loadSubset(sec *rawSection) {
 	l.s.subsets[group+":"+sub] = parallel
 }
 
-var ridPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*#[A-Za-z0-9_.:-]+$`)
+// isRID tells whether name is <group>#<name>: ^[a-z][a-z0-9_]*#[A-Za-z0-9_.:-]+$,
+// matched by hand (a regexp cost more than the rest of a section's check).
+func isRID(name string) bool {
+	group, id, ok := strings.Cut(name, "#")
+	if !ok || group == "" || id == "" || group[0] < 'a' || group[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(group); i++ {
+		if c := group[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.:-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 func (l *loader) loadResourceSection(sec *rawSection) {
-	if !ridPattern.MatchString(sec.Name) {
+	if !isRID(sec.Name) {
 		l.problem(sec.Line, sec.Name, "", "bad resource section name: expected <group>#<name> with a lower-case group and a name of letters, digits, _ . : -")
 		return
 	}
@@ -669,33 +717,47 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		return
 	}
 	man := d.Manifest
-	all := man.AllKeywords()
-	for _, k := range sec.Keys {
-		kw, ok := man.Keyword(k.Name)
+	dk := l.driverKeywords(man)
+	all := dk.all
+	// The values checked here are the ones the config gets below when
+	// they apply to this node: expanded once. best holds, by keyword,
+	// the key of the section that applies here (-1: none), found in the
+	// same pass instead of a search of the section per keyword.
+	expanded := l.expandedBuf[:0]
+	best, bestRank := l.bestBuf[:0], l.rankBuf[:0]
+	for range all {
+		best, bestRank = append(best, -1), append(bestRank, -1)
+	}
+	for i := range sec.Keys {
+		k := &sec.Keys[i]
+		expanded = append(expanded, "")
+		j, ok := dk.byName[k.Name]
 		if !ok {
-			l.unknownKeyword(sec, k, keywordNames(all))
+			l.unknownKeyword(sec, *k, dk.names())
 			continue
 		}
-		l.checkScope(sec, k, kw.Scopable)
+		kw := &all[j]
+		l.checkScope(sec, *k, kw.Scopable)
 		if k.Name == "type" {
 			continue
 		}
-		l.checkValue(sec, k, kw, l.expand(sec.Name, k, sec.Name))
+		if r := l.rank(k.Scope); r > bestRank[j] {
+			best[j], bestRank[j] = i, r
+		}
+		expanded[i] = l.expand(sec.Name, *k, sec.Name)
+		l.checkValue(sec, *k, *kw, expanded[i])
 	}
-	cfg := driver.Config{
-		RID: sec.Name, Manifest: man, Svcname: l.s.name, Nodename: l.s.node,
-		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary,
-		VarDir: l.s.varDir, Values: map[string]string{"type": typ.Value}, Defaults: l.s.keywords,
-		Section: l.s.section,
-	}
+	l.expandedBuf, l.bestBuf, l.rankBuf = expanded, best, bestRank
 	def := l.defaultRaw()
-	for _, kw := range all {
+	values := append(l.valuesBuf[:0], [2]string{"type", typ.Value})
+	for j := range all {
+		kw := &all[j]
 		if kw.Name == "type" {
 			continue
 		}
-		if k, ok := l.lookup(sec, kw.Name); ok {
-			cfg.Values[kw.Name] = l.expandQuiet(sec.Name, k, sec.Name)
-		} else if k, ok := l.lookup(def, kw.Name); ok && isDriverKeyword(man, kw.Name) {
+		if i := best[j]; i >= 0 {
+			values = append(values, [2]string{kw.Name, expanded[i]})
+		} else if k, ok := l.lookupDefault(def, kw.Name); ok && dk.own[kw.Name] {
 			v := l.expandQuiet(defaultSection, k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
 				if l.badDefaults == nil {
@@ -708,14 +770,25 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				}
 				msg := l.redactValue(k, v, err.Error())
 				if !strings.Contains(msg, "expected") {
-					msg += ": expected " + expectation(kw)
+					msg += ": expected " + expectation(*kw)
 				}
 				l.problem(k.Line, defaultSection, full, "bad value for the %s resources (first: %s): %s", man.ID, sec.Name, msg)
 			}
-			cfg.Values[kw.Name] = v
+			values = append(values, [2]string{kw.Name, v})
 		} else if kw.Default != "" {
-			cfg.Values[kw.Name] = kw.Default
+			values = append(values, [2]string{kw.Name, kw.Default})
 		}
+	}
+	l.valuesBuf = values
+	// Sized once, to what it holds.
+	cfg := driver.Config{
+		RID: sec.Name, Manifest: man, Svcname: l.s.name, Nodename: l.s.node,
+		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary,
+		VarDir: l.s.varDir, Values: make(map[string]string, len(values)), Defaults: l.s.keywords,
+		Section: l.s.section,
+	}
+	for _, kv := range values {
+		cfg.Values[kv[0]] = kv[1]
 	}
 	disabled := cfg.Bool("disable")
 	for _, kw := range man.Keywords {
@@ -735,13 +808,61 @@ func (l *loader) expandQuiet(section string, k rawKey, rid string) string {
 	return v
 }
 
-func isDriverKeyword(m driver.Manifest, name string) bool {
-	for _, k := range m.Keywords {
-		if k.Name == name {
-			return true
+// driverKeywords are the keywords of one driver, computed once per load
+// (not once per section): its sections all ask the same questions.
+type driverKeywords struct {
+	all    []driver.Keyword // Manifest.AllKeywords
+	byName map[string]int   // index in all, as Manifest.Keyword finds it
+	own    map[string]bool  // the driver's own keywords (not the common ones)
+	sorted []string         // the names of all, made on the first unknown keyword
+}
+
+func (d *driverKeywords) names() []string {
+	if d.sorted == nil {
+		d.sorted = keywordNames(d.all)
+	}
+	return d.sorted
+}
+
+func (l *loader) driverKeywords(m driver.Manifest) *driverKeywords {
+	if d, ok := l.drivers[m.ID]; ok {
+		return d
+	}
+	all := m.AllKeywords()
+	d := &driverKeywords{all: all, byName: make(map[string]int, len(all)), own: make(map[string]bool, len(m.Keywords))}
+	for i := range all {
+		if _, dup := d.byName[all[i].Name]; !dup {
+			d.byName[all[i].Name] = i
 		}
 	}
-	return false
+	for i := range m.Keywords {
+		d.own[m.Keywords[i].Name] = true
+	}
+	if l.drivers == nil {
+		l.drivers = map[string]*driverKeywords{}
+	}
+	l.drivers[m.ID] = d
+	return d
+}
+
+// lookupDefault is lookup in DEFAULT, remembered by name: every section
+// of a driver asks DEFAULT for each of its keywords it does not set.
+func (l *loader) lookupDefault(def *rawSection, name string) (rawKey, bool) {
+	if i, ok := l.defaults[name]; ok {
+		if i < 0 {
+			return rawKey{}, false
+		}
+		return def.Keys[i], true
+	}
+	i := l.lookupIndex(def, name)
+	if l.defaults == nil {
+		l.defaults = map[string]int{}
+	}
+	l.defaults[name] = i
+	if i < 0 {
+		return rawKey{}, false
+	}
+	return def.Keys[i], true
 }
 
 func (l *loader) knownTypes(group string) string {

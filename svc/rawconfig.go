@@ -22,27 +22,48 @@ type rawSection struct {
 	Line int
 	Keys []rawKey
 	// byKey lists the indexes in Keys of each name's variants (key,
-	// key@n1...), so that a lookup costs no scan of the section.
+	// key@n1...), so that a lookup in a large section ([env] of
+	// thousands of keys) costs no scan; nil for a small section, where
+	// a scan of a few keys is cheaper than a map per section.
 	byKey map[string][]int
+}
+
+// indexFrom is the number of keys from which a section is indexed.
+const indexFrom = 16
+
+// index builds byKey for a large section. parseRaw calls it before the
+// config is shared: a Service is read concurrently.
+func (sec *rawSection) index() {
+	if len(sec.Keys) < indexFrom || sec.byKey != nil {
+		return
+	}
+	sec.byKey = make(map[string][]int, len(sec.Keys))
+	for i, k := range sec.Keys {
+		sec.byKey[k.Name] = append(sec.byKey[k.Name], i)
+	}
 }
 
 // variants returns the keys of sec named name, scoped or not.
 func (sec *rawSection) variants(name string) []rawKey {
-	if sec.byKey == nil {
-		sec.byKey = make(map[string][]int, len(sec.Keys))
-		for i, k := range sec.Keys {
-			sec.byKey[k.Name] = append(sec.byKey[k.Name], i)
+	var out []rawKey
+	sec.each(name, func(i int) { out = append(out, sec.Keys[i]) })
+	return out
+}
+
+// each calls fn with the index of every key of sec named name, in the
+// order written.
+func (sec *rawSection) each(name string, fn func(i int)) {
+	if sec.byKey != nil {
+		for _, i := range sec.byKey[name] {
+			fn(i)
+		}
+		return
+	}
+	for i := range sec.Keys {
+		if sec.Keys[i].Name == name {
+			fn(i)
 		}
 	}
-	idx := sec.byKey[name]
-	if len(idx) == 1 {
-		return sec.Keys[idx[0] : idx[0]+1]
-	}
-	out := make([]rawKey, len(idx))
-	for i, j := range idx {
-		out[i] = sec.Keys[j]
-	}
-	return out
 }
 
 // rawConfig is a parsed configuration file with the line of every section
@@ -100,7 +121,7 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 		if name == defaultSection && len(rs.Keys) == 0 && rs.Line == 0 {
 			continue
 		}
-		rs.variants("") // index the keys now: a Service is read concurrently
+		rs.index() // now: a Service is read concurrently
 		rc.Sections = append(rc.Sections, rs)
 		rc.byName[name] = rs
 	}

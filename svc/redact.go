@@ -50,7 +50,7 @@ func (l *loader) secrets() *secret.Set {
 			rid = sec.Name
 		}
 		for _, k := range sec.Keys {
-			if secret.IsName(k.Name) {
+			if l.isSecretName(k.Name) {
 				if sec.Name == "env" {
 					envSecret[k.Name] = true
 				}
@@ -79,6 +79,20 @@ func (l *loader) secrets() *secret.Set {
 	return set
 }
 
+// isSecretName is secret.IsName remembered by name: a config repeats a
+// few keyword names in hundreds of sections.
+func (l *loader) isSecretName(name string) bool {
+	is, ok := l.secretNames[name]
+	if !ok {
+		is = secret.IsName(name)
+		if l.secretNames == nil {
+			l.secretNames = map[string]bool{}
+		}
+		l.secretNames[name] = is
+	}
+	return is
+}
+
 // refsSecret tells whether a raw value references, directly or through
 // env keys, an [env] key named like a secret.
 func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
@@ -87,7 +101,7 @@ func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
 		if !ok || seen[name] {
 			continue
 		}
-		if secret.IsName(name) {
+		if l.isSecretName(name) {
 			return true
 		}
 		if seen == nil {
@@ -105,7 +119,7 @@ func (l *loader) refsSecret(raw string, seen map[string]bool) bool {
 // value is a secret, however short: `stop_timeout = {env.db_password}`
 // must not answer `"hunter2" is not a duration`.
 func (l *loader) redactValue(k rawKey, value, msg string) string {
-	if value != "" && (secret.IsName(k.Name) || l.secretSet.Contains(value) || l.refsSecret(k.Value, nil)) {
+	if value != "" && (l.isSecretName(k.Name) || l.secretSet.Contains(value) || l.refsSecret(k.Value, nil)) {
 		return strings.ReplaceAll(msg, value, secret.Placeholder)
 	}
 	return msg
@@ -200,6 +214,27 @@ func (s *Service) RenderConfig(opts RenderConfigOptions) string {
 // lines), values of secret-named variables in commands, and any other
 // occurrence of a known secret value.
 func redactConfigText(text string, secrets *secret.Set) string {
+	// A config repeats a few keyword names on thousands of lines: the
+	// rule is asked once per name.
+	isSecret := map[string]bool{}
+	kept := keptLines(text, isSecret)
+	if !redactByLine(secrets) {
+		return secrets.Redact(strings.Join(kept, "\n"))
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	for i, line := range kept {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		redactLine(&b, line, secrets, isSecret)
+	}
+	return b.String()
+}
+
+// keptLines returns the lines of text with the values of secret-named
+// keywords replaced, their continuation lines dropped.
+func keptLines(text string, isSecret map[string]bool) []string {
 	lines := strings.Split(text, "\n")
 	kept := lines[:0]
 	inSecret := false
@@ -209,7 +244,7 @@ func redactConfigText(text string, secrets *secret.Set) string {
 			inSecret = false
 			if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") {
 				name, _, _ := strings.Cut(strings.TrimSpace(k), "@")
-				if secret.IsName(name) {
+				if secretName(name, isSecret) {
 					kept = append(kept, k+"= "+secret.Placeholder)
 					inSecret = true
 					continue
@@ -221,5 +256,72 @@ func redactConfigText(text string, secrets *secret.Set) string {
 		}
 		kept = append(kept, line)
 	}
-	return secrets.Redact(strings.Join(kept, "\n"))
+	return kept
+}
+
+// redactByLine tells whether the text may be redacted line by line, and
+// a line in its key and its value, with the result of redacting it
+// whole: secret.Set.Redact never matches across a newline by itself, and
+// a known secret value holding no newline and no "=" cannot span a line
+// nor a key and its value.
+func redactByLine(secrets *secret.Set) bool {
+	for _, v := range secrets.Values() {
+		if strings.ContainsAny(v, "\n=") {
+			return false
+		}
+	}
+	return true
+}
+
+// redactLine writes one line of a config redacted as secrets.Redact would. A
+// "key[@scope] = value" line whose key and scope are no secret names is
+// redacted in two pieces: the key, then the value. Redact asks the
+// secret-name rule about every name written before a "=", which is every
+// key of the config; isSecret has the answers already.
+func redactLine(b *strings.Builder, line string, secrets *secret.Set, isSecret map[string]bool) {
+	key, value, ok := strings.Cut(line, "=")
+	if !ok || !plainKey(key) {
+		b.WriteString(secrets.Redact(line))
+		return
+	}
+	name, scope, _ := strings.Cut(strings.TrimRight(key, " \t"), "@")
+	if secretName(name, isSecret) || (scope != "" && secretName(scope, isSecret)) {
+		b.WriteString(secrets.Redact(line))
+		return
+	}
+	b.WriteString(secrets.Redact(key))
+	b.WriteByte('=')
+	b.WriteString(secrets.Redact(value))
+}
+
+func secretName(name string, isSecret map[string]bool) bool {
+	is, seen := isSecret[name]
+	if !seen {
+		is = secret.IsName(name)
+		isSecret[name] = is
+	}
+	return is
+}
+
+// plainKey tells whether key is a keyword, an optional @scope, and
+// blanks: [A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.-]*)?[ \t]*. The only
+// names Redact could read as variables in it are then the keyword and
+// the scope.
+func plainKey(key string) bool {
+	key = strings.TrimRight(key, " \t")
+	if key == "" || !(key[0] == '_' || key[0]|0x20 >= 'a' && key[0]|0x20 <= 'z') {
+		return false
+	}
+	at := false
+	for i := 1; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c == '@' && !at:
+			at = true
+		case c == '_' || c == '.' || c == '-' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,8 @@
 package svc
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/svckit/svckit/driver"
@@ -21,13 +22,27 @@ func groupRank(group string) int {
 }
 
 func sortResources(l []resource.Resource) {
-	sort.SliceStable(l, func(i, j int) bool {
-		gi, gj := groupRank(resource.Group(l[i].RID())), groupRank(resource.Group(l[j].RID()))
-		if gi != gj {
-			return gi < gj
+	// The group rank and rid of each resource are computed once, not in
+	// every comparison of the sort (thousands of resources).
+	type keyed struct {
+		rank int
+		rid  string
+		r    resource.Resource
+	}
+	ks := make([]keyed, len(l))
+	for i, r := range l {
+		rid := r.RID()
+		ks[i] = keyed{groupRank(resource.Group(rid)), rid, r}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if a.rank != b.rank {
+			return cmp.Compare(a.rank, b.rank)
 		}
-		return l[i].RID() < l[j].RID()
+		return strings.Compare(a.rid, b.rid)
 	})
+	for i := range ks {
+		l[i] = ks[i].r
+	}
 }
 
 // implicitSyncRID is the resource the reference adds to every service to

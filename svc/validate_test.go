@@ -1,6 +1,7 @@
 package svc_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -212,4 +213,37 @@ func TestValidationReportsAllProblems(t *testing.T) {
 		requireProblem(t, ps[i], w)
 	}
 	require.Contains(t, err.Error(), "17 problems")
+}
+
+// TestLongValuesLoad: a run_args of 400 continuation lines (about 20 KiB,
+// far beyond go-ini's 4 KiB lookahead) and a one-line value of 100 KiB
+// load whole, and a problem after them still names its own line.
+func TestLongValuesLoad(t *testing.T) {
+	var args, want []string
+	for i := range 400 {
+		w := fmt.Sprintf("-e VAR_%03d=%s", i, strings.Repeat("v", 40))
+		args = append(args, "    "+w)
+		want = append(want, w)
+	}
+	long := strings.Repeat("x", 100<<10)
+	conf := "[DEFAULT]\nnodes = n1\n\n" + // lines 1-3
+		"[container#01]\ntype = docker\nrun_image = mariadb\n" + // 4-6
+		"run_args = --net=none\n" + strings.Join(args, "\n") + "\n" + // 7-407
+		"[fs#01]\ntype = ext4\ndev = /dev/sdb\nmnt = /srv/" + long + "\n" // 408-411
+	require.Greater(t, len(conf), 100<<10+16<<10)
+
+	s, err := svc.Parse(t.Context(), "svc1.conf", []byte(conf), svc.Options{Node: "n1", Svcname: "svc1", Registry: fake.Registry(fake.Options{}), Root: t.TempDir(), NoTriggers: true})
+	require.NoError(t, err)
+	cfg, ok := s.Config("container#01")
+	require.True(t, ok)
+	require.Equal(t, "--net=none\n"+strings.Join(want, "\n"), cfg.Values["run_args"])
+	fsCfg, ok := s.Config("fs#01")
+	require.True(t, ok)
+	require.Equal(t, "/srv/"+long, fsCfg.Values["mnt"])
+
+	_, err = svc.Parse(t.Context(), "svc1.conf", []byte(conf+"[fs#02]\ntype = ext4\ndev = /dev/sdc\nmnt = /b\ndisable = lots\n"), svc.Options{Node: "n1", Svcname: "svc1", Registry: fake.Registry(fake.Options{}), Root: t.TempDir(), NoTriggers: true})
+	var verr *svc.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Len(t, verr.Problems, 1, "%v", verr.Problems)
+	requireProblem(t, verr.Problems[0], wantProblem{line: 416, section: "fs#02", keyword: "disable", contains: []string{"bad value", "lots"}})
 }

@@ -206,9 +206,12 @@ func (e *Env) Subst(s string) (string, error) {
 // EnvName is the environment variable name of a compliance variable:
 // OSVC_COMP_ then the name upper-cased with '-', '.' and ' ' as '_'.
 func EnvName(name string) string {
-	r := strings.NewReplacer("-", "_", ".", "_", " ", "_")
-	return "OSVC_COMP_" + strings.ToUpper(r.Replace(name))
+	return "OSVC_COMP_" + strings.ToUpper(envNameReplacer.Replace(name))
 }
+
+// envNameReplacer is built once: a Replacer is safe for concurrent use,
+// and building one cost more than a file rule's check.
+var envNameReplacer = strings.NewReplacer("-", "_", ".", "_", " ", "_")
 
 // Var is a variable as a checker receives it: its name (environment or
 // collector form) and its raw JSON value.

@@ -1,6 +1,7 @@
 package spd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -23,20 +24,55 @@ import (
 )
 
 // config is a service config read for comparison: sections in order,
-// their keys and values, and where they were.
+// their keys and values, and where they were. It keeps the reader's
+// sections as they are (no map of values or lines of its own): a
+// relayout reads two configs of hundreds of sections each.
 type config struct {
 	sections []string
-	values   map[string]map[string]string
-	keys     map[string][]string
-	lines    map[string]int // "section" and "section\x00key" -> line
-	dups     []string       // sections and keys written again, with their lines
+	byName   map[string]*inifile.Section
+	dups     []string // sections and keys written again, with their lines
+}
+
+// value returns the value of key in section; ok is false when either is
+// missing.
+func (c *config) value(section, key string) (v string, ok bool) {
+	if k := c.key(section, key); k != nil {
+		return k.Value, true
+	}
+	return "", false
+}
+
+func (c *config) key(section, key string) *inifile.Key {
+	if s := c.byName[section]; s != nil {
+		return s.Key(key)
+	}
+	return nil
+}
+
+// keyNames returns the keys of section in the order written.
+func (c *config) keyNames(section string) []string {
+	s := c.byName[section]
+	if s == nil {
+		return nil
+	}
+	out := make([]string, len(s.Keys))
+	for i, k := range s.Keys {
+		out[i] = k.Name
+	}
+	return out
 }
 
 func (c *config) line(section, key string) int {
 	if key == "" {
-		return c.lines[section]
+		if s := c.byName[section]; s != nil {
+			return s.Line()
+		}
+		return 0
 	}
-	return c.lines[section+"\x00"+key]
+	if k := c.key(section, key); k != nil {
+		return k.Lines[0]
+	}
+	return 0
 }
 
 // where names a section or a key with its line: "line 42: [fs#01] mnt".
@@ -61,29 +97,22 @@ func parseConfig(data []byte) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &config{values: map[string]map[string]string{}, keys: map[string][]string{}, lines: map[string]int{}}
+	c := &config{sections: make([]string, 0, len(secs)), byName: make(map[string]*inifile.Section, len(secs))}
 	for _, s := range secs {
 		name := s.Name
 		if name == inifile.DefaultSection && len(s.Keys) == 0 && s.Line() == 0 {
 			continue
 		}
 		c.sections = append(c.sections, name)
-		if s.Line() > 0 {
-			c.lines[name] = s.Line()
-		}
+		c.byName[name] = s
 		for _, l := range s.Lines[min(1, len(s.Lines)):] {
 			c.dups = append(c.dups, fmt.Sprintf("line %d: [%s]: section written again (first at line %d)", l, name, s.Line()))
 		}
-		kv := make(map[string]string, len(s.Keys))
 		for _, k := range s.Keys {
-			kv[k.Name] = k.Value
-			c.keys[name] = append(c.keys[name], k.Name)
-			c.lines[name+"\x00"+k.Name] = k.Lines[0]
 			for _, l := range k.Lines[1:] {
 				c.dups = append(c.dups, fmt.Sprintf("line %d: [%s] %s: set again (first at line %d)", l, name, k.Name, k.Lines[0]))
 			}
 		}
-		c.values[name] = kv
 	}
 	return c, nil
 }
@@ -138,30 +167,30 @@ func Diff(got, want []byte) ([]string, error) {
 func diff(g, w *config) []string {
 	out := slices.Clone(g.dups)
 	for _, s := range w.sections {
-		if _, ok := g.values[s]; !ok {
+		if _, ok := g.byName[s]; !ok {
 			out = append(out, fmt.Sprintf("[%s]: missing section", s))
 		}
 	}
 	for _, s := range g.sections {
-		wv, ok := w.values[s]
+		ws, ok := w.byName[s]
 		if !ok {
 			out = append(out, g.where(s, "")+": unexpected section")
 			continue
 		}
-		gv := g.values[s]
-		for _, k := range w.keys[s] {
-			if _, ok := gv[k]; !ok {
-				out = append(out, fmt.Sprintf("%s: missing key %s = %s", g.where(s, ""), k, printable(k, wv[k])))
+		gs := g.byName[s]
+		for _, k := range ws.Keys {
+			if gs.Key(k.Name) == nil {
+				out = append(out, fmt.Sprintf("%s: missing key %s = %s", g.where(s, ""), k.Name, printable(k.Name, k.Value)))
 			}
 		}
-		for _, k := range g.keys[s] {
-			want, ok := wv[k]
-			if !ok {
-				out = append(out, fmt.Sprintf("%s: unexpected key = %s", g.where(s, k), printable(k, gv[k])))
+		for _, k := range gs.Keys {
+			want := ws.Key(k.Name)
+			if want == nil {
+				out = append(out, fmt.Sprintf("%s: unexpected key = %s", g.where(s, k.Name), printable(k.Name, k.Value)))
 				continue
 			}
-			if msg := compareValue(k, gv[k], want); msg != "" {
-				out = append(out, g.where(s, k)+": "+msg)
+			if msg := compareValue(k.Name, k.Value, want.Value); msg != "" {
+				out = append(out, g.where(s, k.Name)+": "+msg)
 			}
 		}
 	}
@@ -176,6 +205,11 @@ func printable(key, v string) string {
 }
 
 func compareValue(key, got, want string) string {
+	if got == want {
+		// The common case (a config compared with its regeneration):
+		// no command line to split.
+		return ""
+	}
 	if !isShell(key) {
 		if g, w := strings.TrimSpace(got), strings.TrimSpace(want); g != w {
 			return fmt.Sprintf("%q, expected %q", g, w)
@@ -228,9 +262,9 @@ func ParseLayout(data []byte) (Layout, error) {
 		return Layout{}, err
 	}
 	get := func(section, key string) (string, error) {
-		v, ok := c.values[section][key]
+		v, ok := c.value(section, key)
 		if !ok {
-			if _, ok := c.values[section]; !ok {
+			if _, ok := c.byName[section]; !ok {
 				return "", fmt.Errorf("[%s]: missing section", section)
 			}
 			return "", fmt.Errorf("%s: missing key %s", c.where(section, ""), key)
@@ -279,8 +313,12 @@ func ParseLayout(data []byte) (Layout, error) {
 		p := Pod{Num: n}
 		disk := "disk#" + p.ID()
 		var on []string
-		for _, k := range c.keys[disk] {
-			if node, ok := strings.CutPrefix(k, "disable@"); ok && strings.TrimSpace(c.values[disk][k]) == "false" {
+		var keys []*inifile.Key
+		if s := c.byName[disk]; s != nil {
+			keys = s.Keys
+		}
+		for _, k := range keys {
+			if node, ok := strings.CutPrefix(k.Name, "disable@"); ok && strings.TrimSpace(k.Value) == "false" {
 				on = append(on, node)
 			}
 		}
@@ -343,6 +381,11 @@ func ParseLayout(data []byte) (Layout, error) {
 	regen, err := l.Config()
 	if err != nil {
 		return Layout{}, err
+	}
+	if bytes.Equal(regen, data) {
+		// The config is, byte for byte, what the layout generates (the
+		// usual case: nobody edited it): nothing to compare key by key.
+		return l, nil
 	}
 	r, err := parseConfig(regen)
 	if err != nil {

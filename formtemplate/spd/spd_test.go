@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/shlex"
 	"github.com/stretchr/testify/require"
@@ -320,6 +321,44 @@ func TestParseLayoutRoundTrip(t *testing.T) {
 			cfg, err := want.Config()
 			require.NoError(t, err)
 			got, err := ParseLayout(cfg)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// TestParseLayoutReadsReformatted checks that a config that is not byte for
+// byte the generated one, but says the same (comments, spacing, blank
+// lines, sections and keys in another order), still gives its layout:
+// the byte comparison is a shortcut, not the rule.
+func TestParseLayoutReadsReformatted(t *testing.T) {
+	want, err := NewLayout(inputs(10, nodeNames("spd", 3)))
+	require.NoError(t, err)
+	cfg, err := want.Config()
+	require.NoError(t, err)
+	text := string(cfg)
+	edits := map[string]func(string) string{
+		"comment and blank lines": func(s string) string { return "# edited by nobody\n\n" + strings.ReplaceAll(s, "\n[", "\n\n[") },
+		"spaces around =":         func(s string) string { return strings.ReplaceAll(s, " = ", "   =   ") },
+		"sections reversed": func(s string) string {
+			parts := strings.SplitAfter(s, "\n[")
+			head := parts[0][:len(parts[0])-1]
+			var secs []string
+			for i, p := range parts[1:] {
+				if i < len(parts)-2 {
+					p = p[:len(p)-1]
+				}
+				secs = append(secs, "["+strings.TrimSuffix(p, "\n")+"\n")
+			}
+			slices.Reverse(secs)
+			return head + strings.Join(secs, "")
+		},
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			edited := edit(text)
+			require.NotEqual(t, text, edited, "the edit applies")
+			got, err := ParseLayout([]byte(edited))
 			require.NoError(t, err)
 			require.Equal(t, want, got)
 		})
@@ -653,6 +692,36 @@ func BenchmarkParseLayout110PodsOn32Nodes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkParseLayoutVsGenerate110 alternates one Generate and one
+// ParseLayout of the same 110 pods on 32 nodes and reports the ratio of
+// their times: on a shared machine both see the same load, where two
+// separate benchmarks drift apart. ParseLayout is meant to stay within
+// 3x Generate (it regenerates the config to compare it).
+func BenchmarkParseLayoutVsGenerate110(b *testing.B) {
+	in := inputs(110, nodeNames("spd", 32))
+	var gen, parse time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		cfg, err := Generate(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		l, err := ParseLayout(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		parse += time.Since(t1)
+		gen += t1.Sub(t0)
+		if len(l.Pods) != 110 {
+			b.Fatalf("%d pods", len(l.Pods))
+		}
+	}
+	b.ReportMetric(float64(gen.Nanoseconds())/float64(b.N), "generate-ns/op")
+	b.ReportMetric(float64(parse.Nanoseconds())/float64(b.N), "parse-ns/op")
+	b.ReportMetric(float64(parse)/float64(gen), "parse/generate")
 }
 
 func BenchmarkRelayout110PodsFrom31To32Nodes(b *testing.B) {

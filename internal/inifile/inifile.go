@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The reader reads with the semantics gopkg.in/ini.v1 gives OpenSVC
@@ -59,7 +60,75 @@ func (s *Section) Line() int {
 }
 
 // Key returns the key of s written name (scope included), or nil.
-func (s *Section) Key(name string) *Key { return s.keyIdx[name] }
+func (s *Section) Key(name string) *Key {
+	if s.keyIdx != nil {
+		return s.keyIdx[name]
+	}
+	for _, k := range s.Keys {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// indexFrom is the number of keys from which a section keeps an index of
+// them: below it, scanning a few keys costs less than a map per section.
+const indexFrom = 16
+
+// add appends k to s.
+func (s *Section) add(k *Key) {
+	s.Keys = append(s.Keys, k)
+	switch {
+	case s.keyIdx != nil:
+		s.keyIdx[k.Name] = k
+	case len(s.Keys) >= indexFrom:
+		s.keyIdx = make(map[string]*Key, 2*len(s.Keys))
+		for _, k := range s.Keys {
+			s.keyIdx[k.Name] = k
+		}
+	}
+}
+
+// slab hands out Keys and their first line from arrays allocated a
+// chunk at a time: a config is thousands of keys, and one allocation per
+// key and per line list was most of the reader's cost.
+type slab struct {
+	keys     []Key
+	lines    []int
+	sections []Section
+	ptrs     []*Key // the first keys of each section
+}
+
+// sectionKeys is the room a new section gets for its keys before append
+// grows them: most sections of a config have fewer.
+const sectionKeys = 8
+
+func (b *slab) section(name string) *Section {
+	if len(b.sections) == cap(b.sections) {
+		b.sections = make([]Section, 0, slabChunk/4)
+		b.ptrs = make([]*Key, 0, slabChunk/4*sectionKeys)
+	}
+	n := len(b.ptrs)
+	b.ptrs = b.ptrs[:n+sectionKeys]
+	// Capacity capped: a section with more keys moves them out.
+	b.sections = append(b.sections, Section{Name: name, count: 1, Keys: b.ptrs[n : n : n+sectionKeys]})
+	return &b.sections[len(b.sections)-1]
+}
+
+const slabChunk = 256
+
+func (b *slab) key(name, value string, line int) *Key {
+	if len(b.keys) == cap(b.keys) {
+		b.keys = make([]Key, 0, slabChunk)
+		b.lines = make([]int, 0, slabChunk)
+	}
+	b.lines = append(b.lines, line)
+	n := len(b.lines)
+	// Capacity 1: a repeated key appends its other lines to a copy.
+	b.keys = append(b.keys, Key{Name: name, Value: value, Lines: b.lines[n-1 : n : n]})
+	return &b.keys[len(b.keys)-1]
+}
 
 // SyntaxError is a line the INI syntax rejects.
 type SyntaxError struct {
@@ -97,15 +166,6 @@ func (r *lineReader) next() string {
 	return rest[:i+1]
 }
 
-// peek returns the next line without consuming it.
-func (r *lineReader) peek() string {
-	rest := r.text[r.pos:]
-	if i := strings.IndexByte(rest, '\n'); i >= 0 {
-		return rest[:i+1]
-	}
-	return rest
-}
-
 // Read parses text; sections come in the order of their first header,
 // the DEFAULT section first (even when empty). A line the syntax rejects
 // is a *SyntaxError. check, when not nil, is called every 1024 lines so
@@ -119,11 +179,12 @@ func Read(text string, check func() error) ([]*Section, error) {
 		r.pos = 3
 	}
 	byName := map[string]*Section{}
+	var keys slab
 	newSection := func(name string) *Section {
 		if s, ok := byName[name]; ok {
 			return s
 		}
-		s := &Section{Name: name, keyIdx: map[string]*Key{}, count: 1}
+		s := keys.section(name)
 		byName[name] = s
 		return s
 	}
@@ -137,7 +198,7 @@ func Read(text string, check func() error) ([]*Section, error) {
 		}
 		raw := r.next()
 		ln := r.n
-		line := strings.TrimLeftFunc(raw, unicode.IsSpace)
+		line := trimLeftSpace(raw)
 		if line == "" {
 			continue
 		}
@@ -179,15 +240,13 @@ func Read(text string, check func() error) ([]*Section, error) {
 		if name == "" {
 			return nil, &SyntaxError{ln, "empty key name: expected key = value"}
 		}
-		if k, ok := cur.keyIdx[name]; ok {
+		if k := cur.Key(name); k != nil {
 			if cur.autoInc[name] {
 				return nil, &SyntaxError{ln, fmt.Sprintf("key %s set again after a \"-\" key numbered it", name)}
 			}
 			k.Lines = append(k.Lines, ln)
 		} else {
-			k := &Key{Name: name, Value: value, Lines: []int{ln}}
-			cur.keyIdx[name] = k
-			cur.Keys = append(cur.Keys, k)
+			cur.add(keys.key(name, value, ln))
 		}
 		if autoInc || cur.autoInc[name] {
 			if cur.autoInc == nil {
@@ -197,6 +256,21 @@ func Read(text string, check func() error) ([]*Section, error) {
 		}
 	}
 	return sections, nil
+}
+
+// trimLeftSpace is strings.TrimLeftFunc(s, unicode.IsSpace) without a
+// function call per byte in the usual, ASCII case.
+func trimLeftSpace(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ', c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+		case c < utf8.RuneSelf:
+			return s[i:]
+		default:
+			return strings.TrimLeftFunc(s[i:], unicode.IsSpace)
+		}
+	}
+	return ""
 }
 
 // readKeyName returns the key of a line and the offset of its value.
@@ -237,7 +311,7 @@ func readKeyName(line string) (string, int, error) {
 // readValue reads the value that starts with in (the rest of the key's
 // line) and the lines that continue it.
 func readValue(r *lineReader, in string) (string, error) {
-	line := strings.TrimLeftFunc(in, unicode.IsSpace)
+	line := trimLeftSpace(in)
 	if line == "" {
 		if strings.HasSuffix(in, "\n") {
 			return readIndented(r, ""), nil
@@ -277,18 +351,33 @@ func readValue(r *lineReader, in string) (string, error) {
 }
 
 // readIndented appends the following lines that start with a space, a tab
-// or a form feed (Python-style continuation), indentation kept.
+// or a form feed (Python-style continuation), indentation kept. It
+// measures them first: most values have none and cost no copy, the
+// others one allocation of the right size, however long (a run_args of
+// many KiB).
 func readIndented(r *lineReader, v string) string {
-	var b strings.Builder
-	b.WriteString(v)
-	for !r.eof {
-		next := r.peek()
-		if next == "" || (next[0] != ' ' && next[0] != '\t' && next[0] != '\f') {
+	size, pos := len(v), r.pos
+	for pos < len(r.text) {
+		c := r.text[pos]
+		if c != ' ' && c != '\t' && c != '\f' {
 			break
 		}
-		r.next()
+		end := len(r.text)
+		if i := strings.IndexByte(r.text[pos:], '\n'); i >= 0 {
+			end = pos + i + 1
+		}
+		size += 1 + len(strings.TrimSuffix(r.text[pos:end], "\n"))
+		pos = end
+	}
+	if pos == r.pos {
+		return v
+	}
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(v)
+	for r.pos < pos {
 		b.WriteByte('\n')
-		b.WriteString(strings.TrimSuffix(next, "\n"))
+		b.WriteString(strings.TrimSuffix(r.next(), "\n"))
 	}
 	return b.String()
 }

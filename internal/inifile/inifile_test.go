@@ -149,3 +149,51 @@ func BenchmarkReader(b *testing.B) {
 		})
 	}
 }
+
+// TestReaderLargeSections covers what random short inputs do not reach:
+// sections past the size from which keys are indexed, keys repeated
+// before and after that point (each keeps its own lines), more keys and
+// sections than one slab chunk holds, and "-" keys numbered past it.
+func TestReaderLargeSections(t *testing.T) {
+	var b strings.Builder
+	line := 0
+	w := func(s string) { b.WriteString(s + "\n"); line++ }
+	w("[big]")
+	lines := map[string][]int{}
+	for i := range 600 {
+		k := fmt.Sprintf("k%d", i%300) // every key twice
+		w(fmt.Sprintf("%s = v%d", k, i))
+		lines[k] = append(lines[k], line)
+	}
+	for i := range 300 {
+		w(fmt.Sprintf("[s%d]", i))
+		w("a = 1")
+		w("- = x")
+		w("- = y")
+	}
+	w("[auto]")
+	for range 40 {
+		w("- = z")
+	}
+	text := b.String()
+	sameAsGoIni(t, text)
+	secs, err := Read(text, nil)
+	require.NoError(t, err)
+	require.Len(t, secs, 1+1+300+1)
+	big := secs[1]
+	require.Equal(t, "big", big.Name)
+	require.Len(t, big.Keys, 300)
+	for k, want := range lines {
+		got := big.Key(k)
+		require.NotNil(t, got, k)
+		require.Equal(t, want, got.Lines, k)
+		require.Equal(t, "v"+strings.TrimPrefix(k, "k"), got.Value, "the first value is kept")
+	}
+	s7 := secs[2+7]
+	require.Equal(t, "s7", s7.Name)
+	require.Equal(t, "y", s7.Key("#2").Value)
+	auto := secs[len(secs)-1]
+	require.Len(t, auto.Keys, 40)
+	require.Equal(t, "z", auto.Key("#40").Value)
+	require.Nil(t, auto.Key("#41"))
+}

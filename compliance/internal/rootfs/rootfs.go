@@ -16,15 +16,34 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/svckit/svckit/internal/atomicfile"
 )
 
 // FS is a directory that rule paths are resolved in.
+//
+// Reads (Lstat, Stat, Open and what builds on them) go through the
+// parent directory of the path, opened once as an os.Root of its own
+// below the root and kept until the next write through the FS or Close:
+// os.Root walks a path one directory at a time, so a check of a thousand
+// files in a few directories walked the same directories a thousand
+// times. A parent is opened through the root (so it is inside it), and a
+// read it refuses or fails (a final link that leaves the directory, a
+// file gone) is done again through the root, which decides and explains
+// as before. The FS lives for one check run (checker.Env opens it and
+// closes it): directories moved during the run are not seen before a
+// write through the FS or the next run.
 type FS struct {
 	dir  string
 	root *os.Root // nil for "/"
+
+	mu   sync.Mutex
+	dirs map[string]*os.Root // parent directories opened for reads
 }
+
+// maxDirs bounds the parent directories kept open at once.
+const maxDirs = 256
 
 // Open opens dir ("" is "/") as the root of the rule paths.
 func Open(dir string) (*FS, error) {
@@ -42,12 +61,60 @@ func Open(dir string) (*FS, error) {
 	return &FS{dir: dir, root: r}, nil
 }
 
-// Close releases the root's directory.
+// Close releases the root's directory and the parents opened for reads.
 func (f *FS) Close() error {
 	if f == nil || f.root == nil {
 		return nil
 	}
+	f.forget()
 	return f.root.Close()
+}
+
+// forget closes the parent directories kept for reads: a write may have
+// replaced one of them.
+func (f *FS) forget() {
+	if f.root == nil {
+		return
+	}
+	f.mu.Lock()
+	dirs := f.dirs
+	f.dirs = nil
+	f.mu.Unlock()
+	for _, d := range dirs {
+		d.Close()
+	}
+}
+
+// parent returns the parent directory of the root-relative name n opened
+// as a root, and n's last element; ok is false when n has no parent
+// below the root or it cannot be opened (the caller then goes through
+// the root).
+func (f *FS) parent(n string) (dir *os.Root, base string, ok bool) {
+	i := strings.LastIndexByte(n, '/')
+	if i <= 0 {
+		return nil, "", false
+	}
+	name, base := n[:i], n[i+1:]
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d, ok := f.dirs[name]; ok {
+		return d, base, true
+	}
+	d, err := f.root.OpenRoot(name)
+	if err != nil {
+		return nil, "", false
+	}
+	if len(f.dirs) >= maxDirs {
+		for k, old := range f.dirs {
+			old.Close()
+			delete(f.dirs, k)
+		}
+	}
+	if f.dirs == nil {
+		f.dirs = map[string]*os.Root{}
+	}
+	f.dirs[name] = d
+	return d, base, true
 }
 
 // Dir is the root directory on the host.
@@ -154,6 +221,11 @@ func (f *FS) Lstat(p string) (fs.FileInfo, error) {
 	if f.root == nil {
 		return os.Lstat(p)
 	}
+	if d, base, ok := f.parent(n); ok {
+		if fi, err := d.Lstat(base); err == nil {
+			return fi, nil
+		}
+	}
 	fi, err := f.root.Lstat(n)
 	return fi, f.explain(p, err)
 }
@@ -166,6 +238,11 @@ func (f *FS) Stat(p string) (fs.FileInfo, error) {
 	}
 	if f.root == nil {
 		return os.Stat(p)
+	}
+	if d, base, ok := f.parent(n); ok {
+		if fi, err := d.Stat(base); err == nil {
+			return fi, nil
+		}
 	}
 	fi, err := f.root.Stat(n)
 	return fi, f.explain(p, err)
@@ -180,6 +257,11 @@ func (f *FS) Open(p string) (*os.File, error) {
 	if f.root == nil {
 		return os.Open(p)
 	}
+	if d, base, ok := f.parent(n); ok {
+		if fh, err := d.Open(base); err == nil {
+			return fh, nil
+		}
+	}
 	fh, err := f.root.Open(n)
 	return fh, f.explain(p, err)
 }
@@ -193,6 +275,7 @@ func (f *FS) OpenFile(p string, flag int, perm os.FileMode) (*os.File, error) {
 	if f.root == nil {
 		return os.OpenFile(p, flag, perm)
 	}
+	f.forget()
 	fh, err := f.root.OpenFile(n, flag, perm)
 	return fh, f.explain(p, err)
 }
@@ -241,6 +324,7 @@ func (f *FS) MkdirAll(p string, perm os.FileMode) error {
 	if f.root == nil {
 		return os.MkdirAll(p, perm)
 	}
+	f.forget()
 	return f.explain(p, f.root.MkdirAll(n, perm))
 }
 
@@ -253,6 +337,7 @@ func (f *FS) Chmod(p string, mode os.FileMode) error {
 	if f.root == nil {
 		return os.Chmod(p, mode)
 	}
+	f.forget()
 	return f.explain(p, f.root.Chmod(n, mode))
 }
 
@@ -265,6 +350,7 @@ func (f *FS) Lchown(p string, uid, gid int) error {
 	if f.root == nil {
 		return os.Lchown(p, uid, gid)
 	}
+	f.forget()
 	return f.explain(p, f.root.Lchown(n, uid, gid))
 }
 
@@ -278,6 +364,7 @@ func (f *FS) WriteFile(p string, data []byte, perm os.FileMode, owner atomicfile
 	if f.root == nil {
 		return atomicfile.WriteFile(p, data, perm, owner)
 	}
+	f.forget()
 	return f.explain(p, atomicfile.WriteFileIn(f.root, n, data, perm, owner))
 }
 
@@ -290,5 +377,6 @@ func (f *FS) Copy(p string, r io.Reader, perm os.FileMode, owner atomicfile.Owne
 	if f.root == nil {
 		return atomicfile.Copy(p, r, perm, owner)
 	}
+	f.forget()
 	return f.explain(p, atomicfile.CopyIn(f.root, n, r, perm, owner))
 }

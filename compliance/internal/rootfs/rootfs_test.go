@@ -1,9 +1,11 @@
 package rootfs_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -127,4 +129,114 @@ func TestReadFileLimit(t *testing.T) {
 	b, err := f.ReadFile("/big", 2048)
 	require.NoError(t, err)
 	require.Len(t, b, 2048)
+}
+
+// TestCachedParents: reads through a parent directory opened once give
+// what reads through the root give: a final link that leaves the
+// directory but stays in the root is followed, one that leaves the root is
+// an EscapeError naming it, a missing file is not found; a write through
+// the FS makes the next read see directories replaced meanwhile; more
+// parents than are kept open still read.
+func TestCachedParents(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "root")
+	outside := filepath.Join(base, "elsewhere")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc/app"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "srv"), 0o755))
+	require.NoError(t, os.MkdirAll(outside, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("SENTINEL-OUTSIDE\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc/app/a.conf"), []byte("a\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "srv/shared.conf"), []byte("shared\n"), 0o644))
+	require.NoError(t, os.Symlink("../../srv/shared.conf", filepath.Join(root, "etc/app/up.conf")))      // out of the parent, in the root
+	require.NoError(t, os.Symlink("../../../elsewhere/secret", filepath.Join(root, "etc/app/out.conf"))) // out of the root
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "etc/app/abs.conf")))
+
+	f, err := rootfs.Open(root)
+	require.NoError(t, err)
+	defer f.Close()
+
+	for range 2 { // the first round opens the parent, the second reuses it
+		b, err := f.ReadFile("/etc/app/a.conf", 0)
+		require.NoError(t, err)
+		require.Equal(t, "a\n", string(b))
+		b, err = f.ReadFile("/etc/app/up.conf", 0)
+		require.NoError(t, err)
+		require.Equal(t, "shared\n", string(b))
+		fi, err := f.Lstat("/etc/app/up.conf")
+		require.NoError(t, err)
+		require.NotZero(t, fi.Mode()&os.ModeSymlink)
+		for _, p := range []string{"/etc/app/out.conf", "/etc/app/abs.conf"} {
+			_, err = f.ReadFile(p, 0)
+			var ee *rootfs.EscapeError
+			require.ErrorAs(t, err, &ee, p)
+			require.Equal(t, p, ee.Link)
+			require.NotContains(t, err.Error(), "SENTINEL")
+			_, err = f.Stat(p)
+			require.ErrorAs(t, err, &ee, p)
+		}
+		_, err = f.Stat("/etc/app/missing.conf")
+		require.ErrorIs(t, err, os.ErrNotExist)
+	}
+
+	// The directory is replaced behind the FS; a write through the FS
+	// drops the parents it kept, so the next read sees the new one.
+	require.NoError(t, os.Rename(filepath.Join(root, "etc/app"), filepath.Join(root, "etc/app.old")))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc/app"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc/app/a.conf"), []byte("new\n"), 0o644))
+	require.NoError(t, f.WriteFile("/srv/other.conf", []byte("x\n"), 0o644, atomicfile.Keep))
+	b, err := f.ReadFile("/etc/app/a.conf", 0)
+	require.NoError(t, err)
+	require.Equal(t, "new\n", string(b))
+
+	// More parents than are kept open at once.
+	for i := range 300 {
+		dir := filepath.Join(root, "many", fmt.Sprint(i))
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte(fmt.Sprint(i)), 0o644))
+	}
+	for i := range 300 {
+		b, err := f.ReadFile(fmt.Sprintf("/many/%d/f", i), 0)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), string(b))
+	}
+}
+
+// TestCachedParentsConcurrent reads from several goroutines while another
+// writes through the FS (which drops the kept parents): every read gets
+// the file (run with -race).
+func TestCachedParentsConcurrent(t *testing.T) {
+	root := t.TempDir()
+	for i := range 20 {
+		dir := filepath.Join(root, "d", fmt.Sprint(i%5))
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d", i)), []byte(fmt.Sprint(i)), 0o644))
+	}
+	f, err := rootfs.Open(root)
+	require.NoError(t, err)
+	defer f.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for n := range 200 {
+				i := (g*7 + n) % 20
+				b, err := f.ReadFile(fmt.Sprintf("/d/%d/f%d", i%5, i), 0)
+				if err == nil && string(b) != fmt.Sprint(i) {
+					err = fmt.Errorf("f%d holds %q", i, b)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for n := range 50 {
+		require.NoError(t, f.WriteFile(fmt.Sprintf("/w/%d", n%3), []byte("w"), 0o644, atomicfile.Keep))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 }
