@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	units "github.com/docker/go-units"
 	ctypes "github.com/moby/moby/api/types/container"
@@ -413,15 +414,22 @@ func (s *RunSpec) publish(v string) error {
 	return nil
 }
 
+// optionsByName indexes options by each of their names, once: a load
+// parses the run_args of every container of the service.
+var optionsByName = sync.OnceValue(func() map[string]*option {
+	m := map[string]*option{}
+	for i := range options {
+		for _, n := range options[i].names {
+			m[n] = &options[i]
+		}
+	}
+	return m
+})
+
 // ParseRunArgs maps docker run options to the create call. Errors name
 // the option, never the value of an -e option (it may be a password).
 func ParseRunArgs(args []string) (*RunSpec, error) {
-	byName := map[string]*option{}
-	for i := range options {
-		for _, n := range options[i].names {
-			byName[n] = &options[i]
-		}
-	}
+	byName := optionsByName()
 	s := &RunSpec{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]

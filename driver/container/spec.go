@@ -5,10 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/shlex"
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/internal/shellwords"
 	"github.com/svckit/svckit/resource"
 )
 
@@ -53,7 +53,7 @@ func ParseDockerSpec(cfg driver.Config) (*DockerSpec, error) {
 	if s.StartTimeout, err = cfg.DurationOf("start_timeout"); err != nil {
 		return nil, err
 	}
-	args, err := shlex.Split(cfg.String("run_args"))
+	args, err := shellwords.Split(cfg.String("run_args"))
 	if err != nil {
 		return nil, driver.KeywordErrorf("run_args", "cannot split into words: %w", err)
 	}
@@ -64,7 +64,7 @@ func ParseDockerSpec(cfg driver.Config) (*DockerSpec, error) {
 		return nil, driver.KeywordErrorf("run_args", "--name %s differs from the container name %s: set the name keyword instead", s.Run.Name, s.Name)
 	}
 	if v := strings.TrimSpace(cfg.String("run_command")); v != "" {
-		if s.Command, err = shlex.Split(v); err != nil {
+		if s.Command, err = shellwords.Split(v); err != nil {
 			return nil, driver.KeywordErrorf("run_command", "cannot split into words: %w", err)
 		}
 	}

@@ -5,9 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/shlex"
-
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/internal/shellwords"
 	"github.com/svckit/svckit/resource"
 )
 
@@ -89,7 +88,7 @@ func ParseSpec(cfg driver.Config) (*Spec, error) {
 		return nil, driver.KeywordErrorf("label", "%q: %s labels are at most %d bytes", s.FSLabel, s.Type, n)
 	}
 	if v := cfg.String("mkfs_opt"); strings.TrimSpace(v) != "" {
-		opts, err := shlex.Split(v)
+		opts, err := shellwords.Split(v)
 		if err != nil {
 			return nil, driver.KeywordErrorf("mkfs_opt", "cannot split into words: %w", err)
 		}

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/shlex"
-
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/driver/disk"
@@ -20,6 +18,7 @@ import (
 	"github.com/svckit/svckit/driver/ip"
 	syncdrv "github.com/svckit/svckit/driver/sync"
 	"github.com/svckit/svckit/internal/inifile"
+	"github.com/svckit/svckit/internal/shellwords"
 	"github.com/svckit/svckit/resource/secret"
 )
 
@@ -216,8 +215,8 @@ func compareValue(key, got, want string) string {
 		}
 		return ""
 	}
-	gw, gerr := shlex.Split(got)
-	ww, werr := shlex.Split(want)
+	gw, gerr := shellwords.Split(got)
+	ww, werr := shellwords.Split(want)
 	switch {
 	case gerr != nil:
 		return fmt.Sprintf("cannot split the command line: %v", gerr)
@@ -356,7 +355,7 @@ func ParseLayout(data []byte) (Layout, error) {
 	if err != nil {
 		return Layout{}, err
 	}
-	words, err := shlex.Split(args)
+	words, err := shellwords.Split(args)
 	if err != nil {
 		return Layout{}, fmt.Errorf("%s: cannot split the command line: %v", c.where("container#01sm", "run_args"), err)
 	}

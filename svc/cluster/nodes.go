@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/shlex"
 	"gopkg.in/ini.v1"
 
 	"github.com/svckit/svckit/internal/nodename"
+	"github.com/svckit/svckit/internal/shellwords"
 )
 
 // Node says how to reach a node and run svcmgr there.
@@ -115,7 +115,7 @@ func (n *Nodes) fill(node *Node, file string, sec *ini.Section) error {
 		case "root":
 			node.Root = v
 		case "env":
-			words, err := shlex.Split(v)
+			words, err := shellwords.Split(v)
 			if err != nil {
 				return fmt.Errorf("%s: %v: expected NAME=value words", where, err)
 			}
