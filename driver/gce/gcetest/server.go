@@ -30,6 +30,16 @@
 // = values) joined by AND or juxtaposition; OR and other operators are
 // refused with a 400 rather than misread.
 //
+// # Latency model
+//
+// SetModel(&m) with a Model (DefaultModel: GCE's typical figures, each
+// documented with where it comes from) makes operations run for their
+// kind's time, attachDisk and detachDisk of an instance run one at a
+// time (another fails with RESOURCE_NOT_READY, which the gce client
+// issues again), instances.get take its time, and mutations beyond the
+// project's rate answer 429. It is off by default; Model.Scale shrinks
+// it for benchmarks that must run in seconds.
+//
 // Instances get a boot disk named like them, attached as
 // persistent-disk-0. With Instance.SetDevDir, attach and detach create and
 // remove <dir>/google-<device name>, as udev does under /dev/disk/by-id.
@@ -64,20 +74,24 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	disks     map[string]*computepb.Disk // zone/name
-	instances map[string]*Instance       // zone/name
-	routes    map[string]*computepb.Route
-	ops       map[string]*operation
-	requests  map[string]string // requestId -> operation name
-	faults    []*requestFault
-	opFaults  []*opFault
-	stuck     map[string]bool // disk name -> detach never completes
-	latency   time.Duration
-	opTime    time.Duration
-	seq       int
-	calls     []Call
-	closed    bool
+	mu                      sync.Mutex
+	disks                   map[string]*computepb.Disk // zone/name
+	instances               map[string]*Instance       // zone/name
+	routes                  map[string]*computepb.Route
+	ops                     map[string]*operation
+	requests                map[string]string // requestId -> operation name
+	faults                  []*requestFault
+	opFaults                []*opFault
+	stuck                   map[string]bool // disk name -> detach never completes
+	latency                 time.Duration
+	opTime                  time.Duration
+	model                   *Model
+	tokens                  float64   // the model's mutation bucket
+	refill                  time.Time // when tokens was last filled
+	nNotReady, nRateLimited int
+	seq                     int
+	calls                   []Call
+	closed                  bool
 }
 
 // Instance is a node of the fake: an instance of the compute API with its
@@ -93,6 +107,9 @@ type Instance struct {
 	pb     *computepb.Instance
 	md     *httptest.Server
 	devDir string
+	// diskOp is the attachDisk or detachDisk running on the instance,
+	// under the model (which runs one at a time).
+	diskOp *operation
 }
 
 // Call is one request the server received.
@@ -111,6 +128,10 @@ type operation struct {
 	fault    *opFault
 	stuckFor string // disk name a stuck detach waits on
 	timer    *time.Timer
+	// holds is the instance whose disk operation this is, under the
+	// model: released when the operation completes.
+	holds       *Instance
+	instanceKey string // zone/name of an attachDisk's or detachDisk's instance
 }
 
 type requestFault struct {
