@@ -56,6 +56,11 @@ func (c *Client) GetInstance(ctx context.Context, project, zone, name string) (*
 // deviceName, and waits for the operation.
 func (c *Client) AttachDisk(ctx context.Context, project, zone, instance, disk, deviceName string) error {
 	what := fmt.Sprintf("attach disk %s to %s as %s", disk, instance, deviceName)
+	release, err := c.holdInstance(ctx, project, zone, instance)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return c.mutate(ctx, what, func() (*compute.Operation, error) {
 		return c.instances.AttachDisk(ctx, &computepb.AttachDiskInstanceRequest{
 			Project: project, Zone: zone, Instance: instance, RequestId: requestID(),
@@ -74,6 +79,11 @@ func (c *Client) AttachDisk(ctx context.Context, project, zone, instance, disk, 
 // waits for the operation.
 func (c *Client) DetachDisk(ctx context.Context, project, zone, instance, deviceName string) error {
 	what := fmt.Sprintf("detach %s from %s", deviceName, instance)
+	release, err := c.holdInstance(ctx, project, zone, instance)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return c.mutate(ctx, what, func() (*compute.Operation, error) {
 		return c.instances.DetachDisk(ctx, &computepb.DetachDiskInstanceRequest{
 			Project: project, Zone: zone, Instance: instance, DeviceName: deviceName, RequestId: requestID(),

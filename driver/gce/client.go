@@ -124,6 +124,10 @@ type Client struct {
 	md        *metadata.Client
 	mdMu      sync.Mutex
 	mdCache   map[string]string
+	// instOps serialises the attach and detach of each instance
+	// (holdInstance).
+	instMu  sync.Mutex
+	instOps map[string]chan struct{}
 }
 
 // NewClient makes the REST clients. It does no request; with Google's
