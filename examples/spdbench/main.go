@@ -50,6 +50,10 @@ type config struct {
 	pods, nodes, maxParallel int
 	latency                  time.Duration
 	format, dir              string
+	cloud                    bool
+	scale                    float64
+	fakeLatency              time.Duration
+	parallel                 int
 }
 
 // Figures are the measures of one action.
@@ -91,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&c.maxParallel, "max-parallel", 0, "the most resource actions run at once (0: no limit)")
 	fl.StringVar(&c.format, "format", "table", "output format: table or json")
 	fl.StringVar(&c.dir, "dir", defaultDir(), "directory for a temporary var directory, removed at exit (a tmpfs, so that the fakes' fsyncs cost nothing)")
+	fl.BoolVar(&c.cloud, "cloud", false, "cloud mode: provision --cluster, a migration and a relayout with the real disk.gce and ip.gce on gcetest's latency model (needs root)")
+	fl.Float64Var(&c.scale, "scale", 1, "cloud mode: multiply the model's latencies by this (0.1: ten times faster, same ratios)")
+	fl.DurationVar(&c.fakeLatency, "fake-latency", defaultFakeLatency, "cloud mode: time of each fake action (fs, containers) before -scale")
+	fl.IntVar(&c.parallel, "parallel", 8, "cloud mode: how many moves the relayout runs at once")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +107,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if c.format != "table" && c.format != "json" {
 		return fmt.Errorf("-format %q: expected table or json", c.format)
+	}
+	if c.cloud {
+		o := cloudOptions{pods: c.pods, nodes: c.nodes, scale: c.scale, fakeLatency: c.fakeLatency, parallel: c.parallel, dir: c.dir}
+		if c.scale <= 0 || c.fakeLatency < 0 || c.parallel < 1 {
+			return fmt.Errorf("expected -scale > 0, -fake-latency >= 0 and -parallel >= 1")
+		}
+		rep, err := runCloud(ctx, o)
+		if err != nil {
+			return err
+		}
+		if c.format == "json" {
+			return json.NewEncoder(stdout).Encode(rep)
+		}
+		return printCloud(stdout, o, rep)
 	}
 	if c.nodes < 1 || c.latency < 0 || c.maxParallel < 0 {
 		return fmt.Errorf("expected -nodes >= 1, -latency >= 0 and -max-parallel >= 0")
