@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/svckit/svckit/driver/gce"
 	"github.com/svckit/svckit/driver/gce/gcetest"
@@ -30,7 +32,9 @@ func TestAttachesOfOneInstanceQueue(t *testing.T) {
 	errs := make([]error, 9)
 	for i := range errs {
 		s.CreateDisk(fmt.Sprintf("d%d", i), 10)
-		wg.Go(func() { errs[i] = c.AttachDisk(t.Context(), project, zone, "vm1", fmt.Sprintf("d%d", i), fmt.Sprintf("dev%d", i)) })
+		wg.Go(func() {
+			errs[i] = c.AttachDisk(t.Context(), project, zone, "vm1", fmt.Sprintf("d%d", i), fmt.Sprintf("dev%d", i))
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -53,4 +57,65 @@ func TestAttachesOfOneInstanceQueue(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Contains(t, err.Error(), "wait for the other disk operations of instance vm2")
 	require.Zero(t, s.CountCalls("POST", "/vm2/detachDisk"), "the detach waited its turn, never issued")
+}
+
+// A client waits for an operation with one operations.wait request, which
+// answers when it is done; a server without operations.wait is polled.
+func TestOperationWaitAndPollFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		noWait    bool
+		wantPolls bool
+	}{
+		{"operations.wait", false, false},
+		{"no operations.wait: polled", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := gcetest.NewServer(project, zone)
+			defer s.Close()
+			s.AddInstance("vm1")
+			s.SetOperationTime(30 * time.Millisecond)
+			if tc.noWait {
+				s.FailRequests("POST", "/wait", 404, 1000)
+			}
+			c := newClient(t, s, "")
+			require.NoError(t, c.InsertDisk(t.Context(), project, zone, &computepb.Disk{Name: proto.String("d1")}))
+			require.NoError(t, c.AttachDisk(t.Context(), project, zone, "vm1", "d1", "dev1"))
+			require.NoError(t, c.InsertRoute(t.Context(), project, &computepb.Route{Name: proto.String("r1"), DestRange: proto.String("10.0.0.1/32"),
+				NextHopInstance: proto.String(gce.InstanceLink(project, zone, "vm1"))}))
+			require.Equal(t, []string{"vm1"}, s.AttachedTo("d1"))
+			_, ok := s.Route("r1")
+			require.True(t, ok)
+			polls := s.CountCalls("GET", "/operations/")
+			if tc.wantPolls {
+				require.Positive(t, polls)
+				return
+			}
+			require.Zero(t, polls)
+			require.Equal(t, 2, s.CountCalls("POST", "/zones/"+zone+"/operations/"), "one wait per zonal operation")
+			require.Equal(t, 1, s.CountCalls("POST", "/global/operations/"), "one wait for the route")
+		})
+	}
+}
+
+// An operation that fails while the client waits is reported with its
+// error, and a wait ends with the context.
+func TestOperationWaitErrorsAndContext(t *testing.T) {
+	s := gcetest.NewServer(project, zone)
+	defer s.Close()
+	s.AddInstance("vm1")
+	s.SetOperationTime(20 * time.Millisecond)
+	s.FailOperations(gcetest.OperationFault{Type: "insert", Code: "QUOTA_EXCEEDED", Message: "Quota 'DISKS_TOTAL_GB' exceeded."})
+	c := newClient(t, s, "")
+	err := c.InsertDisk(t.Context(), project, zone, &computepb.Disk{Name: proto.String("d1")})
+	var oe *gce.OperationError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, "QUOTA_EXCEEDED", oe.Errors[0].Code)
+
+	s.SetOperationTime(time.Hour)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err = c.InsertDisk(ctx, project, zone, &computepb.Disk{Name: proto.String("d2")})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Contains(t, err.Error(), "waiting for operation")
 }

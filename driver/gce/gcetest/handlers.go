@@ -27,6 +27,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("POST "+zonePrefix+"/instances/{instance}/attachDisk", s.attachDisk)
 	mux.HandleFunc("POST "+zonePrefix+"/instances/{instance}/detachDisk", s.detachDisk)
 	mux.HandleFunc("GET "+zonePrefix+"/operations/{operation}", s.getOperation)
+	mux.HandleFunc("POST "+zonePrefix+"/operations/{operation}/wait", s.waitOperation)
+	mux.HandleFunc("POST "+globalPrefix+"/operations/{operation}/wait", s.waitOperation)
 	mux.HandleFunc("POST "+globalPrefix+"/routes", s.insertRoute)
 	mux.HandleFunc("GET "+globalPrefix+"/routes", s.listRoutes)
 	mux.HandleFunc("GET "+globalPrefix+"/routes/{route}", s.getRoute)

@@ -201,12 +201,27 @@ func TestModelCtxAwareNoLeak(t *testing.T) {
 		code, op := do(t, "POST", s.URL+"/compute/v1/projects/p1/zones/z1/disks", `{"name":"`+d+`"}`)
 		require.Equal(t, 200, code)
 		require.Equal(t, "RUNNING", op["status"])
+		// operations.wait of a running operation ends with its client.
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		req, err := http.NewRequestWithContext(ctx, "POST", s.URL+"/compute/v1/projects/p1/zones/z1/operations/"+op["name"].(string)+"/wait", nil)
+		require.NoError(t, err)
+		_, err = http.DefaultClient.Do(req)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
 	}
 	require.NoError(t, c.Close())
 	s.Close()
 	http.DefaultClient.CloseIdleConnections()
-	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before }, 5*time.Second, 10*time.Millisecond,
-		"goroutines: %d before, %d after", before, runtime.NumGoroutine())
+	// A plain loop: require.Eventually runs its condition in a goroutine
+	// of its own, which the count would see.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if runtime.NumGoroutine() > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines: %d before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+	}
 }
 
 // Turning the model off brings back immediate operations.

@@ -64,7 +64,7 @@ func (s *Server) startOperation(w http.ResponseWriter, r *http.Request, zone, op
 	} else {
 		pb.SelfLink = proto.String(s.link("projects/" + s.Project + "/global/operations/" + name))
 	}
-	op := &operation{pb: pb, zone: zone, check: check, apply: apply}
+	op := &operation{pb: pb, zone: zone, check: check, apply: apply, done: make(chan struct{})}
 	for _, o := range opts {
 		o(op)
 	}
@@ -121,6 +121,11 @@ func (s *Server) complete(op *operation) {
 	if in := op.holds; in != nil && in.diskOp == op {
 		in.diskOp = nil
 	}
+	select {
+	case <-op.done:
+	default:
+		close(op.done)
+	}
 	pb := op.pb
 	pb.Status = computepb.Operation_DONE.Enum()
 	pb.Progress = proto.Int32(100)
@@ -163,6 +168,34 @@ func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProto(w, pb)
+}
+
+// maxWait is how long operations.wait waits at most before it answers
+// the operation still running, as the API does ("approaching the 2
+// minute deadline").
+const maxWait = 2 * time.Minute
+
+// waitOperation answers the operation once it is DONE, or when maxWait
+// passes or the client goes: one request instead of polls.
+func (s *Server) waitOperation(w http.ResponseWriter, r *http.Request) {
+	if !s.project(w, r) {
+		return
+	}
+	zone, name := r.PathValue("zone"), r.PathValue("operation")
+	s.mu.Lock()
+	op, ok := s.ops[name]
+	ok = ok && op.zone == zone
+	s.mu.Unlock()
+	if ok {
+		t := time.NewTimer(maxWait)
+		select {
+		case <-op.done:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+	}
+	s.getOperation(w, r)
 }
 
 // metadataHandler answers the metadata paths the drivers read, and

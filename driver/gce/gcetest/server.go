@@ -1,7 +1,8 @@
 // Package gcetest is a fake Google Compute Engine: a real HTTP server that
 // speaks the REST paths and the JSON of the compute v1 API for zonal disks,
 // instances (get, attachDisk, detachDisk), global routes, and zone and
-// global operations, with the state of one project held in memory and
+// global operations (get, and wait: answered when the operation is done),
+// with the state of one project held in memory and
 // shared by several instances (nodes). Each instance also gets a metadata
 // server that answers its project, zone and name.
 //
@@ -128,6 +129,7 @@ type operation struct {
 	fault    *opFault
 	stuckFor string // disk name a stuck detach waits on
 	timer    *time.Timer
+	done     chan struct{} // closed when the operation completes
 	// holds is the instance whose disk operation this is, under the
 	// model: released when the operation completes.
 	holds       *Instance
