@@ -119,6 +119,8 @@ type Call struct {
 	Path   string
 	Query  string
 	Status int
+	// Start and End are when the request came and was answered.
+	Start, End time.Time
 }
 
 type operation struct {
