@@ -12,6 +12,20 @@
 //	go run ./examples/spdbench
 //	go run ./examples/spdbench -pods 110 -latency 5ms -format json
 //
+// With -cloud (as root), it runs provision --cluster of the pods on the
+// nodes with the real disk.gce and ip.gce against gcetest's latency model
+// (GCE's typical operation times, one disk operation at a time per
+// instance, the project's mutation rate; the other drivers are fakes of
+// -fake-latency), then a migration and the relayout to one more node, and
+// prints each against the least time the model allows and, for
+// provision, against the reference's order (every cloud mutation one
+// after another). -scale shrinks every time of the model, of the fakes and
+// of the client's pauses, so that the same run takes less:
+//
+//	go run ./examples/spdbench -cloud
+//	go run ./examples/spdbench -cloud -scale 0.1 -format json
+//
+// Each node's addresses go on br0 of a network namespace of its own.
 // Nothing outside a temporary directory is touched: the service keeps its
 // action lock and the fakes their state there (under /dev/shm by default),
 // and the configuration's post_provision commands are not run.
