@@ -412,30 +412,3 @@ func TestRelayoutOneActionPerNode(t *testing.T) {
 	require.True(t, last.Start.Before(first.End), "every container start began before the first one ended: %s began at %s, %s ended at %s",
 		last.RID, last.Start.Format(time.StampMicro), first.RID, first.End.Format(time.StampMicro))
 }
-
-// TestRelayoutNewNodeFailsWhilePodsStop: the new node is provisioned while
-// the first pods stop; when that fails, the stopped pods start again on
-// their nodes and no pod has moved.
-func TestRelayoutNewNodeFailsWhilePodsStop(t *testing.T) {
-	ctx := context.Background()
-	tc := newTestCluster(t, "spd01", "spd02", "spd03", "spd04", "spd05")
-	c := tc.deploy(t)
-	tc.withFaults("spd05", fake.Fault{RID: "fs#00", Action: "provision", Message: "injected: mkfs failed"})
-	nodes := []string{"spd01", "spd02", "spd03", "spd04", "spd05"}
-	rep, err := c.Relayout(ctx, svcname, nodes, cluster.MigrateOptions{Parallel: 6})
-	require.ErrorContains(t, err, "relayout: provisioning the new nodes failed, no pod moved")
-	require.ErrorContains(t, err, "injected: mkfs failed")
-	require.ErrorContains(t, err, "put back on")
-	require.Empty(t, rep.Done)
-	require.Len(t, rep.RolledBack, 6)
-	st, err := c.Status(ctx, svcname)
-	require.NoError(t, err)
-	total := 0
-	for _, n := range nodes[:4] {
-		up, listed := podsUp(st.Nodes[n])
-		require.Equal(t, up, listed, n)
-		require.Len(t, up, 8, n)
-		total += len(up)
-	}
-	require.Equal(t, 32, total)
-}

@@ -234,22 +234,9 @@ func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepa
 			if err := c.distribute(ctx, s.Name, prepare, rep); err != nil {
 				return fmt.Errorf("relayout: declaring the new nodes failed, no pod moved: %w", err)
 			}
-			provision := func(ctx context.Context) error {
-				rep.step(ctx, "provision the service on %s", strings.Join(added, " "))
-				if _, err := c.doOn(ctx, s.Name, added, svc.Provision, svc.ActionOptions{}); err != nil {
-					return fmt.Errorf("relayout: provisioning the new nodes failed, no pod moved: %w", err)
-				}
-				return nil
-			}
-			if len(batches) == 0 {
-				if err := provision(ctx); err != nil {
-					return err
-				}
-			} else {
-				// The new nodes' own resources (node disk, fs) need none
-				// of the pods: they are provisioned while the first
-				// pods stop, and the pods start once both are done.
-				batches[0].alongStop = provision
+			rep.step(ctx, "provision the service on %s", strings.Join(added, " "))
+			if _, err := c.doOn(ctx, s.Name, added, svc.Provision, svc.ActionOptions{}); err != nil {
+				return fmt.Errorf("relayout: provisioning the new nodes failed, no pod moved: %w", err)
 			}
 		}
 	}
@@ -277,9 +264,6 @@ func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepa
 type batch struct {
 	moves         []Move
 	before, after []byte
-	// alongStop runs beside the stop of the batch's pods; the batch
-	// goes on when both are done, and its failure fails the batch.
-	alongStop func(context.Context) error
 }
 
 // current loads the local config and checks this node may run
@@ -443,19 +427,12 @@ func (c *Cluster) runBatch(ctx context.Context, svcname string, b batch, rep *Mi
 	bg := context.WithoutCancel(ctx)
 
 	// 1. Stop the pods where they run.
-	var along error
-	var wg sync.WaitGroup
-	if b.alongStop != nil {
-		wg.Go(func() { along = b.alongStop(ctx) })
-	}
-	err := onEachNode(b.moves, from, func(node string, ms []Move) error {
+	if err := onEachNode(b.moves, from, func(node string, ms []Move) error {
 		for _, m := range ms {
 			rep.step(ctx, "stop %s on %s", m.Tag, m.From)
 		}
 		return c.podAction(ctx, svcname, node, svc.Stop, tagsOf(ms))
-	})
-	wg.Wait()
-	if err := errors.Join(along, err); err != nil {
+	}); err != nil {
 		return fail(err, func() error { return startOnSource(bg) })
 	}
 	// 2. Install the new config everywhere.
