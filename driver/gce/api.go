@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -56,6 +58,11 @@ func (c *Client) GetInstance(ctx context.Context, project, zone, name string) (*
 // deviceName, and waits for the operation.
 func (c *Client) AttachDisk(ctx context.Context, project, zone, instance, disk, deviceName string) error {
 	what := fmt.Sprintf("attach disk %s to %s as %s", disk, instance, deviceName)
+	release, err := c.holdInstance(ctx, project, zone, instance)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return c.mutate(ctx, what, func() (*compute.Operation, error) {
 		return c.instances.AttachDisk(ctx, &computepb.AttachDiskInstanceRequest{
 			Project: project, Zone: zone, Instance: instance, RequestId: requestID(),
@@ -74,6 +81,11 @@ func (c *Client) AttachDisk(ctx context.Context, project, zone, instance, disk, 
 // waits for the operation.
 func (c *Client) DetachDisk(ctx context.Context, project, zone, instance, deviceName string) error {
 	what := fmt.Sprintf("detach %s from %s", deviceName, instance)
+	release, err := c.holdInstance(ctx, project, zone, instance)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return c.mutate(ctx, what, func() (*compute.Operation, error) {
 		return c.instances.DetachDisk(ctx, &computepb.DetachDiskInstanceRequest{
 			Project: project, Zone: zone, Instance: instance, DeviceName: deviceName, RequestId: requestID(),
@@ -178,10 +190,61 @@ func (c *Client) mutate(ctx context.Context, what string, call func() (*compute.
 	}
 }
 
-// wait polls op until it is done, then turns its error field into an
+// wait waits for op to be done, then turns its error field into an
 // *OperationError: a DONE operation that carries only an error field is a
 // failure that compute.Operation.Wait does not report.
+//
+// It asks the API's operations.wait, which answers as soon as the
+// operation is done (or after about two minutes, and then it asks
+// again): polls at growing intervals would add up to half an operation's
+// time to each one, and a node's attachments run one after another. A
+// server that does not serve operations.wait (404, 405, 501) is polled.
 func (c *Client) wait(ctx context.Context, what string, op *compute.Operation) error {
+	p := op.Proto()
+	for p.GetStatus() != computepb.Operation_DONE {
+		q, err := c.waitOnce(ctx, p)
+		if err == nil {
+			p = q
+			continue
+		}
+		if ctx.Err() != nil {
+			return &Error{Op: fmt.Sprintf("%s: waiting for operation %s", what, op.Name()), Err: err}
+		}
+		switch HTTPCode(err) {
+		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+			return c.poll(ctx, what, op)
+		}
+		return &Error{Op: fmt.Sprintf("%s: wait for operation %s", what, op.Name()), Err: err}
+	}
+	if len(p.GetError().GetErrors()) > 0 || p.GetHttpErrorStatusCode() >= 300 {
+		return operationError(what, p)
+	}
+	return nil
+}
+
+// waitOnce asks operations.wait of the operation's zone, or of the
+// global operations when it has no zone.
+func (c *Client) waitOnce(ctx context.Context, p *computepb.Operation) (*computepb.Operation, error) {
+	project := projectOf(p.GetSelfLink())
+	if z := p.GetZone(); z != "" {
+		return c.zoneOps.Wait(ctx, &computepb.WaitZoneOperationRequest{Project: project, Zone: LastSegment(z), Operation: p.GetName()}, c.callOpts()...)
+	}
+	return c.globalOps.Wait(ctx, &computepb.WaitGlobalOperationRequest{Project: project, Operation: p.GetName()}, c.callOpts()...)
+}
+
+// projectOf is the project of a resource link (".../projects/P/...").
+func projectOf(link string) string {
+	_, rest, ok := strings.Cut(link, "projects/")
+	if !ok {
+		return ""
+	}
+	p, _, _ := strings.Cut(rest, "/")
+	return p
+}
+
+// poll polls op until it is done, at growing intervals (PollInitial to
+// PollMax), for servers without operations.wait.
+func (c *Client) poll(ctx context.Context, what string, op *compute.Operation) error {
 	bo := gax.Backoff{Initial: c.opts.PollInitial, Max: c.opts.PollMax, Multiplier: 1.5}
 	for !op.Done() {
 		if err := gax.Sleep(ctx, bo.Pause()); err != nil {

@@ -45,7 +45,8 @@ type Options struct {
 	// action's context ends.
 	RetryInitial, RetryMax time.Duration
 	// PollInitial and PollMax bound the pause between polls of a running
-	// operation (default 1s and 10s).
+	// operation (default 1s and 10s), on a server that does not serve
+	// operations.wait (the client asks it first).
 	PollInitial, PollMax time.Duration
 	// OperationAttempts is how many times a mutation is issued when its
 	// operation ends with a transient error (see OperationError.Transient:
@@ -124,6 +125,10 @@ type Client struct {
 	md        *metadata.Client
 	mdMu      sync.Mutex
 	mdCache   map[string]string
+	// instOps serialises the attach and detach of each instance
+	// (holdInstance).
+	instMu  sync.Mutex
+	instOps map[string]chan struct{}
 }
 
 // NewClient makes the REST clients. It does no request; with Google's

@@ -130,7 +130,7 @@ func TestRetries(t *testing.T) {
 	}{
 		{"two 503 on insert", "POST", "/disks", 503, 2},
 		{"three 429 on get", "GET", "/disks/", 429, 3},
-		{"503 on operation poll", "GET", "/operations/", 503, 2},
+		{"503 on operation wait", "POST", "/wait", 503, 2},
 		{"500 on attach", "POST", "/attachDisk", 500, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,20 @@
 //	go run ./examples/spdbench
 //	go run ./examples/spdbench -pods 110 -latency 5ms -format json
 //
+// With -cloud (as root), it runs provision --cluster of the pods on the
+// nodes with the real disk.gce and ip.gce against gcetest's latency model
+// (GCE's typical operation times, one disk operation at a time per
+// instance, the project's mutation rate; the other drivers are fakes of
+// -fake-latency), then a migration and the relayout to one more node, and
+// prints each against the least time the model allows and, for
+// provision, against the reference's order (every cloud mutation one
+// after another). -scale shrinks every time of the model, of the fakes and
+// of the client's pauses, so that the same run takes less:
+//
+//	go run ./examples/spdbench -cloud
+//	go run ./examples/spdbench -cloud -scale 0.1 -format json
+//
+// Each node's addresses go on br0 of a network namespace of its own.
 // Nothing outside a temporary directory is touched: the service keeps its
 // action lock and the fakes their state there (under /dev/shm by default),
 // and the configuration's post_provision commands are not run.
@@ -50,6 +64,10 @@ type config struct {
 	pods, nodes, maxParallel int
 	latency                  time.Duration
 	format, dir              string
+	cloud                    bool
+	scale                    float64
+	fakeLatency              time.Duration
+	parallel                 int
 }
 
 // Figures are the measures of one action.
@@ -91,6 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&c.maxParallel, "max-parallel", 0, "the most resource actions run at once (0: no limit)")
 	fl.StringVar(&c.format, "format", "table", "output format: table or json")
 	fl.StringVar(&c.dir, "dir", defaultDir(), "directory for a temporary var directory, removed at exit (a tmpfs, so that the fakes' fsyncs cost nothing)")
+	fl.BoolVar(&c.cloud, "cloud", false, "cloud mode: provision --cluster, a migration and a relayout with the real disk.gce and ip.gce on gcetest's latency model (needs root)")
+	fl.Float64Var(&c.scale, "scale", 1, "cloud mode: multiply the model's latencies by this (0.1: ten times faster, same ratios)")
+	fl.DurationVar(&c.fakeLatency, "fake-latency", defaultFakeLatency, "cloud mode: time of each fake action (fs, containers) before -scale")
+	fl.IntVar(&c.parallel, "parallel", 8, "cloud mode: how many moves the relayout runs at once")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +121,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if c.format != "table" && c.format != "json" {
 		return fmt.Errorf("-format %q: expected table or json", c.format)
+	}
+	if c.cloud {
+		o := cloudOptions{pods: c.pods, nodes: c.nodes, scale: c.scale, fakeLatency: c.fakeLatency, parallel: c.parallel, dir: c.dir}
+		if c.scale <= 0 || c.fakeLatency < 0 || c.parallel < 1 {
+			return fmt.Errorf("expected -scale > 0, -fake-latency >= 0 and -parallel >= 1")
+		}
+		rep, err := runCloud(ctx, o)
+		if err != nil {
+			return err
+		}
+		if c.format == "json" {
+			return json.NewEncoder(stdout).Encode(rep)
+		}
+		return printCloud(stdout, o, rep)
 	}
 	if c.nodes < 1 || c.latency < 0 || c.maxParallel < 0 {
 		return fmt.Errorf("expected -nodes >= 1, -latency >= 0 and -max-parallel >= 0")

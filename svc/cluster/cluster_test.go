@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -375,4 +376,39 @@ func TestRelayoutRemovesANode(t *testing.T) {
 	require.Empty(t, up)
 	require.Empty(t, listed)
 	require.NotEqual(t, "up", ns.Avail.String())
+}
+
+// TestRelayoutOneActionPerNode: the pods a batch moves to one node start
+// in one action there, side by side. A node runs one action of a service
+// at a time: an action per pod made the six pods of the relayout to spd05
+// start one after the other, each waiting for the last one's lock.
+func TestRelayoutOneActionPerNode(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestCluster(t, "spd01", "spd02", "spd03", "spd04", "spd05")
+	c := tc.deploy(t)
+	rec := fake.NewRecorder()
+	tc.agents["spd05"].Registry = fake.Registry(fake.Options{Recorder: rec,
+		LatencyOf: map[string]time.Duration{"container.docker:start": 100 * time.Millisecond}})
+	nodes := []string{"spd01", "spd02", "spd03", "spd04", "spd05"}
+	rep, err := c.Relayout(ctx, svcname, nodes, cluster.MigrateOptions{Parallel: 6})
+	require.NoError(t, err, "%v", rep)
+	require.Len(t, rep.Done, 6)
+	var starts []fake.Call
+	for _, call := range rec.Calls() {
+		if call.DriverID == "container.docker" && call.Action == "start" {
+			starts = append(starts, call)
+		}
+	}
+	require.Len(t, starts, 12, "two containers for each of the 6 pods")
+	first, last := starts[0], starts[0]
+	for _, s := range starts {
+		if s.End.Before(first.End) {
+			first = s
+		}
+		if s.Start.After(last.Start) {
+			last = s
+		}
+	}
+	require.True(t, last.Start.Before(first.End), "every container start began before the first one ended: %s began at %s, %s ended at %s",
+		last.RID, last.Start.Format(time.StampMicro), first.RID, first.End.Format(time.StampMicro))
 }

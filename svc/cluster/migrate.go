@@ -350,19 +350,41 @@ func (c *Cluster) runBatches(ctx context.Context, s *svc.Service, batches []batc
 	return nil
 }
 
-// onEach runs fn for every move concurrently.
-func onEach(moves []Move, fn func(Move) error) error {
+// onEachNode runs fn once per node (where of each move) with the moves
+// of that node, the nodes concurrently. A node runs one action of a
+// service at a time (its action lock): one action per node selecting
+// every pod it stops or starts lets its scheduler run them side by side,
+// where an action per pod queued them on the lock (six pods moving to a
+// new node started one after the other).
+func onEachNode(moves []Move, where func(Move) string, fn func(node string, ms []Move) error) error {
+	byNode := map[string][]Move{}
+	var nodes []string
+	for _, m := range moves {
+		n := where(m)
+		if _, ok := byNode[n]; !ok {
+			nodes = append(nodes, n)
+		}
+		byNode[n] = append(byNode[n], m)
+	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(moves))
-	for i, m := range moves {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(m)
-		}()
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		wg.Go(func() { errs[i] = fn(n, byNode[n]) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+func from(m Move) string { return m.From }
+func to(m Move) string   { return m.To }
+
+// tagsOf selects the pods of ms: their tags joined by "," (OR).
+func tagsOf(ms []Move) string {
+	tags := make([]string, len(ms))
+	for i, m := range ms {
+		tags[i] = m.Tag
+	}
+	return strings.Join(tags, ",")
 }
 
 func (c *Cluster) podAction(ctx context.Context, svcname, node string, action svc.Action, tag string) error {
@@ -395,17 +417,21 @@ func (c *Cluster) runBatch(ctx context.Context, svcname string, b batch, rep *Mi
 		return me
 	}
 	startOnSource := func(ctx context.Context) error {
-		return onEach(b.moves, func(m Move) error {
-			rep.step(ctx, "start %s on %s again", m.Tag, m.From)
-			return c.podAction(ctx, svcname, m.From, svc.Start, m.Tag)
+		return onEachNode(b.moves, from, func(node string, ms []Move) error {
+			for _, m := range ms {
+				rep.step(ctx, "start %s on %s again", m.Tag, m.From)
+			}
+			return c.podAction(ctx, svcname, node, svc.Start, tagsOf(ms))
 		})
 	}
 	bg := context.WithoutCancel(ctx)
 
 	// 1. Stop the pods where they run.
-	if err := onEach(b.moves, func(m Move) error {
-		rep.step(ctx, "stop %s on %s", m.Tag, m.From)
-		return c.podAction(ctx, svcname, m.From, svc.Stop, m.Tag)
+	if err := onEachNode(b.moves, from, func(node string, ms []Move) error {
+		for _, m := range ms {
+			rep.step(ctx, "stop %s on %s", m.Tag, m.From)
+		}
+		return c.podAction(ctx, svcname, node, svc.Stop, tagsOf(ms))
 	}); err != nil {
 		return fail(err, func() error { return startOnSource(bg) })
 	}
@@ -419,17 +445,21 @@ func (c *Cluster) runBatch(ctx context.Context, svcname string, b batch, rep *Mi
 		})
 	}
 	// 3. Start the pods on their destination.
-	if err := onEach(b.moves, func(m Move) error {
-		rep.step(ctx, "start %s on %s", m.Tag, m.To)
-		return c.podAction(ctx, svcname, m.To, svc.Provision, m.Tag)
+	if err := onEachNode(b.moves, to, func(node string, ms []Move) error {
+		for _, m := range ms {
+			rep.step(ctx, "start %s on %s", m.Tag, m.To)
+		}
+		return c.podAction(ctx, svcname, node, svc.Provision, tagsOf(ms))
 	}); err != nil {
 		return fail(err, func() error {
 			// Stop what the failed start left up on the destinations,
 			// while the new config (which enables the pods there) is in
 			// place.
-			if err := onEach(b.moves, func(m Move) error {
-				rep.step(bg, "stop %s on %s", m.Tag, m.To)
-				return c.podAction(bg, svcname, m.To, svc.Stop, m.Tag)
+			if err := onEachNode(b.moves, to, func(node string, ms []Move) error {
+				for _, m := range ms {
+					rep.step(bg, "stop %s on %s", m.Tag, m.To)
+				}
+				return c.podAction(bg, svcname, node, svc.Stop, tagsOf(ms))
 			}); err != nil {
 				return err
 			}

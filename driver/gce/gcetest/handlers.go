@@ -27,6 +27,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("POST "+zonePrefix+"/instances/{instance}/attachDisk", s.attachDisk)
 	mux.HandleFunc("POST "+zonePrefix+"/instances/{instance}/detachDisk", s.detachDisk)
 	mux.HandleFunc("GET "+zonePrefix+"/operations/{operation}", s.getOperation)
+	mux.HandleFunc("POST "+zonePrefix+"/operations/{operation}/wait", s.waitOperation)
+	mux.HandleFunc("POST "+globalPrefix+"/operations/{operation}/wait", s.waitOperation)
 	mux.HandleFunc("POST "+globalPrefix+"/routes", s.insertRoute)
 	mux.HandleFunc("GET "+globalPrefix+"/routes", s.listRoutes)
 	mux.HandleFunc("GET "+globalPrefix+"/routes/{route}", s.getRoute)
@@ -37,13 +39,15 @@ func (s *Server) handler() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
 		defer func() {
 			s.mu.Lock()
-			s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status})
+			s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status, Start: start, End: time.Now()})
 			s.mu.Unlock()
 		}()
 		s.mu.Lock()
 		lat := s.latency
+		limited := s.rateLimited(r)
 		var fault *requestFault
 		for _, f := range s.faults {
 			if f.times > 0 && (f.method == "" || f.method == r.Method) && strings.Contains(r.URL.Path, f.path) {
@@ -59,6 +63,11 @@ func (s *Server) handler() http.Handler {
 			case <-r.Context().Done():
 				return
 			}
+		}
+		if limited {
+			writeError(rec, &apiError{http.StatusTooManyRequests, "rateLimitExceeded",
+				"Quota exceeded for quota metric 'Queries' and limit 'Queries per second' of service 'compute.googleapis.com' (gcetest model)"})
+			return
 		}
 		if fault != nil {
 			writeError(rec, &apiError{fault.code, faultReason(fault.code), fmt.Sprintf("gcetest: injected %d", fault.code)})
@@ -227,6 +236,15 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	zone, name := r.PathValue("zone"), r.PathValue("instance")
 	s.mu.Lock()
+	var wait time.Duration
+	if m := s.model; m != nil {
+		wait = m.InstanceGet
+	}
+	s.mu.Unlock()
+	if !sleep(r.Context(), wait) {
+		return
+	}
+	s.mu.Lock()
 	in, ok := s.instances[zone+"/"+name]
 	var pb *computepb.Instance
 	if ok {
@@ -314,7 +332,7 @@ func (s *Server) attachDisk(w http.ResponseWriter, r *http.Request) {
 		d.Users = append(d.Users, in.pb.GetSelfLink())
 		in.devFile(dev, true)
 	}
-	s.startOperation(w, r, zone, "attachDisk", zonePath(s.Project, zone, "instances", name), src, check, apply)
+	s.startOperation(w, r, zone, "attachDisk", zonePath(s.Project, zone, "instances", name), src, check, apply, onInstance(zone+"/"+name))
 }
 
 func (s *Server) detachDisk(w http.ResponseWriter, r *http.Request) {
@@ -371,7 +389,7 @@ func (s *Server) detachDisk(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	s.startOperation(w, r, zone, "detachDisk", zonePath(s.Project, zone, "instances", name), stuck, check, apply, withStuck(stuck))
+	s.startOperation(w, r, zone, "detachDisk", zonePath(s.Project, zone, "instances", name), stuck, check, apply, withStuck(stuck), onInstance(zone+"/"+name))
 }
 
 func diskKeyOf(project, link string) string {

@@ -16,6 +16,10 @@ type opOption func(*operation)
 
 func withStuck(disk string) opOption { return func(o *operation) { o.stuckFor = disk } }
 
+// onInstance marks an attachDisk or detachDisk of the instance zone/name:
+// under the model, the instance runs one at a time.
+func onInstance(key string) opOption { return func(o *operation) { o.instanceKey = key } }
+
 // startOperation runs a mutation the way the API does: check answers the
 // request's errors at once (404, 409, 400); otherwise an operation is
 // created, and when it completes the check runs again (the state may have
@@ -60,7 +64,7 @@ func (s *Server) startOperation(w http.ResponseWriter, r *http.Request, zone, op
 	} else {
 		pb.SelfLink = proto.String(s.link("projects/" + s.Project + "/global/operations/" + name))
 	}
-	op := &operation{pb: pb, zone: zone, check: check, apply: apply}
+	op := &operation{pb: pb, zone: zone, check: check, apply: apply, done: make(chan struct{})}
 	for _, o := range opts {
 		o(op)
 	}
@@ -76,13 +80,30 @@ func (s *Server) startOperation(w http.ResponseWriter, r *http.Request, zone, op
 	if reqID != "" {
 		s.requests[reqID] = name
 	}
+	opTime := s.opTime
+	if m := s.model; m != nil {
+		opTime = m.OperationTime(opType, targetKind(target))
+		if in := s.instances[op.instanceKey]; in != nil && op.fault == nil {
+			if in.diskOp != nil {
+				// GCE runs one disk operation at a time on an instance:
+				// the other fails at once, and a client issues it again.
+				s.nNotReady++
+				op.fault = &opFault{code: "RESOURCE_NOT_READY", httpStatus: http.StatusBadRequest,
+					message: fmt.Sprintf("The resource '%s' is not ready", zonePath(s.Project, in.Zone, "instances", in.Name))}
+				opTime = 0
+			} else {
+				in.diskOp = op
+				op.holds = in
+			}
+		}
+	}
 	switch {
 	case op.stuckFor != "" && op.fault == nil:
 		// Runs until UnstickDisk.
-	case s.opTime <= 0:
+	case opTime <= 0:
 		s.complete(op)
 	default:
-		op.timer = time.AfterFunc(s.opTime, func() {
+		op.timer = time.AfterFunc(opTime, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if op.pb.GetStatus() != computepb.Operation_DONE && op.stuckFor == "" {
@@ -97,6 +118,14 @@ func (s *Server) startOperation(w http.ResponseWriter, r *http.Request, zone, op
 
 // complete ends op; s.mu is held.
 func (s *Server) complete(op *operation) {
+	if in := op.holds; in != nil && in.diskOp == op {
+		in.diskOp = nil
+	}
+	select {
+	case <-op.done:
+	default:
+		close(op.done)
+	}
 	pb := op.pb
 	pb.Status = computepb.Operation_DONE.Enum()
 	pb.Progress = proto.Int32(100)
@@ -139,6 +168,34 @@ func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProto(w, pb)
+}
+
+// maxWait is how long operations.wait waits at most before it answers
+// the operation still running, as the API does ("approaching the 2
+// minute deadline").
+const maxWait = 2 * time.Minute
+
+// waitOperation answers the operation once it is DONE, or when maxWait
+// passes or the client goes: one request instead of polls.
+func (s *Server) waitOperation(w http.ResponseWriter, r *http.Request) {
+	if !s.project(w, r) {
+		return
+	}
+	zone, name := r.PathValue("zone"), r.PathValue("operation")
+	s.mu.Lock()
+	op, ok := s.ops[name]
+	ok = ok && op.zone == zone
+	s.mu.Unlock()
+	if ok {
+		t := time.NewTimer(maxWait)
+		select {
+		case <-op.done:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+	}
+	s.getOperation(w, r)
 }
 
 // metadataHandler answers the metadata paths the drivers read, and

@@ -1,7 +1,8 @@
 // Package gcetest is a fake Google Compute Engine: a real HTTP server that
 // speaks the REST paths and the JSON of the compute v1 API for zonal disks,
 // instances (get, attachDisk, detachDisk), global routes, and zone and
-// global operations, with the state of one project held in memory and
+// global operations (get, and wait: answered when the operation is done),
+// with the state of one project held in memory and
 // shared by several instances (nodes). Each instance also gets a metadata
 // server that answers its project, zone and name.
 //
@@ -29,6 +30,16 @@
 // comparisons (field = value, !=, eq regexp, ne regexp, "*" wildcards in
 // = values) joined by AND or juxtaposition; OR and other operators are
 // refused with a 400 rather than misread.
+//
+// # Latency model
+//
+// SetModel(&m) with a Model (DefaultModel: GCE's typical figures, each
+// documented with where it comes from) makes operations run for their
+// kind's time, attachDisk and detachDisk of an instance run one at a
+// time (another fails with RESOURCE_NOT_READY, which the gce client
+// issues again), instances.get take its time, and mutations beyond the
+// project's rate answer 429. It is off by default; Model.Scale shrinks
+// it for benchmarks that must run in seconds.
 //
 // Instances get a boot disk named like them, attached as
 // persistent-disk-0. With Instance.SetDevDir, attach and detach create and
@@ -64,20 +75,24 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	disks     map[string]*computepb.Disk // zone/name
-	instances map[string]*Instance       // zone/name
-	routes    map[string]*computepb.Route
-	ops       map[string]*operation
-	requests  map[string]string // requestId -> operation name
-	faults    []*requestFault
-	opFaults  []*opFault
-	stuck     map[string]bool // disk name -> detach never completes
-	latency   time.Duration
-	opTime    time.Duration
-	seq       int
-	calls     []Call
-	closed    bool
+	mu                      sync.Mutex
+	disks                   map[string]*computepb.Disk // zone/name
+	instances               map[string]*Instance       // zone/name
+	routes                  map[string]*computepb.Route
+	ops                     map[string]*operation
+	requests                map[string]string // requestId -> operation name
+	faults                  []*requestFault
+	opFaults                []*opFault
+	stuck                   map[string]bool // disk name -> detach never completes
+	latency                 time.Duration
+	opTime                  time.Duration
+	model                   *Model
+	tokens                  float64   // the model's mutation bucket
+	refill                  time.Time // when tokens was last filled
+	nNotReady, nRateLimited int
+	seq                     int
+	calls                   []Call
+	closed                  bool
 }
 
 // Instance is a node of the fake: an instance of the compute API with its
@@ -93,6 +108,9 @@ type Instance struct {
 	pb     *computepb.Instance
 	md     *httptest.Server
 	devDir string
+	// diskOp is the attachDisk or detachDisk running on the instance,
+	// under the model (which runs one at a time).
+	diskOp *operation
 }
 
 // Call is one request the server received.
@@ -101,6 +119,8 @@ type Call struct {
 	Path   string
 	Query  string
 	Status int
+	// Start and End are when the request came and was answered.
+	Start, End time.Time
 }
 
 type operation struct {
@@ -111,6 +131,11 @@ type operation struct {
 	fault    *opFault
 	stuckFor string // disk name a stuck detach waits on
 	timer    *time.Timer
+	done     chan struct{} // closed when the operation completes
+	// holds is the instance whose disk operation this is, under the
+	// model: released when the operation completes.
+	holds       *Instance
+	instanceKey string // zone/name of an attachDisk's or detachDisk's instance
 }
 
 type requestFault struct {
