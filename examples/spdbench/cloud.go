@@ -21,10 +21,10 @@ import (
 	"github.com/svckit/svckit/driver/ip"
 	ipgce "github.com/svckit/svckit/driver/ip/gce"
 	"github.com/svckit/svckit/internal/spdconf"
-	"github.com/svckit/svckit/internal/spdplanner"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
+	"github.com/svckit/svckit/svc/cluster/spdplanner"
 )
 
 // cloudOptions is what the cloud mode runs.
