@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/driver/gce"
 	"github.com/svckit/svckit/driver/gce/gcetest"
-	"github.com/svckit/svckit/resource"
 )
 
 // Project and zone of the simulated GCE project; the zone is the one the
@@ -77,23 +74,12 @@ func nodeRegistry(c *cloud, node, root string, fopts fake.Options) (*driver.Regi
 		gce.WithMetadataHost(in.MetadataHost),
 		gce.WithPollInterval(0, 0),
 	))
-	reg.Replace(disk.GCE, withDevDir(real, devDir(root)))
+	reg.Replace(disk.GCE, real)
+	// The fs half (gcetest.UseDevDirForFS) is left out so that print
+	// status shows the seed's labels. The seed's pod fs still comes after
+	// every disk: it is mounted under fs#00's mount point, and fs#00
+	// (LABEL=) is ordered by group, after the disks.
+	gcetest.UseDevDir(reg, devDir(root))
 	kinds["disk.gce"] = "real (fake compute API " + c.srv.URL + ")"
 	return reg, kinds, nil
-}
-
-// withDevDir points a disk.gce resource whose config keeps the default
-// dev_dir (/dev/disk/by-id) at the simulated node's udev directory, so that
-// the generated config stays the form's, byte for byte.
-func withDevDir(f driver.Factory, dir string) driver.Factory {
-	return func(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
-		if v, ok := cfg.Lookup("dev_dir"); !ok || v == "/dev/disk/by-id" {
-			cfg.Values = maps.Clone(cfg.Values)
-			if cfg.Values == nil {
-				cfg.Values = map[string]string{}
-			}
-			cfg.Values["dev_dir"] = dir
-		}
-		return f(ctx, cfg)
-	}
 }

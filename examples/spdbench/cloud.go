@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/disk"
 	diskgce "github.com/svckit/svckit/driver/disk/gce"
 	"github.com/svckit/svckit/driver/fake"
@@ -21,7 +20,6 @@ import (
 	"github.com/svckit/svckit/driver/ip"
 	ipgce "github.com/svckit/svckit/driver/ip/gce"
 	"github.com/svckit/svckit/internal/spdconf"
-	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
 	"github.com/svckit/svckit/svc/cluster/spdplanner"
@@ -175,46 +173,14 @@ func newCloudBench(o cloudOptions, nodes []string, dir string) (*cloudBench, err
 			gce.WithRetryBackoff(scaled(retryInitial, o.scale), scaled(retryMax, o.scale)),
 		}
 		reg := fake.Registry(fake.Options{Latency: b.fakeLat, Recorder: b.rec, Memory: true})
-		reg.Replace(disk.GCE, withDevDir(diskgce.NewFactory(diskgce.WithGCE(gopts...)), dev))
-		for _, id := range reg.IDs() {
-			if d, ok := reg.Lookup(id); ok && strings.HasPrefix(id, "fs.") {
-				reg.Replace(d.Manifest, withFsDev(d.New, dev))
-			}
-		}
+		reg.Replace(disk.GCE, diskgce.NewFactory(diskgce.WithGCE(gopts...)))
+		gcetest.UseDevDir(reg, dev)
+		gcetest.UseDevDirForFS(reg, dev)
 		reg.Replace(ip.GCE, ipgce.NewFactory(ipgce.WithGCE(gopts...), ipgce.WithNetNS(ns.path)))
 		b.agents[n] = &cluster.Agent{Node: n, Root: root, Registry: reg, NoTriggers: true}
 	}
 	return b, nil
 }
-
-// withDevDir points a disk.gce resource at the node's udev directory, so
-// that the generated config stays the form's.
-func withDevDir(f driver.Factory, dir string) driver.Factory {
-	return func(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
-		cfg.Values = maps.Clone(cfg.Values)
-		if cfg.Values == nil {
-			cfg.Values = map[string]string{}
-		}
-		cfg.Values["dev_dir"] = dir
-		return f(ctx, cfg)
-	}
-}
-
-// withFsDev points an fs whose dev is under /dev/disk/by-id at the node's
-// udev directory, where the node's disk.gce provides its devices: the
-// scheduler then orders the fs after its disk (and its stop before the
-// detach), as on a real node.
-func withFsDev(f driver.Factory, dir string) driver.Factory {
-	return func(ctx context.Context, cfg driver.Config) (resource.Resource, error) {
-		if v, ok := cfg.Lookup("dev"); ok && strings.HasPrefix(v, byID) {
-			cfg.Values = maps.Clone(cfg.Values)
-			cfg.Values["dev"] = filepath.Join(dir, strings.TrimPrefix(v, byID))
-		}
-		return f(ctx, cfg)
-	}
-}
-
-const byID = "/dev/disk/by-id/"
 
 func (b *cloudBench) cluster(self string) *cluster.Cluster {
 	agents := make([]*cluster.Agent, 0, len(b.agents))

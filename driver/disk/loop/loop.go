@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -358,10 +359,32 @@ func (l *Loop) Stop(ctx context.Context) error {
 		}
 		log.Info("detached", "file", l.File, "dev", dev)
 	}
-	if left, err := l.Devices(); err == nil && len(left) > 0 {
-		return resource.Errorf(l.ID, "stop", "%s is still attached to %s", l.File, strings.Join(left, ", "))
+	if left, err := l.waitDetached(ctx); err == nil && len(left) > 0 {
+		return resource.Errorf(l.ID, "stop", "%s is still attached to %s after %s", l.File, strings.Join(left, ", "), detachWait)
 	}
 	return nil
+}
+
+// detachWait bounds how long stop waits for a detach to complete.
+const detachWait = 5 * time.Second
+
+// waitDetached waits until the file is attached to no device, for at most
+// detachWait. A device that another process holds open at the detach (a
+// blkid probe for a LABEL=, udev) is only marked for autoclear by the
+// kernel, and released when that process closes it, a moment later.
+func (l *Loop) waitDetached(ctx context.Context) ([]string, error) {
+	deadline := time.Now().Add(detachWait)
+	for {
+		left, err := l.Devices()
+		if err != nil || len(left) == 0 || time.Now().After(deadline) {
+			return left, err
+		}
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // checkUnused fails when dev is mounted or has holders.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -276,4 +277,40 @@ func writeFile(content string) func(t *testing.T, file string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
 		require.NoError(t, os.WriteFile(file, []byte(content), 0o600))
 	}
+}
+
+// TestStopWhileProbed: a device that another process holds open at the
+// detach (a blkid probe looking for a LABEL= on another node of the same
+// host) is released by the kernel when that process closes it: stop
+// waits for it instead of failing "still attached".
+func TestStopWhileProbed(t *testing.T) {
+	testenv.RequireLoop(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := cfg(map[string]string{"file": filepath.Join(dir, "d.img"), "size": "8m"})
+	c.VarDir = filepath.Join(dir, "var")
+	r, err := New(ctx, c)
+	require.NoError(t, err)
+	l := r.(*Loop)
+	t.Cleanup(func() {
+		devs, _ := l.Devices()
+		for _, d := range devs {
+			testenv.DetachLoop(t, d)
+		}
+	})
+	require.NoError(t, l.Provision(ctx))
+	require.NoError(t, l.Start(ctx))
+	devs, err := l.Devices()
+	require.NoError(t, err)
+	require.Len(t, devs, 1)
+	probe, err := os.Open(devs[0])
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		probe.Close()
+	}()
+	require.NoError(t, l.Stop(ctx))
+	left, err := l.Devices()
+	require.NoError(t, err)
+	require.Empty(t, left)
 }
