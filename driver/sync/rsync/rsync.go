@@ -42,6 +42,10 @@ func init() { driver.Register(syncdrv.Rsync, NewFactory()) }
 // DefaultTimeout bounds how long a status waits for the peers.
 const DefaultTimeout = 10 * time.Second
 
+// answerGrace is how long a status waits, after its deadline, for the
+// partial answer of a ConfigPeers.
+const answerGrace = 500 * time.Millisecond
+
 type options struct {
 	peers   syncdrv.ConfigPeers
 	timeout time.Duration
@@ -194,6 +198,13 @@ func (r *Rsync) ask(ctx context.Context) (syncdrv.Checksums, error) {
 	case a := <-ch:
 		return a.sums, a.err
 	case <-ctx.Done():
+	}
+	// A ConfigPeers that honours ctx returns now, with the peers that
+	// answered in time: wait for that, briefly.
+	select {
+	case a := <-ch:
+		return a.sums, a.err
+	case <-time.After(answerGrace):
 		// Every target is unreachable: none answered in time.
 		s := syncdrv.Checksums{Errors: map[string]error{}}
 		for _, n := range r.targets {
