@@ -173,7 +173,8 @@ func (r *Rsync) Status(ctx context.Context) (resource.Status, error) {
 	if hasLast && len(last.Failed()) > 0 {
 		var f []string
 		for _, n := range last.Failed() {
-			f = append(f, n+": "+last.Nodes[n])
+			// The error may already start with the node's name.
+			f = append(f, n+": "+strings.TrimPrefix(last.Nodes[n], n+": "))
 		}
 		problems = append(problems, "last sync nodes failed on "+strings.Join(f, "; "))
 	}

@@ -195,7 +195,7 @@ func TestStatusLastSync(t *testing.T) {
 	st, err = r.Status(ctx)
 	require.Equal(t, resource.Warn, st)
 	require.ErrorContains(t, err, "on n3: svcmgr sync nodes")
-	require.ErrorContains(t, err, "last sync nodes failed on n3: n3: ssh 10.0.0.3:22: connection refused")
+	require.ErrorContains(t, err, "last sync nodes failed on n3: ssh 10.0.0.3:22: connection refused")
 
 	// A damaged record is said, with its path; a huge one is not read
 	// whole.
