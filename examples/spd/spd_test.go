@@ -241,7 +241,7 @@ func TestReal(t *testing.T) {
 	require.Regexp(t, `\|- container#01sm \.\.\.\. up         [0-9a-f]{12}@svckit-spd/tanji-spdc:latest\n`, text)
 	// The real sync#i0 compares the nodes' configs: up, warn once spd04's
 	// is edited by hand, up after sync nodes.
-	require.Regexp(t, `\|- sync#i0        \.\.\.\. up         rsync svc config to drpnodes, nodes\n`, text)
+	require.Regexp(t, `'- sync#i0        \.\.\.\. up         rsync svc config to drpnodes, nodes\n`, text)
 	require.Contains(t, text, "config of spd04 edited by hand: spd01 sync#i0 warn: config differs from this node's (sha256 ")
 	require.Regexp(t, `spd01 sync#i0 up  rsync svc config to drpnodes, nodes \(last sync \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\)\n`, text)
 	require.Contains(t, text, "host: 36 backing files in ")
