@@ -12,4 +12,5 @@ import (
 	_ "github.com/svckit/svckit/driver/ip/docker"
 	_ "github.com/svckit/svckit/driver/ip/gce"
 	_ "github.com/svckit/svckit/driver/ip/host"
+	_ "github.com/svckit/svckit/driver/sync/rsync"
 )

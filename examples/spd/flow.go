@@ -147,7 +147,10 @@ type scenario struct {
 	store  *store.Dir
 	fopts  fake.Options
 	agents map[string]*cluster.Agent
-	netns  map[string]*nodeNetNS
+	// peers reaches every agent: the real sync.rsync of -real compares
+	// the nodes' config checksums through it.
+	peers *cluster.Local
+	netns map[string]*nodeNetNS
 	// host and hosts are -real's: the run's Docker client, images and
 	// SAN directory, and each node's adapter of the host drivers.
 	host  *realHost
@@ -184,7 +187,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, netns: map[string]*nodeNetNS{}, hosts: map[string]*hostNode{},
+	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, peers: cluster.NewLocal(), netns: map[string]*nodeNetNS{}, hosts: map[string]*hostNode{},
 		fopts: fake.Options{Latency: opts.Latency, Memory: true, Faults: opts.Faults},
 		rep:   &Report{Service: svcname, Pods: opts.Pods, Root: dir, Kept: opts.Keep, Real: opts.Real}}
 	start := time.Now()
@@ -300,8 +303,13 @@ func (s *scenario) setup(ctx context.Context) error {
 			s.hosts[node] = s.host.node(node, root, ns)
 			useRealHost(reg, s.hosts[node], kinds)
 		}
+		a := &cluster.Agent{Node: node, Root: root, Registry: reg, NoTriggers: true, Store: s.store}
+		if s.opts.Real {
+			useRealSync(reg, a, s.peers, kinds)
+		}
 		s.rep.Drivers = kinds
-		s.agents[node] = &cluster.Agent{Node: node, Root: root, Registry: reg, NoTriggers: true, Store: s.store}
+		s.agents[node] = a
+		s.peers.Agents[node] = a
 	}
 	fmt.Fprintf(s.out, "svckit spd scenario: %s, %d pods on %d nodes (+1 for the relayout), roots under %s\n", svcname, s.opts.Pods, s.opts.Nodes, s.dir)
 	fmt.Fprintf(s.out, "fake GCE compute API at %s (project %s, zone %s); latency of fake actions %s\n", s.cloud.srv.URL, gceProject, gceZone, s.opts.Latency)
@@ -549,6 +557,9 @@ func (s *scenario) printStatus(ctx context.Context, sr *StepReport) error {
 	sr.Summary = fmt.Sprintf("%s overall %s, %d resources shown", nodeName(1), st.Overall, len(st.Resources))
 	if st.Overall != resource.Up {
 		return fmt.Errorf("%s overall %s, expected up", nodeName(1), st.Overall)
+	}
+	if s.opts.Real {
+		return s.checkSync(ctx, sr)
 	}
 	return nil
 }

@@ -228,7 +228,7 @@ func TestReal(t *testing.T) {
 	rep, err := Run(context.Background(), Options{Pods: 32, Nodes: 4, Dir: dir, Out: &out, Real: true})
 	require.NoError(t, err, out.String())
 	require.True(t, rep.OK())
-	for _, id := range []string{"disk.gce", "disk.loop", "fs.btrfs", "fs.ext4", "container.docker", "ip.docker", "ip.gce"} {
+	for _, id := range []string{"disk.gce", "disk.loop", "fs.btrfs", "fs.ext4", "container.docker", "ip.docker", "ip.gce", "sync.rsync"} {
 		require.True(t, strings.HasPrefix(rep.Drivers[id], "real"), "%s: %s", id, rep.Drivers[id])
 	}
 	text := out.String()
@@ -239,6 +239,11 @@ func TestReal(t *testing.T) {
 	require.Regexp(t, `\|- disk#01        \.\.\.\. up         loop /\S+/san/spdsvc01-pod1\.img\n`, text)
 	require.Regexp(t, `\|- fs#00          \.\.\.\. up         LABEL=spdsvc01-spd01-[0-9a-f]{6}@/\S+/spd01/spdsvc01\n`, text)
 	require.Regexp(t, `\|- container#01sm \.\.\.\. up         [0-9a-f]{12}@svckit-spd/tanji-spdc:latest\n`, text)
+	// The real sync#i0 compares the nodes' configs: up, warn once spd04's
+	// is edited by hand, up after sync nodes.
+	require.Regexp(t, `'- sync#i0        \.\.\.\. up         rsync svc config to drpnodes, nodes\n`, text)
+	require.Contains(t, text, "config of spd04 edited by hand: spd01 sync#i0 warn: config differs from this node's (sha256 ")
+	require.Regexp(t, `spd01 sync#i0 up  rsync svc config to drpnodes, nodes \(last sync \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\)\n`, text)
 	require.Contains(t, text, "host: 36 backing files in ")
 	require.Contains(t, text, "filesystems mounted per node spd01:9 spd02:9 spd03:9 spd04:9\n")
 	require.Contains(t, text, "32 pods: svckit-tanji-spdc-2.txt written by svckit-spd/tanji-spdc:2 on the pod's filesystem")

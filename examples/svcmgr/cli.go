@@ -19,10 +19,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/svckit/svckit/driver"
 	_ "github.com/svckit/svckit/driver/all"
 	"github.com/svckit/svckit/driver/container"
-	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/internal/nodename"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
@@ -154,6 +152,10 @@ func newRoot(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return g.printConfig(cmd.Context()) },
 	}
 	cfgCmd.Flags().BoolVar(&g.showSecrets, "show-secrets", false, "print secret values as written")
+	cfgCmd.AddCommand(&cobra.Command{
+		Use: "checksum", Short: "print the sha256 of the config file (what the sync#i0 of the other nodes compares; reads no status)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.printChecksum(cmd.Context()) },
+	})
 	printCmd.AddCommand(cfgCmd)
 	validateCmd := &cobra.Command{Use: "validate", Short: "validate config"}
 	validateCmd.AddCommand(&cobra.Command{
@@ -252,13 +254,9 @@ func (g *globals) load(ctx context.Context) (*svc.Service, error) {
 	if g.format != "text" && g.format != "json" {
 		return nil, usageError("--format %q: expected text or json", g.format)
 	}
-	reg := driver.Default()
-	if g.fake {
-		opts, err := fake.OptionsFromEnv()
-		if err != nil {
-			return nil, usageError("%v", err)
-		}
-		reg = fake.Replace(reg, opts)
+	reg, err := g.registry(g.node, g.root)
+	if err != nil {
+		return nil, err
 	}
 	s, err := svc.Load(ctx, g.configPath(), svc.Options{Node: g.node, Svcname: g.svcname, Registry: reg, Root: g.root, NoTriggers: g.fake})
 	if err != nil {
@@ -310,6 +308,28 @@ func (g *globals) printConfig(ctx context.Context) error {
 		return g.writeJSON(map[string]string{"service": s.Name(), "file": s.File(), "config": text})
 	}
 	_, err = io.WriteString(g.stdout, text)
+	return err
+}
+
+// printChecksum prints the checksum of the config file without loading
+// the service: the status of sync#i0 on the peers asks for it over SSH,
+// and must not run this node's status (its sync would ask back).
+func (g *globals) printChecksum(ctx context.Context) error {
+	if g.svcname == "" {
+		return usageError("missing -s SVC: expected the service name")
+	}
+	if g.format != "text" && g.format != "json" {
+		return usageError("--format %q: expected text or json", g.format)
+	}
+	a := &cluster.Agent{Node: g.node, Root: g.root}
+	sum, err := a.ConfigChecksum(ctx, g.svcname)
+	if err != nil {
+		return exitFor(err)
+	}
+	if g.format == "json" {
+		return g.writeJSON(cluster.ConfigChecksum{Service: g.svcname, Node: g.node, Checksum: sum})
+	}
+	_, err = fmt.Fprintln(g.stdout, sum)
 	return err
 }
 

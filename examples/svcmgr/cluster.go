@@ -15,6 +15,8 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/fake"
+	syncdrv "github.com/svckit/svckit/driver/sync"
+	"github.com/svckit/svckit/driver/sync/rsync"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
 	"github.com/svckit/svckit/svc/cluster/spdplanner"
@@ -70,16 +72,45 @@ func (g *globals) storeSpec() (string, error) {
 	return strings.TrimSpace(f.Section("store").Key("url").String()), nil
 }
 
-func (g *globals) registry() (*driver.Registry, error) {
-	reg := driver.Default()
+// registry returns the drivers of node, whose root is root: with --fake
+// the fakes (their sync#i0 is up), else the real drivers, with a
+// sync.rsync whose status compares the config checksums of the nodes over
+// this cluster's transport.
+func (g *globals) registry(node, root string) (*driver.Registry, error) {
 	if g.fake {
 		opts, err := fake.OptionsFromEnv()
 		if err != nil {
 			return nil, usageError("%v", err)
 		}
-		reg = fake.Replace(reg, opts)
+		return fake.Replace(driver.Default(), opts), nil
 	}
+	reg := driver.NewRegistry()
+	for _, id := range driver.Default().IDs() {
+		if d, ok := driver.Default().Lookup(id); ok {
+			reg.Replace(d.Manifest, d.New)
+		}
+	}
+	reg.Replace(syncdrv.Rsync, rsync.NewFactory(rsync.WithPeers(&transportPeers{g: g, self: &cluster.Agent{Node: node, Root: root}}), rsync.WithTimeout(g.cl.connectTimeout+5*time.Second)))
 	return reg, nil
+}
+
+// transportPeers reads the config checksums of the peers for the status
+// of sync#i0. It opens the transport when a status asks, not before: the
+// commands that read no status never connect, and a transport that
+// cannot be set up (no key, no known_hosts) makes the sync warn instead
+// of failing the command.
+type transportPeers struct {
+	g    *globals
+	self *cluster.Agent
+}
+
+func (p *transportPeers) ConfigChecksums(ctx context.Context, svcname string, nodes []string) (syncdrv.Checksums, error) {
+	t, closeT, err := p.g.transport(p.self)
+	if err != nil {
+		return syncdrv.Checksums{}, err
+	}
+	defer closeT()
+	return cluster.PeerChecksums{Self: p.self, Transport: t, Workers: p.g.cl.workers}.ConfigChecksums(ctx, svcname, nodes)
 }
 
 // agent returns this node's agent; withStore opens the config store
@@ -92,7 +123,7 @@ func (g *globals) agent(withStore, needStore bool) (*cluster.Agent, func(), erro
 	if g.format != "text" && g.format != "json" {
 		return nil, nil, usageError("--format %q: expected text or json", g.format)
 	}
-	reg, err := g.registry()
+	reg, err := g.registry(g.node, g.root)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +182,7 @@ func (g *globals) transport(self *cluster.Agent) (cluster.Transport, func(), err
 			if n.Root == "" {
 				return nil, nil, usageError("%s: [%s] root: the local transport runs %s in this process on its own root: expected root = DIR", g.nodesPath(), name, name)
 			}
-			reg, err := g.registry()
+			reg, err := g.registry(name, n.Root)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -27,9 +27,15 @@
 //	svcmgr -s SVC pull                    fetch the config from the store, validate, install
 //	svcmgr -s SVC push                    store the local config as a new version (CAS)
 //	svcmgr -s SVC sync nodes              copy the local config to the other nodes
+//	svcmgr -s SVC print config checksum   the sha256 of the config file (what sync#i0 compares)
 //	svcmgr -s SVC --cluster ACTION        run ACTION on every node (also pull, print status, compliance)
 //	svcmgr -s SVC migrate --pod N --to NODE
 //	svcmgr -s SVC relayout --nodes "NODE..." [--parallel N]
+//
+// On the real drivers, the status of sync#i0 asks each other node of the
+// service for its config checksum over the transport below (within
+// --connect-timeout plus 5s) and warns naming those that differ or do not
+// answer; with --fake it is the fake's, up.
 //
 // Each takes --dry-run. The store is --store, SVCKIT_STORE or [store] url
 // in <root>/etc/svckit.conf (dir:PATH, etcd://HOST:PORT/PREFIX, or the

@@ -409,3 +409,101 @@ func TestSSHCommandTimeoutCancelsRemote(t *testing.T) {
 		}
 	}
 }
+
+// TestSSHSyncStatus runs svcmgr on its real drivers over SSH: the status
+// of sync#i0 on spd01 asks every other node for its config checksum
+// (svcmgr print config checksum, which reads no status), warns naming the
+// node whose config was changed by hand and the node that cannot be
+// reached, and is up again after sync nodes, with the time in its label.
+func TestSSHSyncStatus(t *testing.T) {
+	c := startSSHCluster(t, "spd01", "spd02", "spd03")
+	conf := []byte("[DEFAULT]\nnodes = spd01 spd02 spd03\nflex_primary = spd01\ncluster_type = flex\n")
+	for _, n := range c.nodes {
+		require.NoError(t, os.WriteFile(filepath.Join(n.root, "etc", "spdsvc01.conf"), conf, 0o600))
+	}
+	real := func(args ...string) (string, string, int) {
+		base := []string{"--root", c.nodes[0].root, "--node", "spd01", "-s", "spdsvc01",
+			"--ssh-key", c.clientKey, "--known-hosts", c.knownHosts, "--connect-timeout", "5s"}
+		cmd := exec.Command(c.bin, append(base, args...)...)
+		cmd.Env = append(os.Environ(), "SVCKIT_ROOT=", "SVCKIT_STORE=")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		return out.String(), errb.String(), code
+	}
+	syncOf := func() svc.ResourceStatus {
+		t.Helper()
+		out, errs, code := real("--format", "json", "print", "status")
+		require.Equal(t, 0, code, "%s\n%s", out, errs)
+		var ns cluster.NodeStatus
+		require.NoError(t, json.Unmarshal([]byte(out), &ns), out)
+		for _, r := range ns.Resources {
+			if r.RID == "sync#i0" {
+				return r
+			}
+		}
+		t.Fatalf("no sync#i0 in %s", out)
+		return svc.ResourceStatus{}
+	}
+
+	// The remote verb the status uses.
+	out, errs, code := real("--format", "json", "print", "config", "checksum")
+	require.Equal(t, 0, code, errs)
+	var sum cluster.ConfigChecksum
+	require.NoError(t, json.Unmarshal([]byte(out), &sum))
+	require.Equal(t, cluster.ConfigChecksum{Service: "spdsvc01", Node: "spd01", Checksum: store.Checksum(conf)}, sum)
+	tr, err := cluster.NewSSH(cluster.SSHOptions{Nodes: mustNodes(t, c), KeyFiles: []string{c.clientKey}, KnownHosts: []string{c.knownHosts}})
+	require.NoError(t, err)
+	defer tr.Close()
+	p, err := tr.Peer("spd02")
+	require.NoError(t, err)
+	got, err := p.ConfigChecksum(context.Background(), "spdsvc01")
+	require.NoError(t, err)
+	require.Equal(t, store.Checksum(conf), got)
+	_, err = p.ConfigChecksum(context.Background(), "nosuchsvc")
+	require.ErrorContains(t, err, "spd02: svcmgr print config checksum: ")
+
+	r := syncOf()
+	require.Equal(t, "up", r.Status.String(), "%v", r.Log)
+	require.Equal(t, "rsync svc config to drpnodes, nodes", r.Label)
+
+	// spd02's config changed by hand, spd03's sshd unreachable (its port
+	// in the registry points nowhere).
+	require.NoError(t, os.WriteFile(filepath.Join(c.nodes[1].root, "etc", "spdsvc01.conf"), append(append([]byte{}, conf...), "# edited\n"...), 0o600))
+	c.nodes[2].port = freePort(t)
+	c.writeRegistry(t, nil)
+	r = syncOf()
+	require.Equal(t, "warn", r.Status.String())
+	require.Len(t, r.Log, 1)
+	require.Contains(t, r.Log[0], "config differs from this node's (sha256 "+store.Short(store.Checksum(conf))+") on spd02: svcmgr sync nodes")
+	require.Contains(t, r.Log[0], "config not compared on spd03 (spd03: ssh 127.0.0.1:")
+	text, _, code := real("print", "status")
+	require.Equal(t, 0, code)
+	require.Contains(t, text, "sync#i0")
+	require.Contains(t, text, "warn")
+
+	// sync nodes: spd02 gets the config back, spd03 fails; a start does not
+	// wait for the peers.
+	out, errs, code = real("sync", "nodes")
+	require.Equal(t, 1, code, "%s\n%s", out, errs)
+	require.Contains(t, out, "spd02: installed config sha256 "+store.Short(store.Checksum(conf)))
+	out, errs, code = real("start")
+	require.Equal(t, 0, code, "%s\n%s", out, errs)
+	r = syncOf()
+	require.Equal(t, "warn", r.Status.String())
+	require.NotContains(t, r.Log[0], "on spd02")
+	require.Contains(t, r.Log[0], "last sync nodes failed on spd03: ")
+	require.Regexp(t, `^rsync svc config to drpnodes, nodes \(last sync \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\)$`, r.Label)
+}
+
+func mustNodes(t *testing.T, c *sshCluster) *cluster.Nodes {
+	n, err := cluster.LoadNodes(filepath.Join(c.nodes[0].root, "etc", "nodes.conf"))
+	require.NoError(t, err)
+	return n
+}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +49,7 @@ func TestSameProblemsRealAndFake(t *testing.T) {
 		{"container unsupported option", "[container#1]\ntype = docker\nrun_image = mariadb\nrun_args = --net=none\n    --frobnicate\n", 7, "container#1", "run_args", `unsupported option "--frobnicate"`},
 		{"container --rm", "[container#1]\ntype = docker\nrun_image = mariadb\nrun_args = --rm\n", 7, "container#1", "run_args", "option --rm is refused"},
 		{"container --name differs", "[container#1]\ntype = docker\nrun_image = mariadb\nrun_args = --name other\n", 7, "container#1", "run_args", "--name other differs from the container name"},
+		{"sync target", "[sync#1]\ntype = rsync\ntarget = everywhere\n", 6, "sync#1", "target", `"everywhere": expected nodes, drpnodes, or both`},
 		{"container run_command quote", "[container#1]\ntype = docker\nrun_image = mariadb\nrun_command = sh -c \"x\n", 7, "container#1", "run_command", "cannot split into words"},
 	}
 	ctx := context.Background()
@@ -86,9 +86,10 @@ func TestSameSpecsRealAndFake(t *testing.T) {
 	opts.Registry = fake.Registry(fake.Options{})
 	fakes, err := svc.Load(ctx, seedPath(t), opts)
 	require.NoError(t, err)
-	// sync.rsync has no real driver yet: the fakes alone add sync#i0.
-	fakeRes := slices.DeleteFunc(slices.Clone(fakes.Resources()), func(r resource.Resource) bool { return r.DriverID() == "sync.rsync" })
+	fakeRes := fakes.Resources()
 	require.Equal(t, len(real.Resources()), len(fakeRes))
+	_, ok := real.Resource("sync#i0")
+	require.True(t, ok, "the real sync.rsync adds the implicit sync#i0 as the fakes do")
 	type provider interface{ Provides() []string }
 	type user interface {
 		Uses() ([]string, resource.Ordering)

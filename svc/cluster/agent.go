@@ -100,6 +100,19 @@ func (a *Agent) Status(ctx context.Context, svcname string) (*NodeStatus, error)
 	return &NodeStatus{StatusReport: s.Status(ctx).Visible(svc.StatusOptions{ShowDisabled: s.ShowDisabled()}), ConfigChecksum: store.Checksum(data)}, nil
 }
 
+// ConfigChecksum returns the sha256 of the installed config, without
+// loading the service.
+func (a *Agent) ConfigChecksum(ctx context.Context, svcname string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	data, err := a.ReadConfig(svcname)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", a.Node, err)
+	}
+	return store.Checksum(data), nil
+}
+
 // ConfigChange reports a config installation (pull, receive) or a push.
 type ConfigChange struct {
 	Service string `json:"service"`

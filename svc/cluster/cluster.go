@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	syncdrv "github.com/svckit/svckit/driver/sync"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/store"
@@ -343,7 +344,24 @@ func (c *Cluster) SyncNodes(ctx context.Context, svcname string, opts InstallOpt
 	if err != nil {
 		return nil, err
 	}
-	return c.installOn(ctx, svcname, others(s.Nodes(), c.Self.Node), data, opts)
+	res, err := c.installOn(ctx, svcname, others(s.Nodes(), c.Self.Node), data, opts)
+	if opts.DryRun || res == nil {
+		return res, err
+	}
+	// The status of the sync#i0 shows when the config was last copied
+	// and where that failed.
+	rec := syncdrv.LastSync{Time: time.Now().UTC(), Checksum: store.Checksum(data), Nodes: map[string]string{}}
+	for n, nr := range res.Nodes {
+		rec.Nodes[n] = nr.Error
+	}
+	if werr := syncdrv.WriteLastSync(s.VarDir(), rec); werr != nil {
+		werr = fmt.Errorf("%s: sync nodes of %s: %w", c.Self.Node, svcname, werr)
+		if err == nil {
+			return res, werr
+		}
+		return res, errors.Join(err, werr)
+	}
+	return res, err
 }
 
 func (c *Cluster) installOn(ctx context.Context, svcname string, nodes []string, data []byte, opts InstallOptions) (*Result, error) {

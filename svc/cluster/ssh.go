@@ -435,3 +435,16 @@ func (p *sshPeer) Install(ctx context.Context, svcname string, data []byte, sour
 func ed25519GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	return ed25519.GenerateKey(rand.Reader)
 }
+
+// ConfigChecksum runs svcmgr print config checksum on the peer, which
+// reads the config file and nothing else.
+func (p *sshPeer) ConfigChecksum(ctx context.Context, svcname string) (string, error) {
+	var v ConfigChecksum
+	if err := p.call(ctx, svcname, []string{"print", "config", "checksum"}, nil, &v); err != nil {
+		return "", err
+	}
+	if len(v.Checksum) != 64 || strings.Trim(v.Checksum, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("%s: print config checksum: %q: expected a sha256 in hex", p.node.Name, v.Checksum)
+	}
+	return v.Checksum, nil
+}

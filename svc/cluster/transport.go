@@ -17,6 +17,11 @@ type Peer interface {
 	Do(ctx context.Context, svcname string, action svc.Action, opts svc.ActionOptions) (*svc.Result, error)
 	// Status returns the node's status tree and config checksum.
 	Status(ctx context.Context, svcname string) (*NodeStatus, error)
+	// ConfigChecksum returns the sha256 of the node's config file of
+	// svcname, and nothing else: the status of a sync asks for it, and
+	// asking for the peer's Status instead would run the peer's sync
+	// status, which would ask back.
+	ConfigChecksum(ctx context.Context, svcname string) (string, error)
 	// Pull makes the node fetch the config from its store, validate it
 	// and install it.
 	Pull(ctx context.Context, svcname string, opts InstallOptions) (*ConfigChange, error)
