@@ -63,6 +63,7 @@ type Service struct {
 	varDir     string
 	noTriggers bool
 	secrets    *secret.Set
+	env        map[string]string // the [env] section, resolved for node
 }
 
 // Load reads the configuration file at path for opts.Node.
@@ -141,6 +142,7 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 		return nil, fmt.Errorf("load %s: %w", filename, err)
 	}
 	s.secrets = l.secretSet
+	s.env = l.env
 	if problems := l.allProblems(data); len(problems) > 0 {
 		return nil, &ValidationError{Problems: redactProblems(s.secrets, problems)}
 	}

@@ -46,3 +46,8 @@ func (s *Service) Keywords() map[string]string { return maps.Clone(s.keywords) }
 // included, sorted by group order then rid. The slice is a copy; the
 // resources are the service's own.
 func (s *Service) Resources() []resource.Resource { return slices.Clone(s.resources) }
+
+// Env returns a copy of the [env] section, scoped and resolved for this
+// node: what {env.x} references read. Values may be secrets: mask them
+// with Redact before showing them.
+func (s *Service) Env() map[string]string { return maps.Clone(s.env) }

@@ -129,6 +129,11 @@ func Vars(s *svc.Service) map[string]string {
 	set("services.svc_env", "env")
 	set("services.svc_type", "service_type")
 	set("services.svc_type", "env")
+	// The [env] section, as the reference gives it to the service's
+	// modules: OSVC_COMP_SVC_CONF_ENV_<KEY>.
+	for k, val := range s.Env() {
+		v["svc_conf_env_"+k] = val
+	}
 	return v
 }
 

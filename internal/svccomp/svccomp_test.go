@@ -2,6 +2,7 @@ package svccomp_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,7 @@ func TestVars(t *testing.T) {
 		"services.svc_type":         "PRD",
 		"svc_name":                  "spdsvc01",
 		"svc_path":                  "spdsvc01",
-	}, svccomp.Vars(s))
+	}, withoutEnv(svccomp.Vars(s)))
 }
 
 func TestRequest(t *testing.T) {
@@ -54,4 +55,26 @@ func TestRequest(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.args, tt.req.Args())
 	}
+}
+
+// withoutEnv drops the [env] variables, tested by TestVarsEnv.
+func withoutEnv(v map[string]string) map[string]string {
+	for k := range v {
+		if strings.HasPrefix(k, "svc_conf_env_") {
+			delete(v, k)
+		}
+	}
+	return v
+}
+
+// TestVarsEnv: the [env] section reaches the modules as
+// OSVC_COMP_SVC_CONF_ENV_<KEY>, resolved for the node.
+func TestVarsEnv(t *testing.T) {
+	conf := "[DEFAULT]\nnodes = n1 n2\n[env]\nshard_size = 17g\nrole = a\nrole@n2 = b\n"
+	s, err := svc.Parse(context.Background(), "e.conf", []byte(conf), svc.Options{Node: "n2", Registry: fake.Registry(fake.Options{}), VarDir: t.TempDir()})
+	require.NoError(t, err)
+	v := svccomp.Vars(s)
+	require.Equal(t, "17g", v["svc_conf_env_shard_size"])
+	require.Equal(t, "b", v["svc_conf_env_role"], "scoped for the node")
+	require.Equal(t, map[string]string{"shard_size": "17g", "role": "b"}, s.Env())
 }
