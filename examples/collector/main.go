@@ -40,7 +40,7 @@ func main() {
 // config is the command line.
 type config struct {
 	addr, db, data, cert, key, users string
-	anonymousRegister              bool
+	anonymousRegister                bool
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
