@@ -320,12 +320,15 @@ func (s *Server) postService(w http.ResponseWriter, r *http.Request) {
 			s.failErr(w, r, err)
 			return
 		}
-		nodes, nerr := ServiceNodes([]byte(body.EnvFile))
 		if !ok {
-			if _, gerr := s.db.GetService(r.Context(), body.Name); !errors.Is(gerr, ErrNotFound) || nerr != nil || !slices.Contains(nodes, p.Name) {
+			if _, gerr := s.db.GetService(r.Context(), body.Name); !errors.Is(gerr, ErrNotFound) {
 				s.forbidden(w, "node "+p.Name+" is not a node of service "+body.Name)
 				return
 			}
+		}
+		if nodes, err := ServiceNodes([]byte(body.EnvFile)); err == nil && !slices.Contains(nodes, p.Name) {
+			s.forbidden(w, "node "+p.Name+" would not be a node of service "+body.Name+" in the config it pushes (a user makes that change)")
+			return
 		}
 	}
 	cur, err := s.db.PutService(r.Context(), body.Name, body.App, body.EnvFile, expect, p.Name)
