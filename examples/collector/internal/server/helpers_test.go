@@ -194,4 +194,3 @@ func forEachBackend(t *testing.T, f func(t *testing.T, open func(testing.TB) *se
 		t.Run(b.name, func(t *testing.T) { f(t, b.open) })
 	}
 }
-
