@@ -131,3 +131,29 @@ func TestUsersFile(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceNodes(t *testing.T) {
+	for _, tc := range []struct {
+		name, cfg string
+		want      []string
+		err       string
+	}{
+		{name: "nodes and drpnodes", cfg: "[DEFAULT]\nnodes = spd01 spd02\ndrpnodes = drp01 spd01\n", want: []string{"spd01", "spd02", "drp01"}},
+		{name: "other sections ignored", cfg: "[DEFAULT]\nnodes = a1\n[fs#1]\nnodes = evil\n", want: []string{"a1"}},
+		{name: "repeated DEFAULT", cfg: "[fs#1]\ntype = ext4\n[DEFAULT]\nnodes = b1 # comment\n", want: []string{"b1"}},
+		{name: "no DEFAULT", cfg: "[fs#1]\nnodes = x\n", want: nil},
+		{name: "no trailing newline", cfg: "[DEFAULT]\nnodes = c1", want: []string{"c1"}},
+		{name: "scope word", cfg: "[DEFAULT]\nnodes = nodes\n", err: "DEFAULT nodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := server.ServiceNodes([]byte(tc.cfg))
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				require.ErrorIs(t, err, server.ErrBadInput)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -183,13 +184,14 @@ func (d *DB) RevisionOf(ctx context.Context, name string, rev int64) (*Revision,
 // ServiceNodes returns the nodes and drpnodes of a config's DEFAULT
 // section: the nodes allowed to read and push it.
 func ServiceNodes(data []byte) ([]string, error) {
+	// Only the DEFAULT section is parsed: go-ini's cost on a whole
+	// 70 KB config (its lookahead buffer sized for long run_args) would
+	// dominate the request.
 	f, err := ini.LoadSources(ini.LoadOptions{
 		AllowPythonMultilineValues: true,
 		SpaceBeforeInlineComment:   true,
 		KeyValueDelimiters:         "=",
-		ReaderBufferSize:           len(data) + 4096,
-		Insensitive:                false,
-	}, data)
+	}, defaultSection(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: config: %v", ErrBadInput, err)
 	}
@@ -206,6 +208,26 @@ func ServiceNodes(data []byte) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// defaultSection returns the lines of a config's [DEFAULT] sections
+// (a repeated section merges, as go-ini does).
+func defaultSection(data []byte) []byte {
+	var out bytes.Buffer
+	in := false
+	for line := range bytes.Lines(data) {
+		t := bytes.TrimSpace(line)
+		if bytes.HasPrefix(t, []byte("[")) && bytes.HasSuffix(t, []byte("]")) {
+			in = string(t) == "[DEFAULT]"
+		}
+		if in {
+			out.Write(line)
+			if !bytes.HasSuffix(line, []byte("\n")) {
+				out.WriteByte('\n')
+			}
+		}
+	}
+	return out.Bytes()
 }
 
 // IsServiceNode tells whether node is among the nodes of svc's current
