@@ -74,6 +74,10 @@ func (d *DB) PutService(ctx context.Context, name, app, envfile, expect, author 
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", name, err)
 	}
+	if app == "" {
+		// As the form posts it: svc_app is the config's DEFAULT app.
+		app = defaultKey([]byte(envfile), "app")
+	}
 	sum := store.Checksum([]byte(envfile))
 	ts := now()
 	tx, err := d.sql.BeginTx(ctx, nil)
@@ -184,19 +188,11 @@ func (d *DB) RevisionOf(ctx context.Context, name string, rev int64) (*Revision,
 // ServiceNodes returns the nodes and drpnodes of a config's DEFAULT
 // section: the nodes allowed to read and push it.
 func ServiceNodes(data []byte) ([]string, error) {
-	// Only the DEFAULT section is parsed: go-ini's cost on a whole
-	// 70 KB config (its lookahead buffer sized for long run_args) would
-	// dominate the request.
-	f, err := ini.LoadSources(ini.LoadOptions{
-		AllowPythonMultilineValues: true,
-		SpaceBeforeInlineComment:   true,
-		KeyValueDelimiters:         "=",
-	}, defaultSection(data))
+	def, err := parseDefault(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrBadInput, err)
+		return nil, err
 	}
 	var out []string
-	def := f.Section("DEFAULT")
 	for _, k := range []string{"nodes", "drpnodes"} {
 		for _, n := range strings.Fields(def.Key(k).String()) {
 			if err := nodename.Check(n); err != nil {
@@ -208,6 +204,29 @@ func ServiceNodes(data []byte) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseDefault parses the DEFAULT section only: go-ini's cost on a whole
+// 70 KB config would dominate the request.
+func parseDefault(data []byte) (*ini.Section, error) {
+	f, err := ini.LoadSources(ini.LoadOptions{
+		AllowPythonMultilineValues: true,
+		SpaceBeforeInlineComment:   true,
+		KeyValueDelimiters:         "=",
+	}, defaultSection(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: config: %v", ErrBadInput, err)
+	}
+	return f.Section("DEFAULT"), nil
+}
+
+// defaultKey returns a DEFAULT key's value, "" when unset or unreadable.
+func defaultKey(data []byte, key string) string {
+	def, err := parseDefault(data)
+	if err != nil {
+		return ""
+	}
+	return def.Key(key).String()
 }
 
 // defaultSection returns the lines of a config's [DEFAULT] sections
