@@ -49,13 +49,28 @@ func openSQLite(t testing.TB) *server.DB {
 	return db
 }
 
-// openPostgres creates a database of its own on the server of
+// openPostgres opens a database of its own on the server of
 // SVCKIT_TEST_POSTGRES, dropped at the end of the test.
 func openPostgres(t testing.TB) *server.DB {
+	u := postgresURL(t)
+	if u == "" {
+		return nil
+	}
+	db, err := server.OpenDB(context.Background(), u, "")
+	require.NoError(t, err)
+	require.Equal(t, server.Postgres, db.Dialect())
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// postgresURL creates an empty database on the server of
+// SVCKIT_TEST_POSTGRES and returns its URL; it is dropped at the end of
+// the test. "" when the test was skipped.
+func postgresURL(t testing.TB) string {
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
 		testenv.Skip(t, "%s is not set: no PostgreSQL server to test on (.ci/run starts one)", PostgresEnv)
-		return nil
+		return ""
 	}
 	admin, err := sql.Open("pgx", base)
 	require.NoError(t, err)
@@ -68,18 +83,14 @@ func openPostgres(t testing.TB) *server.DB {
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	u.Path = "/" + name
-	db, err := server.OpenDB(context.Background(), u.String(), "")
-	require.NoError(t, err)
-	require.Equal(t, server.Postgres, db.Dialect())
 	t.Cleanup(func() {
-		db.Close()
 		a, err := sql.Open("pgx", base)
 		if err == nil {
 			a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 			a.Close()
 		}
 	})
-	return db
+	return u.String()
 }
 
 // Credentials of the test users.

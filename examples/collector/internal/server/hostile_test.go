@@ -3,9 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -116,6 +118,80 @@ func TestMigrations(t *testing.T) {
 	require.ErrorContains(t, err, "expected postgres://")
 	_, err = server.OpenDB(ctx, "ftp://u:pw-in-url@h/x", dir)
 	require.NotContains(t, err.Error(), "pw-in-url")
+}
+
+// Collectors starting together on one empty database: the migration
+// runs once, every one of them starts.
+func TestConcurrentMigrations(t *testing.T) {
+	for _, tc := range []struct{ name, spec string }{{name: "sqlite"}, {name: "postgres"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			spec := ""
+			if tc.name == "postgres" {
+				if spec = postgresURL(t); spec == "" {
+					return
+				}
+			}
+			const n = 4
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					db, err := server.OpenDB(context.Background(), spec, dir)
+					if err == nil {
+						_, err = db.Register(context.Background(), fmt.Sprintf("node%d", i), "", "t", false)
+						db.Close()
+					}
+					errs[i] = err
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			db, err := server.OpenDB(context.Background(), spec, dir)
+			require.NoError(t, err)
+			defer db.Close()
+			nodes, err := db.Nodes(context.Background())
+			require.NoError(t, err)
+			require.Len(t, nodes, n)
+		})
+	}
+}
+
+// Anonymous clients racing to register one name: one gets a uuid.
+func TestConcurrentRegister(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(testing.TB) *server.DB) {
+		e := newEnv(t, open, server.Options{AnonymousRegister: true})
+		const n = 6
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("POST", e.api()+"/register", strings.NewReader(`{"nodename":"spd01"}`))
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					codes[i] = resp.StatusCode
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, c := range codes {
+			switch c {
+			case http.StatusOK:
+				ok++
+			default:
+				require.Equal(t, http.StatusConflict, c)
+			}
+		}
+		require.Equal(t, 1, ok)
+	})
 }
 
 func TestUsersFile(t *testing.T) {

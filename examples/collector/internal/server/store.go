@@ -341,7 +341,7 @@ func newUUID() string {
 // PutAsset replaces the node's asset facts (the node fields of
 // compliance.Facts); nodename itself is not stored, it is the key.
 func (d *DB) PutAsset(ctx context.Context, node string, fields map[string]string) error {
-	return d.replaceRows(ctx, `DELETE FROM node_assets WHERE nodename = ?`, len(fields), func(tx *sql.Tx) error {
+	return d.replaceRows(ctx, `DELETE FROM node_assets WHERE nodename = ?`, func(tx *sql.Tx) error {
 		for _, k := range sortedKeys(fields) {
 			if k == "nodename" {
 				continue
@@ -356,7 +356,7 @@ func (d *DB) PutAsset(ctx context.Context, node string, fields map[string]string
 
 // PutPackages replaces the node's package inventory.
 func (d *DB) PutPackages(ctx context.Context, node string, pkgs []checker.Package) error {
-	return d.replaceRows(ctx, `DELETE FROM node_packages WHERE nodename = ?`, len(pkgs), func(tx *sql.Tx) error {
+	return d.replaceRows(ctx, `DELETE FROM node_packages WHERE nodename = ?`, func(tx *sql.Tx) error {
 		seen := map[checker.Package]bool{}
 		for _, p := range pkgs {
 			if seen[p] {
@@ -371,7 +371,9 @@ func (d *DB) PutPackages(ctx context.Context, node string, pkgs []checker.Packag
 	}, node)
 }
 
-func (d *DB) replaceRows(ctx context.Context, del string, _ int, insert func(*sql.Tx) error, node string) error {
+// replaceRows deletes a node's rows and inserts the new ones in one
+// transaction: readers see the old inventory or the new one.
+func (d *DB) replaceRows(ctx context.Context, del string, insert func(*sql.Tx) error, node string) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return err
