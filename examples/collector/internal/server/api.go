@@ -406,6 +406,11 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "nodename: %v", err)
 		return
 	}
+	if s.users.Has(body.Nodename) {
+		// Basic auth tries users first: such a node could never log in.
+		s.fail(w, http.StatusConflict, "nodename %q is a user's name: rename the user or the node", body.Nodename)
+		return
+	}
 	if len(body.App) > 200 {
 		s.fail(w, http.StatusBadRequest, "app: longer than 200 characters")
 		return

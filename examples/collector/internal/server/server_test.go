@@ -110,6 +110,7 @@ func TestRegisterAndScoping(t *testing.T) {
 		require.NotEqual(t, uuidA, uuidB)
 		require.Equal(t, http.StatusBadRequest, e.call("POST", "/register", adminUser, adminPass, map[string]string{"nodename": "nodes"}, nil), "a scope word is no node name")
 		require.Equal(t, http.StatusBadRequest, e.call("POST", "/register", adminUser, adminPass, map[string]string{"nodename": "../x"}, nil))
+		require.Equal(t, http.StatusConflict, e.call("POST", "/register", adminUser, adminPass, map[string]string{"nodename": adminUser}, nil), "a node named like a user could never authenticate")
 		require.Equal(t, http.StatusForbidden, e.call("POST", "/register", "spd01", uuidA, map[string]string{"nodename": "spd09"}, nil))
 
 		admin := e.client(adminUser, adminPass)
