@@ -118,6 +118,9 @@ func TestMigrations(t *testing.T) {
 	require.ErrorContains(t, err, "expected postgres://")
 	_, err = server.OpenDB(ctx, "ftp://u:pw-in-url@h/x", dir)
 	require.NotContains(t, err.Error(), "pw-in-url")
+	_, err = server.OpenDB(ctx, "postgres://u:pw-in-url@127.0.0.1:1/x?connect_timeout=2", dir)
+	require.Error(t, err, "nothing listens on port 1")
+	require.NotContains(t, err.Error(), "pw-in-url")
 }
 
 // Collectors starting together on one empty database: the migration

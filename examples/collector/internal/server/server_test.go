@@ -244,6 +244,13 @@ func TestInventoryFiltersetsRules(t *testing.T) {
 		require.True(t, ok)
 		_, ok = r2.Ruleset(listener + ".systemd")
 		require.False(t, ok)
+		r3 := rules("spd03")
+		for _, suffix := range []string{".systemd", ".xinetd", ".smf"} {
+			_, ok = r3.Ruleset(listener + suffix)
+			require.False(t, ok, "spd03's systemd-timesyncd is not systemd: no contextual listener rules")
+		}
+		_, ok = r3.Ruleset(listener)
+		require.True(t, ok, "the explicit ruleset stays")
 		_, ok = r1.Moduleset("spdc.svc")
 		require.False(t, ok, "no service moduleset in node rules")
 		require.ElementsMatch(t, nodeSets, r1.ModulesetNames())
