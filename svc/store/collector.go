@@ -23,9 +23,12 @@ import (
 //	     (creates or modifies; answers like GET)
 //
 // BaseURL is the API root, like https://collector.example.com/init/rest/api.
-// The collector has no conditional write: Put reads the current config
-// and compares its checksum with the expected revision before posting,
-// which catches a stale change but leaves a window of one round trip.
+// Put sends the expected revision as a conditional write (If-Match
+// "<checksum>", If-None-Match * to create): svckit's collector
+// (examples/collector) refuses a stale write atomically with 412. The
+// reference collector ignores those headers: against it Put also reads
+// the current config and compares its checksum first, which catches a
+// stale change but leaves a window of one round trip.
 type Collector struct {
 	BaseURL string
 	// User and Password authenticate (HTTP basic). Never printed.
@@ -79,9 +82,11 @@ type collectorAnswer struct {
 	Data  []collectorService `json:"data"`
 	Error any                `json:"error,omitempty"`
 	Info  any                `json:"info,omitempty"`
+	// Actual is the revision a refused conditional write met.
+	Actual any `json:"actual,omitempty"`
 }
 
-func (c *Collector) do(ctx context.Context, method, path string, body any) (*collectorAnswer, int, error) {
+func (c *Collector) do(ctx context.Context, method, path string, body any, header http.Header) (*collectorAnswer, int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -93,6 +98,9 @@ func (c *Collector) do(ctx context.Context, method, path string, body any) (*col
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
 	if err != nil {
 		return nil, 0, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -133,7 +141,7 @@ func (c *Collector) Get(ctx context.Context, svcname string) (*Config, error) {
 	if err := ValidServiceName(svcname); err != nil {
 		return nil, fmt.Errorf("%s: get: %w", c, err)
 	}
-	ans, code, err := c.do(ctx, http.MethodGet, "/services/"+url.PathEscape(svcname)+"?props=svc_name,svc_envfile,updated", nil)
+	ans, code, err := c.do(ctx, http.MethodGet, "/services/"+url.PathEscape(svcname)+"?props=svc_name,svc_envfile,updated", nil, nil)
 	if code == http.StatusNotFound || (err == nil && len(ans.Data) == 0) {
 		return nil, fmt.Errorf("%s: get %s: %w", c, svcname, ErrNotFound)
 	}
@@ -177,7 +185,23 @@ func (c *Collector) Put(ctx context.Context, svcname string, data []byte, expect
 		}
 	}
 	body := collectorService{Name: svcname, EnvFile: string(data), App: defaultApp(data)}
-	if _, _, err := c.do(ctx, http.MethodPost, "/services", body); err != nil {
+	h := http.Header{}
+	switch expect {
+	case AnyRevision:
+	case Absent:
+		h.Set("If-None-Match", "*")
+	default:
+		h.Set("If-Match", `"`+expect+`"`)
+	}
+	ans, code, err := c.do(ctx, http.MethodPost, "/services", body, h)
+	if code == http.StatusPreconditionFailed {
+		actual := ""
+		if ans != nil {
+			actual, _ = ans.Actual.(string)
+		}
+		return nil, &ConflictError{Store: c.String(), Service: svcname, Expected: expect, Actual: actual}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: put %s: %w", c, svcname, err)
 	}
 	sum := Checksum(data)
