@@ -442,7 +442,7 @@ func TestNextAgreesWithDue(t *testing.T) {
 			require.True(t, s.Due(next, last), "%q: next %s from %s, last %s", def, next, after, last)
 			// Sample the gap: nothing due before next.
 			gap := next.Sub(after)
-			step := max(time.Second, (gap/500).Truncate(time.Second))
+			step := max(time.Second, (gap / 500).Truncate(time.Second))
 			for x := after; x.Before(next); x = x.Add(step) {
 				require.False(t, s.Due(x, last), "%q: due at %s, before next %s (from %s, last %s)", def, x, next, after, last)
 			}
