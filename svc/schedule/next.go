@@ -79,9 +79,11 @@ func (e *expression) next(from, last, limit time.Time) (time.Time, bool) {
 			day = time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
 			continue
 		}
-		if _, week := day.ISOWeek(); !e.weeks[week] {
-			day = time.Date(y, m, d+8-isoWeekday(day), 0, 0, 0, 0, loc) // next monday
-			continue
+		if !e.allWeeks {
+			if _, week := day.ISOWeek(); !e.weeks[week] {
+				day = time.Date(y, m, d+8-isoWeekday(day), 0, 0, 0, 0, loc) // next monday
+				continue
+			}
 		}
 		if e.dayAllowed(day) {
 			if c, ok := e.nextInDay(day, from, last); ok {
@@ -182,8 +184,10 @@ func (e *expression) dateAllowed(t time.Time) bool {
 	if !e.months[t.Month()] {
 		return false
 	}
-	if _, week := t.ISOWeek(); !e.weeks[week] {
-		return false
+	if !e.allWeeks {
+		if _, week := t.ISOWeek(); !e.weeks[week] {
+			return false
+		}
 	}
 	return e.dayAllowed(t)
 }

@@ -88,6 +88,7 @@ type expression struct {
 	days       []day
 	weekdaySet [8]bool // weekdays allowed with any monthday, for the common case
 	weeks      [54]bool
+	allWeeks   bool // skips the ISO week computation, the common case
 	months     [13]bool
 }
 
@@ -222,6 +223,10 @@ func parseExpression(raw string, seed uint64, rangeIndex *int) (expression, *Err
 	}
 	if err = parseMonths(monthsSpec, &e.months); err != nil {
 		return e, err
+	}
+	e.allWeeks = true
+	for w := 1; w <= 53; w++ {
+		e.allWeeks = e.allWeeks && e.weeks[w]
 	}
 	return e, nil
 }
@@ -548,10 +553,8 @@ func (e *expression) coversAllTime() bool {
 			return false
 		}
 	}
-	for w := 1; w <= 53; w++ {
-		if !e.weeks[w] {
-			return false
-		}
+	if !e.allWeeks {
+		return false
 	}
 	for wd := 1; wd <= 7; wd++ {
 		if !e.weekdaySet[wd] {

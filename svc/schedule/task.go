@@ -60,8 +60,11 @@ func (t *Task) Name() string { return t.name }
 // Schedule is the task's parsed definition.
 func (t *Task) Schedule() *Schedule { return t.sched }
 
-// Restore reads the last runs from the store (nothing without one).
-func (t *Task) Restore(ctx context.Context) error {
+// Restore reads the last runs from the store (nothing without one). A last
+// run after now (the clock went back, or a record written by another clock)
+// is taken as a run at now, so that the task waits one interval, not until
+// that future time.
+func (t *Task) Restore(ctx context.Context, now time.Time) error {
 	if t.store == nil {
 		return nil
 	}
@@ -72,6 +75,12 @@ func (t *Task) Restore(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.last, t.lastSuccess = r.LastRun, r.LastSuccess
+	if t.last.After(now) {
+		t.last = now
+	}
+	if t.lastSuccess.After(now) {
+		t.lastSuccess = now
+	}
 	return nil
 }
 
@@ -97,29 +106,19 @@ func (t *Task) Running() bool {
 	return t.running
 }
 
-// lastAt is the last run as seen at now: a last run in the future (the
-// clock went back, or a record written by another clock) counts as a run
-// at now, so the task waits one interval, not until that future time.
-func (t *Task) lastAt(now time.Time) time.Time {
-	if t.last.After(now) {
-		return now
-	}
-	return t.last
-}
-
 // Due reports whether the schedule allows a run at now and none is in
 // progress.
 func (t *Task) Due(now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return !t.running && t.sched.Due(now, t.lastAt(now))
+	return !t.running && t.sched.Due(now, t.last)
 }
 
 // Next is the first instant at or after now at which the schedule allows a
 // run, given the last run; false if it never will (see Schedule.Next).
 func (t *Task) Next(now time.Time) (time.Time, bool) {
 	t.mu.Lock()
-	last := t.lastAt(now)
+	last := t.last
 	t.mu.Unlock()
 	return t.sched.Next(now, last)
 }
@@ -133,7 +132,7 @@ func (t *Task) ClaimDue(now time.Time) (*Run, error) {
 	if t.running {
 		return nil, fmt.Errorf("task %s: %w", t.name, ErrRunning)
 	}
-	if !t.sched.Due(now, t.lastAt(now)) {
+	if !t.sched.Due(now, t.last) {
 		return nil, fmt.Errorf("task %s at %s: %w", t.name, now.Format(time.RFC3339), ErrNotDue)
 	}
 	t.running = true
