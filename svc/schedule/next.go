@@ -85,12 +85,19 @@ func (e *expression) next(from, last, limit time.Time) (time.Time, bool) {
 				continue
 			}
 		}
+		step := 1
 		if e.dayAllowed(day) {
 			if c, ok := e.nextInDay(day, from, last); ok {
 				return c, true
 			}
+		} else if e.weekdaysOnly {
+			// Straight to the next allowed weekday (the set is not empty).
+			wd := isoWeekday(day)
+			for step < 7 && !e.weekdaySet[(wd+step-1)%7+1] {
+				step++
+			}
 		}
-		day = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		day = time.Date(y, m, d+step, 0, 0, 0, 0, loc)
 	}
 	return time.Time{}, false
 }

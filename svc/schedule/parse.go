@@ -87,9 +87,12 @@ type expression struct {
 	ranges     []timerange
 	days       []day
 	weekdaySet [8]bool // weekdays allowed with any monthday, for the common case
-	weeks      [54]bool
-	allWeeks   bool // skips the ISO week computation, the common case
-	months     [13]bool
+	// weekdaysOnly: no day names a monthday, so weekdaySet is the whole
+	// rule and the search can jump to the next allowed weekday.
+	weekdaysOnly bool
+	weeks        [54]bool
+	allWeeks     bool // skips the ISO week computation, the common case
+	months       [13]bool
 }
 
 // Schedule is a parsed definition. It is immutable and safe for concurrent
@@ -158,11 +161,9 @@ func Parse(def string, opts Options) (*Schedule, error) {
 		s.never = true
 		return s, nil
 	}
-	for i := range s.excludes {
-		if s.excludes[i].coversAllTime() {
-			s.never = true
-			return s, nil
-		}
+	if s.excludedAllDay() {
+		s.never = true
+		return s, nil
 	}
 	// A fixed start and no last run: if nothing matches in a whole calendar
 	// cycle from there, nothing ever will, and Next can say so at once.
@@ -213,9 +214,12 @@ func parseExpression(raw string, seed uint64, rangeIndex *int) (expression, *Err
 	if e.days, err = parseDays(daysSpec); err != nil {
 		return e, err
 	}
+	e.weekdaysOnly = true
 	for _, d := range e.days {
 		if d.monthday == 0 {
 			e.weekdaySet[d.weekday] = true
+		} else {
+			e.weekdaysOnly = false
 		}
 	}
 	if err = parseWeeks(weeksSpec, &e.weeks); err != nil {
@@ -543,31 +547,24 @@ func parseMonths(spec string, set *[13]bool) *Error {
 	return nil
 }
 
-// coversAllTime reports whether the expression holds every instant: every
-// month, week and weekday, and ranges that together cover the whole day.
-// An exclusion like that ("! *") makes the task never run, found here at
-// once rather than by a search excluding day after day.
-func (e *expression) coversAllTime() bool {
-	for m := 1; m <= 12; m++ {
-		if !e.months[m] {
-			return false
+// excludedAllDay reports whether the exclusions that hold on every day
+// (every month, week and weekday) cover the whole day between them: then
+// the task never runs ("! *", or "! 00:00-12:00" with "! 12:00-23:59:59"),
+// found here at once rather than by a search excluding day after day.
+func (s *Schedule) excludedAllDay() bool {
+	var ranges []timerange
+	for i := range s.excludes {
+		if s.excludes[i].everyDay() {
+			ranges = append(ranges, s.excludes[i].ranges...)
 		}
 	}
-	if !e.allWeeks {
-		return false
-	}
-	for wd := 1; wd <= 7; wd++ {
-		if !e.weekdaySet[wd] {
-			return false
-		}
-	}
-	// Sweep the day: from second covered, jump to the furthest end of a
-	// range holding it; ranges are few, so this is quadratic in a handful.
+	// Sweep the day: from the first second not known covered, jump to the
+	// furthest end of a range holding it.
 	covered := 0
 	for covered < daySeconds {
 		next := covered
-		for i := range e.ranges {
-			tr := &e.ranges[i]
+		for i := range ranges {
+			tr := &ranges[i]
 			if !tr.contains(covered) {
 				continue
 			}
@@ -581,6 +578,23 @@ func (e *expression) coversAllTime() bool {
 			return false
 		}
 		covered = next
+	}
+	return true
+}
+
+func (e *expression) everyDay() bool {
+	if !e.allWeeks {
+		return false
+	}
+	for m := 1; m <= 12; m++ {
+		if !e.months[m] {
+			return false
+		}
+	}
+	for wd := 1; wd <= 7; wd++ {
+		if !e.weekdaySet[wd] {
+			return false
+		}
 	}
 	return true
 }

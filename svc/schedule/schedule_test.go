@@ -251,6 +251,8 @@ func TestNextNeverAndDisabled(t *testing.T) {
 		{"* :31 * apr,jun,sep,nov", false},
 		{"* mon:1 53", false}, // the 1st is never in ISO week 53
 		{`["@60", "! *"]`, false},
+		{`["@1m", "! 00:00-12:00", "! 12:00-23:59:59"]`, false}, // two exclusions cover the day
+		{`["* 1", "! * * * %2", "! * * * %2+1"]`, false},        // and two cover the year
 		{`["@60 mon", "! 00:00-11:59:59,12:00:01-23:59:59", "! 12:00:00-12:00:00 mon"]`, false},
 	}
 	for _, tc := range tests {
