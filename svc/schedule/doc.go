@@ -3,7 +3,8 @@
 // and answers the two questions a scheduler asks: when is the next run
 // after t (Schedule.Next), and is the task due now given its last run
 // (Schedule.Due). Task adds a name, the last runs, their persistence
-// across restarts (Store) and the rule that a task never runs twice at once.
+// across restarts (Store, Task.Restore) and the rule that a task never runs
+// twice at once (Task.ClaimDue, Run.Release).
 //
 // Everything takes the time as an argument: no clock is read, so tests and
 // simulations drive it. Times are wall clock in the location of the time
@@ -26,8 +27,8 @@
 //
 // <timeranges> is a comma-separated list of [~]<begin>[-<end>][@<interval>]:
 //   - begin and end are HH:MM or HH:MM:SS, both inclusive; end before begin
-//     wraps over midnight (23:00-01:00); a single time (09:00) is a range of
-//     one second; "*" or nothing is the whole day (00:00:00-23:59:59).
+//     wraps over midnight (23:00-01:00); a single time (09:00) is, as in the
+//     reference, the range from it to the next second (09:00:00-09:00:01); "*" or nothing is the whole day (00:00:00-23:59:59).
 //   - @<interval> is the least time between two runs: a bare number is
 //     minutes (@1440 is a day), else numbers with units s, m, h, d, w, y
 //     (@30s, @1h30m), at most 10y. Without it a range runs once (its
@@ -68,7 +69,8 @@
 //
 // # Errors
 //
-// A bad definition is an *Error naming the expression, the field
+// A definition holds at most MaxDefinitionLen bytes and MaxExpressions
+// expressions. A bad definition is an *Error naming the expression, the field
 // (timerange, interval, days, weeks, months), the offending token and what
 // was expected there. Unlike the reference, which drops a bad expression
 // and runs the others, Parse refuses the whole definition: a schedule that

@@ -23,8 +23,8 @@ func (s *Schedule) Due(now, last time.Time) bool {
 // Next returns the first instant at or after `after` at which Due(instant,
 // last) holds, or false if there is none: the schedule is disabled, its days
 // never occur (February 30th), or they are always excluded. Times are wall
-// clock in after's location; the result has after's precision when after
-// is itself due, whole seconds otherwise.
+// clock in after's location, and ranges are judged to the second (the
+// sub-second part of after or of last carries into the result).
 func (s *Schedule) Next(after, last time.Time) (time.Time, bool) {
 	if s.never {
 		return time.Time{}, false

@@ -13,6 +13,10 @@ import (
 // cannot make Parse or Next work for long; real ones are a few dozen bytes.
 const MaxDefinitionLen = 4096
 
+// MaxExpressions bounds the expressions of a JSON list: each costs a search
+// of its own when a definition never matches; real ones have a handful.
+const MaxExpressions = 32
+
 // MaxInterval bounds an @<interval>: the next-run search looks that far
 // past the last run plus one 400-year calendar cycle, and no more.
 const MaxInterval = 10 * 365 * 24 * time.Hour
@@ -133,6 +137,9 @@ func Parse(def string, opts Options) (*Schedule, error) {
 	case strings.HasPrefix(trimmed, "["):
 		if err := json.Unmarshal([]byte(trimmed), &exprs); err != nil {
 			return nil, errAt("", "definition", trimmed, "a JSON list of strings, like [\"06:00-07:00@1h\", \"! * sat,sun\"] ("+err.Error()+")")
+		}
+		if len(exprs) > MaxExpressions {
+			return nil, errAt("", "definition", trimmed, fmt.Sprintf("at most %d expressions, found %d", MaxExpressions, len(exprs)))
 		}
 	default:
 		exprs = []string{trimmed}

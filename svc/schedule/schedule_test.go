@@ -354,6 +354,11 @@ func TestParseErrors(t *testing.T) {
 	var perr *schedule.Error
 	require.True(t, errors.As(err, &perr))
 	require.Equal(t, "definition", perr.Field)
+	many := "[" + strings.Repeat(`"* mon:1 53",`, schedule.MaxExpressions) + `"@60"]`
+	_, err = schedule.Parse(many, schedule.Options{})
+	require.True(t, errors.As(err, &perr))
+	require.Equal(t, "definition", perr.Field)
+	require.Contains(t, perr.Expected, "expressions")
 	require.Panics(t, func() { schedule.MustParse("freday", schedule.Options{}) })
 }
 
