@@ -74,7 +74,6 @@ type timerange struct {
 	begin, end int
 	interval   time.Duration
 	spread     bool // "~" that applies: the range runs once and is wide enough
-	spreadFrom int  // the original begin, before the seeded shift (for String)
 }
 
 // day is one allowed day: an ISO weekday (1 monday .. 7 sunday) and, if
@@ -292,7 +291,6 @@ func parseTimeranges(spec string, seed uint64, rangeIndex *int) ([]timerange, *E
 		// The reference spreads only a range that runs once (interval at
 		// least its length) and is longer than two seconds.
 		tr.spread = probabilistic && length > 2 && tr.interval >= time.Duration(length)*time.Second
-		tr.spreadFrom = tr.begin
 		if tr.spread {
 			// A fixed point of the range per seed and range: the node's run
 			// time is then the same every day, and predictable by Next.

@@ -459,3 +459,87 @@ func TestNextAgreesWithDue(t *testing.T) {
 		}
 	}
 }
+
+// The reference's tables of weekday, month and week ranges (names,
+// numbers, wrapping), read through Due.
+func TestCalendarRanges(t *testing.T) {
+	weekdays := []struct {
+		spec string
+		want []int // ISO weekdays
+	}{
+		{"mon", []int{1}},
+		{"monday", []int{1}},
+		{"sun", []int{7}},
+		{"sunday", []int{7}},
+		{"monday-sunday", []int{1, 2, 3, 4, 5, 6, 7}},
+		{"monday-wed", []int{1, 2, 3}},
+		{"sun-mon", []int{1, 7}},
+		{"sun-tue", []int{1, 2, 7}},
+		{"sun-wed", []int{1, 2, 3, 7}},
+		{"mon-monday", []int{1}},
+		{"tuesday-tue", []int{2}},
+		{"sun-fri", []int{1, 2, 3, 4, 5, 7}},
+		{"MON,Fri", []int{1, 5}},
+		{"6-7", []int{6, 7}},
+	}
+	monday := at(t, "2026-12-07 12:00:00")
+	for _, tc := range weekdays {
+		s := parse(t, "* "+tc.spec)
+		var got []int
+		for i := range 7 {
+			if s.Due(monday.AddDate(0, 0, i), time.Time{}) {
+				got = append(got, i+1)
+			}
+		}
+		require.Equal(t, tc.want, got, tc.spec)
+	}
+	months := []struct {
+		spec string
+		want []int
+	}{
+		{"jan", []int{1}},
+		{"january", []int{1}},
+		{"jan-apr", []int{1, 2, 3, 4}},
+		{"nov-feb", []int{1, 2, 11, 12}},
+		{"nov-jan", []int{1, 11, 12}},
+		{"dec-mar", []int{1, 2, 3, 12}},
+		{"april-apr", []int{4}},
+		{"jun", []int{6}},
+		{"%2", []int{2, 4, 6, 8, 10, 12}},
+		{"%2+1", []int{1, 3, 5, 7, 9, 11}},
+		{"%3", []int{3, 6, 9, 12}},
+		{"%3+1", []int{2, 5, 8, 11}},
+		{"%3+2", []int{1, 4, 7, 10}},
+		{"*%3+2,jun", []int{1, 4, 6, 7, 10}},
+	}
+	for _, tc := range months {
+		s := parse(t, "* * * "+tc.spec)
+		var got []int
+		for m := 1; m <= 12; m++ {
+			if s.Due(time.Date(2026, time.Month(m), 15, 12, 0, 0, 0, time.UTC), time.Time{}) {
+				got = append(got, m)
+			}
+		}
+		require.Equal(t, tc.want, got, tc.spec)
+	}
+	weeks := []struct {
+		spec string
+		want []int
+	}{
+		{"1", []int{1}},
+		{"1-5", []int{1, 2, 3, 4, 5}},
+		{"50-2", []int{1, 2, 50, 51, 52, 53}},
+		{"8-10,52", []int{8, 9, 10, 52}},
+	}
+	for _, tc := range weeks {
+		s := parse(t, "* * "+tc.spec)
+		var got []int
+		// 2026 has 53 ISO weeks; its week 1 starts on monday 2025-12-29.
+		for w := range 53 {
+			if s.Due(time.Date(2025, 12, 29+7*w, 12, 0, 0, 0, time.UTC), time.Time{}) {
+				got = append(got, w+1)
+			}
+		}
+		require.Equal(t, tc.want, got, tc.spec)
+	}
+}
