@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	ipgce "github.com/svckit/svckit/driver/ip/gce"
 	"github.com/svckit/svckit/internal/dockerimage"
 	"github.com/svckit/svckit/internal/mountinfo"
+	"github.com/svckit/svckit/internal/netutil"
 	"github.com/svckit/svckit/svc"
 )
 
@@ -48,24 +48,7 @@ type nodeNetNS struct {
 // newNodeNetNS creates the named namespace /run/netns/<name> with br0
 // holding addr/24. It needs root.
 func newNodeNetNS(name, addr string) (*nodeNetNS, error) {
-	ns, err := func() (netns.NsHandle, error) {
-		// netns.NewNamed moves the calling thread into the new namespace:
-		// pin it, and come back before anything else runs on it.
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			return 0, err
-		}
-		defer orig.Close()
-		ns, err := netns.NewNamed(name)
-		if serr := netns.Set(orig); serr != nil {
-			// The thread stays locked and dies with the goroutine.
-			return 0, errors.Join(err, fmt.Errorf("back to the original namespace: %w", serr))
-		}
-		runtime.UnlockOSThread()
-		return ns, err
-	}()
+	ns, err := netutil.NewNamedNS(name)
 	if err != nil {
 		return nil, fmt.Errorf("network namespace %s: %w", name, err)
 	}

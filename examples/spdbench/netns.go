@@ -1,11 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"runtime"
 
+	"github.com/svckit/svckit/internal/netutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -20,24 +19,7 @@ type nodeNetNS struct {
 // newNodeNetNS creates /run/netns/<name> with a bridge br0, up. It needs
 // root.
 func newNodeNetNS(name string) (*nodeNetNS, error) {
-	ns, err := func() (netns.NsHandle, error) {
-		// netns.NewNamed moves the calling thread into the new namespace:
-		// pin it, and come back before anything else runs on it.
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			return 0, err
-		}
-		defer orig.Close()
-		ns, err := netns.NewNamed(name)
-		if serr := netns.Set(orig); serr != nil {
-			// The thread stays locked and dies with the goroutine.
-			return 0, errors.Join(err, fmt.Errorf("back to the original namespace: %w", serr))
-		}
-		runtime.UnlockOSThread()
-		return ns, err
-	}()
+	ns, err := netutil.NewNamedNS(name)
 	if err != nil {
 		return nil, fmt.Errorf("network namespace %s: %w", name, err)
 	}

@@ -4,8 +4,10 @@
 package netutil
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"runtime"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -48,4 +50,40 @@ func FindAddr(h *netlink.Handle, ip net.IP) (netlink.Link, *netlink.Addr, error)
 		}
 	}
 	return nil, nil, nil
+}
+
+// NewNamedNS creates the named network namespace /run/netns/<name> and
+// returns a handle on it. netns.NewNamed moves the calling thread into
+// the new namespace: it runs here on a goroutine of its own, locked to its
+// thread, which switches back; if it cannot, the goroutine ends locked and
+// its thread dies with it, so that nothing else ever runs in the wrong
+// namespace.
+func NewNamedNS(name string) (netns.NsHandle, error) {
+	type result struct {
+		ns  netns.NsHandle
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: fmt.Errorf("current network namespace: %w", err)}
+			return
+		}
+		defer orig.Close()
+		ns, err := netns.NewNamed(name)
+		if serr := netns.Set(orig); serr != nil {
+			if err == nil {
+				ns.Close()
+			}
+			ch <- result{err: errors.Join(err, fmt.Errorf("back to the original namespace: %w", serr))}
+			return // still locked: the thread ends with the goroutine
+		}
+		runtime.UnlockOSThread()
+		ch <- result{ns: ns, err: err}
+	}()
+	r := <-ch
+	return r.ns, r.err
 }

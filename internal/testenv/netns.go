@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svckit/svckit/internal/netutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -25,22 +26,7 @@ func NetNS(t testing.TB) (string, netns.NsHandle) {
 	t.Helper()
 	RequireNetns(t)
 	name := RandomName("svckit-test-")
-	// netns.NewNamed switches the calling thread into the new namespace:
-	// lock the thread and switch back before anything else runs on it.
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("get current netns: %v", err)
-	}
-	ns, err := netns.NewNamed(name)
-	if serr := netns.Set(orig); serr != nil {
-		// The thread stays locked and dies with the goroutine, so that no
-		// other goroutine runs in the wrong namespace.
-		t.Fatalf("switch back to the original netns: %v", serr)
-	}
-	orig.Close()
-	runtime.UnlockOSThread()
+	ns, err := netutil.NewNamedNS(name)
 	if err != nil {
 		Skip(t, "cannot create a network namespace: %v", err)
 	}
