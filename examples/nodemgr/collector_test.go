@@ -297,3 +297,31 @@ func TestCollectorCommandsUnregistered(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "expected dequeue actions")
 }
+
+// An allowed action that hangs is killed at --timeout; one that floods
+// its output is cut at maxOutput; neither reads stdin.
+func TestRunActionBounds(t *testing.T) {
+	dir := t.TempDir()
+	hang := filepath.Join(dir, "hang")
+	require.NoError(t, os.WriteFile(hang, []byte("#!/bin/sh\nsleep 30\n"), 0o755))
+	flood := filepath.Join(dir, "flood")
+	require.NoError(t, os.WriteFile(flood, []byte("#!/bin/sh\nread x && echo read-stdin\nhead -c 300000 /dev/zero | tr '\\0' a\nexit 3\n"), 0o755))
+	g := &globals{root: dir, node: "spd01"}
+	a := queuedAction{ID: 1, Argv: []string{"nodemgr", "pushasset"}}
+
+	start := time.Now()
+	res := g.runAction(t.Context(), a, map[string]string{"nodemgr": hang}, 300*time.Millisecond)
+	require.Equal(t, exitTimeout, res["exit_code"])
+	require.Contains(t, res["reason"], "killed after --timeout")
+	t.Logf("hung action reported after %v", time.Since(start))
+
+	res = g.runAction(t.Context(), a, map[string]string{"nodemgr": flood}, time.Minute)
+	require.Equal(t, 3, res["exit_code"])
+	out := res["output"].(string)
+	require.NotContains(t, out, "read-stdin")
+	require.LessOrEqual(t, len(out), maxOutput+64)
+	require.Contains(t, out, "more bytes dropped")
+
+	res = g.runAction(t.Context(), a, map[string]string{"nodemgr": filepath.Join(dir, "missing")}, time.Minute)
+	require.Equal(t, exitNotFound, res["exit_code"])
+}

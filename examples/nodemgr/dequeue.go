@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -284,6 +285,11 @@ func (g *globals) runAction(ctx context.Context, a queuedAction, progs map[strin
 	// Stdin is /dev/null: under a socket unit it would be the
 	// collector's connection, which carries no command.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, out, out
+	// Its own process group, killed whole at the timeout: a svcmgr
+	// action's children (resource drivers) do not outlive it holding the
+	// output pipe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = waitDelay
 	err = cmd.Run()
 	var ee *exec.ExitError
