@@ -203,3 +203,14 @@ func TestNotifyFailure(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.call("POST", "/actions/dequeue", "spd01", uuid, nil, &dq))
 	require.Len(t, dq.Data, 1)
 }
+
+// Only a user chooses where the collector connects: an anonymous
+// register cannot point the notification at another host.
+func TestAnonymousNotifyAddr(t *testing.T) {
+	e := newEnv(t, openSQLite, server.Options{AnonymousRegister: true})
+	require.Equal(t, http.StatusForbidden, e.call("POST", "/register", "", "", map[string]string{"nodename": "spd05", "notify_addr": "10.0.0.1:22"}, nil))
+	require.Equal(t, http.StatusOK, e.call("POST", "/register", "", "", map[string]string{"nodename": "spd05"}, nil))
+	addr, err := e.db.NotifyAddr(context.Background(), "spd05", server.DefaultNotifyPort)
+	require.NoError(t, err)
+	require.Equal(t, "spd05:1214", addr)
+}

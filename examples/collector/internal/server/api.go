@@ -447,6 +447,12 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnauthorized, "authentication required: register as a user (anonymous register is off)")
 		return
 	}
+	if p == nil && body.NotifyAddr != "" {
+		// The collector connects where notify_addr says: only a user
+		// chooses an address other than the node's own name.
+		s.forbidden(w, "notify_addr: an anonymous register cannot set it (register as a user)")
+		return
+	}
 	// A user re-registers a node (a new uuid, the old one stops
 	// working); an anonymous client only registers new names, so that
 	// nobody takes over a node by registering its name again.
