@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,6 +275,34 @@ func TestCollectorEndToEnd(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Empty(t, strings.TrimSpace(out))
 	require.NotContains(t, logs.String(), "Adm1n-pw")
+
+	// Two notifications start two dequeues at once: each action runs
+	// once, in one of them.
+	const n = 6
+	for range n {
+		require.Equal(t, http.StatusOK, admin(t, api, "POST", "/actions", map[string]any{"nodename": "spd01", "argv": []string{"nodemgr", "pushasset"}}, nil))
+	}
+	outs := make([]string, 2)
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := exec.Command(nodemgrBin, "--root", root, "--node", "spd01", "dequeue", "actions")
+			b, err := c.CombinedOutput()
+			outs[i] = string(b)
+			if err != nil {
+				codes[i] = 1
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, []int{0, 0}, codes, outs)
+	all := outs[0] + outs[1]
+	for id := len(argvs) + 1; id <= len(argvs)+n; id++ {
+		require.Equal(t, 1, strings.Count(all, fmt.Sprintf("action %d (nodemgr pushasset): done, exit 0", id)), all)
+	}
 }
 
 // Without registration the collector commands say what to do.
