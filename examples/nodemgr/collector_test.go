@@ -354,3 +354,13 @@ func TestRunActionBounds(t *testing.T) {
 	res = g.runAction(t.Context(), a, map[string]string{"nodemgr": filepath.Join(dir, "missing")}, time.Minute)
 	require.Equal(t, exitNotFound, res["exit_code"])
 }
+
+// The uuid register stores is the node's password: compliance modules
+// never get it in their environment.
+func TestUUIDNotInModuleEnv(t *testing.T) {
+	root := compliancetest.DebianRoot(t, "[node]\nuuid = 0e705209-7467-48c5-9c30-818bcfc84bc3\nteam_responsible = OpenSVC\n")
+	code, out, stderr := nodemgr("--root", root, "--node", "spd01", "compliance", "show", "--rules", rules, "--moduleset", "spdc.node", "--format", "json")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "OSVC_COMP_NODES_TEAM_RESPONSIBLE")
+	require.NotContains(t, out, "0e705209")
+}

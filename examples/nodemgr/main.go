@@ -289,6 +289,9 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// node.uuid is the node's password to the collector: the modules'
+	// environment (OSVC_COMP_NODES_*) and reports never get it.
+	delete(facts.Node, "uuid")
 	opts := compliance.Options{
 		Root:    g.root,
 		ProcSys: g.procSys,
