@@ -2,7 +2,7 @@
 // agents and the seed's form talk to (/init/rest/api, as the OpenSVC
 // collector), on SQLite in a data directory or on PostgreSQL.
 //
-//	collector [-addr 127.0.0.1:8080] [-db URL] [-data DIR] [-tls-cert F -tls-key K] [-users FILE] [-anonymous-register]
+//	collector [-addr 127.0.0.1:8080] [-db URL] [-data DIR] [-tls-cert F -tls-key K] [-users FILE] [-anonymous-register] [-notify-port 1214]
 //	collector passwd NAME < password     prints a users file line
 //
 // The users file holds one "name:bcrypt-hash" per line. Nodes
@@ -41,6 +41,7 @@ func main() {
 type config struct {
 	addr, db, data, cert, key, users string
 	anonymousRegister                bool
+	notifyPort                       int
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -54,6 +55,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.key, "tls-key", "", "TLS key file (with -tls-cert)")
 	fs.StringVar(&c.users, "users", "", "users file: name:bcrypt-hash lines (collector passwd NAME makes one)")
 	fs.BoolVar(&c.anonymousRegister, "anonymous-register", false, "let unauthenticated nodes register a new nodename")
+	fs.IntVar(&c.notifyPort, "notify-port", server.DefaultNotifyPort, "port of the nodes told that actions are queued (a node's registered notify_addr wins; -1: never)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer db.Close()
-	srv := server.New(db, server.Options{Users: users, Logger: log, AnonymousRegister: c.anonymousRegister})
+	srv := server.New(db, server.Options{Users: users, Logger: log, AnonymousRegister: c.anonymousRegister, NotifyPort: c.notifyPort})
 	hs := srv.HTTPServer(c.addr)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -117,6 +119,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := hs.Shutdown(sctx); err != nil {
 		return err
 	}
+	srv.WaitNotify()
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

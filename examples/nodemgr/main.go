@@ -8,10 +8,22 @@
 //	nodemgr [--root DIR] get|unset --param SECTION.KEY
 //	nodemgr [--root DIR] print config [--format text|json] [--show-secrets]
 //	nodemgr [--root DIR] updatecomp [--format text|json] [--timeout D]
+//	nodemgr [--root DIR] [--node NAME] register --collector URL [--app A] [--user U --password-file F] [--notify-addr H:P]
+//	nodemgr [--root DIR] [--node NAME] pushasset|pushpkg
+//	nodemgr [--root DIR] [--node NAME] dequeue actions [--timeout D]
 //
 // The node configuration is <root>/etc/node.conf, read and written by the
 // nodeconf checker's functions; updatecomp installs the archive at
 // <node.repocomp>/current in <root>/var/compliance/modules (compliance/modrepo).
+//
+// register stores node.dbopensvc (the collector's API URL) and node.uuid
+// (the node's password to it, masked by print config and get);
+// pushasset and pushpkg send the facts the compliance engine gathers.
+// dequeue actions claims this node's queued actions and runs only those
+// an allow-list of svcmgr and nodemgr verbs with validated arguments
+// accepts (no shell, a timeout, bounded output), reporting the others as
+// refused; it reads nothing on stdin, so that a socket unit can start it
+// per connection of the collector's notification.
 //
 // The rules come from collector exports (--rules, repeatable; default
 // <root>/var/compliance/rules.json). Exit status: 0 all modules ok, 1 a
@@ -92,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-const commands = "compliance, set, get, unset, print config or updatecomp"
+const commands = "compliance, set, get, unset, print config, updatecomp, register, pushasset, pushpkg or dequeue actions"
 
 func newRootCmd(stdout io.Writer) *cobra.Command {
 	host, _ := os.Hostname()
@@ -142,6 +154,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 	root.AddCommand(comp)
 	addNodeConfCommands(root, g, stdout)
 	addUpdateCompCommand(root, g, stdout)
+	addCollectorCommands(root, g, stdout)
 
 	for _, a := range []compliance.Action{compliance.Check, compliance.Fix, compliance.Fixable, compliance.Auto} {
 		comp.AddCommand(&cobra.Command{
@@ -276,6 +289,9 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// node.uuid is the node's password to the collector: the modules'
+	// environment (OSVC_COMP_NODES_*) and reports never get it.
+	delete(facts.Node, "uuid")
 	opts := compliance.Options{
 		Root:    g.root,
 		ProcSys: g.procSys,

@@ -39,9 +39,11 @@ func parseParam(p string) (string, string, error) {
 
 // isSecret is resource/secret's rule applied to a node.conf key, by its
 // own name or with its section (so node.db_password and a [credentials]
-// section's keys alike).
+// section's keys alike). node.uuid is no secret by its name but is the
+// node's password to the collector (register stores it).
 func isSecret(section, option string) bool {
-	return secret.IsName(option) || secret.IsName(section+"."+option)
+	return secret.IsName(option) || secret.IsName(section+"."+option) ||
+		(section == "node" && option == "uuid")
 }
 
 func addNodeConfCommands(root *cobra.Command, g *globals, stdout io.Writer) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/svckit/svckit/compliance"
@@ -42,6 +43,10 @@ type Options struct {
 	// nodename that is not registered yet (the reference's anonymous
 	// register); re-registering a node always needs a user.
 	AnonymousRegister bool
+	// NotifyPort is the port the collector connects to on a node when an
+	// action is queued for it, unless the node registered a notify_addr
+	// (0: DefaultNotifyPort, 1214; negative: never notify).
+	NotifyPort int
 }
 
 // Server is the collector's HTTP API on a DB.
@@ -51,6 +56,8 @@ type Server struct {
 	log   *slog.Logger
 	opts  Options
 	mux   *http.ServeMux
+
+	notifying sync.WaitGroup
 }
 
 // New returns the API server on db.
@@ -75,6 +82,11 @@ func New(db *DB, opts Options) *Server {
 	s.mux.HandleFunc("GET "+p+"/compliance/nodes/{node}/rules", s.auth(s.nodeRules))
 	s.mux.HandleFunc("GET "+p+"/compliance/services/{svc}/rules", s.auth(s.serviceRules))
 	s.mux.HandleFunc("GET "+p+"/filtersets/{fset}/nodes", s.auth(s.filtersetNodes))
+	s.mux.HandleFunc("POST "+p+"/actions", s.auth(s.postAction))
+	s.mux.HandleFunc("GET "+p+"/actions", s.auth(s.getActions))
+	s.mux.HandleFunc("GET "+p+"/actions/{id}", s.auth(s.getAction))
+	s.mux.HandleFunc("POST "+p+"/actions/dequeue", s.auth(s.dequeue))
+	s.mux.HandleFunc("POST "+p+"/actions/{id}/result", s.auth(s.report))
 	// TODO(formtemplate/web): mount the form pages and the services and
 	// nodes pages here when formtemplate/web lands.
 	return s
@@ -396,8 +408,9 @@ func (s *Server) getRevision(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Nodename string `json:"nodename"`
-		App      string `json:"app"`
+		Nodename   string `json:"nodename"`
+		App        string `json:"app"`
+		NotifyAddr string `json:"notify_addr"`
 	}
 	if !s.decode(w, r, MaxSmallBody, &body) {
 		return
@@ -415,6 +428,12 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "app: longer than 200 characters")
 		return
 	}
+	if body.NotifyAddr != "" {
+		if err := checkNotifyAddr(body.NotifyAddr); err != nil {
+			s.fail(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+	}
 	p := principalOf(r)
 	by := "anonymous"
 	switch {
@@ -428,11 +447,21 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusUnauthorized, "authentication required: register as a user (anonymous register is off)")
 		return
 	}
+	if p == nil && body.NotifyAddr != "" {
+		// The collector connects where notify_addr says: only a user
+		// chooses an address other than the node's own name.
+		s.forbidden(w, "notify_addr: an anonymous register cannot set it (register as a user)")
+		return
+	}
 	// A user re-registers a node (a new uuid, the old one stops
 	// working); an anonymous client only registers new names, so that
 	// nobody takes over a node by registering its name again.
 	uuid, err := s.db.Register(r.Context(), body.Nodename, body.App, by, p != nil)
 	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	if err := s.db.SetNotifyAddr(r.Context(), body.Nodename, body.NotifyAddr); err != nil {
 		s.failErr(w, r, err)
 		return
 	}

@@ -194,6 +194,26 @@ CREATE TABLE comp_svc_modulesets (
 	PRIMARY KEY (svc_name, modset_name)
 );
 `,
+	// Queued actions ({{serial}}: the dialect's auto-increment key, so
+	// that a node runs its actions in the order they were enqueued).
+	2: `
+CREATE TABLE actions (
+	id {{serial}},
+	nodename TEXT NOT NULL,
+	svc_name TEXT NOT NULL,
+	argv TEXT NOT NULL,
+	status TEXT NOT NULL,
+	exit_code BIGINT,
+	output TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	created TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	claimed_at TEXT NOT NULL,
+	done_at TEXT NOT NULL
+);
+CREATE INDEX actions_node_status ON actions (nodename, status, id);
+ALTER TABLE nodes ADD COLUMN notify_addr TEXT NOT NULL DEFAULT ''
+`,
 }
 
 // SchemaVersion is the version migrate brings a database to.
@@ -225,7 +245,8 @@ func (d *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: the database is at schema version %d, newer than this collector's %d: run a newer collector", cur.Int64, SchemaVersion())
 	}
 	for v := int(cur.Int64) + 1; v <= SchemaVersion(); v++ {
-		for _, stmt := range strings.Split(migrations[v], ";") {
+		m := strings.ReplaceAll(migrations[v], "{{serial}}", d.serial())
+		for _, stmt := range strings.Split(m, ";") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}
@@ -241,6 +262,14 @@ func (d *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: commit: %w", err)
 	}
 	return nil
+}
+
+// serial is the column type of an auto-increment primary key.
+func (d *DB) serial() string {
+	if d.dialect == Postgres {
+		return "BIGSERIAL PRIMARY KEY"
+	}
+	return "INTEGER PRIMARY KEY AUTOINCREMENT"
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }

@@ -11,6 +11,14 @@
 // principal: a user of the users file sees everything, a node its own
 // things only.
 //
+// Queued actions: a user POSTs an action (a command as a list of words)
+// for a node or a service on it; the collector opens a TCP connection to
+// the node (its registered notify_addr, else its name on port 1214) and
+// closes it, the signal the seed's socket unit turns into "nodemgr
+// dequeue actions"; the node claims its queued actions (a conditional
+// UPDATE: never twice), runs what its allow-list accepts and reports
+// each one's status, exit code and output (bounded, secrets masked).
+//
 // It lives under examples/collector/internal: programs embed the
 // collector by running the command, and the library (svc, compliance)
 // never imports it.
