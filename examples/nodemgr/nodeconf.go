@@ -42,8 +42,7 @@ func parseParam(p string) (string, string, error) {
 // section's keys alike). node.uuid is no secret by its name but is the
 // node's password to the collector (register stores it).
 func isSecret(section, option string) bool {
-	return secret.IsName(option) || secret.IsName(section+"."+option) ||
-		(section == "node" && option == "uuid")
+	return secret.IsName(option) || secret.IsName(section+"."+option)
 }
 
 func addNodeConfCommands(root *cobra.Command, g *globals, stdout io.Writer) {

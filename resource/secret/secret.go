@@ -34,6 +34,12 @@ var parts = map[string]bool{"PASS": true, "PWD": true, "PW": true, "CREDS": true
 var keyCompanions = map[string]bool{"VALUE": true, "NAME": true, "ID": true, "PUBLIC": true, "PUB": true,
 	"FILE": true, "PATH": true, "TYPE": true, "SIZE": true, "LEN": true, "LENGTH": true, "DIR": true}
 
+// credentials are whole names whose words say nothing secret but whose
+// value is a credential: node.uuid is the password of a node towards
+// the collector (nodename:uuid), as in the reference; its environment
+// name OSVC_COMP_NODES_UUID too.
+var credentials = map[string]bool{"NODE.UUID": true, "NODES.UUID": true, "OSVC_COMP_NODES_UUID": true}
+
 // notSecret are names that match a rule but are known to hold no
 // secret: the shell's working directories.
 var notSecret = map[string]bool{"PWD": true, "OLDPWD": true}
@@ -49,6 +55,9 @@ func IsName(name string) bool {
 	u := strings.ToUpper(name)
 	if u == "" || notSecret[u] {
 		return false
+	}
+	if credentials[u] {
+		return true
 	}
 	for _, w := range anywhere {
 		if strings.Contains(u, w) {

@@ -24,7 +24,7 @@ func TestIsName(t *testing.T) {
 		{"MYSQL_PWD", true}, {"DB_PASS", true}, {"db-pass", true}, {"AWS_CREDENTIALS", true},
 		{"GOOGLE_APPLICATION_CREDENTIALS", true}, {"SSH_KEY", true}, {"sshKey", true}, {"KEY_DATA", true},
 		{"aws_secret_access_key", true}, {"OSVC_COMP_MYSQL_ROOT_PASSWORD", true}, {"--password", true},
-		{"node.db_password", true}, {"REDIS_PW", true}, {"registry_creds", true}, {"tokenizer_mode", true},
+		{"node.db_password", true}, {"node.uuid", true}, {"OSVC_COMP_NODES_UUID", true}, {"uuid", false}, {"fs.uuid", false}, {"REDIS_PW", true}, {"registry_creds", true}, {"tokenizer_mode", true},
 		{"GPG_PASSPHRASE", true},
 		// False positives the rule must avoid.
 		{"MONKEY", false}, {"KEYBOARD", false}, {"PASSIVE", false}, {"COMPASS", false}, {"BYPASS_CACHE", false},
