@@ -2,6 +2,7 @@ package svc
 
 import (
 	"cmp"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -68,6 +69,77 @@ func (l *loader) addImplicitSync() {
 		}
 	}
 	l.s.configs[implicitSyncRID] = cfg
+}
+
+// implicitDockerdRID is the private docker daemon svc adds to a service
+// whose DEFAULT sets docker_data_dir (the reference's
+// docker_daemon_private), as driver/container.DockerdRID names it.
+const implicitDockerdRID = "container#dockerd"
+
+// addImplicitDockerd adds the private docker daemon when the service has
+// containers and DEFAULT asks for it: docker_data_dir set and
+// docker_daemon_private not false. Its settings are DEFAULT's; their
+// problems are reported at DEFAULT's lines. It carries the tags of every
+// container so that a selection by tags keeps the daemon its containers
+// need.
+func (l *loader) addImplicitDockerd() {
+	dir := strings.TrimSpace(l.s.keywords["docker_data_dir"])
+	if dir != "" && !filepath.IsAbs(dir) {
+		def := l.defaultRaw()
+		l.problem(keyLine(def, "docker_data_dir"), defaultSection, "docker_data_dir", "%q: expected an absolute path", dir)
+		return
+	}
+	if dir == "" || l.raw.section(implicitDockerdRID) != nil {
+		return
+	}
+	if v := l.s.keywords["docker_daemon_private"]; v != "" {
+		if b, err := driver.ParseBool(v); err != nil || !b {
+			return
+		}
+	}
+	d, ok := l.reg.Lookup("container.dockerd")
+	if !ok {
+		return
+	}
+	var tags []string
+	containers := 0
+	for rid, cfg := range l.s.configs {
+		if resource.Group(rid) != "container" || cfg.Manifest.ID == d.Manifest.ID {
+			continue
+		}
+		containers++
+		for _, t := range strings.Fields(cfg.Values["tags"]) {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	if containers == 0 {
+		return
+	}
+	slices.Sort(tags)
+	cfg := driver.Config{
+		RID: implicitDockerdRID, Manifest: d.Manifest, Svcname: l.s.name, Nodename: l.s.node,
+		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary, VarDir: l.s.varDir,
+		Values: map[string]string{"type": "dockerd", "tags": strings.Join(tags, " ")}, Defaults: l.s.keywords, Section: l.s.section,
+	}
+	for _, kw := range d.Manifest.AllKeywords() {
+		if _, set := cfg.Values[kw.Name]; !set && kw.Default != "" {
+			cfg.Values[kw.Name] = kw.Default
+		}
+	}
+	if d.Manifest.Spec != nil {
+		if _, err := d.Manifest.Spec(cfg); err != nil {
+			def := l.defaultRaw()
+			if ke, ok := driver.AsKeywordError(err); ok {
+				l.problem(keyLine(def, ke.Keyword), defaultSection, ke.Keyword, "%s", ke.Err.Error())
+			} else {
+				l.problem(def.Line, defaultSection, "", "%s: %s", implicitDockerdRID, err.Error())
+			}
+			return
+		}
+	}
+	l.s.configs[implicitDockerdRID] = cfg
 }
 
 // Resource returns the resource of rid.

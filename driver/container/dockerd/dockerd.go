@@ -1,0 +1,506 @@
+// Package dockerd is the container.dockerd driver: the private Docker
+// daemon of a service whose DEFAULT sets docker_data_dir, as the
+// reference's docker_daemon_private. svc adds it to such a service as
+// container#dockerd; the service's containers (container.docker) and
+// their addresses (ip.docker) talk to its socket.
+//
+// Import it for its side effect of registering "container.dockerd"
+// (driver/all does):
+//
+//	import _ "github.com/svckit/svckit/driver/container/dockerd"
+//
+// The daemon runs as
+//
+//	dockerd --data-root <docker_data_dir> -H unix://<vardir>/docker.sock
+//	  --pidfile <vardir>/docker.pid --exec-root /run/svckit-dockerd/<hash>
+//	  --config-file <vardir>/dockerd.json --bridge=none --iptables=false
+//	  --ip-masq=false <docker_daemon_args>
+//
+// in its own session, its output appended to <vardir>/dockerd.log. The
+// exec root is short because containerd's sockets live under it. The
+// network options keep the host's network untouched (no docker0, no
+// iptables rules) unless docker_daemon_args sets them; the config file
+// keeps the host daemon's /etc/docker/daemon.json out.
+//
+// Start reuses a daemon already serving this service (its pidfile names
+// a live dockerd of this pidfile and the socket answers) and never starts
+// a second one: a file lock serializes starts, and a live daemon that does
+// not answer yet is waited for. A pidfile or socket is removed only when
+// no process holds it. Start waits until the daemon answers Ping, at most
+// StartTimeout, and a failure quotes the end of its log. Stop leaves a
+// daemon that still runs containers (as the reference does), else sends
+// TERM, then KILL after StopTimeout.
+package dockerd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
+
+	"github.com/svckit/svckit/driver"
+	ctr "github.com/svckit/svckit/driver/container"
+	"github.com/svckit/svckit/internal/atomicfile"
+	"github.com/svckit/svckit/resource"
+)
+
+func init() { driver.Register(ctr.Dockerd, New) }
+
+// ErrNotRunning is the error of a call to a private daemon that is not
+// running: no socket, or nothing listening on it.
+var ErrNotRunning = errors.New("the private docker daemon is not running")
+
+// Client returns a Docker client of d: its socket for a private daemon,
+// else the environment's (DOCKER_HOST or the default socket).
+func Client(d ctr.Daemon) (*client.Client, error) {
+	if !d.Private {
+		cli, err := client.New(client.FromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("docker client: %w", err)
+		}
+		return cli, nil
+	}
+	if d.Host == "" {
+		return nil, fmt.Errorf("the service has a private docker daemon but no var directory for its socket: load it with a var directory")
+	}
+	cli, err := client.New(client.WithHost(d.Host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client of %s: %w", d.Host, err)
+	}
+	return cli, nil
+}
+
+// CheckRunning returns an error wrapping ErrNotRunning when d is a
+// private daemon whose socket nobody serves, nil otherwise. Drivers call
+// it on a failed call to say why, rather than report a connection error.
+func CheckRunning(d ctr.Daemon) error {
+	if !d.Private || d.Host == "" {
+		return nil
+	}
+	sock := strings.TrimPrefix(d.Host, "unix://")
+	if socketAnswers(sock) {
+		return nil
+	}
+	return fmt.Errorf("%w (socket %s)", ErrNotRunning, sock)
+}
+
+// socketAnswers tells whether something accepts connections on sock.
+func socketAnswers(sock string) bool {
+	c, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// Daemon is a container.dockerd resource.
+type Daemon struct {
+	resource.Base
+	ctr.DockerdSpec
+
+	mu     sync.Mutex
+	exited map[int]chan struct{} // daemons this process started, closed when they exit
+}
+
+var _ resource.User = (*Daemon)(nil)
+
+// New is the container.dockerd factory. It parses DEFAULT; no I/O.
+func New(_ context.Context, cfg driver.Config) (resource.Resource, error) {
+	s, err := ctr.ParseDockerdSpec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Daemon{Base: cfg.Base(), DockerdSpec: *s, exited: map[int]chan struct{}{}}, nil
+}
+
+func (d *Daemon) check() error {
+	if d.Socket == "" {
+		return fmt.Errorf("the service was loaded without a var directory: the private daemon has no socket path")
+	}
+	return nil
+}
+
+// Label is "dockerd <data root>", plus the pid when it runs.
+func (d *Daemon) Label() string {
+	if pid, ok := d.livePid(); ok {
+		return fmt.Sprintf("dockerd %s pid %d", d.DataRoot, pid)
+	}
+	return d.DockerdSpec.Label()
+}
+
+// readPid returns the pid of the pidfile, 0 when absent or malformed.
+func (d *Daemon) readPid() int {
+	b, err := os.ReadFile(d.Pidfile)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
+
+// ours tells whether pid is a live process whose command line names this
+// daemon's pidfile: a dockerd of this service, not a recycled pid.
+func (d *Daemon) ours(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// A zombie holds nothing.
+		if i := bytes.LastIndexByte(st, ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+			return false
+		}
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	for i, a := range args {
+		if a == "--pidfile="+d.Pidfile || (a == "--pidfile" && i+1 < len(args) && args[i+1] == d.Pidfile) {
+			return true
+		}
+	}
+	return false
+}
+
+// livePid returns the pid of this service's daemon when one runs.
+func (d *Daemon) livePid() (int, bool) {
+	if d.Pidfile == "" {
+		return 0, false
+	}
+	pid := d.readPid()
+	return pid, d.ours(pid)
+}
+
+func (d *Daemon) ping(ctx context.Context) error {
+	cli, err := Client(ctr.Daemon{Private: true, Host: "unix://" + d.Socket})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true})
+	return err
+}
+
+// Status is up when the daemon of the pidfile runs and answers, warn when
+// it runs and does not answer, down otherwise.
+func (d *Daemon) Status(ctx context.Context) (resource.Status, error) {
+	if err := d.check(); err != nil {
+		return resource.Undef, err
+	}
+	pid, ok := d.livePid()
+	if !ok {
+		return resource.Down, nil
+	}
+	if err := d.ping(ctx); err != nil {
+		return resource.Warn, fmt.Errorf("dockerd pid %d does not answer on %s: %w", pid, d.Socket, err)
+	}
+	return resource.Up, nil
+}
+
+// lock takes the service's daemon lock (a flock), waiting for ctx.
+func (d *Daemon) lock(ctx context.Context) (func(), error) {
+	f, err := os.OpenFile(d.LockFile, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", d.LockFile, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", d.LockFile, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Start starts the daemon, or reuses the one running for this service.
+func (d *Daemon) Start(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	log := resource.Logger(ctx).With("rid", d.ID)
+	if resource.IsDryRun(ctx) {
+		if pid, ok := d.livePid(); ok {
+			log.Info("dockerd already runs", "pid", pid)
+		} else {
+			log.Info("would start", "cmd", d.CommandLine())
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(d.Pidfile), 0o700); err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	unlock, err := d.lock(ctx)
+	if err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	defer unlock()
+	if pid, ok := d.livePid(); ok {
+		// Ours: reuse it, waiting when it is still starting.
+		if err := d.waitReady(ctx, pid, nil); err != nil {
+			return resource.Errorf(d.ID, "start", "%w", err)
+		}
+		log.Info("dockerd already runs", "pid", pid, "socket", d.Socket)
+		return nil
+	}
+	if err := d.cleanStale(ctx); err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	if err := d.prepare(); err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	pid, exited, err := d.spawn()
+	if err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	log.Info("dockerd started", "pid", pid, "cmd", d.CommandLine())
+	if err := d.waitReady(ctx, pid, exited); err != nil {
+		if _, ok := d.livePid(); ok || d.alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	log.Info("dockerd answers", "pid", pid, "socket", d.Socket)
+	return nil
+}
+
+func (d *Daemon) alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// cleanStale removes a pidfile and a socket that no process holds.
+func (d *Daemon) cleanStale(ctx context.Context) error {
+	log := resource.Logger(ctx).With("rid", d.ID)
+	if _, err := os.Stat(d.Pidfile); err == nil {
+		// livePid said no live dockerd of this pidfile holds it.
+		log.Warn("removing a stale pidfile", "pidfile", d.Pidfile, "pid", d.readPid())
+		if err := os.Remove(d.Pidfile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if _, err := os.Lstat(d.Socket); err == nil {
+		if socketAnswers(d.Socket) {
+			return fmt.Errorf("%s answers but no dockerd of pidfile %s runs: another process serves the service's socket; stop it first", d.Socket, d.Pidfile)
+		}
+		log.Warn("removing a stale socket", "socket", d.Socket)
+		if err := os.Remove(d.Socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare makes the data root, the exec root and the config file.
+func (d *Daemon) prepare() error {
+	if err := os.MkdirAll(d.DataRoot, 0o710); err != nil {
+		return fmt.Errorf("data root: %w", err)
+	}
+	if d.ExecRoot != "" {
+		if err := os.MkdirAll(d.ExecRoot, 0o700); err != nil {
+			return fmt.Errorf("exec root: %w", err)
+		}
+	}
+	if d.ConfigFile != "" {
+		if err := atomicfile.Write(d.ConfigFile, []byte("{}\n"), 0o600); err != nil {
+			return fmt.Errorf("daemon config: %w", err)
+		}
+	}
+	return nil
+}
+
+// maxLog is the size past which the log is rotated at start (one old
+// copy kept as dockerd.log.1).
+const maxLog = 8 << 20
+
+func (d *Daemon) spawn() (int, chan struct{}, error) {
+	exe, err := exec.LookPath(d.Exe)
+	if err != nil {
+		return 0, nil, fmt.Errorf("dockerd_exe: %w", err)
+	}
+	if st, err := os.Stat(d.LogFile); err == nil && st.Size() > maxLog {
+		_ = os.Rename(d.LogFile, d.LogFile+".1")
+	}
+	logf, err := os.OpenFile(d.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "svckit: %s starting %s\n", time.Now().UTC().Format(time.RFC3339), d.CommandLine())
+	// Not CommandContext: the daemon outlives the action (and this
+	// process); its own session keeps it out of our process group's
+	// signals.
+	cmd := exec.Command(exe, d.Args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, fmt.Errorf("start %s: %w", exe, err)
+	}
+	pid := cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }() // reaps it
+	d.mu.Lock()
+	d.exited[pid] = exited
+	d.mu.Unlock()
+	return pid, exited, nil
+}
+
+// waitReady waits until the daemon answers Ping, it exits (exited, when
+// this process started it), or StartTimeout passes.
+func (d *Daemon) waitReady(ctx context.Context, pid int, exited chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, d.StartTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if last = d.ping(ctx); last == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("dockerd pid %d exited before answering on %s; end of %s:\n%s", pid, d.Socket, d.LogFile, d.logTail())
+		case <-ctx.Done():
+			return fmt.Errorf("dockerd pid %d does not answer on %s after %s (%v); end of %s:\n%s", pid, d.Socket, d.StartTimeout, last, d.LogFile, d.logTail())
+		case <-tick.C:
+			if exited == nil && !d.alive(pid) {
+				return fmt.Errorf("dockerd pid %d died before answering; end of %s:\n%s", pid, d.LogFile, d.logTail())
+			}
+		}
+	}
+}
+
+// logTail returns the last lines of the daemon's log (at most 4 KiB).
+func (d *Daemon) logTail() string {
+	f, err := os.Open(d.LogFile)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	defer f.Close()
+	const n = 4096
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, n))
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Stop stops the daemon when it runs no container any more.
+func (d *Daemon) Stop(ctx context.Context) error {
+	if err := d.check(); err != nil {
+		return resource.Errorf(d.ID, "stop", "%w", err)
+	}
+	log := resource.Logger(ctx).With("rid", d.ID)
+	pid, ok := d.livePid()
+	if !ok {
+		log.Info("dockerd not running")
+		return nil
+	}
+	if running, err := d.runningContainers(ctx); err != nil {
+		log.Warn("cannot list the daemon's containers: stopping it anyway", "err", err)
+	} else if len(running) > 0 {
+		log.Info("dockerd kept: containers still run on it", "pid", pid, "containers", strings.Join(running, " "))
+		return nil
+	}
+	if resource.IsDryRun(ctx) {
+		log.Info("would stop dockerd", "pid", pid)
+		return nil
+	}
+	log.Info("stopping dockerd", "pid", pid)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return resource.Errorf(d.ID, "stop", "signal dockerd pid %d: %w", pid, err)
+	}
+	if !d.waitGone(ctx, pid, d.StopTimeout) {
+		log.Warn("dockerd did not stop: killing it", "pid", pid, "after", d.StopTimeout)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if !d.waitGone(ctx, pid, 10*time.Second) {
+			return resource.Errorf(d.ID, "stop", "dockerd pid %d still runs after KILL", pid)
+		}
+	}
+	// dockerd removes them on a clean exit; not after a KILL.
+	for _, p := range []string{d.Pidfile, d.Socket} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			log.Warn("cannot remove", "path", p, "err", err)
+		}
+	}
+	log.Info("dockerd stopped", "pid", pid)
+	return nil
+}
+
+// waitGone waits until pid is no dockerd of this service, at most timeout.
+func (d *Daemon) waitGone(ctx context.Context, pid int, timeout time.Duration) bool {
+	d.mu.Lock()
+	exited := d.exited[pid]
+	d.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for {
+		if exited != nil {
+			select {
+			case <-exited:
+				return true
+			default:
+			}
+		} else if !d.ours(pid) {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// runningContainers lists the names of the containers running on the
+// daemon.
+func (d *Daemon) runningContainers(ctx context.Context) ([]string, error) {
+	cli, err := Client(ctr.Daemon{Private: true, Host: "unix://" + d.Socket})
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := cli.ContainerList(ctx, client.ContainerListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range res.Items {
+		name := c.ID
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
