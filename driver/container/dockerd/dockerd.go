@@ -274,6 +274,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.cleanStale(ctx); err != nil {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
+	if err := d.killOrphanContainerd(ctx); err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
 	if err := d.prepare(); err != nil {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
@@ -314,6 +317,44 @@ func (d *Daemon) cleanStale(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// killOrphanContainerd stops the containerd a killed daemon of this
+// service left behind (its pid file in the exec root, its command line
+// naming the exec root): it holds the metadata database, and the new
+// daemon's containerd would wait for it until dockerd gives up.
+func (d *Daemon) killOrphanContainerd(ctx context.Context) error {
+	if d.ExecRoot == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(d.ExecRoot, "containerd", "containerd.pid"))
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return nil
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte(d.ExecRoot+"/")) {
+		return nil // gone, or another process now has the pid
+	}
+	resource.Logger(ctx).With("rid", d.ID).Warn("stopping the containerd of a dead dockerd", "pid", pid)
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 100; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return nil
+		}
+		if i == 50 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the containerd (pid %d) of a dead dockerd does not stop", pid)
 }
 
 // prepare makes the data root, the exec root and the config file.
@@ -396,23 +437,36 @@ func (d *Daemon) waitReady(ctx context.Context, pid int, exited chan struct{}) e
 	}
 }
 
-// logTail returns the last lines of the daemon's log (at most 4 KiB).
+// logTail returns the error lines and the last lines of the daemon's
+// log since its last start (at most 64 KiB read, 20 lines kept): the
+// last lines alone are often the retries of a client.
 func (d *Daemon) logTail() string {
 	f, err := os.Open(d.LogFile)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
 	defer f.Close()
-	const n = 4096
+	const n = 64 << 10
 	if st, err := f.Stat(); err == nil && st.Size() > n {
 		_, _ = f.Seek(st.Size()-n, io.SeekStart)
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, n))
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
+	text := string(b)
+	if i := strings.LastIndex(text, "svckit: "); i >= 0 {
+		text = text[i:]
 	}
-	return strings.Join(lines, "\n")
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	var keep []string
+	for i, l := range lines {
+		last := i >= len(lines)-8
+		if last || strings.Contains(l, "level=error") || strings.Contains(l, "level=fatal") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) > 20 {
+		keep = keep[len(keep)-20:]
+	}
+	return strings.Join(keep, "\n")
 }
 
 // Stop stops the daemon when it runs no container any more.
@@ -503,4 +557,29 @@ func (d *Daemon) runningContainers(ctx context.Context) ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// CopyImage copies the images refs from the daemon of src to the daemon of
+// dst (docker save | docker load, streamed): how a private daemon, which
+// starts with no image, gets one where there is no registry.
+func CopyImage(ctx context.Context, src, dst *client.Client, refs ...string) error {
+	save, err := src.ImageSave(ctx, refs)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", strings.Join(refs, " "), err)
+	}
+	defer save.Close()
+	load, err := dst.ImageLoad(ctx, save, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("load %s: %w", strings.Join(refs, " "), err)
+	}
+	defer load.Close()
+	// The answer is a JSON stream; an error in it is a failed load.
+	b, err := io.ReadAll(io.LimitReader(load, 1<<20))
+	if err != nil {
+		return fmt.Errorf("load %s: %w", strings.Join(refs, " "), err)
+	}
+	if bytes.Contains(b, []byte(`"errorDetail"`)) || bytes.Contains(b, []byte(`"error"`)) {
+		return fmt.Errorf("load %s: %s", strings.Join(refs, " "), strings.TrimSpace(string(b)))
+	}
+	return nil
 }
