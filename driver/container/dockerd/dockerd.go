@@ -76,7 +76,7 @@ func Client(d ctr.Daemon) (*client.Client, error) {
 	if d.Host == "" {
 		return nil, fmt.Errorf("the service has a private docker daemon but no var directory for its socket: load it with a var directory")
 	}
-	cli, err := client.New(client.WithHost(d.Host), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost(d.Host))
 	if err != nil {
 		return nil, fmt.Errorf("docker client of %s: %w", d.Host, err)
 	}
