@@ -79,9 +79,10 @@ const implicitDockerdRID = "container#dockerd"
 // addImplicitDockerd adds the private docker daemon when the service has
 // containers and DEFAULT asks for it: docker_data_dir set and
 // docker_daemon_private not false. Its settings are DEFAULT's; their
-// problems are reported at DEFAULT's lines. It carries the tags of every
-// container so that a selection by tags keeps the daemon its containers
-// need.
+// problems are reported at DEFAULT's lines. It has no tags, like the
+// filesystem holding its data root (the seed's fs#00): a selection by
+// tags leaves both alone, and a container selected without them finds its
+// daemon running or says that it is not.
 func (l *loader) addImplicitDockerd() {
 	dir := strings.TrimSpace(l.s.keywords["docker_data_dir"])
 	if dir != "" && !filepath.IsAbs(dir) {
@@ -101,27 +102,19 @@ func (l *loader) addImplicitDockerd() {
 	if !ok {
 		return
 	}
-	var tags []string
 	containers := 0
 	for rid, cfg := range l.s.configs {
-		if resource.Group(rid) != "container" || cfg.Manifest.ID == d.Manifest.ID {
-			continue
-		}
-		containers++
-		for _, t := range strings.Fields(cfg.Values["tags"]) {
-			if !slices.Contains(tags, t) {
-				tags = append(tags, t)
-			}
+		if resource.Group(rid) == "container" && cfg.Manifest.ID != d.Manifest.ID {
+			containers++
 		}
 	}
 	if containers == 0 {
 		return
 	}
-	slices.Sort(tags)
 	cfg := driver.Config{
 		RID: implicitDockerdRID, Manifest: d.Manifest, Svcname: l.s.name, Nodename: l.s.node,
 		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary, VarDir: l.s.varDir,
-		Values: map[string]string{"type": "dockerd", "tags": strings.Join(tags, " ")}, Defaults: l.s.keywords, Section: l.s.section,
+		Values: map[string]string{"type": "dockerd"}, Defaults: l.s.keywords, Section: l.s.section,
 	}
 	for _, kw := range d.Manifest.AllKeywords() {
 		if _, set := cfg.Values[kw.Name]; !set && kw.Default != "" {
