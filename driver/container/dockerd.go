@@ -86,9 +86,18 @@ func socketPath(cfg driver.Config) (string, error) {
 	}
 	sock := filepath.Join(cfg.VarDir, "docker.sock")
 	if len(sock) > MaxSocketPath {
-		return "", driver.KeywordErrorf("docker_data_dir", "the private daemon's socket %s is %d bytes long: a unix socket path is at most %d", sock, len(sock), MaxSocketPath)
+		// A unix socket path is at most 107 bytes: a service under a
+		// long root gets its socket beside the exec roots instead.
+		sock = filepath.Join(ExecRootBase, varDirHash(cfg.VarDir)+".sock")
 	}
 	return sock, nil
+}
+
+// varDirHash names a service's files under ExecRootBase: 12 hex digits of
+// the sha256 of its var directory, one per service on a node.
+func varDirHash(varDir string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(varDir)))
+	return hex.EncodeToString(sum[:6])
 }
 
 // DockerdSpec is the private daemon of a service, parsed from DEFAULT.
@@ -98,7 +107,8 @@ type DockerdSpec struct {
 	// Exe is dockerd_exe.
 	Exe string
 	// Socket, Pidfile, LogFile and ConfigFile live in the service's var
-	// directory.
+	// directory (the socket in ExecRootBase when the var directory is too
+	// long for a unix socket path).
 	Socket, Pidfile, LogFile, ConfigFile, LockFile string
 	// ExecRoot is a short directory under ExecRootBase named by a hash of
 	// the var directory: one per service.
@@ -160,8 +170,7 @@ func ParseDockerdSpec(cfg driver.Config) (*DockerdSpec, error) {
 	if s.Exe == "" {
 		s.Exe = "dockerd"
 	}
-	sum := sha256.Sum256([]byte(filepath.Clean(cfg.VarDir)))
-	s.ExecRoot = filepath.Join(ExecRootBase, hex.EncodeToString(sum[:6]))
+	s.ExecRoot = filepath.Join(ExecRootBase, varDirHash(cfg.VarDir))
 	extra, err := shlex.Split(cfg.Defaults["docker_daemon_args"])
 	if err != nil {
 		return nil, driver.KeywordErrorf("docker_daemon_args", "cannot split into words: %w", err)

@@ -362,6 +362,9 @@ func (d *Daemon) prepare() error {
 	if err := os.MkdirAll(d.DataRoot, 0o710); err != nil {
 		return fmt.Errorf("data root: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Dir(d.Socket), 0o700); err != nil {
+		return fmt.Errorf("socket directory: %w", err)
+	}
 	if d.ExecRoot != "" {
 		if err := os.MkdirAll(d.ExecRoot, 0o700); err != nil {
 			return fmt.Errorf("exec root: %w", err)

@@ -70,11 +70,19 @@ func TestSpec(t *testing.T) {
 		{"/v", map[string]string{"docker_data_dir": "/d", "docker_daemon_args": "--data-root=/elsewhere"}, "docker_daemon_args: sets one of"},
 		{"/v", map[string]string{"docker_data_dir": "/d", "docker_daemon_args": "--pidfile /tmp/x"}, "docker_daemon_args: sets one of"},
 		{"relative", map[string]string{"docker_data_dir": "/d"}, "absolute var directory"},
-		{"/" + strings.Repeat("v", 100), map[string]string{"docker_data_dir": "/d"}, "a unix socket path is at most 107"},
 	} {
 		_, err := spec(t, tc.varDir, tc.defaults)
 		require.ErrorContains(t, err, tc.want, "%v", tc.defaults)
 	}
+
+	// A var directory too long for a socket path: the socket goes beside
+	// the exec roots.
+	long := "/" + strings.Repeat("v", 100)
+	s, err = spec(t, long, map[string]string{"docker_data_dir": "/d"})
+	require.NoError(t, err)
+	require.Equal(t, s.ExecRoot+".sock", s.Socket)
+	require.LessOrEqual(t, len(s.Socket), ctr.MaxSocketPath)
+	require.Equal(t, long+"/docker.pid", s.Pidfile)
 
 	// The containers of the service use the daemon and talk to its socket.
 	c, err := ctr.ParseDockerSpec(driver.Config{RID: "container#1", Manifest: ctr.Docker, Svcname: "s", VarDir: "/v",
