@@ -54,6 +54,7 @@ import (
 	"github.com/svckit/svckit/driver"
 	ctr "github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/internal/atomicfile"
+	"github.com/svckit/svckit/internal/mountinfo"
 	"github.com/svckit/svckit/resource"
 )
 
@@ -277,6 +278,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.killOrphanContainerd(ctx); err != nil {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
+	d.killOrphanShims(ctx)
+	if err := d.unmountLeftovers(ctx); err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
 	if err := d.prepare(); err != nil {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
@@ -355,6 +360,93 @@ func (d *Daemon) killOrphanContainerd(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("the containerd (pid %d) of a dead dockerd does not stop", pid)
+}
+
+// killOrphanShims kills the container shims a killed daemon of this
+// service left (their -address is in the exec root) and the containers
+// they run: a new daemon without live-restore would stop those
+// containers anyway, and its containerd waits for their shims.
+func (d *Daemon) killOrphanShims(ctx context.Context) {
+	if d.ExecRoot == "" {
+		return
+	}
+	addr := []byte("\x00-address\x00" + filepath.Join(d.ExecRoot, "containerd", "containerd.sock") + "\x00")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	parent := map[int]int{}
+	var shims []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			if i := bytes.LastIndexByte(st, ')'); i > 0 {
+				if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
+					parent[pid], _ = strconv.Atoi(f[1])
+				}
+			}
+		}
+		if cmd, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && bytes.Contains(append(cmd, 0), addr) {
+			shims = append(shims, pid)
+		}
+	}
+	log := resource.Logger(ctx).With("rid", d.ID)
+	for _, shim := range shims {
+		for pid, pp := range parent {
+			if pp == shim {
+				log.Warn("killing a container of a dead dockerd", "pid", pid, "shim", shim)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		log.Warn("killing a container shim of a dead dockerd", "pid", shim)
+		_ = syscall.Kill(shim, syscall.SIGKILL)
+	}
+}
+
+// unmountLeftovers unmounts what a dead daemon left mounted at and under
+// the data root (dockerd binds the data root onto itself and mounts its
+// layers below it; a clean exit undoes that, a KILL does not). Called only
+// when no daemon of this service runs. The first mount exactly at the data
+// root whose root is the filesystem's own is kept: it may be the
+// service's filesystem mounted there.
+func (d *Daemon) unmountLeftovers(ctx context.Context) error {
+	mounts, err := mountinfo.Read()
+	if err != nil {
+		return err
+	}
+	var drop []string
+	keptAt := false
+	for _, m := range mounts {
+		switch {
+		case m.MountPoint == d.DataRoot && !keptAt && !d.isBindOfSelf(m, mounts):
+			keptAt = true
+		case m.MountPoint == d.DataRoot || strings.HasPrefix(m.MountPoint, d.DataRoot+"/"):
+			drop = append(drop, m.MountPoint)
+		}
+	}
+	for i := len(drop) - 1; i >= 0; i-- {
+		resource.Logger(ctx).With("rid", d.ID).Warn("unmounting what a dead dockerd left mounted", "mount", drop[i])
+		if err := unix.Unmount(drop[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmount %s: %w", drop[i], err)
+		}
+	}
+	return nil
+}
+
+// isBindOfSelf tells whether m, mounted at the data root, is dockerd's
+// bind of the data root onto itself: its parent mount is the same
+// filesystem mounted above the data root.
+func (d *Daemon) isBindOfSelf(m mountinfo.Mount, all []mountinfo.Mount) bool {
+	for _, o := range all {
+		if o.ID == m.Parent && o.Major == m.Major && o.Minor == m.Minor && o.MountPoint != m.MountPoint {
+			// Its parent is the same filesystem mounted above: a bind.
+			return strings.HasPrefix(d.DataRoot, strings.TrimSuffix(o.MountPoint, "/")+"/")
+		}
+	}
+	return false
 }
 
 // prepare makes the data root, the exec root and the config file.
@@ -481,6 +573,11 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	pid, ok := d.livePid()
 	if !ok {
 		log.Info("dockerd not running")
+		// A killed daemon leaves its mounts under the data root: they
+		// would keep the filesystem from unmounting next.
+		if err := d.unmountLeftovers(ctx); err != nil {
+			return resource.Errorf(d.ID, "stop", "%w", err)
+		}
 		return nil
 	}
 	if running, err := d.runningContainers(ctx); err != nil {
@@ -503,6 +600,9 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		if !d.waitGone(ctx, pid, 10*time.Second) {
 			return resource.Errorf(d.ID, "stop", "dockerd pid %d still runs after KILL", pid)
 		}
+	}
+	if err := d.unmountLeftovers(ctx); err != nil {
+		return resource.Errorf(d.ID, "stop", "%w", err)
 	}
 	// dockerd removes them on a clean exit; not after a KILL.
 	for _, p := range []string{d.Pidfile, d.Socket} {
