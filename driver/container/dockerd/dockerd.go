@@ -332,7 +332,8 @@ func (d *Daemon) killOrphanContainerd(ctx context.Context) error {
 	if d.ExecRoot == "" {
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(d.ExecRoot, "containerd", "containerd.pid"))
+	pidfile := filepath.Join(d.ExecRoot, "containerd", "containerd.pid")
+	b, err := os.ReadFile(pidfile)
 	if err != nil {
 		return nil
 	}
@@ -342,7 +343,17 @@ func (d *Daemon) killOrphanContainerd(ctx context.Context) error {
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || !bytes.Contains(cmdline, []byte(d.ExecRoot+"/")) {
-		return nil // gone, or another process now has the pid
+		// Gone, dying (a killed process, not yet reaped, has no command
+		// line), or another process has the pid. dockerd would take a
+		// pid that still answers signal 0 for a running containerd and
+		// wait for it in vain: its pid file goes.
+		if syscall.Kill(pid, 0) == nil {
+			resource.Logger(ctx).With("rid", d.ID).Warn("removing the pid file of a dead containerd", "pidfile", pidfile, "pid", pid)
+			if err := os.Remove(pidfile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
 	}
 	resource.Logger(ctx).With("rid", d.ID).Warn("stopping the containerd of a dead dockerd", "pid", pid)
 	_ = syscall.Kill(pid, syscall.SIGTERM)

@@ -228,7 +228,7 @@ func hostNetwork(t *testing.T) string {
 
 // TestPrivateDaemon runs a service's container on its private daemon on
 // a btrfs loop filesystem: start, reuse, the host daemon blind to it,
-// the stop order, stale pidfile and socket, and the
+// kill -9 of the daemon, the stop order, stale pidfile and socket, and the
 // host's network untouched.
 func TestPrivateDaemon(t *testing.T) {
 	host := testenv.Docker(t)
@@ -260,6 +260,20 @@ func TestPrivateDaemon(t *testing.T) {
 	_, err = s2.Start(ctx, svc.ActionOptions{})
 	require.NoError(t, err)
 	require.Equal(t, pid, e.pid(t), "a second daemon was started")
+
+	// kill -9 of the daemon: the container is down and says why; start
+	// brings both back (its dying containerd is not taken for a live one).
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	require.Eventually(t, func() bool { return status(t, s, ctr.DockerdRID) == resource.Down }, 10*time.Second, 100*time.Millisecond)
+	r, _ := s.Resource("container#01")
+	st, err := r.Status(ctx)
+	require.Equal(t, resource.Down, st)
+	require.ErrorIs(t, err, dockerd.ErrNotRunning)
+	_, err = s.Start(ctx, svc.ActionOptions{})
+	require.NoError(t, err)
+	require.NotEqual(t, pid, e.pid(t))
+	require.Equal(t, resource.Up, status(t, s, ctr.DockerdRID))
+	require.Equal(t, resource.Up, status(t, s, "container#01"))
 
 	// Stop: the container, then the daemon, then the fs.
 	res, err := s.Stop(ctx, svc.ActionOptions{})
