@@ -418,7 +418,7 @@ func (d *Daemon) killOrphanShims(ctx context.Context) {
 }
 
 // unmountLeftovers unmounts what a dead daemon left mounted at and under
-// the data root (dockerd binds the data root onto itself and mounts its
+// the data root and under its exec root (dockerd binds the data root onto itself and mounts its
 // layers below it; a clean exit undoes that, a KILL does not). Called only
 // when no daemon of this service runs. The first mount exactly at the data
 // root whose root is the filesystem's own is kept: it may be the
@@ -435,6 +435,9 @@ func (d *Daemon) unmountLeftovers(ctx context.Context) error {
 		case m.MountPoint == d.DataRoot && !keptAt && !d.isBindOfSelf(m, mounts):
 			keptAt = true
 		case m.MountPoint == d.DataRoot || strings.HasPrefix(m.MountPoint, d.DataRoot+"/"):
+			drop = append(drop, m.MountPoint)
+		case d.ExecRoot != "" && strings.HasPrefix(m.MountPoint, d.ExecRoot+"/"):
+			// Sandbox network namespaces bound under the exec root.
 			drop = append(drop, m.MountPoint)
 		}
 	}
