@@ -146,6 +146,16 @@ func newEnv(t *testing.T, host *client.Client, image string) *env {
 			}
 		}
 		testenv.Unmount(t, e.mnt)
+		// dockerd keeps its exec root's state (as /var/run/docker): a
+		// test's random var directory would leave one per run. Removed
+		// only when nothing is mounted below it.
+		sp, err := spec(t, e.varDir, map[string]string{"docker_data_dir": e.mnt + "/docker"})
+		if err != nil || sp.ExecRoot == "" {
+			return
+		}
+		if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil && !strings.Contains(string(mi), " "+sp.ExecRoot+"/") {
+			os.RemoveAll(sp.ExecRoot)
+		}
 	})
 	return e
 }
