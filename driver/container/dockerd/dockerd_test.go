@@ -360,4 +360,5 @@ func TestStartFailure(t *testing.T) {
 	require.ErrorContains(t, err, "no-such-flag")
 	st, _ := r.Status(context.Background())
 	require.Equal(t, resource.Down, st)
+	require.NoError(t, os.RemoveAll(r.(*dockerd.Daemon).ExecRoot)) // nothing mounted: it never started
 }
