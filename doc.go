@@ -14,8 +14,10 @@
 //   - driver: the registry of drivers and their keyword manifests; the
 //     group packages driver/disk, driver/fs, driver/ip, driver/container
 //     and driver/sync hold the manifests of the standard drivers, their
-//     subpackages the implementations; driver/fake fakes every group for
-//     tests; driver/all imports every driver.
+//     subpackages the implementations (driver/container/dockerd: the
+//     private Docker daemon of a service that sets docker_data_dir);
+//     driver/fake fakes every group for tests; driver/all imports every
+//     driver.
 //   - svc: a service: configuration load (INI, scoping, references),
 //     validation against the manifests, resource selection, the action
 //     scheduler (a dependency graph), rollback, locks, status.

@@ -37,7 +37,7 @@ func BenchmarkLoad110(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(s.Resources()) != 110*8+3 {
+		if len(s.Resources()) != 110*8+4 {
 			b.Fatalf("%d resources", len(s.Resources()))
 		}
 	}
@@ -55,7 +55,7 @@ func BenchmarkStatus110(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rep := s.Status(b.Context())
-		if rep.Avail.String() != "up" || len(rep.Resources) != 110*8+3 {
+		if rep.Avail.String() != "up" || len(rep.Resources) != 110*8+4 {
 			b.Fatalf("avail %s, %d resources", rep.Avail, len(rep.Resources))
 		}
 	}

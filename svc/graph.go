@@ -32,8 +32,14 @@ type graph struct {
 }
 
 // effectiveGroup is the group a resource is ordered in: an ip plumbed
-// into a container (container_rid) comes after the containers.
+// into a container (container_rid) comes after the containers, the
+// service's private docker daemon before them.
 func (s *Service) effectiveGroup(r resource.Resource) int {
+	if s.configs[r.RID()].Manifest.ID == "container.dockerd" {
+		// The private docker daemon: after the filesystems, before the
+		// containers (shifted below), which run on it.
+		return groupRank("container")
+	}
 	g := groupRank(resource.Group(r.RID()))
 	if s.containerRID(r) != "" {
 		return groupRank("container") + 1

@@ -262,6 +262,7 @@ func (l *loader) load(ctx context.Context) *Service {
 		}
 	}
 	l.addImplicitSync()
+	l.addImplicitDockerd()
 	l.checkRidReferences()
 	l.checkClaims()
 	if len(l.problems) > 0 || l.dropped > 0 || l.limitProblems() {
@@ -277,8 +278,10 @@ func (l *loader) load(ctx context.Context) *Service {
 		}
 		l.build(ctx, sec, cfg)
 	}
-	if cfg, ok := s.configs[implicitSyncRID]; ok && l.raw.section(implicitSyncRID) == nil {
-		l.build(ctx, &rawSection{Name: implicitSyncRID}, cfg)
+	for _, rid := range []string{implicitSyncRID, implicitDockerdRID} {
+		if cfg, ok := s.configs[rid]; ok && l.raw.section(rid) == nil {
+			l.build(ctx, &rawSection{Name: rid}, cfg)
+		}
 	}
 	sortResources(s.resources)
 	return s

@@ -2,6 +2,7 @@ package svc
 
 import (
 	"cmp"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -68,6 +69,70 @@ func (l *loader) addImplicitSync() {
 		}
 	}
 	l.s.configs[implicitSyncRID] = cfg
+}
+
+// implicitDockerdRID is the private docker daemon svc adds to a service
+// whose DEFAULT sets docker_data_dir (the reference's
+// docker_daemon_private), as driver/container.DockerdRID names it.
+const implicitDockerdRID = "container#dockerd"
+
+// addImplicitDockerd adds the private docker daemon when the service has
+// containers and DEFAULT asks for it: docker_data_dir set and
+// docker_daemon_private not false. Its settings are DEFAULT's; their
+// problems are reported at DEFAULT's lines. It has no tags, like the
+// filesystem holding its data root (the seed's fs#00): a selection by
+// tags leaves both alone, and a container selected without them finds its
+// daemon running or says that it is not.
+func (l *loader) addImplicitDockerd() {
+	dir := strings.TrimSpace(l.s.keywords["docker_data_dir"])
+	if dir != "" && !filepath.IsAbs(dir) {
+		def := l.defaultRaw()
+		l.problem(keyLine(def, "docker_data_dir"), defaultSection, "docker_data_dir", "%q: expected an absolute path", dir)
+		return
+	}
+	if dir == "" || l.raw.section(implicitDockerdRID) != nil {
+		return
+	}
+	if v := l.s.keywords["docker_daemon_private"]; v != "" {
+		if b, err := driver.ParseBool(v); err != nil || !b {
+			return
+		}
+	}
+	d, ok := l.reg.Lookup("container.dockerd")
+	if !ok {
+		return
+	}
+	containers := 0
+	for rid, cfg := range l.s.configs {
+		if resource.Group(rid) == "container" && cfg.Manifest.ID != d.Manifest.ID {
+			containers++
+		}
+	}
+	if containers == 0 {
+		return
+	}
+	cfg := driver.Config{
+		RID: implicitDockerdRID, Manifest: d.Manifest, Svcname: l.s.name, Nodename: l.s.node,
+		Nodes: l.s.nodes, DRPNodes: l.s.drpNodes, FlexPrimary: l.s.flexPrimary, VarDir: l.s.varDir,
+		Values: map[string]string{"type": "dockerd"}, Defaults: l.s.keywords, Section: l.s.section,
+	}
+	for _, kw := range d.Manifest.AllKeywords() {
+		if _, set := cfg.Values[kw.Name]; !set && kw.Default != "" {
+			cfg.Values[kw.Name] = kw.Default
+		}
+	}
+	if d.Manifest.Spec != nil {
+		if _, err := d.Manifest.Spec(cfg); err != nil {
+			def := l.defaultRaw()
+			if ke, ok := driver.AsKeywordError(err); ok {
+				l.problem(keyLine(def, ke.Keyword), defaultSection, ke.Keyword, "%s", ke.Err.Error())
+			} else {
+				l.problem(def.Line, defaultSection, "", "%s: %s", implicitDockerdRID, err.Error())
+			}
+			return
+		}
+	}
+	l.s.configs[implicitDockerdRID] = cfg
 }
 
 // Resource returns the resource of rid.

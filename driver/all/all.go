@@ -6,6 +6,7 @@ package all
 
 import (
 	_ "github.com/svckit/svckit/driver/container/docker"
+	_ "github.com/svckit/svckit/driver/container/dockerd"
 	_ "github.com/svckit/svckit/driver/disk/gce"
 	_ "github.com/svckit/svckit/driver/disk/loop"
 	_ "github.com/svckit/svckit/driver/fs/linux"

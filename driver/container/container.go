@@ -24,7 +24,7 @@ var Docker = driver.Manifest{
 }
 
 // Manifests lists every container manifest.
-func Manifests() []driver.Manifest { return []driver.Manifest{Docker} }
+func Manifests() []driver.Manifest { return []driver.Manifest{Docker, Dockerd} }
 
 // Name returns the container name of a container section: its name
 // keyword, else "<svcname>.<rid with # as .>" ("spdsvc01.container.01db").

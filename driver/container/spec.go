@@ -33,7 +33,10 @@ type DockerSpec struct {
 	Pull         string // missing, always or never
 	StopTimeout  time.Duration
 	StartTimeout time.Duration
-	uses         []string
+	// Daemon is where the container lives: the service's private daemon
+	// when DEFAULT sets docker_data_dir, else the environment's.
+	Daemon Daemon
+	uses   []string
 }
 
 // ParseDockerSpec reads a container.docker section. Errors never quote
@@ -86,6 +89,12 @@ func ParseDockerSpec(cfg driver.Config) (*DockerSpec, error) {
 	if d := strings.TrimSpace(cfg.Defaults["docker_data_dir"]); filepath.IsAbs(d) {
 		s.uses = append(s.uses, filepath.Clean(d))
 	}
+	if s.Daemon, err = DaemonOf(cfg); err != nil {
+		return nil, err
+	}
+	if s.Daemon.Private {
+		s.uses = append(s.uses, "rid:"+DockerdRID)
+	}
 	return s, nil
 }
 
@@ -98,7 +107,8 @@ func (s *DockerSpec) Label() string { return s.Name + "@" + s.Image }
 func (s *DockerSpec) Provides() []string { return nil }
 
 // Uses names the host sources of the binds (-v, --mount type=bind) and
-// docker_data_dir: the filesystems that hold them start first.
+// docker_data_dir: the filesystems that hold them start first; and the
+// private daemon (DockerdRID) when the service has one.
 func (s *DockerSpec) Uses() ([]string, resource.Ordering) {
 	return append([]string(nil), s.uses...), resource.OrderByUses
 }

@@ -105,7 +105,7 @@ func TestBuildEveryType(t *testing.T) {
 			label:    cid("container#01sm") + "@tanji/spdc",
 			provides: []string{},
 			uses: []string{"/etc/localtime", "/spdsvc01/pod01/sm/data", "/spdsvc01/pod01/sm/conf",
-				"/spdsvc01/pod01/sm/init", "/spdsvc01/docker"},
+				"/spdsvc01/pod01/sm/init", "/spdsvc01/docker", "rid:container#dockerd"},
 			status: "down",
 		},
 		{

@@ -168,6 +168,12 @@ func (r *Resource) Start(ctx context.Context) error {
 func (r *Resource) Stop(ctx context.Context) error {
 	return r.call(ctx, ActionStop, func(ctx context.Context, began time.Time) error {
 		if err := r.checkUsers(); err != nil {
+			if r.Driver == "container.dockerd" && errors.Is(err, ErrOrder) {
+				// As the real private daemon: kept while containers
+				// still run on it (a stop of some pods only).
+				resource.Logger(ctx).Info("dockerd kept: containers still run on it", "rid", r.ID, "users", err.Error())
+				return nil
+			}
 			return err
 		}
 		return r.change(ctx, began, ActionStop, func(st *State, up bool) error {

@@ -122,6 +122,9 @@ type DockerSpec struct {
 	// address, and Container its name.
 	ContainerRID string
 	Container    string
+	// Daemon is the Docker daemon of the container: the service's private
+	// one when DEFAULT sets docker_data_dir.
+	Daemon container.Daemon
 }
 
 // ParseDockerSpec reads an ip.docker section. The container is looked up
@@ -185,6 +188,9 @@ func ParseDockerSpec(cfg driver.Config) (*DockerSpec, error) {
 		}
 	}
 	s.Container = container.Name(cc)
+	if s.Daemon, err = container.DaemonOf(cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -187,6 +187,10 @@ func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 		}
 		cfg.Defaults = maps.Clone(cfg.Defaults)
 		cfg.Defaults["docker_data_dir"] = dd
+		// -real keeps the containers on the host's daemon for now (the
+		// private daemon per node, container#dockerd, stays a fake): the
+		// stand-in images would have to be loaded into each node's daemon.
+		cfg.Defaults["docker_daemon_private"] = "false"
 	}
 	return cfg, nil
 }
@@ -211,6 +215,11 @@ func (h *hostNode) ipDocker(f driver.Factory) driver.Factory {
 			v["ipdev_netns"] = h.netns
 		}
 		cfg.Values = v
+		if cfg.Defaults["docker_data_dir"] != "" {
+			// The containers run on the host's daemon (see containerConfig).
+			cfg.Defaults = maps.Clone(cfg.Defaults)
+			cfg.Defaults["docker_daemon_private"] = "false"
+		}
 		if section := cfg.Section; section != nil {
 			cfg.Section = func(rid string) (driver.Config, bool) {
 				c, ok := section(rid)

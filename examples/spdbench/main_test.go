@@ -42,7 +42,7 @@ func TestTable(t *testing.T) {
 	err := run(t.Context(), []string{"-pods", "4", "-nodes", "1", "-latency", "1ms", "-max-parallel", "3", "-dir", t.TempDir()}, &out, &out)
 	require.NoError(t, err, out.String())
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
-	require.Equal(t, "spdsvc01: 4 pods on 1 nodes, loaded on spd01 (35 resources), fake latency 1ms, max parallel 3", lines[0])
+	require.Equal(t, "spdsvc01: 4 pods on 1 nodes, loaded on spd01 (36 resources), fake latency 1ms, max parallel 3", lines[0])
 	require.Equal(t, []string{"action", "graph_s", "groups_s", "critical_path_s", "graph/critical", "groups/graph"}, strings.Fields(lines[1]))
 	for i, action := range []string{"start", "stop", "provision"} {
 		f := strings.Fields(lines[2+i])

@@ -438,17 +438,24 @@ func (g *globals) docker(ctx context.Context, args []string) error {
 		return usageError("%v", err)
 	}
 	var names, images []string
+	host := ""
 	for _, r := range res {
 		if resource.Group(r.RID()) != "container" {
 			continue
 		}
 		cfg, _ := s.Config(r.RID())
 		names = append(names, container.Name(cfg))
+		if d, err := container.DaemonOf(cfg); err == nil && d.Private && d.Host != "" {
+			host = d.Host // the service's private daemon (docker_data_dir)
+		}
 		if img := cfg.String("run_image"); img != "" && !slices.Contains(images, img) {
 			images = append(images, img)
 		}
 	}
 	var argv []string
+	if host != "" {
+		argv = append(argv, "-H", host)
+	}
 	for _, a := range args {
 		switch a {
 		case "%instances%":

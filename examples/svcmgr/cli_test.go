@@ -36,11 +36,11 @@ func TestNodeSession(t *testing.T) {
 
 	out, _, code := svcmgr("validate", "config")
 	require.Equal(t, 0, code)
-	require.Contains(t, out, "valid for node spd02 (259 resources)")
+	require.Contains(t, out, "valid for node spd02 (260 resources)")
 
 	out, _, code = svcmgr("provision", "--dry-run")
 	require.Equal(t, 0, code)
-	require.Contains(t, out, "wave 3: fs#09 fs#10 fs#11 fs#12 fs#13 fs#14 fs#15 fs#16")
+	require.Contains(t, out, "wave 3: container#dockerd fs#09 fs#10 fs#11 fs#12 fs#13 fs#14 fs#15 fs#16")
 	_, err := os.Stat(filepath.Join(root, "var", "spdsvc01", "fake"))
 	require.True(t, os.IsNotExist(err), "a dry run leaves no state")
 
@@ -49,7 +49,7 @@ func TestNodeSession(t *testing.T) {
 	out, _, code = svcmgr("print", "status")
 	require.Equal(t, 0, code)
 	require.True(t, strings.HasPrefix(out, "spdsvc01\noverall                   up\n|- avail                  up\n"), out)
-	require.Equal(t, 8*8+2, strings.Count(out, ".... up ")-1, "8 pods of 8 resources, disk#00, fs#00 and the sync")
+	require.Equal(t, 8*8+3, strings.Count(out, ".... up ")-1, "8 pods of 8 resources, disk#00, fs#00, container#dockerd and the sync")
 
 	out, _, code = svcmgr("print", "status", "--format", "json")
 	require.Equal(t, 0, code)
@@ -62,7 +62,7 @@ func TestNodeSession(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	require.Equal(t, "up", rep.Overall)
-	require.Len(t, rep.Resources, 8*8+3, "the JSON holds what the tree shows")
+	require.Len(t, rep.Resources, 8*8+4, "the JSON holds what the tree shows")
 
 	out, _, code = svcmgr("print", "config")
 	require.Equal(t, 0, code)
@@ -74,7 +74,12 @@ func TestNodeSession(t *testing.T) {
 
 	out, errOut, code := svcmgr("docker", "rm", "%instances%", "--tags", "pod09")
 	require.Equal(t, 0, code, errOut)
-	require.Equal(t, "docker rm spdsvc01.container.09db spdsvc01.container.09sm\n", out)
+	// docker_data_dir: the command goes to the service's private daemon.
+	sock := filepath.Join(root, "var", "spdsvc01", "docker.sock")
+	require.Equal(t, "docker -H unix://"+sock+" rm spdsvc01.container.09db spdsvc01.container.09sm\n", out)
+	out, errOut, code = svcmgr("docker", "--tags", "pod09+db", "--", "image", "inspect", "%images%")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "docker -H unix://"+sock+" image inspect mariadb\n", out)
 
 	_, errOut, code = svcmgr("stop", "--rid", "nothing")
 	require.Equal(t, 2, code)
@@ -128,12 +133,11 @@ func TestDockerPassthrough(t *testing.T) {
 		t.Skip("no docker daemon:", err)
 	}
 	_, svcmgr := nodeCLI(t, "spd01", false)
-	// The engine here has no images: docker itself answers for each
-	// expanded name, which shows what the passthrough gave it.
+	// The service's private daemon (docker_data_dir) is not running:
+	// docker itself says where it was sent.
 	_, errOut, code := svcmgr("docker", "--tags", "pod01+db", "--", "image", "inspect", "%images%")
 	require.Equal(t, 1, code, errOut)
-	require.Contains(t, errOut, "mariadb")
-	require.NotContains(t, errOut, "tanji/spdc", "only the db container's image was passed")
+	require.Contains(t, errOut, filepath.Join("var", "spdsvc01", "docker.sock"))
 }
 
 // TestUnprovisionKeepsWhatItDidNotCreate: a disk that existed before

@@ -250,7 +250,7 @@ func TestSSHCluster(t *testing.T) {
 	out = c.ok(t, "--dry-run", "--cluster", "provision")
 	require.Contains(t, out, "spd04: provision plan")
 	out = c.ok(t, "--cluster", "provision")
-	require.Regexp(t, `(?m)^spd03: provision 67 resources in .*: ok$`, out)
+	require.Regexp(t, `(?m)^spd03: provision 68 resources in .*: ok$`, out)
 	c.ok(t, "--cluster", "start")
 
 	status := c.status(t)
@@ -263,7 +263,7 @@ func TestSSHCluster(t *testing.T) {
 	}
 	text := c.ok(t, "--cluster", "print", "status")
 	require.Contains(t, text, "@spd04 (config sha256 "+store.Short(store.Checksum(seed))+")\nspdsvc01\noverall                   up\n")
-	require.Equal(t, 32*8, strings.Count(text, " .... up ")-4*3, "32 pods of 8 resources, plus disk#00 fs#00 sync#i0 on each node:\n%s", text)
+	require.Equal(t, 32*8, strings.Count(text, " .... up ")-4*4, "32 pods of 8 resources, plus disk#00 fs#00 container#dockerd sync#i0 on each node:\n%s", text)
 
 	// A forced failure on spd03 puts pod16 back on spd02.
 	c.writeRegistry(t, map[string]string{"spd03": "SVCKIT_FAKE_FAULTS=container#16db:start::injected_fault"})

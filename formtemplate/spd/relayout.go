@@ -172,7 +172,7 @@ func (p Plan) String() string {
 		}
 	}
 	if len(added) > 0 {
-		fmt.Fprintf(&b, "  3. on the new nodes (%s), provision and start the service's own resources: svcmgr -s %s provision --rid disk#00,fs#00; svcmgr -s %s start --rid disk#00,fs#00\n",
+		fmt.Fprintf(&b, "  3. on the new nodes (%s), provision and start the service's own resources: svcmgr -s %s provision --rid disk#00,fs#00,container#dockerd; svcmgr -s %s start --rid disk#00,fs#00,container#dockerd\n",
 			strings.Join(added, ", "), svc, svc)
 	}
 	fmt.Fprintf(&b, "  %d. on each TO node, start the pods that arrive: svcmgr -s %s start --tags <pod>\n", 3+min(len(added), 1), svc)

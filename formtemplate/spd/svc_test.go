@@ -127,13 +127,13 @@ func TestRelayoutPlanMigratesPodsInSvc(t *testing.T) {
 		_, err := s.Stop(ctx, svc.ActionOptions{Selection: svc.Selection{Tags: mv.Tag}})
 		require.NoError(t, err, "stop --tags %s on %s", mv.Tag, mv.From)
 	}
-	// A new node first gets the service's own resources (disk#00, fs#00).
+	// A new node first gets the service's own resources (disk#00, fs#00, the private docker daemon).
 	for _, n := range plan.New.Nodes {
 		if _, existed := plan.Old.Node(n.Name); !existed {
 			s := load(t, ctx, plan.Config, n.Name, roots[n.Name])
-			_, err := s.Provision(ctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"disk#00", "fs#00"}}})
+			_, err := s.Provision(ctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"disk#00", "fs#00", "container#dockerd"}}})
 			require.NoError(t, err)
-			_, err = s.Start(ctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"disk#00", "fs#00"}}})
+			_, err = s.Start(ctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"disk#00", "fs#00", "container#dockerd"}}})
 			require.NoError(t, err)
 		}
 	}

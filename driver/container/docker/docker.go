@@ -19,6 +19,12 @@
 // runs. Stop stops it, with stop_timeout before the kill, and keeps it:
 // the next start restarts the same container. Unprovision removes it.
 //
+// When DEFAULT sets docker_data_dir, every call goes to the service's
+// private daemon (container#dockerd, package dockerd); with that daemon
+// down the container is down and its status says the daemon is not
+// running. Stop of a container whose daemon is not running has nothing to
+// stop.
+//
 // The values of -e variables whose name contains PASSWORD, SECRET, TOKEN
 // or KEY never appear in logs or errors.
 package docker
@@ -36,6 +42,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	ctr "github.com/svckit/svckit/driver/container"
+	"github.com/svckit/svckit/driver/container/dockerd"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/resource/secret"
 )
@@ -100,9 +107,9 @@ func (c *Container) client() (*client.Client, error) {
 	if c.cli != nil {
 		return c.cli, nil
 	}
-	cli, err := client.New(client.FromEnv)
+	cli, err := dockerd.Client(c.Daemon)
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
+		return nil, err
 	}
 	c.cli = cli
 	return cli, nil
@@ -119,6 +126,9 @@ func (c *Container) inspect(ctx context.Context) (*container.InspectResponse, er
 		return nil, nil
 	}
 	if err != nil {
+		if derr := dockerd.CheckRunning(c.Daemon); derr != nil {
+			return nil, derr
+		}
 		return nil, fmt.Errorf("inspect %s: %w", c.Name, err)
 	}
 	c.mu.Lock()
@@ -131,6 +141,10 @@ func (c *Container) inspect(ctx context.Context) (*container.InspectResponse, er
 // another image than run_image, down otherwise.
 func (c *Container) Status(ctx context.Context) (resource.Status, error) {
 	in, err := c.inspect(ctx)
+	if errors.Is(err, dockerd.ErrNotRunning) {
+		// The container cannot run without its daemon: down, saying why.
+		return resource.Down, err
+	}
 	if err != nil {
 		return resource.Undef, err
 	}
@@ -337,6 +351,10 @@ func (c *Container) waitRunning(ctx context.Context) error {
 func (c *Container) Stop(ctx context.Context) error {
 	log := resource.Logger(ctx).With("rid", c.ID)
 	in, err := c.inspect(ctx)
+	if errors.Is(err, dockerd.ErrNotRunning) {
+		log.Info("not running: its private docker daemon is not running", "name", c.Name)
+		return nil
+	}
 	if err != nil {
 		return resource.Errorf(c.ID, "stop", "%w", err)
 	}

@@ -59,7 +59,7 @@ func TestNameUsesLabel(t *testing.T) {
 	d := r.(*Container)
 	require.Equal(t, "svckit-test.container.01db", d.Name)
 	uses, order := d.Uses()
-	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/pod01/db/conf", "/spdsvc01/docker"}, uses)
+	require.Equal(t, []string{"/etc/localtime", "/spdsvc01/pod01/db/data", "/spdsvc01/pod01/db/conf", "/spdsvc01/docker", "rid:container#dockerd"}, uses)
 	require.Equal(t, resource.OrderByUses, order)
 	require.Equal(t, "svckit-test.container.01db@mariadb", d.Label())
 

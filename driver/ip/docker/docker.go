@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/driver"
+	"github.com/svckit/svckit/driver/container/dockerd"
 	"github.com/svckit/svckit/driver/ip"
 	"github.com/svckit/svckit/internal/netutil"
 	"github.com/svckit/svckit/resource"
@@ -90,9 +91,9 @@ func (r *IP) client() (*client.Client, error) {
 	if r.cli != nil {
 		return r.cli, nil
 	}
-	cli, err := client.New(client.FromEnv)
+	cli, err := dockerd.Client(r.Daemon)
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
+		return nil, err
 	}
 	r.cli = cli
 	return cli, nil
@@ -122,6 +123,11 @@ func (r *IP) containerNS(ctx context.Context) (*target, error) {
 		return nil, nil
 	}
 	if err != nil {
+		if dockerd.CheckRunning(r.Daemon) != nil {
+			// No daemon, no running container: the address is down
+			// with it.
+			return nil, nil
+		}
 		return nil, fmt.Errorf("inspect %s: %w", r.Container, err)
 	}
 	in := res.Container
