@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"gopkg.in/ini.v1"
 
 	"github.com/svckit/svckit/internal/atomicfile"
+	"github.com/svckit/svckit/internal/filelock"
 	"github.com/svckit/svckit/resource/secret"
 )
 
@@ -184,25 +184,7 @@ func (e *Env) lockNodeConf(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	for {
-		err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() {
-				unix.Flock(int(fh.Fd()), unix.LOCK_UN)
-				fh.Close()
-			}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			fh.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			fh.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return filelock.Wait(ctx, fh, 10*time.Millisecond)
 }
 
 // SaveNodeConf writes the node configuration (Env.NodeConf inside

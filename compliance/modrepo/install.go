@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/compliance"
+	"github.com/svckit/svckit/internal/filelock"
 )
 
 // Top is the directory every archive entry lies under, as in the
@@ -122,25 +123,11 @@ func (p *place) lock(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("updatecomp: lock: %w", err)
 	}
-	for {
-		err := unix.Flock(int(fh.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() {
-				unix.Flock(int(fh.Fd()), unix.LOCK_UN)
-				fh.Close()
-			}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			fh.Close()
-			return nil, fmt.Errorf("updatecomp: lock %s: %w", p.path(name), err)
-		}
-		select {
-		case <-ctx.Done():
-			fh.Close()
-			return nil, fmt.Errorf("updatecomp: lock %s: %w", p.path(name), ctx.Err())
-		case <-time.After(lockRetry):
-		}
+	unlock, err := filelock.Wait(ctx, fh, lockRetry)
+	if err != nil {
+		return nil, fmt.Errorf("updatecomp: %w", err)
 	}
+	return unlock, nil
 }
 
 // tempName is a fresh name in the parent for a download or a new tree.

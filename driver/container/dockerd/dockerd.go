@@ -54,6 +54,7 @@ import (
 	"github.com/svckit/svckit/driver"
 	ctr "github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/internal/atomicfile"
+	"github.com/svckit/svckit/internal/filelock"
 	"github.com/svckit/svckit/internal/mountinfo"
 	"github.com/svckit/svckit/resource"
 )
@@ -224,22 +225,7 @@ func (d *Daemon) lock(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { _ = unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", d.LockFile, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", d.LockFile, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return filelock.Wait(ctx, f, 50*time.Millisecond)
 }
 
 // Start starts the daemon, or reuses the one running for this service.
