@@ -536,7 +536,11 @@ func (l *loader) resolveEnv(name string) (string, bool) {
 
 // checkValue reports a value that does not fit its keyword.
 func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value string) {
-	if err := kw.Check(value); err != nil {
+	err := kw.Check(value)
+	if err == nil {
+		err = checkSchedule(sec.Name, kw.Name, value)
+	}
+	if err != nil {
 		full := k.Name
 		if k.Scope != "" {
 			full += "@" + k.Scope
