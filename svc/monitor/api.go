@@ -196,8 +196,11 @@ func (d *Daemon) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	rc.Flush()
 	enc := json.NewEncoder(w)
+	// The first line says the subscription is on: a client that waits
+	// for it misses no later event.
+	enc.Encode(Event{Time: d.opts.Now(), Kind: EventSubscribed, Message: "subscribed"})
+	rc.Flush()
 	for {
 		select {
 		case <-r.Context().Done():

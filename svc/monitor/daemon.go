@@ -224,17 +224,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("daemon: another daemon runs on %s (it holds %s)", d.opts.Root, fl.Path())
 	}
 	defer fl.Unlock()
+	d.mu.Lock()
+	d.started = d.opts.Now()
+	d.mu.Unlock()
+	d.Emit(EventDaemon, "", "", fmt.Sprintf("daemon started on %s, pid %d, interval %s", d.opts.Node, os.Getpid(), d.opts.Interval))
+	// The first turn loads the services before the API answers, so that
+	// its first answer lists them.
+	wait := d.Step(ctx)
 	srv, err := d.serve(SocketPath(d.opts.Root))
 	if err != nil {
+		d.cancelTask()
+		d.wg.Wait()
 		return err
 	}
-	d.started = d.opts.Now()
-	d.Emit(EventDaemon, "", "", fmt.Sprintf("daemon started on %s, pid %d, interval %s", d.opts.Node, os.Getpid(), d.opts.Interval))
 	for ctx.Err() == nil {
-		wait := d.Step(ctx)
 		if err := d.opts.Sleep(ctx, wait); err != nil {
 			break
 		}
+		wait = d.Step(ctx)
 	}
 	d.Emit(EventDaemon, "", "", "daemon stopping")
 	d.shutdown()
@@ -518,6 +525,11 @@ func (d *Daemon) reloadNode(ctx context.Context, now time.Time) {
 func (d *Daemon) taskSet(ctx context.Context, now time.Time, scope, storeDir string, defs map[string]string, old *taskSet) *taskSet {
 	set := &taskSet{scope: scope, tasks: map[string]*taskEntry{}}
 	st := schedule.NewStore(storeDir)
+	// Made now rather than at the first save: the service's var
+	// directory then changes only when an action runs (CachedStatus).
+	if err := os.MkdirAll(storeDir, 0o755); err != nil {
+		d.opts.Logger.Error("task store", "scope", scope, "error", err)
+	}
 	for name, def := range defs {
 		if old != nil {
 			if te, ok := old.tasks[name]; ok && te.def == def {

@@ -14,6 +14,7 @@ const (
 	EventAction        = "action"        // an action of the daemon ended (monitor action, fix)
 	EventConfig        = "config"        // a service configuration was (re)loaded, or refused
 	EventDaemon        = "daemon"        // the daemon started or is stopping
+	EventSubscribed    = "subscribed"    // the first line of every stream (Seq 0): the subscription is on
 	eventBufferPerSink = 256
 )
 
