@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svckit/svckit/svc/monitor"
+)
+
+// daemonProc is a nodemgr daemon run process.
+type daemonProc struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+func startDaemon(t *testing.T, bin, root string) *daemonProc {
+	t.Helper()
+	p := &daemonProc{stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, "--root", root, "--node", "spd01", "daemon", "run", "--fake", "--interval", "1s", "--shutdown-grace", "2s")
+	p.cmd.Stderr = p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	// Wait for the API to list the service's first status (bounded).
+	c := monitor.NewClient(monitor.SocketPath(root))
+	var err error
+	for range 500 {
+		var st *monitor.ServiceState
+		if st, err = c.Service(context.Background(), "spdsvc01"); err == nil && st.Status != nil {
+			return p
+		}
+		if err == nil {
+			err = errors.New("no status yet")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, err, "daemon API: %s", p.stderr)
+	return p
+}
+
+// stop sends sig and waits (bounded) for the process's end.
+func (p *daemonProc) stop(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(sig))
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(60 * time.Second):
+		require.Fail(t, "the daemon did not end", "signal %s; stderr: %s", sig, p.stderr)
+		return nil
+	}
+}
+
+// TestDaemonProcess runs nodemgr daemon run --fake as a real process on
+// the 32-pod service: its API answers on the 0600 socket, daemon status
+// prints it, svcmgr print status reads it, SIGTERM stops it cleanly
+// (exit 0, socket removed, no lock held), and after a kill -9 nothing
+// stale blocks svcmgr or the next daemon.
+func TestDaemonProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds nodemgr and svcmgr")
+	}
+	dir := t.TempDir()
+	nodemgr := goBuild(t, dir, "nodemgr", ".")
+	svcmgr := goBuild(t, dir, "svcmgr", "../svcmgr")
+	root := filepath.Join(dir, "root")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+	conf, err := os.ReadFile("../../svc/testdata/spdsvc01.conf")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "spdsvc01.conf"), conf, 0o644))
+	svcArgs := func(args ...string) []string {
+		return append([]string{"--root", root, "--node", "spd01", "--fake", "-s", "spdsvc01"}, args...)
+	}
+	out, err := exec.Command(svcmgr, svcArgs("start")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	p := startDaemon(t, nodemgr, root)
+	fi, err := os.Stat(monitor.SocketPath(root))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	out, err = exec.Command(nodemgr, "--root", root, "daemon", "status").CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "spdsvc01: avail up, overall up")
+	require.Contains(t, string(out), "spdsvc01  monitor     @1s")
+
+	cached, err := exec.Command(svcmgr, svcArgs("print", "status")...).CombinedOutput()
+	require.NoError(t, err, string(cached))
+	fresh, err := exec.Command(svcmgr, svcArgs("print", "status", "--refresh")...).CombinedOutput()
+	require.NoError(t, err, string(fresh))
+	require.Equal(t, string(fresh), string(cached))
+	require.Contains(t, string(cached), "overall                   up")
+
+	// A second daemon on the root is refused.
+	out, err = exec.Command(nodemgr, "--root", root, "--node", "spd01", "daemon", "run", "--fake").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "another daemon runs")
+
+	// SIGTERM: clean exit, socket removed.
+	require.NoError(t, p.stop(t, syscall.SIGTERM), p.stderr.String())
+	_, err = os.Stat(monitor.SocketPath(root))
+	require.True(t, errors.Is(err, os.ErrNotExist))
+
+	// kill -9: the socket stays, nothing else holds.
+	p = startDaemon(t, nodemgr, root)
+	err = p.stop(t, syscall.SIGKILL)
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	_, err = os.Stat(monitor.SocketPath(root))
+	require.NoError(t, err, "a killed daemon leaves its socket")
+	// svcmgr acts at once (no lock left held), and print status reads
+	// the resources (the dead daemon's socket does not answer).
+	out, err = exec.Command(svcmgr, svcArgs("--waitlock", "0", "--rid", "ip#01db", "stop")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command(svcmgr, svcArgs("print", "status")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Regexp(t, `ip#01db +\.\.\.\. down`, string(out))
+	out, err = exec.Command(svcmgr, svcArgs("--rid", "ip#01db", "start")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	// The next daemon starts over the stale socket, with the last runs
+	// of the killed one.
+	p = startDaemon(t, nodemgr, root)
+	st, err := monitor.NewClient(monitor.SocketPath(root)).Status(context.Background())
+	require.NoError(t, err)
+	require.Len(t, st.Services, 1)
+	require.Equal(t, p.cmd.Process.Pid, st.PID)
+	for _, ts := range st.Services[0].Tasks {
+		if ts.Name == monitor.TaskStatus {
+			require.False(t, ts.LastRun.IsZero())
+		}
+	}
+	require.NoError(t, p.stop(t, syscall.SIGTERM), p.stderr.String())
+	require.False(t, strings.Contains(p.stderr.String(), "level=ERROR"), p.stderr.String())
+}
