@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,8 @@ type daemonFlags struct {
 	lockWait time.Duration
 	format   string
 	verbose  bool
+	sync     bool
+	svcmgr   string
 }
 
 // addDaemonCommands adds
@@ -70,6 +73,8 @@ func addDaemonCommands(root *cobra.Command, g *globals, stdout io.Writer) {
 	run.Flags().DurationVar(&f.grace, "shutdown-grace", monitor.DefaultShutdownGrace, "on SIGTERM, how long running tasks may finish before they are cancelled")
 	run.Flags().DurationVar(&f.lockWait, "lock-wait", monitor.DefaultLockWait, "how long a task waits for a service's action lock before it is skipped")
 	run.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every event on stderr")
+	run.Flags().BoolVar(&f.sync, "sync", true, "run sync#i0 (svcmgr sync nodes: the config to the service's other nodes) on its schedule, on the flex primary")
+	run.Flags().StringVar(&f.svcmgr, "svcmgr", "", "svcmgr program for sync nodes (default: beside nodemgr, else on PATH)")
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "print what the running daemon knows: node tasks, services, their status and tasks",
@@ -130,6 +135,13 @@ func (g *globals) newDaemon(f *daemonFlags, stderr io.Writer) (*monitor.Daemon, 
 		ServiceRunners: map[string]monitor.ServiceRunner{
 			monitor.TaskCompliance: g.serviceComplianceAuto,
 		},
+	}
+	if f.sync {
+		progs, err := (&dequeueFlags{svcmgr: f.svcmgr}).programs()
+		if err != nil {
+			return nil, err
+		}
+		opts.ServiceRunners["sync"] = g.syncNodes(progs["svcmgr"], f.fake)
 	}
 	wireMonitor(&opts)
 	return monitor.NewDaemon(opts)
@@ -195,6 +207,30 @@ func (g *globals) serviceComplianceAuto(ctx context.Context, s *svc.Service) (st
 		return "", errors.New("some modules are not ok")
 	}
 	return "every module ok", nil
+}
+
+// syncNodes runs `svcmgr -s SVC sync nodes` (its transport, its host key
+// checks) with a time limit and a bounded output.
+func (g *globals) syncNodes(svcmgr string, fakeDrivers bool) monitor.ServiceRunner {
+	return func(ctx context.Context, s *svc.Service) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, defaultLimit)
+		defer cancel()
+		argv := []string{"--root", g.root, "--node", g.node, "-s", s.Name()}
+		if fakeDrivers {
+			argv = append(argv, "--fake")
+		}
+		argv = append(argv, "sync", "nodes")
+		cmd := exec.CommandContext(ctx, svcmgr, argv...)
+		out := &cappedBuffer{max: maxOutput}
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.WaitDelay = waitDelay
+		err := cmd.Run()
+		text := strings.TrimSpace(out.String())
+		if err != nil {
+			return "", fmt.Errorf("svcmgr sync nodes: %w: %s", err, lastLine(text))
+		}
+		return lastLine(text), nil
+	}
 }
 
 func writeDaemonStatus(w io.Writer, st *monitor.NodeState) error {

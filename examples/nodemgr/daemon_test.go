@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/monitor"
 )
 
@@ -27,7 +29,7 @@ type daemonProc struct {
 func startDaemon(t *testing.T, bin, root string) *daemonProc {
 	t.Helper()
 	p := &daemonProc{stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "--root", root, "--node", "spd01", "daemon", "run", "--fake", "--interval", "1s", "--shutdown-grace", "2s")
+	p.cmd = exec.Command(bin, "--root", root, "--node", "spd01", "daemon", "run", "--fake", "--sync=false", "--interval", "1s", "--shutdown-grace", "2s")
 	p.cmd.Stderr = p.stderr
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
@@ -148,4 +150,39 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	require.NoError(t, p.stop(t, syscall.SIGTERM), p.stderr.String())
 	require.False(t, strings.Contains(p.stderr.String(), "level=ERROR"), p.stderr.String())
+}
+
+// TestSyncNodesRunner checks the sync#i0 runner's command line and that
+// a failing svcmgr is the task's error, with its last line.
+func TestSyncNodesRunner(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, script, want, err string
+	}{
+		{"ok", "#!/bin/sh\necho synced\necho \"$@\"\n", "--root /r --node spd01 -s spdsvc01 --fake sync nodes", ""},
+		{"fails", "#!/bin/sh\necho 'spd02: ssh: connect refused' >&2\nexit 1\n", "", "spd02: ssh: connect refused"},
+	}
+	s := loadFakeService(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := filepath.Join(dir, tt.name)
+			require.NoError(t, os.WriteFile(bin, []byte(tt.script), 0o755))
+			g := &globals{root: "/r", node: "spd01"}
+			out, err := g.syncNodes(bin, true)(context.Background(), s)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, out)
+		})
+	}
+}
+
+func loadFakeService(t *testing.T) *svc.Service {
+	t.Helper()
+	s, err := svc.Load(context.Background(), "../../svc/testdata/spdsvc01.conf",
+		svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), VarDir: t.TempDir(), NoTriggers: true})
+	require.NoError(t, err)
+	return s
 }

@@ -65,9 +65,11 @@ type DaemonOptions struct {
 	// a runner is not scheduled.
 	NodeRunners map[string]NodeRunner
 	// ServiceRunners run the service tasks by name: TaskCompliance, and
-	// "sync" for every sync resource. They run holding the service's
-	// action lock (waiting LockWait for it). A task without a runner is
-	// not scheduled. The status and monitor tasks are the daemon's own.
+	// "sync" for every sync resource (on the flex primary only). The
+	// compliance runner runs holding the service's action lock (waiting
+	// LockWait for it); sync, which changes the other nodes' configs,
+	// does not. A task without a runner is not scheduled. The status and
+	// monitor tasks are the daemon's own.
 	ServiceRunners map[string]ServiceRunner
 	// LockWait is how long an acting task waits for the service's lock
 	// before it is skipped until its next run. Default 5s.
@@ -403,11 +405,15 @@ func (d *Daemon) runServiceTask(ctx context.Context, e *serviceEntry, name strin
 	if runnerName == "sync" && s.FlexPrimary() != "" && s.FlexPrimary() != s.Node() {
 		return "", &skipError{"sync nodes runs on the flex primary " + s.FlexPrimary()}
 	}
-	unlock, err := s.Lock(ctx, "daemon "+name, d.opts.LockWait)
-	if err != nil {
-		return "", &skipError{err.Error()}
+	// sync nodes changes the other nodes' configs, not this node's
+	// resources: it does not hold the service's lock.
+	if runnerName != "sync" {
+		unlock, err := s.Lock(ctx, "daemon "+name, d.opts.LockWait)
+		if err != nil {
+			return "", &skipError{err.Error()}
+		}
+		defer unlock()
 	}
-	defer unlock()
 	msg, err := runner(ctx, s)
 	d.Emit(EventAction, e.name, "", fmt.Sprintf("%s done: %s", name, resultText(msg, err)))
 	return msg, err
