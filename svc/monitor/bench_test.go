@@ -58,7 +58,7 @@ func BenchmarkDaemonIdleCPU(b *testing.B) {
 
 // restartDown is a stand-in monitor pass until svc/monitor's Monitor is
 // on this branch: restart the containers that are down.
-func restartDown(ctx context.Context, s *svc.Service) error {
+func restartDown(ctx context.Context, s *svc.Service) (*svc.StatusReport, error) {
 	var down []string
 	for _, rs := range s.Status(ctx).Resources {
 		if !rs.Disabled && resource.Group(rs.RID) == "container" && rs.Status == resource.Down {
@@ -66,10 +66,10 @@ func restartDown(ctx context.Context, s *svc.Service) error {
 		}
 	}
 	if len(down) == 0 {
-		return nil
+		return nil, nil
 	}
 	_, err := s.Do(ctx, svc.Start, svc.ActionOptions{Selection: svc.Selection{RIDs: down}})
-	return err
+	return nil, err
 }
 
 // BenchmarkDetectionToRestart injects 100 container crashes (fake state

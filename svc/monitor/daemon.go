@@ -55,9 +55,10 @@ type DaemonOptions struct {
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Pass is the resource monitor pass of a service, run by its monitor
-	// task (svc/monitor's Monitor.Pass). Nil: the monitor task only
-	// reads the status.
-	Pass func(ctx context.Context, s *svc.Service) error
+	// task (svc/monitor's Monitor.Pass). It returns the status at the end
+	// of the pass, or nil for the daemon to read it. Nil Pass: the
+	// monitor task only reads the status.
+	Pass func(ctx context.Context, s *svc.Service) (*svc.StatusReport, error)
 	// Frozen tells whether a service is frozen: its acting tasks
 	// (compliance, sync) are then skipped. Nil: never.
 	Frozen func(s *svc.Service) bool
@@ -154,7 +155,7 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = sleepContext
 	}
 	if opts.LockWait == 0 {
 		opts.LockWait = DefaultLockWait
@@ -177,7 +178,7 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 	return d, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+func sleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -191,7 +192,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Emit publishes an event (the monitor's Options.Emit): restarts also
 // count in the metrics.
 func (d *Daemon) Emit(kind, service, rid, message string) {
-	if kind == EventRestart {
+	if kind == restartKind {
 		d.metrics.restarts.WithLabelValues(service, rid).Inc()
 	}
 	d.opts.Logger.Info(message, "kind", kind, "service", service, "rid", rid)
@@ -380,15 +381,16 @@ func (d *Daemon) runServiceTask(ctx context.Context, e *serviceEntry, name strin
 	d.mu.Unlock()
 	switch name {
 	case TaskStatus:
-		d.refreshStatus(ctx, e, s, 0)
+		d.refreshStatus(ctx, e, s, nil, 0)
 		return "status read", nil
 	case TaskMonitor:
 		begin := time.Now()
+		var rep *svc.StatusReport
 		var err error
 		if d.opts.Pass != nil {
-			err = d.opts.Pass(ctx, s)
+			rep, err = d.opts.Pass(ctx, s)
 		}
-		d.refreshStatus(ctx, e, s, time.Since(begin))
+		d.refreshStatus(ctx, e, s, rep, time.Since(begin))
 		if err != nil {
 			return "", err
 		}
@@ -428,8 +430,10 @@ func resultText(msg string, err error) string {
 
 // refreshStatus reads the status of every resource, keeps it for the API
 // and the metrics, and publishes the resources that went down or up.
-func (d *Daemon) refreshStatus(ctx context.Context, e *serviceEntry, s *svc.Service, passTook time.Duration) {
-	rep := s.Status(ctx)
+func (d *Daemon) refreshStatus(ctx context.Context, e *serviceEntry, s *svc.Service, rep *svc.StatusReport, passTook time.Duration) {
+	if rep == nil {
+		rep = s.Status(ctx)
+	}
 	now := d.opts.Now()
 	d.mu.Lock()
 	prev := e.status

@@ -43,10 +43,10 @@ func TestDaemon32Pods(t *testing.T) {
 	var passes atomic.Int32
 	d := newDaemon(t, root, clock, func(o *monitor.DaemonOptions) {
 		o.Registry = reg
-		o.Pass = func(ctx context.Context, s *svc.Service) error {
+		o.Pass = func(ctx context.Context, s *svc.Service) (*svc.StatusReport, error) {
 			require.Equal(t, "spdsvc01", s.Name())
 			passes.Add(1)
-			return nil
+			return nil, nil
 		}
 	})
 	ctx := context.Background()
@@ -120,13 +120,13 @@ func TestLockNeverOverlaps(t *testing.T) {
 	d := newDaemon(t, root, clock, func(o *monitor.DaemonOptions) {
 		o.Registry = reg
 		o.LockWait = 30 * time.Second
-		o.Pass = func(ctx context.Context, s *svc.Service) error {
+		o.Pass = func(ctx context.Context, s *svc.Service) (*svc.StatusReport, error) {
 			for _, a := range []svc.Action{svc.Stop, svc.Start} {
 				if _, err := s.Do(ctx, a, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"ip#03db"}}}); err != nil {
-					return err
+					return nil, err
 				}
 			}
-			return nil
+			return nil, nil
 		}
 		o.ServiceRunners = map[string]monitor.ServiceRunner{monitor.TaskCompliance: func(ctx context.Context, s *svc.Service) (string, error) {
 			begin := time.Now()

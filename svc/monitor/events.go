@@ -9,7 +9,6 @@ import (
 const (
 	EventResourceDown  = "resource_down" // a resource went from up to down between two status reads
 	EventResourceUp    = "resource_up"   // a resource went from down to up
-	EventRestart       = "restart"       // the monitor restarted a resource
 	EventTask          = "task"          // a scheduled task ran (Message: its result)
 	EventAction        = "action"        // an action of the daemon ended (monitor action, fix)
 	EventConfig        = "config"        // a service configuration was (re)loaded, or refused
@@ -17,6 +16,10 @@ const (
 	EventSubscribed    = "subscribed"    // the first line of every stream (Seq 0): the subscription is on
 	eventBufferPerSink = 256
 )
+
+// restartKind is the kind the monitor emits for a restart tried: the
+// daemon counts them in svckit_resource_restarts_total.
+const restartKind = "restart"
 
 // Event is one line of the daemon's event stream (GET /events: one JSON
 // object per line).
