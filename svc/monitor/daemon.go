@@ -104,6 +104,7 @@ type Daemon struct {
 	nodeConf NodeConf
 	nodeErr  string
 	inflight map[string]bool // "scope/task": a task never runs twice at once, across reloads
+	ignored  map[string]bool // configurations reported as ignored
 }
 
 type serviceEntry struct {
@@ -132,6 +133,18 @@ type taskEntry struct {
 	result   string
 	message  string
 	duration time.Duration
+}
+
+// warned tells whether the ignored configuration name was reported
+// already, and records it.
+func (d *Daemon) warned(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ignored[name] {
+		return true
+	}
+	d.ignored[name] = true
+	return false
 }
 
 // NewDaemon checks the options; it does no I/O.
@@ -173,6 +186,7 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 		metrics:  newMetrics(),
 		services: map[string]*serviceEntry{},
 		inflight: map[string]bool{},
+		ignored:  map[string]bool{},
 	}
 	d.taskCtx, d.cancelTask = context.WithCancel(context.Background())
 	return d, nil
@@ -482,6 +496,14 @@ func (d *Daemon) reload(ctx context.Context, now time.Time) {
 	for _, ent := range ents {
 		name, ok := strings.CutSuffix(ent.Name(), ".conf")
 		if !ok || ent.IsDir() || slices.Contains(notServices, name) || store.ValidServiceName(name) != nil {
+			continue
+		}
+		if !ent.Type().IsRegular() {
+			// A symbolic link could make the daemon parse, and show in
+			// its load errors, a file from anywhere.
+			if !d.warned(name) {
+				d.Emit(EventConfig, name, "", fmt.Sprintf("%s: not a regular file, ignored", filepath.Join(dir, ent.Name())))
+			}
 			continue
 		}
 		seen[name] = true

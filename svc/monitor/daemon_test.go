@@ -95,6 +95,20 @@ func TestDaemon32Pods(t *testing.T) {
 	require.NotEqual(t, sum, ss.Checksum)
 	require.Equal(t, int32(4), passes.Load(), "the monitor goes on with the previous config")
 
+	// Names that are no service, and a symbolic link, are not loaded.
+	etc := filepath.Join(root, "etc")
+	require.NoError(t, os.WriteFile(filepath.Join(etc, "bad name.conf"), []byte("[DEFAULT]\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(etc, "svckit.conf"), []byte("[store]\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(etc, "..conf"), []byte("[DEFAULT]\n"), 0o644))
+	secret := filepath.Join(t.TempDir(), "shadow")
+	require.NoError(t, os.WriteFile(secret, []byte("root:$6$secret\n"), 0o600))
+	require.NoError(t, os.Symlink(secret, filepath.Join(etc, "linked.conf")))
+	d.Step(ctx)
+	d.Wait()
+	st := d.State()
+	require.Len(t, st.Services, 1)
+	require.NotContains(t, st.Services[0].LoadError, "secret")
+
 	// A removed config: the service is no longer handled.
 	require.NoError(t, os.Remove(p))
 	d.Step(ctx)
