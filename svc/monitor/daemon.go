@@ -313,33 +313,35 @@ func (d *Daemon) Step(ctx context.Context) time.Duration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	wait := d.opts.Interval
-	schedule := func(set *taskSet, svcEntry *serviceEntry) {
+	launch := func(set *taskSet, svcEntry *serviceEntry) {
 		if set == nil {
 			return
 		}
 		for _, name := range slices.Sorted(maps.Keys(set.tasks)) {
 			te := set.tasks[name]
 			key := set.scope + "/" + name
-			if !d.inflight[key] {
-				if run, err := te.task.ClaimDue(now); err == nil {
-					d.inflight[key] = true
-					d.wg.Add(1)
-					go d.runTask(set, name, te, run, svcEntry)
-					continue
-				}
+			if d.inflight[key] {
+				// Looked at again by a turn after it ends, within
+				// Interval.
+				continue
+			}
+			if run, err := te.task.ClaimDue(now); err == nil {
+				d.inflight[key] = true
+				d.wg.Add(1)
+				go d.runTask(set, name, te, run, svcEntry)
+				continue
 			}
 			if next, ok := te.task.Next(now); ok && next.Sub(now) < wait {
 				wait = max(next.Sub(now), 0)
 			}
 		}
 	}
-	schedule(d.node, nil)
+	launch(d.node, nil)
 	for _, name := range slices.Sorted(maps.Keys(d.services)) {
 		e := d.services[name]
-		schedule(e.tasks, e)
+		launch(e.tasks, e)
 	}
-	// A task just started may be due again as soon as it ends; the next
-	// turn comes within Interval anyway. Never spin.
+	// Never spin.
 	return max(wait, 10*time.Millisecond)
 }
 

@@ -228,3 +228,40 @@ func TestServiceTasks(t *testing.T) {
 		})
 	}
 }
+
+// TestStepWait checks how long the loop sleeps: until the next due task,
+// at most the interval, never zero.
+func TestStepWait(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		extra    string
+		advance  time.Duration
+		want     time.Duration
+	}{
+		{"monitor every interval", 2 * time.Second, "", 0, 2 * time.Second},
+		{"half-way through", 2 * time.Second, "", 1500 * time.Millisecond, 500 * time.Millisecond},
+		{"monitor slower than the interval", 2 * time.Second, "monitor_schedule = @1m\n", 0, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newRoot(t, "")
+			if tt.extra != "" {
+				p := filepath.Join(root, "etc", "spdsvc01.conf")
+				b, err := os.ReadFile(p)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(p, []byte(strings.Replace(string(b), "[DEFAULT]\n", "[DEFAULT]\n"+tt.extra, 1)), 0o644))
+			}
+			clock := newClock()
+			d := newDaemon(t, root, clock, func(o *monitor.DaemonOptions) {
+				o.Interval = tt.interval
+				o.Pass = func(context.Context, *svc.Service) (*svc.StatusReport, error) { return nil, nil }
+			})
+			d.Step(context.Background())
+			d.Wait()
+			clock.Add(tt.advance)
+			require.Equal(t, tt.want, d.Step(context.Background()))
+			d.Wait()
+		})
+	}
+}
