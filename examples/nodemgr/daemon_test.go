@@ -186,3 +186,24 @@ func loadFakeService(t *testing.T) *svc.Service {
 	require.NoError(t, err)
 	return s
 }
+
+// TestDaemonNodeRunners checks the node tasks' runners of nodemgr's
+// daemon: they run nodemgr's own commands in the daemon's process; no
+// rules is a skip, an unregistered node an error naming node.conf.
+func TestDaemonNodeRunners(t *testing.T) {
+	root := t.TempDir()
+	g := &globals{root: root, node: "spd01"}
+	_, err := g.nodeComplianceAuto(context.Background())
+	require.ErrorContains(t, err, "no compliance rules")
+	_, err = g.serviceComplianceAuto(context.Background(), loadFakeService(t))
+	require.ErrorContains(t, err, "no compliance rules")
+	_, err = g.selfRunner("pushasset")(context.Background())
+	require.ErrorContains(t, err, "dbopensvc and uuid")
+	_, err = g.selfRunner("get", "--param", "node.env")(context.Background())
+	require.ErrorContains(t, err, "node.env is not set")
+	_, err = g.selfRunner("set", "--param", "node.env", "--value", "PRD")(context.Background())
+	require.NoError(t, err)
+	out, err := g.selfRunner("get", "--param", "node.env")(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "PRD", out)
+}
