@@ -27,7 +27,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/svckit/svckit/examples/collector/internal/server"
+	"github.com/svckit/svckit/examples/collector/server"
 )
 
 func main() {

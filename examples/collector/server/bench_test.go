@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/svckit/svckit/examples/collector/internal/server"
+	"github.com/svckit/svckit/examples/collector/server"
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/svc/store"
 )
