@@ -25,6 +25,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.Keep, "keep", false, "keep the node roots for inspection")
 	fs.StringVar(&opts.Dir, "dir", "", "where to make the temporary directory of the node roots (default: the system's)")
 	faults := fs.String("faults", "", "fail calls of the fake drivers: rid:action[:nth[:message]],... (as SVCKIT_FAKE_FAULTS)")
+	fs.StringVar(&opts.Store, "store", StoreCollector, "where the config goes: collector (examples/collector in process on loopback, SQLite in the run's directory: form over HTTP, nodes register and pull from its API) or dir (a directory store)")
 	format := fs.String("format", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
