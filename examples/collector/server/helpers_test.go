@@ -195,7 +195,7 @@ func (e *env) register(node string) string {
 }
 
 func seedExport(t testing.TB, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "compliance", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "compliance", "testdata", name))
 	require.NoError(t, err)
 	return b
 }
