@@ -38,6 +38,10 @@ type StatusReport struct {
 	Time      time.Time        `json:"time"`
 }
 
+// nameWidth is the width of the name column of print status, the
+// reference's "%-20s".
+const nameWidth = 20
+
 // accessoryGroups are the groups print status shows under "accessory";
 // they do not count in avail.
 var accessoryGroups = map[string]bool{"sync": true, "task": true}
@@ -51,6 +55,8 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	ctx = s.redactingContext(ctx)
 	rep := &StatusReport{Service: s.name, Node: s.node, Time: time.Now()}
 	rep.Resources = make([]ResourceStatus, len(s.resources))
+	// problem[i]: resource i logged an error that is no resource.Note.
+	problem := make([]bool, len(s.resources))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i, r := range s.resources {
@@ -74,13 +80,14 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 			rs.Status = standby(st, f)
 			if err != nil {
 				rs.Log = append(rs.Log, s.Redact(err.Error()))
+				problem[i] = !resource.IsNote(err)
 			}
 			rep.Resources[i] = rs
 		}()
 	}
 	wg.Wait()
 	avail, optional, overall := resource.Undef, resource.Undef, resource.Undef
-	for _, rs := range rep.Resources {
+	for i, rs := range rep.Resources {
 		if rs.Disabled || rs.Encap {
 			continue
 		}
@@ -100,7 +107,7 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 		} else {
 			avail = avail.Merge(st)
 		}
-		if len(rs.Log) > 0 {
+		if problem[i] {
 			overall = overall.Merge(resource.Warn)
 		}
 	}
@@ -177,16 +184,29 @@ func standby(st resource.Status, f resource.Flags) resource.Status {
 //	'- accessory
 //	   '- sync#i0        .... up         rsync svc config to drpnodes, nodes
 //
-// Disabled resources are left out unless opts.ShowDisabled.
+// Disabled resources are left out unless opts.ShowDisabled. A rid too
+// long for the seed's 20-character column (container#dockerd) is on a
+// line of its own, its flags, status and label on the next:
+//
+//	|  |- container#dockerd
+//	|  |                 .... up         dockerd /spdsvc01/docker pid 4242
 func (rep *StatusReport) Render(opts StatusOptions) string {
 	var b strings.Builder
-	row := func(name, flags, status, label string) {
-		line := fmt.Sprintf("%-20s %4s %-10s %s", name, flags, status, label)
+	// row writes a line of the tree; a name longer than the seed's
+	// 20-character column (container#dockerd under avail) goes on a line
+	// of its own and its columns on the next, after cont (the branch's
+	// continuation), so that every status stays in its column.
+	row := func(name, cont, flags, status, label string) {
+		if len(name) > nameWidth {
+			b.WriteString(name + "\n")
+			name = strings.TrimRight(cont, " ")
+		}
+		line := fmt.Sprintf("%-*s %4s %-10s %s", nameWidth, name, flags, status, label)
 		b.WriteString(strings.TrimRight(line, " "))
 		b.WriteByte('\n')
 	}
 	b.WriteString(rep.Service + "\n")
-	row("overall", "", rep.Overall.String(), "")
+	row("overall", "", "", rep.Overall.String(), "")
 	var main, acc []ResourceStatus
 	for _, rs := range rep.Resources {
 		if rs.Disabled && !opts.ShowDisabled {
@@ -202,18 +222,18 @@ func (rep *StatusReport) Render(opts StatusOptions) string {
 	if len(acc) == 0 {
 		availBranch, availPad = "'- ", "   "
 	}
-	row(availBranch+"avail", "", rep.Avail.String(), "")
+	row(availBranch+"avail", availPad, "", rep.Avail.String(), "")
 	for i, rs := range main {
 		branch := "|- "
 		if i == len(main)-1 {
 			branch = "'- "
 		}
-		row(availPad+branch+rs.RID, rs.Flags, rs.Status.Final().String(), rs.Label)
+		cont := "|  "
+		if i == len(main)-1 {
+			cont = "   "
+		}
+		row(availPad+branch+rs.RID, availPad+cont, rs.Flags, rs.Status.Final().String(), rs.Label)
 		for _, l := range rs.Log {
-			cont := "|  "
-			if i == len(main)-1 {
-				cont = "   "
-			}
 			b.WriteString(availPad + cont + "   # " + l + "\n")
 		}
 	}
@@ -224,7 +244,11 @@ func (rep *StatusReport) Render(opts StatusOptions) string {
 			if i == len(acc)-1 {
 				branch = "'- "
 			}
-			row("   "+branch+rs.RID, rs.Flags, rs.Status.Final().String(), rs.Label)
+			cont := "   |  "
+			if i == len(acc)-1 {
+				cont = "      "
+			}
+			row("   "+branch+rs.RID, cont, rs.Flags, rs.Status.Final().String(), rs.Label)
 			for _, l := range rs.Log {
 				b.WriteString("   " + "   " + "   # " + l + "\n")
 			}
