@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,6 +92,9 @@ var formPage = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 </div>
 {{- end}}
 <form method="post" novalidate>
+{{- range .Hidden}}
+<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{- end}}
 {{- range .Fields}}{{$id := .ID}}
 <div class="field{{if .Errors}} invalid{{end}}{{if eq .Control "checkbox"}} check{{end}}" id="field-{{.ID}}">
 {{- if eq .Control "checkbox"}}
@@ -155,7 +160,11 @@ type pageView struct {
 	// Secrets tells whether the form has a secret input to type again.
 	Secrets bool
 	Result  *Result
+	// Hidden are the program's hidden fields (Options.HiddenFields).
+	Hidden []hiddenField
 }
+
+type hiddenField struct{ Name, Value string }
 
 type fieldView struct {
 	ID, Label, Help, Hint string
@@ -317,7 +326,13 @@ func bounds(in formtemplate.Input, unit string) string {
 	return ""
 }
 
-func (h *Handler) writePage(w http.ResponseWriter, status int, v pageView) {
+func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, status int, v pageView) {
+	if h.opts.HiddenFields != nil {
+		fields := h.opts.HiddenFields(r)
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			v.Hidden = append(v.Hidden, hiddenField{Name: name, Value: fields[name]})
+		}
+	}
 	var buf bytes.Buffer
 	if err := formPage.Execute(&buf, v); err != nil {
 		h.logger.Error("formtemplate/web: rendering the page", "form", h.form.Label, "error", err)
