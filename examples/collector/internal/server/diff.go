@@ -39,10 +39,12 @@ func (l diffLine) Class() string {
 }
 
 // lineDiff compares the configs of two revisions line by line with
-// go-udiff (the Myers/LCS diff of gopls). Both are redacted first: a
-// changed password shows as a changed line, never as its value.
+// go-udiff (the Myers/LCS diff of gopls), then redacts each line shown
+// with the secrets of both configs: a changed password shows as a
+// changed line, never as its value.
 func lineDiff(from, to *Revision) *diffView {
-	a, b := secret.RedactCommand(from.EnvFile), secret.RedactCommand(to.EnvFile)
+	a, b := from.EnvFile, to.EnvFile
+	set := secret.NewSet(append(secret.Assignments(a), secret.Assignments(b)...)...)
 	v := &diffView{From: from, To: to}
 	u, err := udiff.ToUnifiedDiff("", "", a, udiff.Lines(a, b), 3)
 	if err != nil {
@@ -69,7 +71,7 @@ func lineDiff(from, to *Revision) *diffView {
 				op = "+"
 				ins++
 			}
-			hv.Lines = append(hv.Lines, diffLine{Op: op, Text: strings.TrimSuffix(l.Content, "\n")})
+			hv.Lines = append(hv.Lines, diffLine{Op: op, Text: set.Redact(strings.TrimSuffix(l.Content, "\n"))})
 		}
 		v.Added += ins
 		v.Removed += del

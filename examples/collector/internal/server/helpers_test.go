@@ -94,9 +94,13 @@ func postgresURL(t testing.TB) string {
 }
 
 // Credentials of the test users.
+// alice and bob are limited to their apps; they share the admin's
+// password (one bcrypt hash for the three keeps the tests fast).
 const (
 	adminUser = "admin"
 	adminPass = "s3cr3t-admin-pw"
+	aliceUser = "alice"
+	bobUser   = "bob"
 )
 
 // env is a collector on a real loopback listener.
@@ -128,7 +132,8 @@ func newEnv(t testing.TB, open func(testing.TB) *server.DB, opts server.Options)
 	db := open(t)
 	h, err := bcrypt.GenerateFromPassword([]byte(adminPass), bcrypt.MinCost)
 	require.NoError(t, err)
-	users, err := server.ParseUsers("users", []byte("# test users\n"+adminUser+":"+string(h)+"\n"))
+	users, err := server.ParseUsers("users", []byte("# test users\n"+adminUser+":"+string(h)+"\n"+
+		aliceUser+":"+string(h)+":apps=RIVER_SPD\n"+bobUser+":"+string(h)+":apps=OTHER,THIRD\n"))
 	require.NoError(t, err)
 	buf := &syncBuffer{}
 	opts.Users = users
