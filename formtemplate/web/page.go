@@ -66,6 +66,9 @@ var formPage = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 </head>
 <body>
 <main>
+{{- with .Nav}}
+<nav id="nav">{{range .}}<a href="{{.Href}}">{{.Label}}</a> {{end}}</nav>
+{{- end}}
 <h1>{{.Label}}</h1>
 {{with .Description}}<p class="description">{{.}}</p>{{end}}
 {{- if .Result}}
@@ -162,6 +165,7 @@ type pageView struct {
 	Result  *Result
 	// Hidden are the program's hidden fields (Options.HiddenFields).
 	Hidden []hiddenField
+	Nav    []Link
 }
 
 type hiddenField struct{ Name, Value string }
@@ -327,6 +331,7 @@ func bounds(in formtemplate.Input, unit string) string {
 }
 
 func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, status int, v pageView) {
+	v.Nav = h.opts.Nav
 	if h.opts.HiddenFields != nil {
 		fields := h.opts.HiddenFields(r)
 		for _, name := range slices.Sorted(maps.Keys(fields)) {

@@ -52,6 +52,14 @@ type Options struct {
 	// fields of these names are dropped from the answers. The names must
 	// not be ids of the form's inputs.
 	HiddenFields func(r *http.Request) map[string]string
+	// Nav are links shown above the form, back to the program's other
+	// pages.
+	Nav []Link
+}
+
+// Link is a link of Options.Nav.
+type Link struct {
+	Label, Href string
 }
 
 // Submission is what a valid POST produced, handed to the Store.

@@ -150,6 +150,7 @@ func (s *Server) formHandler(f NamedForm) (http.Handler, error) {
 		MaxBodyBytes: MaxPageForm,
 		CrossOrigin:  s.cross,
 		Logger:       s.log,
+		Nav:          []web.Link{{Label: "Services", Href: "/services"}, {Label: "Nodes", Href: "/nodes"}, {Label: "Forms", Href: "/forms"}},
 		HiddenFields: func(r *http.Request) map[string]string {
 			if sess, _ := s.session(r); sess != nil {
 				return map[string]string{csrfField: sess.csrf}
