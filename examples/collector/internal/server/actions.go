@@ -631,3 +631,53 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// leaseNodes lists the nodes that have running actions whose lease ran
+// out at now.
+func (d *DB) leaseNodes(ctx context.Context, now time.Time) ([]string, error) {
+	return d.strings(ctx, `SELECT DISTINCT nodename FROM actions WHERE status = ? AND lease_until_ns < ? ORDER BY nodename`, StatusRunning, now.UnixNano())
+}
+
+// SweepLeases returns to the queue every running action whose lease ran
+// out (or expires it after MaxAttempts claims), and notifies the nodes
+// whose actions wait again: a node that died running an action gets it
+// back when it comes back, without waiting for a new one. It returns the
+// nodes notified.
+func (s *Server) SweepLeases(ctx context.Context) ([]string, error) {
+	l := s.lease().norm()
+	nodes, err := s.db.leaseNodes(ctx, l.Now)
+	if err != nil {
+		return nil, err
+	}
+	var notified []string
+	for _, n := range nodes {
+		if err := s.db.requeueExpired(ctx, n, l); err != nil {
+			return notified, err
+		}
+		var waiting int
+		if err := s.db.sql.QueryRowContext(ctx, s.db.q(`SELECT COUNT(*) FROM actions WHERE nodename = ? AND status = ?`), n, StatusQueued).Scan(&waiting); err != nil {
+			return notified, err
+		}
+		if waiting > 0 {
+			s.notify(n)
+			notified = append(notified, n)
+		}
+	}
+	return notified, nil
+}
+
+// SweepEvery runs SweepLeases every interval until ctx ends.
+func (s *Server) SweepEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.SweepLeases(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("sweeping action leases", "error", err)
+			}
+		}
+	}
+}

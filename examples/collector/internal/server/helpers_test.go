@@ -105,10 +105,11 @@ const (
 
 // env is a collector on a real loopback listener.
 type env struct {
-	t   testing.TB
-	db  *server.DB
-	srv *httptest.Server
-	log *syncBuffer
+	t    testing.TB
+	db   *server.DB
+	coll *server.Server
+	srv  *httptest.Server
+	log  *syncBuffer
 }
 
 type syncBuffer struct {
@@ -144,7 +145,7 @@ func newEnv(t testing.TB, open func(testing.TB) *server.DB, opts server.Options)
 	srv.Config = hs
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv, log: buf}
+	return &env{t: t, db: db, coll: s, srv: srv, log: buf}
 }
 
 func (e *env) api() string { return e.srv.URL + server.APIPrefix }

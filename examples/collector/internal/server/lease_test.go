@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -80,5 +82,45 @@ func TestActionLease(t *testing.T) {
 		clk.Add(time.Hour)
 		require.Empty(t, dequeue(), "a reported action never returns")
 		require.Equal(t, server.StatusDone, status().Status)
+	})
+}
+
+// The sweeper returns a dead claim's action to the queue and tells the
+// node, without waiting for the node's next dequeue.
+func TestLeaseSweep(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(testing.TB) *server.DB) {
+		clk := newClock()
+		e := newEnv(t, open, server.Options{Now: clk.Now, ActionLease: time.Minute})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		require.NoError(t, ln.(*net.TCPListener).SetDeadline(time.Now().Add(20*time.Second)))
+		accept := func() {
+			c, err := ln.Accept()
+			require.NoError(t, err)
+			c.Close()
+		}
+		uuid := e.registerAt("spd01", ln.Addr().String())
+		var q actionAnswer
+		require.Equal(t, http.StatusOK, e.call("POST", "/actions", adminUser, adminPass, map[string]any{"nodename": "spd01", "argv": []string{"nodemgr", "pushasset"}}, &q))
+		accept()
+		var got actionsAnswer
+		require.Equal(t, http.StatusOK, e.call("POST", "/actions/dequeue", "spd01", uuid, nil, &got))
+		require.Len(t, got.Data, 1)
+
+		ctx := context.Background()
+		notified, err := e.coll.SweepLeases(ctx)
+		require.NoError(t, err)
+		require.Empty(t, notified, "the lease holds")
+		clk.Add(61 * time.Second)
+		notified, err = e.coll.SweepLeases(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []string{"spd01"}, notified)
+		accept()
+		e.coll.WaitNotify()
+		a, err := e.db.Action(ctx, q.Data.ID, "")
+		require.NoError(t, err)
+		require.Equal(t, server.StatusQueued, a.Status)
+		require.Equal(t, int64(1), a.Attempt)
 	})
 }
