@@ -83,6 +83,8 @@ func (s *Server) mountPages() {
 	}
 }
 
+type sessionKey struct{}
+
 // page wraps a page handler: a session or the login page; on POST the
 // origin and CSRF checks.
 func (s *Server) page(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
@@ -111,7 +113,8 @@ func (s *Server) page(h func(http.ResponseWriter, *http.Request, *session)) http
 				return
 			}
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess.p)), sess)
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxKey{}, sess.p), sessionKey{}, sess)
+		h(w, r.WithContext(ctx), sess)
 	}
 }
 
@@ -152,7 +155,7 @@ func (s *Server) formHandler(f NamedForm) (http.Handler, error) {
 		Logger:       s.log,
 		Nav:          []web.Link{{Label: "Services", Href: "/services"}, {Label: "Nodes", Href: "/nodes"}, {Label: "Forms", Href: "/forms"}},
 		HiddenFields: func(r *http.Request) map[string]string {
-			if sess, _ := s.session(r); sess != nil {
+			if sess, ok := r.Context().Value(sessionKey{}).(*session); ok {
 				return map[string]string{csrfField: sess.csrf}
 			}
 			return nil
@@ -254,6 +257,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.errorPage(w, r, nil, http.StatusRequestEntityTooLarge, "the login form is larger than the collector takes")
+			return
+		}
 		s.errorPage(w, r, nil, http.StatusBadRequest, "the login form does not parse")
 		return
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -357,4 +358,64 @@ func TestSeedYAMLForm(t *testing.T) {
 	cur, err := e.db.GetService(context.Background(), "spdsvc01")
 	require.NoError(t, err)
 	require.Contains(t, cur.EnvFile, "names = spdsvc01-pod2")
+}
+
+// Hostile requests to the pages: forged or oversized cookies and
+// bodies, a user name with markup, basic auth (the pages take a session
+// only), the JSON variant of the form with the token in a header.
+func TestPagesHostile(t *testing.T) {
+	e := newEnv(t, openSQLite, server.Options{})
+	b := e.browser()
+	// A forged session cookie is no session.
+	u, err := url.Parse(e.srv.URL)
+	require.NoError(t, err)
+	b.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "collector_session", Value: "forged"}})
+	require.Equal(t, http.StatusSeeOther, b.get("/services").status)
+	b.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "collector_session", Value: strings.Repeat("A", 4000)}})
+	require.Equal(t, http.StatusSeeOther, b.get("/services").status)
+	// Basic auth opens the API, not the pages.
+	req, err := http.NewRequest("GET", e.srv.URL+"/services", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(adminUser, adminPass)
+	resp, err := b.hc.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+
+	// Markup as a user name comes back escaped.
+	page := b.get("/login")
+	ans := b.post("/login", url.Values{"csrf_token": {token(t, page.body)}, "username": {xss}, "password": {"x"}})
+	require.Equal(t, http.StatusUnauthorized, ans.status)
+	require.NotContains(t, ans.body, "<script")
+	require.Contains(t, ans.body, `value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"`)
+	// An oversized login body.
+	page = b.get("/login")
+	ans = b.post("/login", url.Values{"csrf_token": {token(t, page.body)}, "username": {adminUser}, "password": {strings.Repeat("p", 20<<10)}})
+	require.Equal(t, http.StatusRequestEntityTooLarge, ans.status)
+
+	csrf := b.login(adminUser, adminPass)
+	// An oversized form body.
+	big := spdAnswers(csrf, "spdsvc01", "RIVER_SPD", 2, "pw")
+	big.Set("nodes", strings.Repeat("spd01 ", 20000))
+	ans = b.post("/forms/spd", big)
+	require.Equal(t, http.StatusRequestEntityTooLarge, ans.status)
+	// A program posts JSON answers with the token in a header.
+	body := `{"svcname": "spdsvc01", "app": "RIVER_SPD", "npods": 2, "nodes": ["spd01", "spd02"], "myrootpwd": "Json-Pw-123"}`
+	req, err = http.NewRequest("POST", e.srv.URL+"/forms/spd", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	resp, err = b.hc.Do(req)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+	require.Contains(t, string(raw), `"location": "/services/spdsvc01"`)
+	require.NotContains(t, string(raw), "Json-Pw-123")
+	// HEAD of a page: headers, no body.
+	ans = b.do("HEAD", "/services", nil, nil)
+	require.Equal(t, http.StatusOK, ans.status)
+	require.Empty(t, ans.body)
 }
