@@ -78,7 +78,7 @@ type Server struct {
 
 // New returns the API server on db.
 func New(db *DB, opts Options) *Server {
-	s := &Server{db: db, users: opts.Users, log: opts.Logger, opts: opts, mux: http.NewServeMux()}
+	s := &Server{db: db, users: opts.Users, log: opts.Logger, opts: opts, mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -145,6 +145,14 @@ func principalOf(r *http.Request) *Principal {
 }
 
 func (s *Server) principal(w http.ResponseWriter, r *http.Request) (*Principal, bool) {
+	// A browser keeps basic credentials it was given and sends them with
+	// a form another site makes it post (a text/plain body can be JSON):
+	// the API refuses what a browser says comes from another origin.
+	// Programs send neither Sec-Fetch-Site nor Origin and pass.
+	if err := s.cross.Check(r); err != nil {
+		s.fail(w, http.StatusForbidden, "cross-origin request refused")
+		return nil, false
+	}
 	name, pw, ok := r.BasicAuth()
 	if !ok {
 		return nil, true

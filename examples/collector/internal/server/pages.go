@@ -43,7 +43,6 @@ type formRoute struct {
 // session; every POST the session's CSRF token and a same-origin
 // request.
 func (s *Server) mountPages() {
-	s.cross = http.NewCrossOriginProtection()
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /logout", s.page(s.logout))

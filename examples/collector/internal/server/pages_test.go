@@ -414,6 +414,21 @@ func TestPagesHostile(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
 	require.Contains(t, string(raw), `"location": "/services/spdsvc01"`)
 	require.NotContains(t, string(raw), "Json-Pw-123")
+	// The API with a browser's cached basic credentials, posted from
+	// another site: refused, nothing queued.
+	e.register("spd01")
+	req, err = http.NewRequest("POST", e.api()+"/actions", strings.NewReader(`{"nodename":"spd01","argv":["nodemgr","pushasset"],"x":"="}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.SetBasicAuth(adminUser, adminPass)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	queued, err := e.db.Actions(context.Background(), "spd01", nil, 10)
+	require.NoError(t, err)
+	require.Empty(t, queued)
 	// HEAD of a page: headers, no body.
 	ans = b.do("HEAD", "/services", nil, nil)
 	require.Equal(t, http.StatusOK, ans.status)
