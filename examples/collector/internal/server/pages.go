@@ -17,6 +17,7 @@ import (
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/formtemplate/web"
 	"github.com/svckit/svckit/internal/nodename"
+	"github.com/svckit/svckit/internal/shellwords"
 	"github.com/svckit/svckit/resource/secret"
 	"github.com/svckit/svckit/svc/store"
 )
@@ -54,6 +55,7 @@ func (s *Server) mountPages() {
 	s.mux.HandleFunc("GET /services/{svc}/diff", s.page(s.diffPage))
 	s.mux.HandleFunc("GET /nodes", s.page(s.nodesPage))
 	s.mux.HandleFunc("GET /nodes/{node}", s.page(s.nodePage))
+	s.mux.HandleFunc("POST /nodes/{node}/actions", s.page(s.enqueuePage))
 	s.mux.HandleFunc("GET /forms", s.page(s.formsPage))
 	forms := s.opts.Forms
 	if forms == nil {
@@ -454,6 +456,7 @@ type nodeView struct {
 	Status     []CompStatus
 	Actions    []*Action
 	Services   []string
+	CSRF       string
 }
 
 func (s *Server) nodePage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -479,7 +482,7 @@ func (s *Server) nodePage(w http.ResponseWriter, r *http.Request, sess *session)
 		s.errorPage(w, r, sess, http.StatusNotFound, "node "+n+": not found")
 		return
 	}
-	v := nodeView{Node: info}
+	v := nodeView{Node: info, CSRF: sess.csrf}
 	facts, err := s.db.Facts(ctx, n)
 	if err != nil {
 		s.pageErr(w, r, sess, err)
@@ -533,6 +536,61 @@ func (s *Server) nodePage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	v.Services = vis
 	s.render(w, r, sess, http.StatusOK, "node", "Node "+n, v)
+}
+
+// enqueuePage queues the command typed on a node's page (split into
+// words as a shell would, never run by one) and notifies the node.
+func (s *Server) enqueuePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	n := r.PathValue("node")
+	ok := nodename.Check(n) == nil
+	var err error
+	if ok {
+		if ok, err = s.seesNode(ctx, sess.p, n); err == nil && ok {
+			ok, err = s.db.NodeExists(ctx, n)
+		}
+	}
+	if err != nil {
+		s.pageErr(w, r, sess, err)
+		return
+	}
+	if !ok {
+		s.errorPage(w, r, sess, http.StatusNotFound, "node "+n+": not found")
+		return
+	}
+	argv, err := shellwords.Split(r.PostForm.Get("command"))
+	if err != nil {
+		s.errorPage(w, r, sess, http.StatusBadRequest, "command: "+err.Error())
+		return
+	}
+	svc := r.PostForm.Get("service")
+	if svc != "" {
+		ok := store.ValidServiceName(svc) == nil
+		if ok {
+			if ok, err = s.db.IsServiceNode(ctx, svc, n); err == nil && ok {
+				ok, err = s.seesService(ctx, sess.p, svc)
+			}
+		}
+		if err != nil {
+			s.pageErr(w, r, sess, err)
+			return
+		}
+		if !ok {
+			s.errorPage(w, r, sess, http.StatusBadRequest, "service: "+n+" is not a node of a service of that name")
+			return
+		}
+	}
+	a, err := s.db.Enqueue(ctx, n, svc, argv, sess.p.Name)
+	if err != nil {
+		if errors.Is(err, ErrBadInput) {
+			s.errorPage(w, r, sess, http.StatusBadRequest, err.Error())
+			return
+		}
+		s.pageErr(w, r, sess, err)
+		return
+	}
+	s.notify(n)
+	http.Redirect(w, r, "/nodes/"+n+"#action-"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
 }
 
 func rulesetNames(e *compliance.Export) []string {

@@ -434,3 +434,53 @@ func TestPagesHostile(t *testing.T) {
 	require.Equal(t, http.StatusOK, ans.status)
 	require.Empty(t, ans.body)
 }
+
+// A user queues a command from a node's page: split into words, the
+// node notified; out of scope, malformed or without the token, nothing
+// is queued.
+func TestEnqueueFromPage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(testing.TB) *server.DB) {
+		e := newEnv(t, open, server.Options{NotifyPort: -1})
+		ctx := context.Background()
+		require.Equal(t, http.StatusOK, e.call("POST", "/register", aliceUser, adminPass, map[string]string{"nodename": "anode", "app": "RIVER_SPD"}, nil))
+		require.Equal(t, http.StatusOK, e.call("POST", "/register", bobUser, adminPass, map[string]string{"nodename": "bnode", "app": "OTHER"}, nil))
+		_, err := e.client(aliceUser, adminPass).Put(ctx, "alicesvc", []byte("[DEFAULT]\napp = RIVER_SPD\nnodes = anode\n"), store.Absent)
+		require.NoError(t, err)
+		b := e.browser()
+		b.login(aliceUser, adminPass)
+		page := b.get("/nodes/anode")
+		require.Contains(t, page.body, `<option value="alicesvc">alicesvc</option>`)
+		csrf := token(t, page.body)
+		ans := b.post("/nodes/anode/actions", url.Values{"csrf_token": {csrf}, "command": {`svcmgr -s alicesvc print status --format 'json'`}, "service": {"alicesvc"}})
+		require.Equal(t, http.StatusSeeOther, ans.status, ans.body)
+		as, err := e.db.Actions(ctx, "anode", nil, 10)
+		require.NoError(t, err)
+		require.Len(t, as, 1)
+		require.Equal(t, []string{"svcmgr", "-s", "alicesvc", "print", "status", "--format", "json"}, as[0].Argv)
+		require.Equal(t, "alicesvc", as[0].Service)
+		require.Equal(t, aliceUser, as[0].CreatedBy)
+		require.Equal(t, "/nodes/anode#action-"+strconv.FormatInt(as[0].ID, 10), ans.location)
+		require.Contains(t, b.get("/nodes/anode").body, `<code>svcmgr -s alicesvc print status --format json </code>`)
+
+		for _, tc := range []struct {
+			name, node, command, service string
+			status                       int
+		}{
+			{name: "another app's node", node: "bnode", command: "nodemgr pushasset", status: http.StatusNotFound},
+			{name: "no such node", node: "cnode", command: "nodemgr pushasset", status: http.StatusNotFound},
+			{name: "unbalanced quote", node: "anode", command: "nodemgr 'pushasset", status: http.StatusBadRequest},
+			{name: "empty command", node: "anode", command: "  ", status: http.StatusBadRequest},
+			{name: "not its service", node: "anode", command: "svcmgr -s x start", service: "bobsvc", status: http.StatusBadRequest},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				ans := b.post("/nodes/"+tc.node+"/actions", url.Values{"csrf_token": {csrf}, "command": {tc.command}, "service": {tc.service}})
+				require.Equal(t, tc.status, ans.status, ans.body)
+			})
+		}
+		ans = b.post("/nodes/anode/actions", url.Values{"command": {"nodemgr pushasset"}})
+		require.Equal(t, http.StatusForbidden, ans.status, "no token")
+		as, err = e.db.Actions(ctx, "", nil, 10)
+		require.NoError(t, err)
+		require.Len(t, as, 1, "nothing else was queued")
+	})
+}

@@ -153,10 +153,20 @@ Rulesets that apply: {{range .Rulesets}}{{.}} {{else}}none{{end}}.</p>
 <h2>Packages</h2>
 <p id="packages">{{range .Packages}}<code>{{.}}</code> {{else}}The node has pushed no package.{{end}}{{with .MorePkgs}} and {{.}} more{{end}}</p>
 <h2>Actions</h2>
+<form method="post" action="/nodes/{{.Node.Name}}/actions" id="enqueue">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<label for="command">Queue a command for this node (words as a shell splits them; the node runs only its allow-list: svcmgr and nodemgr verbs)</label>
+<input type="text" id="command" name="command" placeholder="nodemgr compliance check" spellcheck="false" autocomplete="off">
+{{- with .Services}}
+<label for="service">For the service</label>
+<select id="service" name="service"><option value="">(none)</option>{{range .}}<option value="{{.}}">{{.}}</option>{{end}}</select>
+{{- end}}
+<p><button type="submit">Queue</button></p>
+</form>
 <table id="actions">
 <tr><th>Id</th><th>Command</th><th>Service</th><th>Status</th><th>Claim</th><th>Exit</th><th>By</th><th>Output</th></tr>
 {{- range .Actions}}
-<tr><td>{{.ID}}</td><td><code>{{range .Argv}}{{.}} {{end}}</code></td><td>{{.Service}}</td><td>{{.Status}}{{with .LeaseUntil}} (lease until {{.}}){{end}}</td><td>{{.Attempt}}</td><td>{{with .ExitCode}}{{.}}{{end}}</td><td>{{.CreatedBy}}</td><td><pre>{{.Output}}{{.Reason}}</pre></td></tr>
+<tr id="action-{{.ID}}"><td>{{.ID}}</td><td><code>{{range .Argv}}{{.}} {{end}}</code></td><td>{{.Service}}</td><td>{{.Status}}{{with .LeaseUntil}} (lease until {{.}}){{end}}</td><td>{{.Attempt}}</td><td>{{with .ExitCode}}{{.}}{{end}}</td><td>{{.CreatedBy}}</td><td><pre>{{.Output}}{{.Reason}}</pre></td></tr>
 {{- else}}
 <tr><td colspan="8">No action.</td></tr>
 {{- end}}
