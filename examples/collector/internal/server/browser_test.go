@@ -143,6 +143,15 @@ func TestBrowserFormToRevision(t *testing.T) {
 	require.Equal(t, 0, value(t, ctx, chromedp.Evaluate[int](`document.scripts.length`)))
 	shot(t, ctx, "service.png")
 
+	// The links of the revisions table: the diff page, an old revision.
+	require.EqualValues(t, http.StatusOK, click(t, ctx, `#rev-2 a[href$="diff?from=1&to=2"]`))
+	require.Equal(t, base+"/services/spdsvc07/diff?from=1&to=2", value(t, ctx, chromedp.Location()))
+	require.Equal(t, "Revision 1 to 2", value(t, ctx, chromedp.Text(chromedp.ID("diff-title"))))
+	run(t, ctx, chromedp.Navigate(base+"/services/spdsvc07"))
+	require.EqualValues(t, http.StatusOK, click(t, ctx, `#rev-1 a`))
+	require.Equal(t, base+"/services/spdsvc07?rev=1", value(t, ctx, chromedp.Location()))
+	require.Contains(t, value(t, ctx, chromedp.TextContent(chromedp.ID("config"))), "4 pods on 2 nodes")
+
 	// Log out: the pages ask for a login again.
 	require.EqualValues(t, http.StatusOK, click(t, ctx, "#logout"))
 	require.Equal(t, base+"/login", value(t, ctx, chromedp.Location()))

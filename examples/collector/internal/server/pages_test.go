@@ -54,7 +54,7 @@ func TestPages(t *testing.T) {
 				`<td class="author">spd01</td>`, `<td class="author">admin</td>`, "Changes in revision 2 (from 1)",
 				`<div class="add">&#43;[fs#01]</div>`, `<div class="del">-run_args = -e MYSQL_ROOT_PASSWORD=xxxx</div>`,
 				`<div class="add">&#43;run_args = -e MYSQL_ROOT_PASSWORD=xxxx</div>`,
-				"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", `<a href="diff?from=1&amp;to=2">`}},
+				"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", `<a href="/services/spdsvc01/diff?from=1&amp;to=2">`}},
 			{path: "/services/spdsvc01?rev=1", want: []string{"Config of revision 1", "MYSQL_ROOT_PASSWORD=xxxx"}},
 			{path: "/services/spdsvc01/diff?from=1&to=2", want: []string{"Revision 1 to 2", `<div class="add">&#43;mnt = /x</div>`}},
 			{path: "/nodes", want: []string{`<a href="/nodes/spd01">spd01</a>`, `<span class="ok">1 ok</span>, <span class="nok">1 nok</span>`}},

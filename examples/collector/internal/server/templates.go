@@ -103,7 +103,7 @@ Modulesets: {{range .Attached}}{{.}} {{else}}none{{end}}.</p>
 <table id="revisions">
 <tr><th>Revision</th><th>By</th><th>When</th><th>App</th><th>Checksum</th><th></th></tr>
 {{- range .Revisions}}
-<tr id="rev-{{.Rev}}"><td><a href="?rev={{.Rev}}">{{.Rev}}</a></td><td class="author">{{.Author}}</td><td>{{.Created}}</td><td>{{.App}}</td><td><code>{{printf "%.12s" .Checksum}}</code></td><td>{{if gt .Rev 1}}<a href="diff?from={{.Rev | prev}}&amp;to={{.Rev}}">diff with {{.Rev | prev}}</a>{{end}}</td></tr>
+<tr id="rev-{{.Rev}}"><td><a href="/services/{{$.Service.Name}}?rev={{.Rev}}">{{.Rev}}</a></td><td class="author">{{.Author}}</td><td>{{.Created}}</td><td>{{.App}}</td><td><code>{{printf "%.12s" .Checksum}}</code></td><td>{{if gt .Rev 1}}<a href="/services/{{$.Service.Name}}/diff?from={{.Rev | prev}}&amp;to={{.Rev}}">diff with {{.Rev | prev}}</a>{{end}}</td></tr>
 {{- end}}
 </table>
 {{- with .Diff}}
