@@ -70,8 +70,9 @@ type Server struct {
 	opts  Options
 	mux   *http.ServeMux
 	// cross refuses cross-origin POSTs to the pages.
-	cross *http.CrossOriginProtection
-	forms []formRoute
+	cross    *http.CrossOriginProtection
+	forms    []formRoute
+	throttle loginThrottle
 
 	notifying sync.WaitGroup
 }

@@ -272,16 +272,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, pw, next := r.PostForm.Get("username"), r.PostForm.Get("password"), safeNext(r.PostForm.Get("next"))
+	key := throttleKey(r, user)
+	if s.throttle.blocked(key, s.now()) {
+		s.log.Warn("login refused: too many failures", "user", user)
+		s.errorPage(w, r, nil, http.StatusTooManyRequests, "too many failed logins for this user from your address: try again later")
+		return
+	}
 	if !s.users.Has(user) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
 	}
 	if !s.users.Check(user, pw) {
 		s.log.Warn("login failed", "user", user)
+		s.throttle.fail(key, s.now())
 		tok := newToken()
 		setCookie(w, r, loginCookie, tok, 3600, http.SameSiteStrictMode)
 		s.render(w, r, nil, http.StatusUnauthorized, "login", "Log in", loginView{Next: next, Token: tok, User: user, Error: "wrong user name or password", NoUsers: s.users == nil})
 		return
 	}
+	s.throttle.reset(key)
 	now := s.now()
 	if err := s.db.DeleteExpiredSessions(r.Context(), now); err != nil {
 		s.log.Error("deleting expired sessions", "error", err)

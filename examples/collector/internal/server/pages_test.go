@@ -484,3 +484,28 @@ func TestEnqueueFromPage(t *testing.T) {
 		require.Len(t, as, 1, "nothing else was queued")
 	})
 }
+
+// Guessing a password: after MaxLoginFailures failures the login is
+// refused, the right password too, until the failures age out.
+func TestLoginThrottle(t *testing.T) {
+	clk := newClock()
+	e := newEnv(t, openSQLite, server.Options{Now: clk.Now})
+	b := e.browser()
+	try := func(pw string) int {
+		page := b.get("/login")
+		require.Equal(t, http.StatusOK, page.status)
+		return b.post("/login", url.Values{"csrf_token": {token(t, page.body)}, "username": {aliceUser}, "password": {pw}}).status
+	}
+	for range server.MaxLoginFailures {
+		require.Equal(t, http.StatusUnauthorized, try("guess"))
+		clk.Add(time.Minute)
+	}
+	require.Equal(t, http.StatusTooManyRequests, try(adminPass))
+	require.Equal(t, http.StatusSeeOther, func() int {
+		other := e.browser()
+		page := other.get("/login")
+		return other.post("/login", url.Values{"csrf_token": {token(t, page.body)}, "username": {bobUser}, "password": {adminPass}}).status
+	}(), "another user is not blocked")
+	clk.Add(server.LoginFailureWindow - 4*time.Minute)
+	require.Equal(t, http.StatusSeeOther, try(adminPass), "the oldest failures left the window")
+}
