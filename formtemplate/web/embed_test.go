@@ -57,6 +57,17 @@ func TestEmbedding(t *testing.T) {
 	}
 	require.EqualValues(t, 1, store.calls.Load())
 
+	// A receipt's URL is a link on the result page, sanitized.
+	for _, tc := range []struct{ url, href string }{{"/services/spdsvc02", "/services/spdsvc02"}, {"javascript:alert(1)", "#ZgotmplZ"}} {
+		linked := web.StoreFunc(func(ctx context.Context, s web.Submission) (web.Receipt, error) {
+			return web.Receipt{Location: "memory", Revision: "1", URL: tc.url}, nil
+		})
+		h, _ := spdHandler(t, web.Options{Store: linked})
+		resp, body := postForm(t, h, spdAnswers())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, tc.href, attr(parse(t, body).byID("stored-url"), "href"))
+	}
+
 	refuse := web.StoreFunc(func(ctx context.Context, s web.Submission) (web.Receipt, error) {
 		return web.Receipt{}, fmt.Errorf("service %s belongs to another team: %w", s.Values.String(spd.InputSvcname), web.ErrForbidden)
 	})

@@ -75,7 +75,7 @@ var formPage = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 <section id="result" aria-labelledby="result-title">
 <h2 id="result-title">Generated</h2>
 {{- with .Result.Stored}}
-<p id="stored">Stored in <code id="stored-location">{{.Location}}</code>, revision <code id="stored-revision">{{.Revision}}</code>.</p>
+<p id="stored">Stored in <code id="stored-location">{{.Location}}</code>, revision <code id="stored-revision">{{.Revision}}</code>.{{with .URL}} <a id="stored-url" href="{{.}}">Open it</a>{{end}}</p>
 {{- else}}
 <p id="stored">Not stored: this form has no store.</p>
 {{- end}}

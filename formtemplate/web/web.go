@@ -80,6 +80,9 @@ type Receipt struct {
 	Location string `json:"location"`
 	// Revision is the stored version, as the store names it.
 	Revision string `json:"revision"`
+	// URL, when not "", is a page showing what was stored: the result
+	// page links to it.
+	URL string `json:"url,omitempty"`
 }
 
 // ErrConflict, wrapped in an error of a Store, says that the submission
@@ -253,7 +256,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		// The store should name no credential; a secret of the answers
 		// (a database named after the password) is masked all the same.
-		rc.Location, rc.Revision = secrets.Redact(rc.Location), secrets.Redact(rc.Revision)
+		rc.Location, rc.Revision, rc.URL = secrets.Redact(rc.Location), secrets.Redact(rc.Revision), secrets.Redact(rc.URL)
 		res.Stored = &rc
 	}
 	if asJSON {

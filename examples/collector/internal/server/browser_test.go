@@ -128,6 +128,9 @@ func TestBrowserFormToRevision(t *testing.T) {
 	require.EqualValues(t, http.StatusOK, click(t, ctx, `button[type="submit"]`))
 	require.Equal(t, "2", value(t, ctx, chromedp.Text(chromedp.ID("stored-revision"))))
 
+	// The result page links to the service's page.
+	require.EqualValues(t, http.StatusOK, click(t, ctx, "#stored-url"))
+	require.Equal(t, base+"/services/spdsvc07", value(t, ctx, chromedp.Location()))
 	run(t, ctx, chromedp.Navigate(base+"/services"))
 	require.EqualValues(t, http.StatusOK, click(t, ctx, `a[href="/services/spdsvc07"]`))
 	require.Equal(t, "alice (apps RIVER_SPD)", value(t, ctx, chromedp.Text(chromedp.ID("who"))))

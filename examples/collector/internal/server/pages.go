@@ -225,7 +225,7 @@ func (s *Server) storeSubmission(ctx context.Context, sub web.Submission) (web.R
 		}
 		return web.Receipt{}, err
 	}
-	return web.Receipt{Location: "/services/" + cur.Name, Revision: strconv.FormatInt(cur.Rev, 10)}, nil
+	return web.Receipt{Location: "/services/" + cur.Name, Revision: strconv.FormatInt(cur.Rev, 10), URL: "/services/" + cur.Name}, nil
 }
 
 // loginPage shows the login form; its CSRF token is a cookie of its own
