@@ -274,7 +274,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	user, pw, next := r.PostForm.Get("username"), r.PostForm.Get("password"), safeNext(r.PostForm.Get("next"))
 	key := throttleKey(r, user)
 	if s.throttle.blocked(key, s.now()) {
-		s.log.Warn("login refused: too many failures", "user", user)
+		s.log.Warn("login refused: too many failures", "user", s.loggedUser(user))
 		s.errorPage(w, r, nil, http.StatusTooManyRequests, "too many failed logins for this user from your address: try again later")
 		return
 	}
@@ -282,7 +282,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
 	}
 	if !s.users.Check(user, pw) {
-		s.log.Warn("login failed", "user", user)
+		s.log.Warn("login failed", "user", s.loggedUser(user))
 		s.throttle.fail(key, s.now())
 		tok := newToken()
 		setCookie(w, r, loginCookie, tok, 3600, http.SameSiteStrictMode)
@@ -310,6 +310,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		rec.principal = user
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// loggedUser is how a login's user name goes to the log: an unknown
+// name may be a password typed in the wrong field, and is not logged.
+func (s *Server) loggedUser(user string) string {
+	if s.users.Has(user) {
+		return user
+	}
+	return "(unknown user)"
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {

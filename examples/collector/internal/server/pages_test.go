@@ -137,6 +137,13 @@ func TestLogin(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.get("/nodes").status)
 	clk.Add(61 * time.Minute)
 	require.Equal(t, http.StatusSeeOther, b.get("/nodes").status, "the session expired")
+
+	// A password typed in the user field never reaches the log.
+	page = b.get("/login")
+	require.Equal(t, http.StatusUnauthorized, b.post("/login", url.Values{"csrf_token": {token(t, page.body)}, "username": {"Typed-Pw-In-User-1"}, "password": {""}}).status)
+	require.Contains(t, e.log.String(), "(unknown user)")
+	require.NotContains(t, e.log.String(), "Typed-Pw-In-User-1")
+	require.NotContains(t, e.log.String(), adminPass)
 }
 
 // CSRF: every POST of the pages needs the session's token and a
