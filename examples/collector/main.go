@@ -3,7 +3,7 @@
 // collector), on SQLite in a data directory or on PostgreSQL.
 //
 //	collector [-addr 127.0.0.1:8080] [-db URL] [-data DIR] [-tls-cert F -tls-key K] [-users FILE]
-//	          [-form NAME=FORM.yaml]... [-anonymous-register] [-notify-port 1214] [-action-lease 10m]
+//	          [-form NAME=FORM.yaml]... [-anonymous-register] [-notify-port 1214] [-action-lease 30m]
 //	collector passwd NAME < password     prints a users file line
 //
 // The users file holds one "name:bcrypt-hash[:admin|:apps=A,B]" per

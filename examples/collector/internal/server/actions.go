@@ -30,9 +30,10 @@ const (
 	StatusExpired = "expired"
 )
 
-// Defaults of a Lease.
+// Defaults of a Lease: longer than nodemgr's default action timeout
+// (10m), so that an action still running is never claimed twice.
 const (
-	DefaultActionLease = 10 * time.Minute
+	DefaultActionLease = 30 * time.Minute
 	DefaultMaxAttempts = 3
 )
 
