@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -61,7 +62,13 @@ func (s *Server) mountPages() {
 	if forms == nil {
 		forms = []NamedForm{SpdForm()}
 	}
+	seen := map[string]bool{}
 	for _, f := range forms {
+		if !formNameRE.MatchString(f.Name) || seen[f.Name] {
+			s.log.Error("form not served: expected a unique name of letters, digits, '.', '_' and '-'", "form", f.Name)
+			continue
+		}
+		seen[f.Name] = true
 		h, err := s.formHandler(f)
 		if err != nil {
 			// A broken form is the operator's mistake: the other pages
@@ -119,10 +126,18 @@ func (s *Server) page(h func(http.ResponseWriter, *http.Request, *session)) http
 	}
 }
 
+// formNameRE is what a form's name may be: one path segment.
+var formNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
 // formHandler serves a form with the collector as its store.
 func (s *Server) formHandler(f NamedForm) (http.Handler, error) {
-	if f.Form == nil || f.Name == "" || strings.ContainsAny(f.Name, "/{}") {
-		return nil, errors.New("expected a name (no / { }) and a form")
+	if f.Form == nil {
+		return nil, errors.New("no form")
+	}
+	for _, id := range []string{spd.InputSvcname, spd.InputApp} {
+		if _, ok := f.Form.Input(id); !ok {
+			return nil, fmt.Errorf("a collector form stores a service config: it needs the inputs %s and %s (the seed's ids), %s is missing", spd.InputSvcname, spd.InputApp, id)
+		}
 	}
 	form := *f.Form
 	form.Outputs = append([]formtemplate.Output(nil), f.Form.Outputs...)

@@ -516,3 +516,23 @@ func TestLoginThrottle(t *testing.T) {
 	clk.Add(server.LoginFailureWindow - 4*time.Minute)
 	require.Equal(t, http.StatusSeeOther, try(adminPass), "the oldest failures left the window")
 }
+
+// Forms the collector cannot serve: a bad or repeated name is skipped,
+// a form without the service inputs answers why; the others work.
+func TestBrokenForms(t *testing.T) {
+	noSvc := &formtemplate.Form{Label: "no service", Inputs: []formtemplate.Input{{ID: "x", Type: formtemplate.String}},
+		Outputs: []formtemplate.Output{{Name: "o", Template: "{{.x}}"}}}
+	e := newEnv(t, openSQLite, server.Options{Forms: []server.NamedForm{
+		server.SpdForm(), server.SpdForm(), {Name: "a b", Form: noSvc}, {Name: "{x}", Form: noSvc}, {Name: "nosvc", Form: noSvc},
+	}})
+	b := e.browser()
+	b.login(adminUser, adminPass)
+	require.Equal(t, http.StatusOK, b.get("/forms/spd").status)
+	p := b.get("/forms/nosvc")
+	require.Equal(t, http.StatusInternalServerError, p.status)
+	require.Contains(t, p.body, "it needs the inputs svcname and app")
+	list := b.get("/forms").body
+	require.Equal(t, 1, strings.Count(list, `href="/forms/spd"`))
+	require.NotContains(t, list, "a b")
+	require.Contains(t, e.log.String(), "form not served")
+}
