@@ -41,6 +41,10 @@ type queuedAction struct {
 	ID      int64    `json:"id"`
 	Service string   `json:"svc_name"`
 	Argv    []string `json:"argv"`
+	// Attempt is the collector's claim number: the report names it, so
+	// that a report arriving after the lease ran out and another process
+	// claimed the action again is refused.
+	Attempt int64 `json:"attempt"`
 }
 
 // nameRE is what a moduleset or module name may be: the collector's
@@ -258,6 +262,9 @@ func (g *globals) dequeueActions(ctx context.Context, api *client.API, progs map
 			res := g.runAction(ctx, a, progs, timeout)
 			res["output"] = api.Redact(res["output"].(string))
 			res["reason"] = api.Redact(res["reason"].(string))
+			if a.Attempt > 0 {
+				res["attempt"] = a.Attempt
+			}
 			line := fmt.Sprintf("action %d (%s): %s, exit %d", a.ID, api.Redact(strings.Join(a.Argv, " ")), res["status"], res["exit_code"])
 			if r := res["reason"].(string); r != "" {
 				line += ": " + r
