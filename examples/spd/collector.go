@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -19,16 +20,15 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/net/html"
 	"gopkg.in/ini.v1"
 
 	"github.com/svckit/svckit/compliance"
 	"github.com/svckit/svckit/compliance/checker"
 	"github.com/svckit/svckit/examples/collector/client"
 	"github.com/svckit/svckit/examples/collector/server"
-	"github.com/svckit/svckit/formtemplate"
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/formtemplate/web"
-	"github.com/svckit/svckit/svc/store"
 )
 
 // Where the scenario keeps the service config: the collector (the seed's
@@ -38,14 +38,14 @@ const (
 	StoreDir       = "dir"
 )
 
-// formPath is where the collector of the run serves the seed's form.
+// formPath is where the collector serves the seed's form.
 const formPath = "/forms/spd"
 
 // collectorRun is the run's collector: the server of examples/collector
-// on SQLite in the run's directory, on loopback, with the seed's form
-// beside its API (the form's submission is posted to the API, as the
-// seed's collector form does), an admin user whose random password is
-// never printed, and one client per registered node.
+// on SQLite in the run's directory, on loopback, with its pages (the
+// seed's form among them) and an admin user whose random password is
+// never printed, a browser-like session of that admin, and one client
+// per registered node.
 type collectorRun struct {
 	db    *server.DB
 	http  *http.Server
@@ -54,8 +54,8 @@ type collectorRun struct {
 	// nodes are the registered nodes' clients, authenticated as
 	// nodename:uuid.
 	nodes map[string]*client.API
-	// web is the form submissions' HTTP client.
-	web *http.Client
+	// browser holds the admin's session cookie for the pages.
+	browser *http.Client
 }
 
 // startCollector starts the collector on a loopback port.
@@ -72,7 +72,7 @@ func startCollector(ctx context.Context, dir string) (*collectorRun, error) {
 		db.Close()
 		return nil, err
 	}
-	users, err := server.ParseUsers("spd users", []byte("admin:"+string(hash)+"\n"))
+	users, err := server.ParseUsers("spd users", []byte("admin:"+string(hash)+":admin\n"))
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -83,67 +83,23 @@ func startCollector(ctx context.Context, dir string) (*collectorRun, error) {
 		db.Close()
 		return nil, fmt.Errorf("collector: %w", err)
 	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		ln.Close()
+		db.Close()
+		return nil, err
+	}
 	c := &collectorRun{db: db, url: "http://" + ln.Addr().String(), nodes: map[string]*client.API{},
-		web: &http.Client{Timeout: 30 * time.Second}}
+		browser: &http.Client{Timeout: 30 * time.Second, Jar: jar}}
 	if c.admin, err = client.New(c.url); err != nil {
 		ln.Close()
 		db.Close()
 		return nil, err
 	}
 	c.admin = c.admin.As("admin", password)
-	form, err := c.formHandler()
-	if err != nil {
-		ln.Close()
-		db.Close()
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle(client.APIPrefix+"/", srv)
-	mux.Handle(formPath, form)
 	c.http = srv.HTTPServer("")
-	c.http.Handler = mux
 	go c.http.Serve(ln)
 	return c, nil
-}
-
-// formHandler serves the seed's form; a valid submission is posted to
-// the collector's API as the admin, a conditional write on the revision
-// it read (created when absent), so that two submissions never
-// overwrite each other silently.
-func (c *collectorRun) formHandler() (*web.Handler, error) {
-	gens := formtemplate.NewGenerators()
-	if err := spd.Register(gens); err != nil {
-		return nil, err
-	}
-	services := c.admin.Services()
-	return web.New(spd.Form(), web.Options{
-		Generators: gens,
-		Check: func(ctx context.Context, v formtemplate.Values) error {
-			_, err := spd.FromValues(v)
-			return err
-		},
-		Logger: slog.New(slog.DiscardHandler),
-		Store: web.StoreFunc(func(ctx context.Context, sub web.Submission) (web.Receipt, error) {
-			name := sub.Values.String(spd.InputSvcname)
-			expect := store.Absent
-			cur, err := services.Get(ctx, name)
-			switch {
-			case err == nil:
-				expect = cur.Revision
-			case !errors.Is(err, store.ErrNotFound):
-				return web.Receipt{}, err
-			}
-			cfg, err := services.Put(ctx, name, sub.Documents[0].Data, expect)
-			var conflict *store.ConflictError
-			if errors.As(err, &conflict) {
-				return web.Receipt{}, fmt.Errorf("%w: %v", web.ErrConflict, err)
-			}
-			if err != nil {
-				return web.Receipt{}, err
-			}
-			return web.Receipt{Location: c.admin.Base + "/services/" + name, Revision: cfg.Revision}, nil
-		}),
-	})
 }
 
 // Close stops the server and closes the database.
@@ -154,34 +110,119 @@ func (c *collectorRun) Close() {
 	c.db.Close()
 }
 
-// submitForm submits the seed's form as a browser does: a GET of the
-// page, then a form-encoded POST of the answers (asking for the JSON
-// answer, which a program reads more safely than the result page). It
-// returns the receipt and the generated config's size.
-func (c *collectorRun) submitForm(ctx context.Context, answers url.Values) (*web.Receipt, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+formPath, nil)
+// page GETs a page of the collector as the browser and returns its HTML
+// and the CSRF token of its first form.
+func (c *collectorRun) page(ctx context.Context, path string) (string, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url+path, nil)
 	if err != nil {
-		return nil, 0, err
+		return "", "", err
 	}
 	req.Header.Set("Accept", "text/html")
-	resp, err := c.web.Do(req)
+	resp, err := c.browser.Do(req)
 	if err != nil {
-		return nil, 0, err
+		return "", "", err
 	}
-	page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<form") {
-		return nil, 0, fmt.Errorf("GET %s: %s: not the form page", formPath, resp.Status)
-	}
-	req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.url+formPath, strings.NewReader(answers.Encode()))
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return nil, 0, err
+		return "", "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", "", fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return string(body), csrfToken(string(body)), nil
+}
+
+// csrfToken finds the value of the first hidden csrf_token input.
+func csrfToken(page string) string {
+	z := html.NewTokenizer(strings.NewReader(page))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return ""
+		case html.StartTagToken, html.SelfClosingTagToken:
+			t := z.Token()
+			if t.Data != "input" {
+				continue
+			}
+			var name, value string
+			for _, a := range t.Attr {
+				switch a.Key {
+				case "name":
+					name = a.Val
+				case "value":
+					value = a.Val
+				}
+			}
+			if name == "csrf_token" {
+				return value
+			}
+		}
+	}
+}
+
+// post sends a form-encoded POST as the browser, from the collector's own
+// page (Origin and Sec-Fetch-Site as a browser sets them).
+func (c *collectorRun) post(ctx context.Context, path string, form url.Values, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	req.Header.Set("Origin", c.url)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err = c.web.Do(req)
+	return c.browser.Do(req)
+}
+
+// login logs the admin in through the login page, once.
+func (c *collectorRun) login(ctx context.Context) error {
+	u, _ := url.Parse(c.url)
+	for _, ck := range c.browser.Jar.Cookies(u) {
+		if strings.Contains(ck.Name, "session") {
+			return nil
+		}
+	}
+	_, tok, err := c.page(ctx, "/login")
+	if err != nil {
+		return err
+	}
+	if tok == "" {
+		return errors.New("GET /login: no csrf_token in the login page")
+	}
+	resp, err := c.post(ctx, "/login", url.Values{"username": {c.admin.User}, "password": {c.admin.Password}, "csrf_token": {tok}, "next": {formPath}}, "text/html")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != formPath {
+		return fmt.Errorf("POST /login: %s (at %s)", resp.Status, resp.Request.URL.Path)
+	}
+	return nil
+}
+
+// submitForm submits the seed's form as a browser does: log in, GET the
+// form page, then a form-encoded POST of the answers with the page's
+// CSRF token (asking for the JSON answer, which a program reads more
+// safely than the result page). It returns the receipt and the
+// generated config's size.
+func (c *collectorRun) submitForm(ctx context.Context, answers url.Values) (*web.Receipt, int, error) {
+	if err := c.login(ctx); err != nil {
+		return nil, 0, fmt.Errorf("collector login: %w", err)
+	}
+	page, tok, err := c.page(ctx, formPath)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !strings.Contains(page, "<form") || tok == "" {
+		return nil, 0, fmt.Errorf("GET %s: not the form page", formPath)
+	}
+	form := url.Values{}
+	for k, v := range answers {
+		form[k] = v
+	}
+	form.Set("csrf_token", tok)
+	resp, err := c.post(ctx, formPath, form, "application/json")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -216,6 +257,30 @@ func (c *collectorRun) submitForm(ctx context.Context, answers url.Values) (*web
 		size += d.Bytes
 	}
 	return ans.Stored, size, nil
+}
+
+// checkLatest checks that the service's latest revision in the collector
+// is rev, with checksum sum: what the form stored is what the nodes pull.
+func (c *collectorRun) checkLatest(ctx context.Context, svcname, rev, sum string) error {
+	var ans struct {
+		Data []server.Revision `json:"data"`
+	}
+	if err := c.admin.Call(ctx, http.MethodGet, "/services/"+svcname+"/revisions", nil, &ans); err != nil {
+		return err
+	}
+	if len(ans.Data) == 0 {
+		return fmt.Errorf("the collector holds no revision of %s", svcname)
+	}
+	latest := ans.Data[0]
+	for _, r := range ans.Data {
+		if r.Rev > latest.Rev {
+			latest = r
+		}
+	}
+	if strconv.FormatInt(latest.Rev, 10) != rev || latest.Checksum != sum {
+		return fmt.Errorf("the collector's latest revision of %s is %d (sha256 %.12s), the form stored revision %s (the config pulled has sha256 %.12s)", svcname, latest.Rev, latest.Checksum, rev, sum)
+	}
+	return nil
 }
 
 // formAnswers are the seed's form answers as a browser posts them.

@@ -25,7 +25,7 @@ func TestScenarioCollector(t *testing.T) {
 	require.True(t, rep.OK())
 	require.NotEmpty(t, rep.Collector)
 	text := out.String()
-	require.Contains(t, text, "$ POST "+rep.Collector+formPath+" (form-encoded, as a browser)")
+	require.Contains(t, text, "$ POST "+rep.Collector+formPath+" (form-encoded, as a browser, logged in as admin)")
 	require.Contains(t, text, "nodemgr register --collector "+rep.Collector)
 	require.Contains(t, text, "/compliance/nodes/self/rules")
 	require.Contains(t, rep.Steps[1].Summary, "5 nodes registered")
@@ -105,6 +105,7 @@ func TestCollectorFormRefusesBadInput(t *testing.T) {
 	require.Positive(t, size)
 	got, err := c.admin.Services().Get(ctx, "spdsvc01")
 	require.NoError(t, err)
-	require.Equal(t, rc.Revision, got.Revision)
+	require.Equal(t, "1", rc.Revision)
+	require.NoError(t, c.checkLatest(ctx, "spdsvc01", rc.Revision, got.Checksum))
 	require.NotContains(t, rc.Location, c.admin.Password)
 }

@@ -432,14 +432,15 @@ func (s *scenario) submitForm(ctx context.Context, sm string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(s.out, "   $ POST %s%s (form-encoded, as a browser): %d bytes generated, posted to %s, revision %.12s\n", s.coll.url, formPath, size, rc.Location, rc.Revision)
 	cfg, err := s.coll.admin.Services().Get(ctx, svcname)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Revision != rc.Revision {
-		return nil, fmt.Errorf("the collector holds revision %.12s, the form stored %.12s", cfg.Revision, rc.Revision)
+	if err := s.coll.checkLatest(ctx, svcname, rc.Revision, cfg.Checksum); err != nil {
+		return nil, err
 	}
+	fmt.Fprintf(s.out, "   $ POST %s%s (form-encoded, as a browser, logged in as admin): %d bytes generated, stored as revision %s of %s%s (sha256 %.12s)\n",
+		s.coll.url, formPath, size, rc.Revision, s.coll.url, rc.Location, cfg.Checksum)
 	return cfg.Data, nil
 }
 

@@ -355,7 +355,7 @@ func TestBadUsersFile(t *testing.T) {
 // The spd form of the seed's YAML (formtemplate/testdata/seed-form.yaml)
 // is served as it is: its Mangle output gets the spd generator.
 func TestSeedYAMLForm(t *testing.T) {
-	form, err := formtemplate.LoadYAMLFile(filepath.Join("..", "..", "..", "..", "formtemplate", "testdata", "seed-form.yaml"))
+	form, err := formtemplate.LoadYAMLFile(filepath.Join("..", "..", "..", "formtemplate", "testdata", "seed-form.yaml"))
 	require.NoError(t, err)
 	e := newEnv(t, openSQLite, server.Options{Forms: []server.NamedForm{{Name: "spd", Form: form}}})
 	b := e.browser()
