@@ -25,6 +25,12 @@ type ResourceStatus struct {
 	Monitor  bool            `json:"monitor"`
 	Encap    bool            `json:"encap"`
 	Flags    string          `json:"flags"`
+	// Restart is the resource's restart keyword (the monitor tries at
+	// least 2 restarts of a standby resource all the same), Retries the restarts the monitor tried since it was last seen
+	// up. With a restart, Flags ends with the restarts left, as the
+	// reference's fifth flag: a digit, or + for more than 9.
+	Restart int `json:"restart,omitempty"`
+	Retries int `json:"retries,omitempty"`
 }
 
 // StatusReport is the status of a service on one node.
@@ -36,6 +42,11 @@ type StatusReport struct {
 	Optional  resource.Status  `json:"optional"`
 	Resources []ResourceStatus `json:"resources"`
 	Time      time.Time        `json:"time"`
+	// Frozen: the resource monitor leaves the service alone on this node.
+	Frozen bool `json:"frozen,omitempty"`
+	// Problems lists what the report could not read (the run state
+	// files).
+	Problems []string `json:"problems,omitempty"`
 }
 
 // accessoryGroups are the groups print status shows under "accessory";
@@ -51,12 +62,25 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	ctx = s.redactingContext(ctx)
 	rep := &StatusReport{Service: s.name, Node: s.node, Time: time.Now()}
 	rep.Resources = make([]ResourceStatus, len(s.resources))
+	frozen, err := s.Frozen()
+	if err != nil {
+		rep.Problems = append(rep.Problems, s.Redact(err.Error()))
+	}
+	rep.Frozen = frozen
+	restarts, err := s.Restarts()
+	if err != nil {
+		rep.Problems = append(rep.Problems, s.Redact(err.Error()))
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i, r := range s.resources {
 		f := r.Flags()
 		rs := ResourceStatus{RID: r.RID(), Driver: r.DriverID(), Label: s.Redact(r.Label()), Tags: r.Tags(), Subset: r.Subset(),
 			Disabled: f.Disabled, Optional: f.Optional, Standby: f.Standby, Monitor: f.Monitor, Encap: f.Encap, Flags: f.String()}
+		if !accessoryGroups[resource.Group(rs.RID)] {
+			rs.Restart, rs.Retries = s.restartKeyword(rs.RID), restarts[rs.RID].Retries
+			rs.Flags += restartFlag(rs.Restart, rs.Retries)
+		}
 		if f.Disabled {
 			rs.Status = resource.NotApplicable
 			rep.Resources[i] = rs
@@ -128,6 +152,19 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	return rep
 }
 
+// restartFlag is the reference's restart flag: none without restarts,
+// else the restarts left, + beyond 9.
+func restartFlag(restart, retries int) string {
+	if restart < 1 {
+		return ""
+	}
+	left := max(restart-retries, 0)
+	if left > 9 {
+		return "+"
+	}
+	return string(rune('0' + left))
+}
+
 // StatusOptions are the flags of a status report's Visible and Render.
 type StatusOptions struct {
 	// ShowDisabled keeps the disabled resources (the service's
@@ -180,13 +217,23 @@ func standby(st resource.Status, f resource.Flags) resource.Status {
 // Disabled resources are left out unless opts.ShowDisabled.
 func (rep *StatusReport) Render(opts StatusOptions) string {
 	var b strings.Builder
+	// The seed's flags column is 4 wide (M D O E); a restart flag widens
+	// it for every row, so that the columns stay aligned.
+	width := 4
+	for _, rs := range rep.Resources {
+		width = max(width, len(rs.Flags))
+	}
 	row := func(name, flags, status, label string) {
-		line := fmt.Sprintf("%-20s %4s %-10s %s", name, flags, status, label)
+		line := fmt.Sprintf("%-20s %*s %-10s %s", name, width, flags, status, label)
 		b.WriteString(strings.TrimRight(line, " "))
 		b.WriteByte('\n')
 	}
 	b.WriteString(rep.Service + "\n")
-	row("overall", "", rep.Overall.String(), "")
+	notice := ""
+	if rep.Frozen {
+		notice = "frozen"
+	}
+	row("overall", "", rep.Overall.String(), notice)
 	var main, acc []ResourceStatus
 	for _, rs := range rep.Resources {
 		if rs.Disabled && !opts.ShowDisabled {
