@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -328,4 +329,42 @@ func (s *Service) writeRunFile(name string, v any) error {
 		return fmt.Errorf("service %s: record %s: %w", s.name, name, err)
 	}
 	return nil
+}
+
+// StartDependents returns the resources whose start waits, directly or
+// through others, for one of rids in the start graph of the whole
+// service (what they use, the container of an ip.docker,
+// start_requires): what a restart of rids must restart too when it went
+// down with them (an fs and the containers on it, a container and the
+// address in its network namespace). rids themselves are left out.
+func (s *Service) StartDependents(rids []string) []string {
+	g := s.startGraph(s.resources, SchedulerGraph)
+	dependents := make([][]int, len(g.res))
+	for i, deps := range g.deps {
+		for _, j := range deps {
+			dependents[j] = append(dependents[j], i)
+		}
+	}
+	seen := make([]bool, len(g.res))
+	var queue []int
+	for i, r := range g.res {
+		if slices.Contains(rids, r.RID()) {
+			seen[i] = true
+			queue = append(queue, i)
+		}
+	}
+	var out []string
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for _, d := range dependents[i] {
+			if !seen[d] {
+				seen[d] = true
+				queue = append(queue, d)
+				out = append(out, g.res[d].RID())
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
