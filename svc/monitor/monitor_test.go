@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +75,7 @@ func (f *fixture) monitor(opts monitor.Options) *monitor.Monitor {
 		defer f.mu.Unlock()
 		f.events = append(f.events, kind+" "+rid)
 	}
+	opts.Logger = slog.New(slog.DiscardHandler)
 	if opts.Action == nil {
 		opts.Action = func(ctx context.Context, s *svc.Service, action, reason string) error {
 			f.mu.Lock()
@@ -470,4 +473,68 @@ func TestRestartKeywordsValidation(t *testing.T) {
 	require.Equal(t, 90*time.Second, s.RestartDelay("container#01sm"))
 	require.Equal(t, 500*time.Millisecond, s.RestartDelay("container#02db"), "the reference's default")
 	require.Equal(t, 2, s.RestartLimit("disk#01"), "standby: at least 2")
+}
+
+// TestPassAdoptsAServiceWithoutIntent: a service started before intents
+// were recorded is watched once a pass saw it up, as the reference sets
+// the local expect of an instance it finds up; one never seen up is not.
+func TestPassAdoptsAServiceWithoutIntent(t *testing.T) {
+	f := load(t, pod01, fake.Options{})
+	ctx := context.Background()
+	require.NoError(t, os.Remove(filepath.Join(f.s.VarDir(), "intent.json")))
+	in, err := f.s.Intent()
+	require.NoError(t, err)
+	require.False(t, in.Recorded)
+
+	f.crash("container#01db")
+	m := f.monitor(monitor.Options{})
+	rep, err := m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Empty(t, rep.Tries, "never seen up by this monitor: not adopted")
+
+	_, err = f.s.Start(ctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"container#01db", "ip#01db"}}})
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(f.s.VarDir(), "intent.json")))
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Empty(t, rep.Down)
+	f.crash("container#01db")
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"container#01db", "ip#01db"}, rep.Restarted)
+}
+
+// TestPassDoesNotWaitForAnOperator: while an operator's action holds the
+// service lock, the pass restarts nothing, counts no try, and a later
+// pass does the restart.
+func TestPassDoesNotWaitForAnOperator(t *testing.T) {
+	f := load(t, pod01, fake.Options{LatencyOf: map[string]time.Duration{"container#02db:stop": time.Hour}})
+	ctx := context.Background()
+	m := f.monitor(monitor.Options{})
+	f.crash("container#01db")
+
+	octx, cancel := context.WithCancel(ctx)
+	locked := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		var once sync.Once
+		pctx := resource.WithProgress(octx, func(e resource.Event) {
+			if e.Phase == resource.Started {
+				once.Do(func() { close(locked) })
+			}
+		})
+		_, err := f.s.Stop(pctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"container#02db"}}})
+		done <- err
+	}()
+	<-locked
+	rep, err := m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Empty(t, rep.Tries)
+	require.Contains(t, rep.Failed["container#01db"], "another action holds the lock")
+	cancel()
+	require.Error(t, <-done)
+
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Contains(t, rep.Restarted, "container#01db")
 }
