@@ -44,7 +44,8 @@ var ErrNotWanted = errors.New("resource not wanted up")
 // Intent is what the actions on this node asked of each resource: start
 // and provision record "up" once they succeed, stop and unprovision
 // "down" before they run (an operator who stops a resource wants it down
-// even when the stop fails). The resource monitor restarts only what is
+// even when the stop fails); a stop without force leaves the standby
+// resources up, and their intent as it was. The resource monitor restarts only what is
 // wanted up, so that it never fights an operator.
 type Intent struct {
 	// Resources maps a rid to IntentUp or IntentDown; a rid no action
@@ -92,7 +93,7 @@ func (s *Service) beforeAction(action Action, opts ActionOptions, res *Result) e
 				return err
 			}
 			for _, rid := range planRIDs(res.Plan) {
-				if r, ok := s.Resource(rid); ok && r.Flags().Standby {
+				if r, ok := s.Resource(rid); ok && r.Flags().Standby && in.Of(rid) != IntentDown {
 					continue
 				}
 				if in.Recorded && in.Of(rid) != IntentUp {
@@ -103,7 +104,18 @@ func (s *Service) beforeAction(action Action, opts ActionOptions, res *Result) e
 		return nil
 	}
 	switch action {
-	case Stop, Unprovision, StopContainer:
+	case Stop, StopContainer:
+		rids := planRIDs(res.Plan)
+		if !opts.Force {
+			// A stop leaves the standby resources up (stopOne): they are
+			// not stopped, so not wanted down.
+			rids = slices.DeleteFunc(rids, func(rid string) bool {
+				r, ok := s.Resource(rid)
+				return ok && r.Flags().Standby
+			})
+		}
+		return s.recordIntent(rids, IntentDown)
+	case Unprovision:
 		return s.recordIntent(planRIDs(res.Plan), IntentDown)
 	}
 	return nil

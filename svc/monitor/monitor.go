@@ -14,8 +14,9 @@
 //     on it was a start: svc.Service.Intent). A service whose actions never
 //     recorded an intent counts as wanted up while its avail status is up,
 //     as the reference adopts a running instance.
-//   - A standby resource is restarted whatever the intent, at least 2
-//     times.
+//   - A standby resource is restarted even when the service is stopped
+//     (a stop leaves it up), unless a forced stop or an unprovision
+//     recorded it down, at least 2 times.
 //   - Retries count the restarts tried since the resource was last seen up:
 //     a restart that brings it up, or a pass that sees it up, resets them.
 //     They persist in the service's var directory (svc.Service.Restarts),
@@ -188,9 +189,9 @@ type candidate struct {
 // monitor_action after the restarts are exhausted. It returns an error
 // only when it could not do its work (run state unreadable, context
 // ended); restart failures are in the report.
-func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (Report, error) {
+func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err error) {
 	began := m.opts.Now()
-	rep := Report{Service: s.Name(), Node: s.Node()}
+	rep = Report{Service: s.Name(), Node: s.Node()}
 	st := m.state(s)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -215,7 +216,8 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	frozen, err := s.Frozen()
+	var frozen bool
+	frozen, err = s.Frozen()
 	if err != nil {
 		return rep, err
 	}
@@ -241,7 +243,9 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (Report, error) {
 			}
 			continue
 		}
-		wanted := rs.Standby || intent.Of(rs.RID) == svc.IntentUp || !intent.Recorded && st.adopted
+		wanted := intent.Of(rs.RID) == svc.IntentUp ||
+			rs.Standby && intent.Of(rs.RID) != svc.IntentDown ||
+			!intent.Recorded && st.adopted
 		if !wanted {
 			continue
 		}

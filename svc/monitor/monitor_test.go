@@ -178,6 +178,19 @@ func TestPassRespectsOperatorStop(t *testing.T) {
 	require.Empty(t, rep.Down)
 	require.Equal(t, resource.StandbyUp, rep.Status.Avail, "the standby disks")
 
+	// A standby disk that fails while the service is stopped is restarted
+	// (the stop left it up); once stopped by force, it is not.
+	f.crash("disk#01")
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"disk#01"}, rep.Restarted)
+	_, err = f.s.Stop(ctx, svc.ActionOptions{Force: true, Selection: svc.Selection{RIDs: []string{"disk#01"}}})
+	require.NoError(t, err)
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Empty(t, rep.Down)
+	require.Equal(t, resource.StandbyDown, f.status("disk#01"))
+
 	// The operator starts it again: the monitor watches it again.
 	_, err = f.s.Start(ctx, svc.ActionOptions{})
 	require.NoError(t, err)
@@ -258,6 +271,7 @@ func TestPassExhaustsRestartsThenMonitorAction(t *testing.T) {
 	require.Equal(t, 2, rep.Tries["container#01db"])
 	require.Equal(t, 1, rep.Tries["container#01sm"])
 	require.Equal(t, []time.Duration{7 * time.Second}, f.slept, "restart_delay between the two tries")
+	require.Equal(t, 7*time.Second, rep.Duration, "by the injected clock")
 	require.ElementsMatch(t, []string{"container#01db", "container#01sm", "ip#01db", "ip#01sm"}, rep.Exhausted, "the addresses in them never came back")
 	require.Equal(t, []string{
 		"reboot: container#01db down after 2 restarts",
