@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -140,6 +141,13 @@ func planRIDs(plan [][]string) []string {
 
 func (s *Service) recordIntent(rids []string, intent string) error {
 	in, err := s.Intent()
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) {
+		// A damaged record must not block an operator: it starts over
+		// (the monitor then restarts only what actions name from now on).
+		in, err = Intent{Resources: map[string]string{}}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -160,8 +168,32 @@ type frozenFlag struct {
 // monitor then starts, restarts and acts on nothing of it. Operators may
 // still run actions.
 func (s *Service) Frozen() (bool, error) {
-	return s.readRunFile(frozenFile, &frozenFlag{})
+	// The file's existence is the flag (a hand-made empty one counts);
+	// its content only says since when.
+	if s.varDir == "" {
+		return false, nil
+	}
+	root, err := os.OpenRoot(s.varDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("service %s: %w", s.name, err)
+	}
+	defer root.Close()
+	_, err = root.Lstat(frozenFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("service %s: frozen flag: %w", s.name, err)
+	}
+	return true, nil
 }
+
+// maxRunFile bounds the run state files read: they hold a few lines per
+// resource.
+const maxRunFile = 4 << 20
 
 // Freeze marks the service frozen on this node, under the service lock
 // (opts says how long to wait for it), so that a monitor action already
@@ -308,10 +340,22 @@ func (s *Service) readRunFile(name string, v any) (bool, error) {
 		return false, fmt.Errorf("service %s: %w", s.name, err)
 	}
 	defer root.Close()
-	b, err := root.ReadFile(name)
+	fi, err := root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
+	if err != nil {
+		return false, fmt.Errorf("service %s: read %s: %w", s.name, name, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxRunFile {
+		return false, fmt.Errorf("service %s: %s in %s: expected a regular file of at most %d bytes", s.name, name, s.varDir, maxRunFile)
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return false, fmt.Errorf("service %s: read %s: %w", s.name, name, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxRunFile+1))
 	if err != nil {
 		return false, fmt.Errorf("service %s: read %s: %w", s.name, name, err)
 	}
