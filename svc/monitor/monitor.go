@@ -281,19 +281,22 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 	return rep, err
 }
 
-// restart tries the restarts of cands, in rounds: each round starts every
-// candidate whose delay since its last try has passed (one start action,
-// so the dependency graph orders them), then the pass waits for the next
-// candidate's delay. A round tries at least one restart, so the rounds are
-// bounded by the sum of the limits.
+// restart tries the restarts of cands, in rounds: each round starts the
+// candidates whose delay since their last try has passed, then the pass
+// waits for the next candidate's delay. A due candidate brings back with
+// it the candidates that depend on it (one start action, so the
+// dependency graph orders them); independent ones start in separate
+// actions, so that one failing does not hold back the others. Every
+// round tries at least one restart and every wait precedes a round, so
+// the loop is bounded by twice the sum of the limits.
 func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState, cands []candidate, rep *Report) error {
 	down := map[string]candidate{}
 	for _, c := range cands {
 		down[c.rid] = c
 	}
-	rounds := 1
+	rounds := 2
 	for _, c := range cands {
-		rounds += c.limit
+		rounds += 2 * c.limit
 	}
 	for range rounds {
 		if err := ctx.Err(); err != nil {
@@ -314,16 +317,6 @@ func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState,
 				wait = d
 			}
 		}
-		if len(due) > 0 {
-			// What went down with them and waits for them (the
-			// containers on an fs, the address in a container) comes
-			// back with them, whatever its own restarts.
-			for _, rid := range s.StartDependents(due) {
-				if _, isDown := down[rid]; isDown && !slices.Contains(due, rid) {
-					due = append(due, rid)
-				}
-			}
-		}
 		if len(due) == 0 {
 			if wait < 0 {
 				return nil
@@ -333,13 +326,48 @@ func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState,
 			}
 			continue
 		}
-		sort.Strings(due)
-		stop, err := m.startRound(ctx, s, st, due, down, rep)
-		if err != nil || stop {
-			return err
+		for _, group := range m.groups(s, due, down) {
+			stop, err := m.startRound(ctx, s, st, group, down, rep)
+			if err != nil || stop {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// groups splits due into start actions: each due resource that depends
+// on no other due one, with the down resources that depend on it (what
+// went down with it and waits for it: the containers on an fs, the
+// address in a container), whatever their own restarts.
+func (m *Monitor) groups(s *svc.Service, due []string, down map[string]candidate) [][]string {
+	sort.Strings(due)
+	dependents := map[string][]string{}
+	dependent := map[string]bool{}
+	for _, rid := range due {
+		dependents[rid] = s.StartDependents([]string{rid})
+		for _, d := range dependents[rid] {
+			dependent[d] = true
+		}
+	}
+	assigned := map[string]bool{}
+	var out [][]string
+	for _, root := range due {
+		if dependent[root] {
+			continue
+		}
+		group := []string{root}
+		assigned[root] = true
+		for _, rid := range dependents[root] {
+			if _, isDown := down[rid]; isDown && !assigned[rid] {
+				group = append(group, rid)
+				assigned[rid] = true
+			}
+		}
+		sort.Strings(group)
+		out = append(out, group)
+	}
+	return out
 }
 
 // startRound starts due; it tells the pass to stop when the service no
