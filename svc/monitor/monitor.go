@@ -230,6 +230,7 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 	}
 
 	var cands []candidate
+	keep := map[string]bool{} // the rids whose restart state still matters
 	for _, rs := range status.Resources {
 		if rs.Disabled || rs.Encap || isAccessory(rs.RID) {
 			continue
@@ -249,6 +250,7 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 		if !wanted {
 			continue
 		}
+		keep[rs.RID] = true
 		if frozen {
 			if !st.frozen[rs.RID] {
 				st.frozen[rs.RID] = true
@@ -263,6 +265,14 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 			m.emit(EventDown, s, rs.RID, rs.Status.String())
 		}
 		cands = append(cands, candidate{rid: rs.RID, limit: s.RestartLimit(rs.RID), delay: s.RestartDelay(rs.RID), monitor: rs.Monitor, standby: rs.Standby})
+	}
+	// An operator stopped it, the config dropped or disabled it: its
+	// count starts over when it is wanted again.
+	for rid := range st.restarts {
+		if !keep[rid] {
+			delete(st.restarts, rid)
+			delete(st.seen, rid)
+		}
 	}
 	if len(cands) > 0 {
 		err = m.restart(ctx, s, st, cands, &rep)

@@ -315,6 +315,16 @@ func TestPassExhaustsRestartsThenMonitorAction(t *testing.T) {
 	require.Empty(t, rep.Tries)
 	require.Empty(t, called)
 
+	// An operator stops one: its count is dropped.
+	_, err = f.s.Stop(ctx, svc.ActionOptions{Selection: svc.Selection{RIDs: []string{"container#01sm", "ip#01sm"}}})
+	require.NoError(t, err)
+	_, err = m2.Pass(ctx, f.s)
+	require.NoError(t, err)
+	restarts, err := f.s.Restarts()
+	require.NoError(t, err)
+	require.NotContains(t, restarts, "container#01sm")
+	require.Equal(t, 2, restarts["container#01db"].Retries)
+
 	// Up again (an operator fixed it): the counts reset.
 	require.NoError(t, f.fake("container#01db").FailNext("start", 0))
 	require.NoError(t, f.fake("container#01sm").FailNext("start", 0))
@@ -322,7 +332,7 @@ func TestPassExhaustsRestartsThenMonitorAction(t *testing.T) {
 	require.NoError(t, err)
 	_, err = m2.Pass(ctx, f.s)
 	require.NoError(t, err)
-	restarts, err := f.s.Restarts()
+	restarts, err = f.s.Restarts()
 	require.NoError(t, err)
 	require.Empty(t, restarts)
 }
