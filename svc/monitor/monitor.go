@@ -68,7 +68,10 @@ const (
 type Options struct {
 	// Now is the clock (time.Now by default).
 	Now func() time.Time
-	// Sleep waits for d or the end of ctx (a timer by default).
+	// Sleep waits for d or the end of ctx (a timer by default). It must
+	// move Now by d: a pass waits a bounded number of times, and a
+	// sleep that does not let the delay pass leaves the tries to the
+	// next pass.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Action runs one word of monitor_action ("freezestop", "switch",
 	// "reboot", "crash") for s; reason says which resource failed. Default:
@@ -530,6 +533,7 @@ func (m *Monitor) exhausted(ctx context.Context, s *svc.Service, st *serviceStat
 			rep.ActionError = ""
 			return nil
 		}
+		m.opts.Logger.Error("monitor: monitor_action failed or refused", "service", s.Name(), "action", w, "reason", reason, "error", s.Redact(err.Error()))
 		errs = append(errs, fmt.Errorf("%s: %w", w, err))
 		rep.ActionError = errors.Join(errs...).Error()
 		m.emit(EventMonitorActionFailed, s, "", fmt.Sprintf("%s: %v (%s)", w, err, reason))
