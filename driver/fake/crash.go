@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -10,8 +11,9 @@ import (
 // leaves it (a container killed, a filesystem unmounted by hand): no
 // ordering check, no fault, no latency, and it is not counted nor
 // recorded as a stop. What uses the resource keeps its own state, except
-// an ip.docker in a crashed container, which is down once the container
-// is started again (a new network namespace), as on a real host. Tests
+// an ip.docker in a crashed container, which goes down with it and stays
+// down once the container is started again (a new network namespace), as
+// on a real host. Tests
 // of a monitor use it to inject failures:
 //
 //	r, _ := s.Resource("container#01db")
@@ -77,6 +79,9 @@ func (f *fakes) takeFailNext(svcKey, rid, action string) bool {
 // sees it at its next status). It fails when varDir holds no state for
 // rid: a resource never started cannot crash.
 func MarkDown(varDir, rid string) error {
+	if g, name, ok := strings.Cut(rid, "#"); !ok || g == "" || name == "" || strings.ContainsAny(rid, `/\`) || strings.Contains(rid, "..") {
+		return fmt.Errorf("fake: mark down %q: expected a resource id like container#01db", rid)
+	}
 	st, ok, err := readStateFile(varDir, rid)
 	if err != nil {
 		return err
