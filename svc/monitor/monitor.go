@@ -89,6 +89,11 @@ type Options struct {
 	// Switch hands the service to another node (the HA layer); without it
 	// the default Action refuses switch.
 	Switch func(ctx context.Context, s *svc.Service, reason string) error
+	// MaxWait bounds the time one pass spends waiting for restart
+	// delays: a restart due later is left to a later pass (the tries
+	// and their times persist). 0: no bound, a pass tries every restart
+	// of a resource before it returns.
+	MaxWait time.Duration
 	// LockTimeout is how long a restart waits for the service lock (an
 	// operator's action). Default 0: it does not wait, and the pass tries
 	// again later.
@@ -307,6 +312,7 @@ func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState,
 	for _, c := range cands {
 		down[c.rid] = c
 	}
+	var waited time.Duration
 	rounds := 2
 	for _, c := range cands {
 		rounds += 2 * c.limit
@@ -334,9 +340,13 @@ func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState,
 			if wait < 0 {
 				return nil
 			}
+			if m.opts.MaxWait > 0 && waited+wait > m.opts.MaxWait {
+				return nil
+			}
 			if err := m.opts.Sleep(ctx, wait); err != nil {
 				return err
 			}
+			waited += wait
 			continue
 		}
 		for _, group := range m.groups(s, due, down) {

@@ -562,3 +562,37 @@ func TestPassDoesNotWaitForAnOperator(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, rep.Restarted, "container#01db")
 }
+
+// TestPassMaxWait: with MaxWait shorter than restart_delay, a pass tries
+// once and leaves the next try to a later pass, once the delay passed.
+func TestPassMaxWait(t *testing.T) {
+	f := load(t, map[string][]string{"container#01db": {"restart = 3", "restart_delay = 1m", "monitor = true"}}, fake.Options{})
+	m := f.monitor(monitor.Options{MaxWait: 10 * time.Second})
+	ctx := context.Background()
+	f.crash("container#01db")
+	require.NoError(t, f.fake("container#01db").FailNext("start", 2))
+	rep, err := m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Tries["container#01db"])
+	require.Empty(t, f.slept)
+	require.NotContains(t, rep.Exhausted, "container#01db")
+
+	// 30s later: not due yet.
+	f.now = f.now.Add(30 * time.Second)
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Empty(t, rep.Tries)
+
+	// A minute after the try: the second fails, the third (a minute
+	// later still) is left again; then it comes up.
+	f.now = f.now.Add(30 * time.Second)
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Tries["container#01db"])
+	f.now = f.now.Add(time.Minute)
+	rep, err = m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"container#01db", "ip#01db"}, rep.Restarted, "its address with it")
+	require.Empty(t, f.slept)
+	require.Empty(t, f.acts)
+}
