@@ -387,18 +387,22 @@ func (m *Monitor) groups(s *svc.Service, due []string, down map[string]candidate
 				assigned[rid] = true
 			}
 		}
-		sort.Strings(group)
+		sort.Strings(group[1:]) // the root first
 		out = append(out, group)
 	}
 	return out
 }
 
-// startRound starts due; it tells the pass to stop when the service no
+// startRound starts due (a group: its root first); it tells the pass to stop when the service no
 // longer wants the monitor to act (frozen, stopped) or its lock is held.
 func (m *Monitor) startRound(ctx context.Context, s *svc.Service, st *serviceState, due []string, down map[string]candidate, rep *Report) (stop bool, err error) {
 	for _, rid := range due {
-		r := st.restarts[rid]
-		m.emit(EventRestart, s, rid, fmt.Sprintf("try %d of %d", r.Retries+1, down[rid].limit))
+		r, limit := st.restarts[rid], down[rid].limit
+		if r.Retries >= limit {
+			m.emit(EventRestart, s, rid, "with "+due[0]+", which it depends on")
+			continue
+		}
+		m.emit(EventRestart, s, rid, fmt.Sprintf("try %d of %d", r.Retries+1, limit))
 	}
 	noRollback := false
 	res, aerr := s.Start(ctx, svc.ActionOptions{
@@ -445,7 +449,9 @@ func (m *Monitor) startRound(ctx context.Context, s *svc.Service, st *serviceSta
 			}
 		}
 	}
-	for rid, msg := range tried {
+	rids := slices.Sorted(maps.Keys(tried))
+	for _, rid := range rids {
+		msg := tried[rid]
 		c, ok := down[rid]
 		if !ok {
 			continue // an ip of a selected container, not down
