@@ -283,9 +283,14 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 		}
 	}
 	if len(cands) > 0 {
-		err = m.restart(ctx, s, st, cands, &rep)
-		if err == nil {
+		var refused bool
+		refused, err = m.restart(ctx, s, st, cands, &rep)
+		if err == nil && !refused {
 			err = m.exhausted(ctx, s, st, cands, &rep)
+		}
+		if refused {
+			// Frozen or stopped meanwhile: nothing more this pass.
+			rep.Frozen, _ = s.Frozen()
 		}
 		if rep.Tries != nil || rep.MonitorAction != "" {
 			rep.Status = s.Status(ctx)
@@ -307,7 +312,7 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 // actions, so that one failing does not hold back the others. Every
 // round tries at least one restart and every wait precedes a round, so
 // the loop is bounded by twice the sum of the limits.
-func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState, cands []candidate, rep *Report) error {
+func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState, cands []candidate, rep *Report) (refused bool, err error) {
 	down := map[string]candidate{}
 	for _, c := range cands {
 		down[c.rid] = c
@@ -319,7 +324,7 @@ func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState,
 	}
 	for range rounds {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		now := m.opts.Now()
 		var due []string
@@ -338,25 +343,25 @@ func (m *Monitor) restart(ctx context.Context, s *svc.Service, st *serviceState,
 		}
 		if len(due) == 0 {
 			if wait < 0 {
-				return nil
+				return false, nil
 			}
 			if m.opts.MaxWait > 0 && waited+wait > m.opts.MaxWait {
-				return nil
+				return false, nil
 			}
 			if err := m.opts.Sleep(ctx, wait); err != nil {
-				return err
+				return false, err
 			}
 			waited += wait
 			continue
 		}
 		for _, group := range m.groups(s, due, down) {
-			stop, err := m.startRound(ctx, s, st, group, down, rep)
-			if err != nil || stop {
-				return err
+			refused, err := m.startRound(ctx, s, st, group, down, rep)
+			if err != nil || refused {
+				return refused, err
 			}
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // groups splits due into start actions: each due resource that depends
@@ -393,9 +398,10 @@ func (m *Monitor) groups(s *svc.Service, due []string, down map[string]candidate
 	return out
 }
 
-// startRound starts due (a group: its root first); it tells the pass to stop when the service no
-// longer wants the monitor to act (frozen, stopped) or its lock is held.
-func (m *Monitor) startRound(ctx context.Context, s *svc.Service, st *serviceState, due []string, down map[string]candidate, rep *Report) (stop bool, err error) {
+// startRound starts due (a group: its root first). refused tells the
+// pass to stop: the service no longer wants the monitor to act (frozen,
+// stopped), or its lock is held by an operator's action.
+func (m *Monitor) startRound(ctx context.Context, s *svc.Service, st *serviceState, due []string, down map[string]candidate, rep *Report) (refused bool, err error) {
 	for _, rid := range due {
 		r, limit := st.restarts[rid], down[rid].limit
 		if r.Retries >= limit {

@@ -596,3 +596,32 @@ func TestPassMaxWait(t *testing.T) {
 	require.Empty(t, f.slept)
 	require.Empty(t, f.acts)
 }
+
+// TestFreezeDuringAPass: an operator freezes the service while a pass
+// waits between two tries; the next try is refused under the lock and
+// no monitor_action runs.
+func TestFreezeDuringAPass(t *testing.T) {
+	f := load(t, map[string][]string{
+		"DEFAULT":        {"monitor_action = freezestop"},
+		"container#01db": {"restart = 3", "restart_delay = 10s", "monitor = true"},
+	}, fake.Options{})
+	ctx := context.Background()
+	var acts []string
+	m := monitor.New(monitor.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			f.now = f.now.Add(d)
+			return f.s.Freeze(ctx, svc.ActionOptions{})
+		},
+		Now:    func() time.Time { return f.now },
+		Action: func(ctx context.Context, s *svc.Service, action, reason string) error { acts = append(acts, action); return nil },
+	})
+	f.crash("container#01db")
+	require.NoError(t, f.fake("container#01db").FailNext("start", 5))
+	rep, err := m.Pass(ctx, f.s)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Tries["container#01db"])
+	require.Empty(t, acts)
+	require.Empty(t, rep.Exhausted)
+	require.True(t, rep.Status.Frozen)
+}
