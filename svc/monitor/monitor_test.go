@@ -613,8 +613,11 @@ func TestFreezeDuringAPass(t *testing.T) {
 			f.now = f.now.Add(d)
 			return f.s.Freeze(ctx, svc.ActionOptions{})
 		},
-		Now:    func() time.Time { return f.now },
-		Action: func(ctx context.Context, s *svc.Service, action, reason string) error { acts = append(acts, action); return nil },
+		Now: func() time.Time { return f.now },
+		Action: func(ctx context.Context, s *svc.Service, action, reason string) error {
+			acts = append(acts, action)
+			return nil
+		},
 	})
 	f.crash("container#01db")
 	require.NoError(t, f.fake("container#01db").FailNext("start", 5))
