@@ -36,7 +36,7 @@ func BenchmarkPass32Pods(b *testing.B) {
 			m := f.monitor(monitor.Options{})
 			c := f.fake("container#01db")
 			b.ReportAllocs()
-			cpu0 := cpuTime(b)
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				if bc.crash {
 					if err := c.Crash(ctx); err != nil {
@@ -57,12 +57,12 @@ func BenchmarkPass32Pods(b *testing.B) {
 			// The process's CPU time (user + system, every goroutine) per
 			// pass: what a daemon pays, whatever the wall time on shared
 			// cores.
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
 
-func cpuTime(b *testing.B) time.Duration {
+func processCPU(b *testing.B) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
