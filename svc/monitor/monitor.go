@@ -304,6 +304,13 @@ func (m *Monitor) Pass(ctx context.Context, s *svc.Service) (rep Report, err err
 	return rep, err
 }
 
+// PassStatus runs Pass and returns the status at its end: the shape of
+// the node daemon's pass hook (DaemonOptions.Pass).
+func (m *Monitor) PassStatus(ctx context.Context, s *svc.Service) (*svc.StatusReport, error) {
+	rep, err := m.Pass(ctx, s)
+	return rep.Status, err
+}
+
 // restart tries the restarts of cands, in rounds: each round starts the
 // candidates whose delay since their last try has passed, then the pass
 // waits for the next candidate's delay. A due candidate brings back with
