@@ -25,6 +25,12 @@ type ResourceStatus struct {
 	Monitor  bool            `json:"monitor"`
 	Encap    bool            `json:"encap"`
 	Flags    string          `json:"flags"`
+	// Restart is the resource's restart keyword (the monitor tries at
+	// least 2 restarts of a standby resource all the same), Retries the restarts the monitor tried since it was last seen
+	// up. With a restart, Flags ends with the restarts left, as the
+	// reference's fifth flag: a digit, or + for more than 9.
+	Restart int `json:"restart,omitempty"`
+	Retries int `json:"retries,omitempty"`
 }
 
 // StatusReport is the status of a service on one node.
@@ -36,6 +42,11 @@ type StatusReport struct {
 	Optional  resource.Status  `json:"optional"`
 	Resources []ResourceStatus `json:"resources"`
 	Time      time.Time        `json:"time"`
+	// Frozen: the resource monitor leaves the service alone on this node.
+	Frozen bool `json:"frozen,omitempty"`
+	// Problems lists what the report could not read (the run state
+	// files).
+	Problems []string `json:"problems,omitempty"`
 }
 
 // nameWidth is the width of the name column of print status, the
@@ -57,12 +68,25 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	rep.Resources = make([]ResourceStatus, len(s.resources))
 	// problem[i]: resource i logged an error that is no resource.Note.
 	problem := make([]bool, len(s.resources))
+	frozen, err := s.Frozen()
+	if err != nil {
+		rep.Problems = append(rep.Problems, s.Redact(err.Error()))
+	}
+	rep.Frozen = frozen
+	restarts, err := s.Restarts()
+	if err != nil {
+		rep.Problems = append(rep.Problems, s.Redact(err.Error()))
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i, r := range s.resources {
 		f := r.Flags()
 		rs := ResourceStatus{RID: r.RID(), Driver: r.DriverID(), Label: s.Redact(r.Label()), Tags: r.Tags(), Subset: r.Subset(),
 			Disabled: f.Disabled, Optional: f.Optional, Standby: f.Standby, Monitor: f.Monitor, Encap: f.Encap, Flags: f.String()}
+		if !accessoryGroups[resource.Group(rs.RID)] {
+			rs.Restart, rs.Retries = s.restartKeyword(rs.RID), restarts[rs.RID].Retries
+			rs.Flags += restartFlag(rs.Restart, rs.Retries)
+		}
 		if f.Disabled {
 			rs.Status = resource.NotApplicable
 			rep.Resources[i] = rs
@@ -135,6 +159,19 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	return rep
 }
 
+// restartFlag is the reference's restart flag: none without restarts,
+// else the restarts left, + beyond 9.
+func restartFlag(restart, retries int) string {
+	if restart < 1 {
+		return ""
+	}
+	left := max(restart-retries, 0)
+	if left > 9 {
+		return "+"
+	}
+	return string(rune('0' + left))
+}
+
 // StatusOptions are the flags of a status report's Visible and Render.
 type StatusOptions struct {
 	// ShowDisabled keeps the disabled resources (the service's
@@ -192,6 +229,12 @@ func standby(st resource.Status, f resource.Flags) resource.Status {
 //	|  |                 .... up         dockerd /spdsvc01/docker pid 4242
 func (rep *StatusReport) Render(opts StatusOptions) string {
 	var b strings.Builder
+	// The seed's flags column is 4 wide (M D O E); a restart flag widens
+	// it for every row, so that the columns stay aligned.
+	width := 4
+	for _, rs := range rep.Resources {
+		width = max(width, len(rs.Flags))
+	}
 	// row writes a line of the tree; a name longer than the seed's
 	// 20-character column (container#dockerd under avail) goes on a line
 	// of its own and its columns on the next, after cont (the branch's
@@ -201,12 +244,16 @@ func (rep *StatusReport) Render(opts StatusOptions) string {
 			b.WriteString(name + "\n")
 			name = strings.TrimRight(cont, " ")
 		}
-		line := fmt.Sprintf("%-*s %4s %-10s %s", nameWidth, name, flags, status, label)
+		line := fmt.Sprintf("%-*s %*s %-10s %s", nameWidth, name, width, flags, status, label)
 		b.WriteString(strings.TrimRight(line, " "))
 		b.WriteByte('\n')
 	}
 	b.WriteString(rep.Service + "\n")
-	row("overall", "", "", rep.Overall.String(), "")
+	notice := ""
+	if rep.Frozen {
+		notice = "frozen"
+	}
+	row("overall", "", "", rep.Overall.String(), notice)
 	var main, acc []ResourceStatus
 	for _, rs := range rep.Resources {
 		if rs.Disabled && !opts.ShowDisabled {

@@ -212,6 +212,7 @@ func newRoot(g *globals) *cobra.Command {
 	relayoutCmd.Flags().IntVar(&g.cl.parallel, "parallel", 1, "how many pods move at once")
 	root.AddCommand(relayoutCmd)
 	root.AddCommand(complianceCmd(g))
+	root.AddCommand(freezeCmds(g)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "docker ARGS...",
 		Short: "run the docker command with %instances% and %images% of the selected containers",
