@@ -123,7 +123,7 @@ func (g *globals) newDaemon(f *daemonFlags, stderr io.Writer) (*monitor.Daemon, 
 		level = slog.LevelInfo
 	}
 	opts := monitor.DaemonOptions{
-		Root: g.root, Node: g.node, Registry: reg, NoTriggers: f.fake,
+		Root: g.root, Node: g.node, Registry: reg, NoTriggers: f.fake, NoHostActions: f.fake,
 		Interval: f.interval, ShutdownGrace: f.grace, LockWait: f.lockWait,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		NodeRunners: map[string]monitor.NodeRunner{
@@ -143,7 +143,6 @@ func (g *globals) newDaemon(f *daemonFlags, stderr io.Writer) (*monitor.Daemon, 
 		}
 		opts.ServiceRunners["sync"] = g.syncNodes(progs["svcmgr"], f.fake)
 	}
-	wireMonitor(&opts)
 	return monitor.NewDaemon(opts)
 }
 

@@ -85,6 +85,8 @@ func TestDaemonProcess(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
 	conf, err := os.ReadFile("../../svc/testdata/spdsvc01.conf")
 	require.NoError(t, err)
+	// container#01db is restarted by the monitor (restart = 1).
+	conf = []byte(strings.Replace(string(conf), "[container#01db]\n", "[container#01db]\nrestart = 1\n", 1))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "spdsvc01.conf"), conf, 0o644))
 	svcArgs := func(args ...string) []string {
 		return append([]string{"--root", root, "--node", "spd01", "--fake", "-s", "spdsvc01"}, args...)
@@ -108,6 +110,24 @@ func TestDaemonProcess(t *testing.T) {
 	require.NoError(t, err, string(fresh))
 	require.Equal(t, string(fresh), string(cached))
 	require.Regexp(t, `overall +up`, string(cached))
+
+	// A container crashed behind the daemon's back (its fake state
+	// marked down by this process) is restarted by the daemon.
+	require.NoError(t, fake.MarkDown(filepath.Join(root, "var", "spdsvc01"), "container#01db"))
+	c := monitor.NewClient(monitor.SocketPath(root))
+	var restarted bool
+	for i := 0; i < 500 && !restarted; i++ {
+		m, err := c.Metrics(context.Background())
+		require.NoError(t, err)
+		restarted = strings.Contains(m, `svckit_resource_restarts_total{rid="container#01db",service="spdsvc01"} 1`)
+		if !restarted {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	require.True(t, restarted, "no restart of container#01db: %s", p.stderr)
+	out, err = exec.Command(svcmgr, svcArgs("print", "status", "--refresh")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Regexp(t, `container#01db +\S+ +up`, string(out))
 
 	// A second daemon on the root is refused.
 	out, err = exec.Command(nodemgr, "--root", root, "--node", "spd01", "daemon", "run", "--fake").CombinedOutput()

@@ -21,10 +21,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Pods, "pods", 32, "number of pods")
 	fs.IntVar(&opts.Nodes, "nodes", 4, "number of flex nodes before the relayout (which adds one)")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency of each fake driver action")
-	fs.BoolVar(&opts.Real, "real", false, "as root with a Docker daemon: run the real host drivers (disk.loop for disk.gce, fs, container.docker, ip.docker, ip.gce) in a network namespace per node")
+	fs.BoolVar(&opts.Real, "real", false, "as root with a Docker daemon: run the real host drivers (disk.loop for disk.gce, fs, a private dockerd per node, container.docker, ip.docker, ip.gce) in a network namespace per node")
 	fs.BoolVar(&opts.Keep, "keep", false, "keep the node roots for inspection")
 	fs.StringVar(&opts.Dir, "dir", "", "where to make the temporary directory of the node roots (default: the system's)")
 	faults := fs.String("faults", "", "fail calls of the fake drivers: rid:action[:nth[:message]],... (as SVCKIT_FAKE_FAULTS)")
+	fs.StringVar(&opts.Store, "store", StoreCollector, "where the config goes: collector (examples/collector in process on loopback, SQLite in the run's directory: form over HTTP, nodes register and pull from its API) or dir (a directory store)")
 	format := fs.String("format", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -3,6 +3,8 @@ package monitor_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -12,7 +14,6 @@ import (
 
 	"github.com/svckit/svckit/driver/fake"
 	"github.com/svckit/svckit/resource"
-	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/monitor"
 )
 
@@ -56,37 +57,27 @@ func BenchmarkDaemonIdleCPU(b *testing.B) {
 		n, perPass.Round(time.Microsecond), (perPass * 3600).Round(time.Millisecond), (perPass * 360).Round(time.Millisecond))
 }
 
-// restartDown is a stand-in monitor pass until svc/monitor's Monitor is
-// on this branch: restart the containers that are down.
-func restartDown(ctx context.Context, s *svc.Service) (*svc.StatusReport, error) {
-	var down []string
-	for _, rs := range s.Status(ctx).Resources {
-		if !rs.Disabled && resource.Group(rs.RID) == "container" && rs.Status == resource.Down {
-			down = append(down, rs.RID)
-		}
-	}
-	if len(down) == 0 {
-		return nil, nil
-	}
-	_, err := s.Do(ctx, svc.Start, svc.ActionOptions{Selection: svc.Selection{RIDs: down}})
-	return nil, err
-}
-
-// BenchmarkDetectionToRestart injects 100 container crashes (fake state
-// marked down behind the daemon's back) at a 1 s monitor interval on a
-// virtual clock: each crash happens at a spread instant within an
+// BenchmarkDetectionToRestart injects 100 container crashes (fake.MarkDown:
+// the state marked down behind the daemon's back) into the daemon with
+// the resource monitor (restart = 1 on the db containers), at a 1 s
+// monitor interval on a virtual clock: each crash happens at a spread instant within an
 // interval, the next pass restarts it. The latency is the virtual wait
 // until that pass plus the real time the pass took to see and restart
 // the container. It prints the median and the max.
 func BenchmarkDetectionToRestart(b *testing.B) {
 	root := newRoot(b, "")
+	keys := map[string][]string{}
+	for i := 1; i <= 8; i++ {
+		keys[fmt.Sprintf("container#%02ddb", i)] = []string{"restart = 1"}
+	}
+	p := filepath.Join(root, "etc", "spdsvc01.conf")
+	conf, err := os.ReadFile(p)
+	require.NoError(b, err)
+	require.NoError(b, os.WriteFile(p, []byte(withKeys(b, string(conf), keys)), 0o644))
 	reg := fake.Registry(fake.Options{})
 	startService(b, root, reg)
 	clock := newClock()
-	d := newDaemon(b, root, clock, func(o *monitor.DaemonOptions) {
-		o.Registry = reg
-		o.Pass = restartDown
-	})
+	d := newDaemon(b, root, clock, func(o *monitor.DaemonOptions) { o.Registry = reg })
 	ctx := context.Background()
 	d.Step(ctx)
 	d.Wait()
@@ -99,7 +90,7 @@ func BenchmarkDetectionToRestart(b *testing.B) {
 			// The crash at a spread point of the interval (golden ratio
 			// sequence: deterministic, evenly spread).
 			offset := time.Duration(float64(time.Second) * frac(float64(i)*0.6180339887))
-			crash(b, root, rid)
+			require.NoError(b, fake.MarkDown(filepath.Join(root, "var", "spdsvc01"), rid))
 			wait := time.Second - offset
 			clock.Add(time.Second)
 			begin := time.Now()
@@ -119,7 +110,7 @@ func BenchmarkDetectionToRestart(b *testing.B) {
 	med, worst := lat[len(lat)/2], lat[len(lat)-1]
 	b.ReportMetric(float64(med.Milliseconds()), "median-ms")
 	b.ReportMetric(float64(worst.Milliseconds()), "max-ms")
-	fmt.Printf("detection to restart, 1s interval, virtual clock for the wait + real pass time, %d crashes on fakes (stand-in pass: restart down containers): median %s, max %s\n",
+	fmt.Printf("detection to restart, 1s interval, virtual clock for the wait + real pass time, %d crashes on fakes (monitor pass, restart = 1): median %s, max %s\n",
 		failures, med.Round(time.Millisecond), worst.Round(time.Millisecond))
 }
 

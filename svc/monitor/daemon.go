@@ -54,13 +54,24 @@ type DaemonOptions struct {
 	// and a timer.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Pass is the resource monitor pass of a service, run by its monitor
-	// task (svc/monitor's Monitor.Pass). It returns the status at the end
-	// of the pass, or nil for the daemon to read it. Nil Pass: the
-	// monitor task only reads the status.
+	// Pass, when set, replaces the monitor pass of a service (Monitor's
+	// Pass): it returns the status at the end of the pass, or nil for the
+	// daemon to read it.
 	Pass func(ctx context.Context, s *svc.Service) (*svc.StatusReport, error)
+	// Monitor runs the monitor passes when Pass is nil. Default: a
+	// Monitor on the daemon's clock, publishing on its event stream, whose
+	// monitor_action is MonitorAction or Monitor.DefaultAction (reboot
+	// and crash only when node.conf sets HostActionsKey).
+	Monitor *Monitor
+	// MonitorAction replaces the default Monitor's monitor_action (tests
+	// inject it).
+	MonitorAction func(ctx context.Context, s *svc.Service, action, reason string) error
+	// NoHostActions refuses reboot and crash whatever node.conf says
+	// (nodemgr daemon run --fake).
+	NoHostActions bool
 	// Frozen tells whether a service is frozen: its acting tasks
-	// (compliance, sync) are then skipped. Nil: never.
+	// (compliance) are then skipped. Default: Service.Frozen (frozen when
+	// unreadable).
 	Frozen func(s *svc.Service) bool
 	// NodeRunners run the node tasks (NodeTasks) by name; a task without
 	// a runner is not scheduled.
@@ -189,6 +200,7 @@ func NewDaemon(opts DaemonOptions) (*Daemon, error) {
 		ignored:  map[string]bool{},
 	}
 	d.taskCtx, d.cancelTask = context.WithCancel(context.Background())
+	d.wireMonitor()
 	return d, nil
 }
 

@@ -94,6 +94,10 @@ func newDaemon(t testing.TB, root string, clock *fakeClock, mod func(*monitor.Da
 	opts := monitor.DaemonOptions{Root: root, Node: node, Registry: fake.Registry(fake.Options{}), NoTriggers: true, Interval: time.Second}
 	if clock != nil {
 		opts.Now = clock.Now
+		opts.Sleep = func(ctx context.Context, d time.Duration) error {
+			clock.Add(d)
+			return ctx.Err()
+		}
 	}
 	if mod != nil {
 		mod(&opts)
