@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/svckit/svckit/driver"
@@ -32,16 +31,18 @@ func (d *Daemon) wireMonitor() {
 	m := d.opts.Monitor
 	if m == nil {
 		action := d.opts.MonitorAction
+		// The daemon's monitor never acts on the host itself; a reboot
+		// or a crash goes to hostMonitor only while node.conf allows it
+		// (read at each action) and the drivers are real.
+		hostMonitor := New(Options{Logger: d.opts.Logger, AllowHostActions: true})
 		m = New(Options{
 			Now: d.opts.Now, Sleep: d.opts.Sleep, Emit: d.Emit, Logger: d.opts.Logger,
-			// The node.conf setting is read at each action, below.
-			AllowHostActions: true,
 			Action: func(ctx context.Context, s *svc.Service, word, reason string) error {
 				if action != nil {
 					return action(ctx, s, word, reason)
 				}
-				if (word == "reboot" || word == "crash") && !d.hostActionsAllowed() {
-					return fmt.Errorf("%s of the host for %s: not allowed on this node (%s in node.conf, never with fake drivers): %w", word, s.Name(), HostActionsKey, ErrRefused)
+				if (word == "reboot" || word == "crash") && d.hostActionsAllowed() {
+					return hostMonitor.DefaultAction(ctx, s, word, reason)
 				}
 				return m.DefaultAction(ctx, s, word, reason)
 			},

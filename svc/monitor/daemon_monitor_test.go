@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -117,4 +118,65 @@ func TestDaemonMonitor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDaemonRefusesHostActions checks that a monitor_action of reboot is
+// refused (logged, never run) when node.conf does not allow host actions,
+// and with NoHostActions whatever node.conf says. The allowed path is not
+// tested: it would reboot the machine.
+func TestDaemonRefusesHostActions(t *testing.T) {
+	const rid = "container#01db"
+	for _, tt := range []struct {
+		name, nodeConf string
+		noHost         bool
+	}{
+		{"not in node.conf", "", false},
+		{"set false", "[monitor]\nallow_host_actions = false\n", false},
+		{"fake drivers", "[monitor]\nallow_host_actions = true\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newRoot(t, tt.nodeConf)
+			p := filepath.Join(root, "etc", "spdsvc01.conf")
+			conf, err := os.ReadFile(p)
+			require.NoError(t, err)
+			keys := map[string][]string{rid: {"monitor = true", "restart = 1"}, "DEFAULT": {"monitor_action = reboot"}}
+			require.NoError(t, os.WriteFile(p, []byte(withKeys(t, string(conf), keys)), 0o644))
+			reg := fake.Registry(fake.Options{})
+			startService(t, root, reg)
+			var log strings.Builder
+			var mu sync.Mutex
+			clock := newClock()
+			d := newDaemon(t, root, clock, func(o *monitor.DaemonOptions) {
+				o.Registry = reg
+				o.NoHostActions = tt.noHost
+				o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &log}, nil))
+			})
+			ctx := context.Background()
+			d.Step(ctx)
+			d.Wait()
+			r, ok := loadService(t, root, reg).Resource(rid)
+			require.True(t, ok)
+			require.NoError(t, r.(*fake.Resource).FailNext("start", 10))
+			require.NoError(t, fake.MarkDown(filepath.Join(root, "var", "spdsvc01"), rid))
+			clock.Add(time.Second)
+			d.Step(ctx)
+			d.Wait()
+			mu.Lock()
+			text := log.String()
+			mu.Unlock()
+			require.Contains(t, text, "kind=monitor_action_failed")
+			require.Contains(t, text, "not allowed on this node")
+		})
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/internal/inifile"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/schedule"
@@ -124,6 +125,11 @@ func nodeTaskDefs(root string, conf NodeConf) (map[string]string, error) {
 			continue
 		}
 		out[t.Name] = def
+	}
+	if v, ok := conf[HostActionsKey]; ok {
+		if _, err := driver.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: [monitor] allow_host_actions: %w", filepath.Join(root, "etc", "node.conf"), err))
+		}
 	}
 	return out, errors.Join(errs...)
 }

@@ -139,6 +139,7 @@ func TestNodeTasksCatalog(t *testing.T) {
 			map[string]string{"compliance": "@1440", "asset": "~00:00-06:00", "packages": "~00:00-06:00", "dequeue_actions": "@5"}, ""},
 		{"bad schedule", "[compliance]\nschedule = 25:00-26:00\n", all, map[string]string{}, "[compliance] schedule"},
 		{"bad json", "[asset]\nschedule = [\"@10\"\n", all, map[string]string{}, "[asset] schedule"},
+		{"bad host actions", "[monitor]\nallow_host_actions = maybe\n", all, map[string]string{}, "[monitor] allow_host_actions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
