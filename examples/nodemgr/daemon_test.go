@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,10 +27,11 @@ type daemonProc struct {
 	done   chan error
 }
 
-func startDaemon(t *testing.T, bin, root string) *daemonProc {
+func startDaemon(t *testing.T, bin, root string, env ...string) *daemonProc {
 	t.Helper()
 	p := &daemonProc{stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "--root", root, "--node", "spd01", "daemon", "run", "--fake", "--sync=false", "--interval", "1s", "--shutdown-grace", "2s")
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p.stderr
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
@@ -113,18 +115,22 @@ func TestDaemonProcess(t *testing.T) {
 
 	// A container crashed behind the daemon's back (its fake state
 	// marked down by this process) is restarted by the daemon.
-	require.NoError(t, fake.MarkDown(filepath.Join(root, "var", "spdsvc01"), "container#01db"))
 	c := monitor.NewClient(monitor.SocketPath(root))
-	var restarted bool
-	for i := 0; i < 500 && !restarted; i++ {
-		m, err := c.Metrics(context.Background())
-		require.NoError(t, err)
-		restarted = strings.Contains(m, `svckit_resource_restarts_total{rid="container#01db",service="spdsvc01"} 1`)
-		if !restarted {
-			time.Sleep(20 * time.Millisecond)
+	ectx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	err = c.Events(ectx, func(e monitor.Event) error {
+		switch {
+		case e.Kind == monitor.EventSubscribed:
+			return fake.MarkDown(filepath.Join(root, "var", "spdsvc01"), "container#01db")
+		case e.Kind == monitor.EventRestarted && e.RID == "container#01db":
+			return errors.New("restarted")
 		}
-	}
-	require.True(t, restarted, "no restart of container#01db: %s", p.stderr)
+		return nil
+	})
+	cancel()
+	require.EqualError(t, err, "restarted", "no restart of container#01db: %s", p.stderr)
+	m, err := c.Metrics(context.Background())
+	require.NoError(t, err)
+	require.Contains(t, m, `svckit_resource_restarts_total{rid="container#01db",service="spdsvc01"} 1`)
 	out, err = exec.Command(svcmgr, svcArgs("print", "status", "--refresh")...).CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Regexp(t, `container#01db +\S+ +up`, string(out))
@@ -170,6 +176,30 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	require.NoError(t, p.stop(t, syscall.SIGTERM), p.stderr.String())
 	require.False(t, strings.Contains(p.stderr.String(), "level=ERROR"), p.stderr.String())
+
+	// kill -9 while the daemon restarts a container (a 10 s fake start:
+	// it holds the service's action lock): the kernel releases the lock,
+	// svcmgr acts at once.
+	p = startDaemon(t, nodemgr, root, "SVCKIT_FAKE_LATENCY_OF=container#01db:start=10s")
+	require.NoError(t, fake.MarkDown(filepath.Join(root, "var", "spdsvc01"), "container#01db"))
+	holder := filepath.Join(root, "var", "spdsvc01", "lock.holder")
+	var held bool
+	for i := 0; i < 500 && !held; i++ {
+		b, _ := os.ReadFile(holder)
+		held = strings.Contains(string(b), fmt.Sprintf(`"pid":%d`, p.cmd.Process.Pid))
+		if !held {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	require.True(t, held, "the daemon never held the lock: %s", p.stderr)
+	require.ErrorAs(t, p.stop(t, syscall.SIGKILL), &ee)
+	out, err = exec.Command(svcmgr, svcArgs("--waitlock", "0", "--rid", "container#01db", "start")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command(svcmgr, svcArgs("print", "status", "--refresh")...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Regexp(t, `container#01db +\S+ +up`, string(out))
+	p = startDaemon(t, nodemgr, root)
+	require.NoError(t, p.stop(t, syscall.SIGTERM), p.stderr.String())
 }
 
 // TestSyncNodesRunner checks the sync#i0 runner's command line and that

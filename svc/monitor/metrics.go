@@ -41,7 +41,7 @@ func newMetrics() *metrics {
 		}, []string{"service"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "svckit_resource_restarts_total",
-			Help: "restarts of a resource by the monitor",
+			Help: "restarts of a resource tried by the monitor",
 		}, []string{"service", "rid"}),
 		taskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "svckit_task_duration_seconds",
