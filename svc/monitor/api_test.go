@@ -168,12 +168,13 @@ func TestStaleSocket(t *testing.T) {
 }
 
 // TestCachedStatus checks when svcmgr print status may use the daemon's
-// status: fresh, same config, no action since; otherwise not.
+// status: fresh, same config, no action since; otherwise not. The
+// interval is an hour, so that no pass runs during the test.
 func TestCachedStatus(t *testing.T) {
 	root := newRoot(t, "")
 	reg := fake.Registry(fake.Options{})
 	startService(t, root, reg)
-	d := newDaemon(t, root, nil, func(o *monitor.DaemonOptions) { o.Registry = reg; o.Interval = 5 * time.Second })
+	d := newDaemon(t, root, nil, func(o *monitor.DaemonOptions) { o.Registry = reg; o.Interval = time.Hour })
 	_, stop := runDaemon(t, d, root)
 	var st *monitor.ServiceState
 	var ok bool
@@ -193,7 +194,7 @@ func TestCachedStatus(t *testing.T) {
 		want bool
 	}{
 		{"fresh", st.Updated, "spdsvc01", true},
-		{"stale", st.FreshUntil, "spdsvc01", false},
+		{"stale", st.FreshUntil.Add(time.Hour), "spdsvc01", false},
 		{"unknown service", st.Updated, "other", false},
 		{"bad name", st.Updated, "../etc", false},
 	}
