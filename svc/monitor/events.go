@@ -10,7 +10,7 @@ const (
 	EventResourceDown  = "resource_down" // a resource went from up to down between two status reads
 	EventResourceUp    = "resource_up"   // a resource went from down to up
 	EventTask          = "task"          // a scheduled task ran (Message: its result)
-	EventAction        = "action"        // an action of the daemon ended (monitor action, fix)
+	EventAction        = "action"        // an acting task of the daemon (compliance, sync) ended
 	EventConfig        = "config"        // a service configuration was (re)loaded, or refused
 	EventDaemon        = "daemon"        // the daemon started or is stopping
 	EventSubscribed    = "subscribed"    // the first line of every stream (Seq 0): the subscription is on
