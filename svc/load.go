@@ -176,9 +176,8 @@ type loader struct {
 	drpFlexPrimary      string
 	limits              // bounds of reference expansion (expand.go)
 	// drivers, defaults and expandedBuf save the work every section of
-	// a driver would repeat (see driverKeywords, lookupDefault).
+	// a driver would repeat (see driverKeywords, driverDefault).
 	drivers     map[string]*driverKeywords
-	defaults    map[string]int
 	expandedBuf []string
 	bestBuf     []int
 	rankBuf     []int
@@ -762,7 +761,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		}
 		if i := best[j]; i >= 0 {
 			values = append(values, [2]string{kw.Name, expanded[i]})
-		} else if k, ok := l.lookupDefault(def, kw.Name); ok && dk.own[kw.Name] {
+		} else if k, ok := l.driverDefault(dk, def, j); ok {
 			v := l.expandQuiet(defaultSection, k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
 				if l.badDefaults == nil {
@@ -820,6 +819,10 @@ type driverKeywords struct {
 	byName map[string]int   // index in all, as Manifest.Keyword finds it
 	own    map[string]bool  // the driver's own keywords (not the common ones)
 	sorted []string         // the names of all, made on the first unknown keyword
+	// fromDefault holds, by index in all, the index in DEFAULT's keys of
+	// the variant that sets the driver's own keyword for this node, -1
+	// for none (see driverDefault).
+	fromDefault []int
 }
 
 func (d *driverKeywords) names() []string {
@@ -850,24 +853,23 @@ func (l *loader) driverKeywords(m driver.Manifest) *driverKeywords {
 	return d
 }
 
-// lookupDefault is lookup in DEFAULT, remembered by name: every section
-// of a driver asks DEFAULT for each of its keywords it does not set.
-func (l *loader) lookupDefault(def *rawSection, name string) (rawKey, bool) {
-	if i, ok := l.defaults[name]; ok {
-		if i < 0 {
-			return rawKey{}, false
+// driverDefault is the key of DEFAULT that gives the driver's own keyword
+// all[j] its value when a section does not set it, remembered per driver:
+// every section of the driver asks the same question for each keyword.
+func (l *loader) driverDefault(dk *driverKeywords, def *rawSection, j int) (rawKey, bool) {
+	if dk.fromDefault == nil {
+		dk.fromDefault = make([]int, len(dk.all))
+		for i := range dk.all {
+			dk.fromDefault[i] = -1
+			if name := dk.all[i].Name; dk.own[name] {
+				dk.fromDefault[i] = l.lookupIndex(def, name)
+			}
 		}
+	}
+	if i := dk.fromDefault[j]; i >= 0 {
 		return def.Keys[i], true
 	}
-	i := l.lookupIndex(def, name)
-	if l.defaults == nil {
-		l.defaults = map[string]int{}
-	}
-	l.defaults[name] = i
-	if i < 0 {
-		return rawKey{}, false
-	}
-	return def.Keys[i], true
+	return rawKey{}, false
 }
 
 func (l *loader) knownTypes(group string) string {
