@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -160,7 +159,6 @@ func (e *Env) secretValue(name, v string) {
 	e.Secrets.Add(v)
 }
 
-var substRe = regexp.MustCompile(`%%(ENV:[A-Za-z0-9_.-]+|HOSTNAME|SHORT_HOSTNAME)%%`)
 
 // UndefinedError is a %%ENV:X%% reference to a variable that is not set:
 // the rule it appears in is n/a.
@@ -177,30 +175,91 @@ func (e *Env) Subst(s string) (string, error) {
 		return s, nil
 	}
 	var firstErr error
-	out := substRe.ReplaceAllStringFunc(s, func(m string) string {
-		tok := m[2 : len(m)-2]
+	out := replaceRefs(s, func(tok string) (string, bool) {
 		switch tok {
 		case "HOSTNAME":
-			return e.hostname()
+			return e.hostname(), true
 		case "SHORT_HOSTNAME":
 			h, _, _ := strings.Cut(e.hostname(), ".")
-			return h
+			return h, true
 		}
 		name := strings.TrimPrefix(tok, "ENV:")
 		if v, ok := e.lookup(name); ok {
 			e.secretValue(name, v)
-			return v
+			return v, true
 		}
 		if v, ok := e.lookup(EnvName(name)); ok {
 			e.secretValue(name, v)
-			return v
+			return v, true
 		}
 		if firstErr == nil {
 			firstErr = &UndefinedError{Name: name}
 		}
-		return m
+		return "", false
 	})
 	return out, firstErr
+}
+
+// replaceRefs replaces what substRe matches in s, leftmost first and
+// without overlaps as ReplaceAllStringFunc does, by what rep returns for
+// the token between the %% (the match stays when rep says false). It
+// scans by hand: the regexp cost as much as the check of a file rule.
+func replaceRefs(s string, rep func(tok string) (string, bool)) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+4 <= len(s); {
+		j := strings.Index(s[i:], "%%")
+		if j < 0 {
+			break
+		}
+		i += j
+		n := refLen(s[i+2:])
+		if n < 0 {
+			i++
+			continue
+		}
+		tok := s[i+2 : i+2+n]
+		end := i + 2 + n + 2
+		if v, ok := rep(tok); ok {
+			if b.Cap() == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(v)
+			last = end
+		}
+		i = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// refLen is the length of the token that starts rest and is followed by
+// "%%" (HOSTNAME, SHORT_HOSTNAME or ENV:[A-Za-z0-9_.-]+), -1 for none.
+func refLen(rest string) int {
+	for _, w := range []string{"HOSTNAME", "SHORT_HOSTNAME"} {
+		if strings.HasPrefix(rest, w+"%%") {
+			return len(w)
+		}
+	}
+	if !strings.HasPrefix(rest, "ENV:") {
+		return -1
+	}
+	n := len("ENV:")
+	for n < len(rest) {
+		c := rest[n]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			break
+		}
+		n++
+	}
+	if n == len("ENV:") || !strings.HasPrefix(rest[n:], "%%") {
+		return -1
+	}
+	return n
 }
 
 // EnvName is the environment variable name of a compliance variable:
