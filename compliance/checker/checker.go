@@ -159,7 +159,6 @@ func (e *Env) secretValue(name, v string) {
 	e.Secrets.Add(v)
 }
 
-
 // UndefinedError is a %%ENV:X%% reference to a variable that is not set:
 // the rule it appears in is n/a.
 type UndefinedError struct{ Name string }
