@@ -462,6 +462,15 @@ func printCloud(w io.Writer, o cloudOptions, rep *CloudReport) error {
 	}
 	if rl := rep.Relayout; rl != nil && rep.Migration != nil {
 		fmt.Fprintf(w, "relayout to %s: %d moves, %d at once: %s one migration's wall time\n", rl.Nodes, rl.Moves, rl.Parallel, ratio(rl.WallS, rep.Migration.WallS))
+		// The least the model allows, in the goal's unit: when it is
+		// above 2x one migration, no order of the moves meets a 2x goal.
+		bound := rl.CriticalPathS / rep.Migration.WallS
+		verdict := "reachable under the model"
+		if bound > 2 {
+			verdict = "so 2x is unreachable under the model"
+		}
+		fmt.Fprintf(w, "relayout lower bound: its critical path is %s one migration's wall time (%s); measured %s of that bound\n",
+			ratio(rl.CriticalPathS, rep.Migration.WallS), verdict, ratio(rl.WallS, rl.CriticalPathS))
 	}
 	fmt.Fprintf(w, "model: %d requests answered RESOURCE_NOT_READY, %d answered 429\n", rep.Stats.NotReady, rep.Stats.RateLimited)
 	return nil
