@@ -80,3 +80,30 @@ func TestEqual(t *testing.T) {
 	_, err = fsys.Equal("/etc/sub/secret", 6, []byte("hello\n"))
 	require.ErrorContains(t, err, "escapes the root")
 }
+
+// TestEqualSystemRoot: with the root "/" (the real system) a rule path
+// is the host path, links followed as os.Open follows them.
+func TestEqualSystemRoot(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(p, []byte("abc\n"), 0o644))
+	require.NoError(t, os.Symlink(p, filepath.Join(dir, "link")))
+	fsys, err := rootfs.Open("/")
+	require.NoError(t, err)
+	defer fsys.Close()
+	for _, tt := range []struct {
+		path string
+		want string
+		eq   bool
+	}{
+		{p, "abc\n", true},
+		{p, "abd\n", false},
+		{filepath.Join(dir, "link"), "abc\n", true},
+	} {
+		eq, err := fsys.Equal(tt.path, int64(len(tt.want)), []byte(tt.want))
+		require.NoError(t, err, tt.path)
+		require.Equal(t, tt.eq, eq, tt.path)
+	}
+	_, err = fsys.Equal(filepath.Join(dir, "none"), 4, []byte("abc\n"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
