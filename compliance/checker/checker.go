@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/svckit/svckit/resource/secret"
@@ -92,6 +93,10 @@ type Env struct {
 	// through it. Nil is a new set made at the first secret (an Env is
 	// then not for concurrent use); share one set to redact a whole run.
 	Secrets *secret.Set
+
+	// secretNames remembers secret.IsName by variable name: every file
+	// rule of a run substitutes the same few variables.
+	secretNames sync.Map // string -> bool
 }
 
 // RootDir returns the root, "/" when unset.
@@ -150,7 +155,12 @@ func (e *Env) errorf(format string, args ...any) {
 // secretValue records v, substituted from the variable name, as a
 // secret when the name says so (a value already known stays known).
 func (e *Env) secretValue(name, v string) {
-	if !secret.IsName(name) {
+	is, ok := e.secretNames.Load(name)
+	if !ok {
+		is = secret.IsName(name)
+		e.secretNames.Store(name, is)
+	}
+	if !is.(bool) {
 		return
 	}
 	if e.Secrets == nil {
