@@ -534,7 +534,7 @@ func (l *loader) resolveEnv(name string) (string, bool) {
 }
 
 // checkValue reports a value that does not fit its keyword.
-func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value string) {
+func (l *loader) checkValue(sec *rawSection, k rawKey, kw *driver.Keyword, value string) {
 	if err := kw.Check(value); err != nil {
 		full := k.Name
 		if k.Scope != "" {
@@ -542,7 +542,7 @@ func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value 
 		}
 		msg := l.redactValue(k, value, err.Error())
 		if !strings.Contains(msg, "expected") {
-			msg += ": expected " + expectation(kw)
+			msg += ": expected " + expectation(*kw)
 		}
 		l.problem(k.Line, sec.Name, full, "bad value: %s", msg)
 	}
@@ -602,7 +602,7 @@ func (l *loader) loadDefault(def *rawSection) {
 				fit = fit || dk.Check(v) == nil
 			}
 			if !fit {
-				l.checkValue(def, k, kws[0], v)
+				l.checkValue(def, k, &kws[0], v)
 			}
 			continue
 		}
@@ -619,7 +619,7 @@ func (l *loader) loadDefault(def *rawSection) {
 			continue
 		}
 		l.checkScope(def, k, kw.Scopable)
-		l.checkValue(def, k, kw, l.expand(def.Name, k, ""))
+		l.checkValue(def, k, &kw, l.expand(def.Name, k, ""))
 	}
 	for _, kw := range serviceKeywords {
 		if k, ok := l.lookup(def, kw.Name); ok {
@@ -666,7 +666,7 @@ func (l *loader) loadSubset(sec *rawSection) {
 			continue
 		}
 		l.checkScope(sec, k, kw.Scopable)
-		l.checkValue(sec, k, kw, k.Value)
+		l.checkValue(sec, k, &kw, k.Value)
 	}
 	parallel := false
 	if k, ok := l.lookup(sec, "parallel"); ok {
@@ -749,7 +749,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 			best[j], bestRank[j] = i, r
 		}
 		expanded[i] = l.expand(sec.Name, *k, sec.Name)
-		l.checkValue(sec, *k, *kw, expanded[i])
+		l.checkValue(sec, *k, kw, expanded[i])
 	}
 	l.expandedBuf, l.bestBuf, l.rankBuf = expanded, best, bestRank
 	def := l.defaultRaw()
@@ -761,8 +761,9 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		}
 		if i := best[j]; i >= 0 {
 			values = append(values, [2]string{kw.Name, expanded[i]})
-		} else if k, ok := l.driverDefault(dk, def, j); ok {
-			v := l.expandQuiet(defaultSection, k, sec.Name)
+		} else if di := l.driverDefault(dk, def, j); di >= 0 {
+			k := &def.Keys[di]
+			v := l.expandQuiet(defaultSection, *k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
 				if l.badDefaults == nil {
 					l.badDefaults = map[string]bool{}
@@ -772,7 +773,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				if k.Scope != "" {
 					full += "@" + k.Scope
 				}
-				msg := l.redactValue(k, v, err.Error())
+				msg := l.redactValue(*k, v, err.Error())
 				if !strings.Contains(msg, "expected") {
 					msg += ": expected " + expectation(*kw)
 				}
@@ -795,7 +796,8 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		cfg.Values[kv[0]] = kv[1]
 	}
 	disabled := cfg.Bool("disable")
-	for _, kw := range man.Keywords {
+	for ki := range man.Keywords {
+		kw := &man.Keywords[ki] // not a copy of each keyword of each section
 		if kw.Required && strings.TrimSpace(cfg.Values[kw.Name]) == "" && !disabled {
 			l.problem(sec.Line, sec.Name, kw.Name, "missing required keyword %s (%s) for node %s", kw.Name, kw.Text, l.s.node)
 		}
@@ -853,10 +855,11 @@ func (l *loader) driverKeywords(m driver.Manifest) *driverKeywords {
 	return d
 }
 
-// driverDefault is the key of DEFAULT that gives the driver's own keyword
-// all[j] its value when a section does not set it, remembered per driver:
-// every section of the driver asks the same question for each keyword.
-func (l *loader) driverDefault(dk *driverKeywords, def *rawSection, j int) (rawKey, bool) {
+// driverDefault is the index in DEFAULT's keys of the key that gives the
+// driver's own keyword all[j] its value when a section does not set it
+// (-1: none), remembered per driver: every section of the driver asks
+// the same question for each keyword.
+func (l *loader) driverDefault(dk *driverKeywords, def *rawSection, j int) int {
 	if dk.fromDefault == nil {
 		dk.fromDefault = make([]int, len(dk.all))
 		for i := range dk.all {
@@ -866,10 +869,7 @@ func (l *loader) driverDefault(dk *driverKeywords, def *rawSection, j int) (rawK
 			}
 		}
 	}
-	if i := dk.fromDefault[j]; i >= 0 {
-		return def.Keys[i], true
-	}
-	return rawKey{}, false
+	return dk.fromDefault[j]
 }
 
 func (l *loader) knownTypes(group string) string {
