@@ -3,6 +3,8 @@ package monitor_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,29 +18,29 @@ import (
 	"github.com/svckit/svckit/svc/monitor"
 )
 
-// TestPassRestartsAKilledDockerContainer: a container of a service on the
-// real docker driver, killed through the Docker API behind the service's
-// back, is running again after one pass. Root and a Docker daemon; the
-// image is built locally (FROM scratch).
-func TestPassRestartsAKilledDockerContainer(t *testing.T) {
-	cli := testenv.Docker(t)
-	image := testenv.SleeperImage(t, cli)
-	ctx := context.Background()
-	name := testenv.RandomName("svckit-mon-")
-	conf := fmt.Sprintf(`[DEFAULT]
-nodes = n1
-monitor_action = crash
+// dockerService is a started service of one container on the real
+// docker driver (the locally built sleeper image), stopped at the end of
+// the test.
+type dockerService struct {
+	svc       *svc.Service
+	container string
+	// inspect tells whether the container runs and when it started.
+	inspect func() (bool, string)
+}
 
-[container#1]
-type = docker
-run_image = %s
-run_args = --net=none
-stop_timeout = 5s
-restart = 2
-restart_delay = 1s
-monitor = true
-`, image)
-	s, err := svc.Parse(ctx, name+".conf", []byte(conf), svc.Options{Node: "n1", Root: t.TempDir()})
+// startDockerService writes <root>/etc/<name>.conf (the container
+// restarted twice, 1 s apart; defaults and res are more lines of DEFAULT
+// and of the container), loads and starts it.
+func startDockerService(t *testing.T, cli *client.Client, root, prefix, defaults, res string) dockerService {
+	t.Helper()
+	ctx := context.Background()
+	image := testenv.SleeperImage(t, cli)
+	name := testenv.RandomName(prefix)
+	conf := fmt.Sprintf("[DEFAULT]\nnodes = n1\n%s\n[container#1]\ntype = docker\nrun_image = %s\nrun_args = --net=none\nstop_timeout = 5s\nrestart = 2\nrestart_delay = 1s\n%s", defaults, image, res)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+	path := filepath.Join(root, "etc", name+".conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
+	s, err := svc.Load(ctx, path, svc.Options{Node: "n1", Root: root})
 	require.NoError(t, err)
 	ctrName := name + ".container.1"
 	testenv.RemoveContainer(t, cli, ctrName)
@@ -49,16 +51,27 @@ monitor = true
 		defer cancel()
 		_, _ = s.Stop(cctx, svc.ActionOptions{})
 	})
-
-	inspect := func() (bool, string) {
+	return dockerService{svc: s, container: ctrName, inspect: func() (bool, string) {
 		res, err := cli.ContainerInspect(ctx, ctrName, client.ContainerInspectOptions{})
 		require.NoError(t, err)
 		return res.Container.State.Running, res.Container.State.StartedAt
-	}
+	}}
+}
+
+// TestPassRestartsAKilledDockerContainer: a container of a service on the
+// real docker driver, killed through the Docker API behind the service's
+// back, is running again after one pass. Root and a Docker daemon; the
+// image is built locally (FROM scratch).
+func TestPassRestartsAKilledDockerContainer(t *testing.T) {
+	cli := testenv.Docker(t)
+	ctx := context.Background()
+	ds := startDockerService(t, cli, t.TempDir(), "svckit-mon-", "monitor_action = crash\n", "monitor = true\n")
+	s, inspect := ds.svc, ds.inspect
+	ctrName := ds.container
 	running, started := inspect()
 	require.True(t, running)
 
-	_, err = cli.ContainerKill(ctx, ctrName, client.ContainerKillOptions{Signal: "KILL"})
+	_, err := cli.ContainerKill(ctx, ctrName, client.ContainerKillOptions{Signal: "KILL"})
 	require.NoError(t, err)
 	// The kill is asynchronous: wait until the daemon reports the
 	// container stopped (bounded; not a timing assertion).
