@@ -170,15 +170,9 @@ type frozenFlag struct {
 func (s *Service) Frozen() (bool, error) {
 	// The file's existence is the flag (a hand-made empty one counts);
 	// its content only says since when.
-	if s.varDir == "" {
-		return false, nil
-	}
-	root, err := os.OpenRoot(s.varDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("service %s: %w", s.name, err)
+	root, err := s.varRoot()
+	if root == nil || err != nil {
+		return false, err
 	}
 	defer root.Close()
 	_, err = root.Lstat(frozenFile)
@@ -227,13 +221,8 @@ func (s *Service) setFrozen(ctx context.Context, opts ActionOptions, frozen bool
 	if frozen {
 		return s.writeRunFile(frozenFile, frozenFlag{Since: time.Now().UTC(), Node: s.node})
 	}
-	root, err := os.OpenRoot(s.varDir)
-	if err != nil {
-		return fmt.Errorf("service %s: thaw: %w", s.name, err)
-	}
-	defer root.Close()
-	if err := root.Remove(frozenFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("service %s: thaw: %w", s.name, err)
+	if err := s.removeRunFile(frozenFile); err != nil {
+		return fmt.Errorf("thaw: %w", err)
 	}
 	return nil
 }
@@ -267,19 +256,8 @@ func (s *Service) Restarts() (map[string]RestartState, error) {
 // only writer; an empty map removes the file).
 func (s *Service) SaveRestarts(m map[string]RestartState) error {
 	if len(m) == 0 {
-		if s.varDir == "" {
-			return nil
-		}
-		root, err := os.OpenRoot(s.varDir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("service %s: save restarts: %w", s.name, err)
-		}
-		defer root.Close()
-		if err := root.Remove(restartsFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("service %s: save restarts: %w", s.name, err)
+		if err := s.removeRunFile(restartsFile); err != nil {
+			return fmt.Errorf("save restarts: %w", err)
 		}
 		return nil
 	}
@@ -326,18 +304,42 @@ func (s *Service) MonitorAction() []string {
 	return out
 }
 
-// readRunFile decodes name of the var directory into v; false when the
-// file does not exist.
-func (s *Service) readRunFile(name string, v any) (bool, error) {
+// varRoot opens the service's var directory as a root; nil, nil when the
+// service has none or it does not exist yet.
+func (s *Service) varRoot() (*os.Root, error) {
 	if s.varDir == "" {
-		return false, nil
+		return nil, nil
 	}
 	root, err := os.OpenRoot(s.varDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("service %s: %w", s.name, err)
+		return nil, fmt.Errorf("service %s: %w", s.name, err)
+	}
+	return root, nil
+}
+
+// removeRunFile removes name from the var directory; a missing file or
+// directory is no error.
+func (s *Service) removeRunFile(name string) error {
+	root, err := s.varRoot()
+	if root == nil || err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("service %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// readRunFile decodes name of the var directory into v; false when the
+// file does not exist.
+func (s *Service) readRunFile(name string, v any) (bool, error) {
+	root, err := s.varRoot()
+	if root == nil || err != nil {
+		return false, err
 	}
 	defer root.Close()
 	fi, err := root.Lstat(name)
