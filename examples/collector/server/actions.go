@@ -283,6 +283,29 @@ func (d *DB) Dequeue(ctx context.Context, node string, limit int, l Lease) ([]*A
 	return out, nil
 }
 
+// updateClaim runs the UPDATE q of action id of node, limited to the
+// claim attempt when not 0, and returns how many rows it changed and the
+// action as it is after.
+func (d *DB) updateClaim(ctx context.Context, q string, args []any, id int64, node string, attempt int64) (int64, *Action, error) {
+	if attempt != 0 {
+		q += ` AND attempts = ?`
+		args = append(args, attempt)
+	}
+	res, err := d.sql.ExecContext(ctx, d.q(q), args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := d.Action(ctx, id, node)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, a, nil
+}
+
 // Renew extends the lease of a running action of node by l.For from
 // l.Now: a node running a long action renews before the lease runs out.
 // attempt, when not 0, must be the current claim.
@@ -290,19 +313,7 @@ func (d *DB) Renew(ctx context.Context, node string, id, attempt int64, l Lease)
 	l = l.norm()
 	q := `UPDATE actions SET lease_until_ns = ? WHERE id = ? AND nodename = ? AND status = ? AND lease_until_ns >= ?`
 	args := []any{l.Now.Add(l.For).UnixNano(), id, node, StatusRunning, l.Now.UnixNano()}
-	if attempt != 0 {
-		q += ` AND attempts = ?`
-		args = append(args, attempt)
-	}
-	res, err := d.sql.ExecContext(ctx, d.q(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, err
-	}
-	a, err := d.Action(ctx, id, node)
+	n, a, err := d.updateClaim(ctx, q, args, id, node, attempt)
 	if err != nil {
 		return nil, err
 	}
@@ -327,19 +338,7 @@ func (d *DB) Report(ctx context.Context, node string, id, attempt int64, status 
 	output, reason = boundOutput(output), boundOutput(reason)
 	q := `UPDATE actions SET status = ?, exit_code = ?, output = ?, reason = ?, done_at = ?, lease_until_ns = 0 WHERE id = ? AND nodename = ? AND status = ?`
 	args := []any{status, code, output, reason, now(), id, node, StatusRunning}
-	if attempt != 0 {
-		q += ` AND attempts = ?`
-		args = append(args, attempt)
-	}
-	res, err := d.sql.ExecContext(ctx, d.q(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, err
-	}
-	a, err := d.Action(ctx, id, node)
+	n, a, err := d.updateClaim(ctx, q, args, id, node, attempt)
 	if err != nil {
 		return nil, err
 	}
