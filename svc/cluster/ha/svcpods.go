@@ -1,0 +1,124 @@
+package ha
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/svckit/svckit/svc"
+	"github.com/svckit/svckit/svc/cluster"
+)
+
+// ServicePods runs pods as actions of the service on this node, a pod
+// being the resources of its tag (podNN). Start moves the pod to this
+// node in the node's config with the planner (its resources enabled
+// here, its gateway this node's), then provisions it: nothing that exists
+// is created again, its disk is attached here (detached from the node it
+// was on: the cloud-level fence), its routes point here. Stop stops the
+// pod, its standby disk included (the next node attaches it).
+type ServicePods struct {
+	node    string
+	planner cluster.Planner
+	load    func(ctx context.Context, config []byte) (*svc.Service, error)
+
+	mu     sync.Mutex
+	config []byte
+}
+
+// NewServicePods runs the pods of config on node; load parses a config
+// for this node (svc.Parse with the node's options and registry).
+func NewServicePods(node string, config []byte, planner cluster.Planner, load func(ctx context.Context, config []byte) (*svc.Service, error)) *ServicePods {
+	return &ServicePods{node: node, planner: planner, load: load, config: slices.Clone(config)}
+}
+
+var podTagRE = regexp.MustCompile(`^pod(\d+)$`)
+
+// podNum reads the pod number of a tag.
+func podNum(pod string) (int, error) {
+	m := podTagRE.FindStringSubmatch(pod)
+	if m == nil {
+		return 0, fmt.Errorf("pod %q: expected a pod tag like pod01", pod)
+	}
+	return strconv.Atoi(m[1])
+}
+
+// Config is the node's current config (with the pods it started placed
+// here).
+func (p *ServicePods) Config() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.config)
+}
+
+// Start provisions pod here.
+func (p *ServicePods) Start(ctx context.Context, pod string) error {
+	n, err := podNum(pod)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	cfg, _, err := p.planner.MovePod(p.config, n, p.node)
+	if err == nil {
+		p.config = cfg
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%s: placing it on %s: %w", pod, p.node, err)
+	}
+	s, err := p.load(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	_, err = s.Provision(ctx, svc.ActionOptions{Selection: svc.Selection{Tags: pod}})
+	return err
+}
+
+// Stop stops pod here, its standby disk included.
+func (p *ServicePods) Stop(ctx context.Context, pod string) error {
+	if _, err := podNum(pod); err != nil {
+		return err
+	}
+	s, err := p.load(ctx, p.Config())
+	if err != nil {
+		return err
+	}
+	_, err = s.Stop(ctx, svc.ActionOptions{Selection: svc.Selection{Tags: pod}, Force: true})
+	return err
+}
+
+// Running lists the pods whose every resource is up here.
+func (p *ServicePods) Running(ctx context.Context) ([]string, error) {
+	s, err := p.load(ctx, p.Config())
+	if err != nil {
+		return nil, err
+	}
+	rep := s.Status(ctx)
+	all := map[string]bool{}
+	for _, rs := range rep.Resources {
+		if rs.Disabled {
+			continue
+		}
+		for _, tag := range rs.Tags {
+			if !podTagRE.MatchString(tag) {
+				continue
+			}
+			if _, ok := all[tag]; !ok {
+				all[tag] = true
+			}
+			if rs.Status.Final().String() != "up" {
+				all[tag] = false
+			}
+		}
+	}
+	var out []string
+	for pod, up := range all {
+		if up {
+			out = append(out, pod)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
