@@ -125,6 +125,7 @@ type Agent struct {
 	evSeq      int
 	stopped    map[string]time.Time // last local stop per pod
 	failedAt   map[string]time.Time // last failed start per pod
+	fences     []FenceReport
 	kick       chan struct{}
 }
 
@@ -169,6 +170,26 @@ func (a *Agent) event(kind, pod, format string, args ...any) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, _ = a.cli.Put(ctx, a.k.event(a.cfg.Node, slot), mustJSON(ev))
+}
+
+// FenceReport is one self-fencing: when it began, when the last pod was
+// stopped, and the margin left before the lease could expire (the
+// agent's conservative expiry: the renewal's send time plus the TTL;
+// etcd's is later). A positive margin is the point.
+type FenceReport struct {
+	Began       time.Time     `json:"began"`
+	Stopped     time.Time     `json:"stopped"`
+	LeaseExpiry time.Time     `json:"lease_expiry"`
+	Pods        int           `json:"pods"`
+	Margin      time.Duration `json:"margin_ns"`
+	Reason      string        `json:"reason"`
+}
+
+// Fences returns the agent's self-fencings, oldest first.
+func (a *Agent) Fences() []FenceReport {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.fences)
 }
 
 // Events returns the agent's last events, oldest first.
@@ -434,7 +455,18 @@ func (a *Agent) fence(ctx context.Context, why string) {
 		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.cfg.FenceMargin)
 		defer cancel()
 	}
+	a.mu.Lock()
+	n := len(a.local)
+	a.mu.Unlock()
+	began := time.Now()
 	a.stopAll(sctx, why)
+	stopped := time.Now()
+	a.mu.Lock()
+	a.fences = append(a.fences, FenceReport{Began: began, Stopped: stopped, LeaseExpiry: until, Pods: n, Margin: until.Sub(stopped), Reason: why})
+	if len(a.fences) > eventRing {
+		a.fences = a.fences[1:]
+	}
+	a.mu.Unlock()
 	left := time.Until(until)
 	if left > 0 {
 		a.event("fence", "", "self-fenced %s before its lease could expire (margin %s)", a.cfg.Node, left.Round(time.Millisecond))

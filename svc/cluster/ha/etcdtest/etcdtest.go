@@ -129,6 +129,18 @@ func (c *Cluster) Restart(ctx context.Context, i int) error {
 	return c.start(ctx, i)
 }
 
+// Leader returns the index of the member that leads, or -1.
+func (c *Cluster) Leader() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.members {
+		if e != nil && e.Server.Leader() == e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
+}
+
 // Close stops every member.
 func (c *Cluster) Close() {
 	for i := range c.members {
