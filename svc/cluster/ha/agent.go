@@ -119,6 +119,9 @@ type Agent struct {
 	validUntil time.Time // conservative: renewal sent + TTL
 	ttl        time.Duration
 	fenced     bool
+	// fencing: a fence is stopping the pods; nothing starts and the
+	// fence is not lifted until it ends.
+	fencing bool
 	primary    bool
 	local      map[string]*localPod
 	events     []Event
@@ -126,7 +129,9 @@ type Agent struct {
 	stopped    map[string]time.Time // last local stop per pod
 	failedAt   map[string]time.Time // last failed start per pod
 	fences     []FenceReport
+	stoppedFor map[string]int64 // pod -> the move it was stopped for
 	kick       chan struct{}
+	evq        chan slotEvent
 }
 
 type localPod struct {
@@ -143,7 +148,7 @@ func NewAgent(cfg Config, cli *clientv3.Client, pods Pods) (*Agent, error) {
 		return nil, err
 	}
 	return &Agent{cfg: cfg, cli: cli, pods: pods, k: newKeys(cfg.Prefix, cfg.Service),
-		local: map[string]*localPod{}, stopped: map[string]time.Time{}, failedAt: map[string]time.Time{}, kick: make(chan struct{}, 1)}, nil
+		local: map[string]*localPod{}, stopped: map[string]time.Time{}, failedAt: map[string]time.Time{}, kick: make(chan struct{}, 1), stoppedFor: map[string]int64{}, evq: make(chan slotEvent, eventRing)}, nil
 }
 
 // Config returns the agent's configuration with its defaults.
@@ -167,9 +172,32 @@ func (a *Agent) event(kind, pod, format string, args ...any) {
 	if a.cfg.OnEvent != nil {
 		a.cfg.OnEvent(ev)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_, _ = a.cli.Put(ctx, a.k.event(a.cfg.Node, slot), mustJSON(ev))
+	// Never wait for etcd here: a fencing node records its decisions
+	// while etcd is out of its reach, and must not be slowed by it.
+	select {
+	case a.evq <- slotEvent{slot, ev}:
+	default:
+	}
+}
+
+type slotEvent struct {
+	slot int
+	ev   Event
+}
+
+// eventWriter puts the queued events in etcd, each bounded; the queue
+// drops what does not fit.
+func (a *Agent) eventWriter(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case se := <-a.evq:
+			cctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
+			_, _ = a.cli.Put(cctx, a.k.event(a.cfg.Node, se.slot), mustJSON(se.ev))
+			cancel()
+		}
+	}
 }
 
 // FenceReport is one self-fencing: when it began, when the last pod was
@@ -239,7 +267,7 @@ func (a *Agent) Local() []string {
 func (a *Agent) leaseState() (clientv3.LeaseID, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.lease, a.lease != 0 && !a.fenced && time.Until(a.validUntil) > a.cfg.FenceMargin
+	return a.lease, a.lease != 0 && !a.fenced && !a.fencing && time.Until(a.validUntil) > a.cfg.FenceMargin
 }
 
 func (a *Agent) poke() {
@@ -253,6 +281,14 @@ func (a *Agent) poke() {
 // node and revokes its lease, so that the survivors take them over at
 // once: a daemon that exits must not leave pods that nobody fences.
 func (a *Agent) Run(ctx context.Context) error {
+	// The event writer outlives the loops: shutdown records events.
+	var evwg sync.WaitGroup
+	evctx, evcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		evcancel()
+		evwg.Wait()
+	}()
+	evwg.Go(func() { a.eventWriter(evctx) })
 	if err := a.register(ctx); err != nil {
 		return err
 	}
@@ -374,7 +410,8 @@ func (a *Agent) seed(ctx context.Context) error {
 func (a *Agent) setLease(id clientv3.LeaseID, sent time.Time, ttl time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.lease, a.ttl, a.validUntil, a.fenced = id, ttl, sent.Add(ttl), false
+	a.lease, a.ttl, a.validUntil = id, ttl, sent.Add(ttl)
+	a.fenced = a.fencing
 }
 
 // renewLoop renews the lease every TTL/5, each renewal bounded; a
@@ -400,8 +437,11 @@ func (a *Agent) renewLoop(ctx context.Context) {
 		switch {
 		case err == nil:
 			a.mu.Lock()
-			wasFenced := a.fenced
-			a.validUntil, a.fenced = sent.Add(time.Duration(ka.TTL)*time.Second), false
+			wasFenced := a.fenced && !a.fencing
+			a.validUntil = sent.Add(time.Duration(ka.TTL) * time.Second)
+			if !a.fencing {
+				a.fenced = false
+			}
 			a.mu.Unlock()
 			if wasFenced {
 				a.event("lease", "", "%s renewed its lease %x again: it may run the pods it owns", a.cfg.Node, int64(lease))
@@ -443,9 +483,24 @@ func (a *Agent) fence(ctx context.Context, why string) {
 		a.mu.Unlock()
 		return
 	}
-	a.fenced = true
+	a.fenced, a.fencing = true, true
 	until := a.validUntil
 	a.mu.Unlock()
+	defer func() {
+		// A renewal during the fence lifts it only now: the pods it
+		// stopped may start again, not while it stops them.
+		a.mu.Lock()
+		a.fencing = false
+		lifted := time.Until(a.validUntil) > a.cfg.FenceMargin
+		if lifted {
+			a.fenced = false
+		}
+		a.mu.Unlock()
+		if lifted {
+			a.event("lease", "", "%s renewed its lease during the fence: it may run the pods it owns", a.cfg.Node)
+			a.poke()
+		}
+	}()
 	a.event("fence", "", "self-fencing: %s; stopping the pods of %s", why, a.cfg.Node)
 	// The stops must end before the lease can expire: their context ends
 	// at the expiry.
@@ -484,6 +539,7 @@ func (a *Agent) stopAll(ctx context.Context, why string) {
 		if lp.cancel != nil {
 			lp.cancel()
 		}
+		lp.busy = true
 		pods = append(pods, p)
 	}
 	a.mu.Unlock()
@@ -501,6 +557,8 @@ func (a *Agent) stopLocal(ctx context.Context, pod, why string) error {
 	if err == nil {
 		delete(a.local, pod)
 		a.stopped[pod] = time.Now()
+	} else if lp := a.local[pod]; lp != nil {
+		lp.busy = false
 	}
 	a.mu.Unlock()
 	if err != nil {

@@ -2,7 +2,10 @@ package ha_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +153,144 @@ func TestTwoNodesLost(t *testing.T) {
 			require.Empty(t, h.violations())
 		})
 	}
+}
+
+// A node cut off from etcd stops its pods before its lease can expire.
+// A short cut (the lease survives) restarts them in place, nothing moves;
+// a long one loses the lease: the others take the pods, the node rejoins
+// with none, until a relayout spreads them again.
+func TestFlappingLease(t *testing.T) {
+	h := newHarness(t, nil)
+	h.startAll()
+	before := podsOn(h.status())
+	a3 := h.nodes["spd03"].agent
+
+	// 1. Short cut: past the fence margin, not past the expiry.
+	n0 := len(a3.Fences())
+	h.cut("spd03")
+	for range 200 {
+		if len(a3.Fences()) > n0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Len(t, a3.Fences(), n0+1, "spd03 fenced")
+	h.restore("spd03")
+	st := h.settle("short cut")
+	require.Equal(t, before, podsOn(st), "nothing moved")
+	require.Empty(t, eventsMatching(st, "move", ""))
+	f := a3.Fences()[n0]
+	require.Equal(t, 2, f.Pods)
+	require.Positive(t, f.Margin, "stopped before the lease could expire")
+	t.Logf("short cut: spd03 fenced %d pods with a margin of %s", f.Pods, f.Margin.Round(time.Millisecond))
+
+	// 2. Long cuts, twice: the lease expires, the pods move, spd03
+	// comes back with no pod each time.
+	for i := range 2 {
+		h.cut("spd03")
+		st = h.waitFor("spd03 lost", func(st *ha.ClusterStatus) bool {
+			return !st.Nodes[2].Alive && len(podsOn(st)["spd03"]) == 0 && len(st.Moves) == 0
+		})
+		h.restore("spd03")
+		st = h.waitFor("spd03 rejoined", func(st *ha.ClusterStatus) bool { return st.Nodes[2].Alive && st.Nodes[2].Rejoined })
+		st = h.settle(fmt.Sprintf("long cut %d", i+1))
+		require.Empty(t, podsOn(st)["spd03"], "rejoined with no pod")
+		require.True(t, st.Nodes[2].Rejoined)
+		require.NotEmpty(t, eventsMatching(st, "lease", "spd03 rejoined"))
+	}
+	for _, f := range a3.Fences() {
+		if f.Pods > 0 {
+			require.Positive(t, f.Margin, "fence at %s", f.Began.Format("15:04:05.000"))
+		}
+	}
+
+	// 3. Relayout: two pods each again, spd03's from the fullest nodes.
+	ctx := context.Background()
+	require.NoError(t, ha.RequestRelayout(ctx, h.admin, "", svcname))
+	require.ErrorContains(t, ha.RequestRelayout(ctx, h.admin, "", svcname), "already in progress")
+	st = h.waitFor("relayout done", func(st *ha.ClusterStatus) bool {
+		return len(eventsMatching(st, "relayout", "relayout done")) == 1
+	})
+	st = h.settle("relayout")
+	for _, n := range nodeNames {
+		require.Len(t, podsOn(st)[n], 2, n)
+	}
+	require.False(t, st.Nodes[2].Rejoined)
+	require.Len(t, eventsMatching(st, "move", "relayout"), 2, "the fewest moves")
+	require.Empty(t, h.violations())
+}
+
+// etcd loses one member of three (its leader): the others keep the
+// quorum, the leases live on, nothing moves.
+func TestEtcdMemberLost(t *testing.T) {
+	h := newHarness(t, nil)
+	h.startAll()
+	before := podsOn(h.status())
+	leader := h.etcd.Leader()
+	require.GreaterOrEqual(t, leader, 0)
+	h.etcd.Stop(leader)
+	// Three TTLs: any lease not renewed would have expired.
+	deadline := time.Now().Add(3 * ttl)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	st := h.settle("one member lost")
+	require.Equal(t, before, podsOn(st))
+	require.Empty(t, eventsMatching(st, "move", ""))
+	require.Empty(t, eventsMatching(st, "lost", ""))
+	for _, n := range st.Nodes {
+		require.True(t, n.Alive, n.Node)
+		require.False(t, n.Rejoined, n.Node)
+	}
+	require.NoError(t, h.etcd.Restart(context.Background(), leader))
+	require.Empty(t, h.violations())
+}
+
+// etcd unreachable for every node (all members down, longer than the
+// lease): every node fences (no node can prove that nobody takes its
+// pods), nothing moves, and when etcd comes back the leases are still
+// there (etcd's new leader extends them): each node restarts its own
+// pods in place; no rejoin, no move.
+func TestEtcdDown(t *testing.T) {
+	h := newHarness(t, nil)
+	h.startAll()
+	before := podsOn(h.status())
+	for i := range 3 {
+		h.etcd.Stop(i)
+	}
+	for _, n := range nodeNames {
+		a := h.nodes[n].agent
+		for range 200 {
+			if len(a.Local()) == 0 && a.Fenced() {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		require.True(t, a.Fenced(), n)
+		require.Empty(t, a.Local(), n)
+		for _, f := range a.Fences() {
+			require.Positive(t, f.Margin, n)
+		}
+	}
+	for _, pod := range h.pods {
+		require.Empty(t, h.l.where(pod), "%s stopped everywhere", pod)
+	}
+	deadline := time.Now().Add(2 * ttl)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range 3 {
+		wg.Go(func() { errs[i] = h.etcd.Restart(context.Background(), i) })
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	st := h.settle("etcd back")
+	require.Equal(t, before, podsOn(st), "every pod back on its node")
+	require.Empty(t, eventsMatching(st, "move", ""))
+	for _, n := range st.Nodes {
+		require.False(t, n.Rejoined, n.Node)
+	}
+	require.Empty(t, h.violations())
 }

@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 
 const (
 	svcname = "spdsvc01"
-	ttl     = 2 * time.Second
+	ttl     = 3 * time.Second
 )
 
 var nodeNames = []string{"spd01", "spd02", "spd03", "spd04"}

@@ -246,7 +246,7 @@ func (a *Agent) plan(ctx context.Context, snap *snapshot, p *primaryState, leade
 			since = now
 			p.lostSince[key] = now
 			if pl.Lease == 0 {
-				a.event("lost", pod, "%s unclaimed: %s has not joined; moving it after %s", pod, pl.Node, wait)
+				a.event("unclaimed", pod, "%s unclaimed: %s has not joined; moving it after %s", pod, pl.Node, wait)
 			} else {
 				a.event("lost", pod, "%s lost: its owner %s holds no live lease %x; moving it after the grace %s", pod, pl.Node, pl.Lease, wait)
 			}

@@ -81,6 +81,12 @@ func (a *Agent) reconcile(ctx context.Context) {
 // records it stopped so that the destination starts it.
 func (a *Agent) stopForMove(ctx context.Context, pod string, mv Move, rev int64) {
 	a.mu.Lock()
+	if a.stoppedFor[pod] == rev {
+		// Stopped already; the record of it is on its way.
+		a.mu.Unlock()
+		return
+	}
+	a.stoppedFor[pod] = rev
 	if a.local[pod] == nil {
 		a.local[pod] = &localPod{}
 	}
@@ -91,6 +97,7 @@ func (a *Agent) stopForMove(ctx context.Context, pod string, mv Move, rev int64)
 		err := a.stopLocal(ctx, pod, fmt.Sprintf("moving to %s: %s", mv.To, mv.Reason))
 		if err != nil {
 			a.mu.Lock()
+			delete(a.stoppedFor, pod)
 			if lp := a.local[pod]; lp != nil {
 				lp.busy = false
 			}

@@ -104,7 +104,7 @@ type relayoutRequest struct {
 type Event struct {
 	Time time.Time `json:"time"`
 	Node string    `json:"node"`
-	// Kind: lease, fence, elect, lost, move, up, fail, stop, start,
+	// Kind: lease, fence, elect, lost, unclaimed, move, up, fail, stop, start,
 	// blocked, relayout.
 	Kind string `json:"kind"`
 	Pod  string `json:"pod,omitempty"`
