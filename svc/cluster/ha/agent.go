@@ -121,7 +121,7 @@ type Agent struct {
 	fenced     bool
 	// fencing: a fence is stopping the pods; nothing starts and the
 	// fence is not lifted until it ends.
-	fencing bool
+	fencing    bool
 	primary    bool
 	local      map[string]*localPod
 	events     []Event

@@ -47,6 +47,14 @@ func TestNodeLost(t *testing.T) {
 	}
 	require.Equal(t, "spd01", st.Primary)
 	t.Logf("failover of %v done %s after the kill", before["spd02"], time.Since(killed).Round(time.Millisecond))
+
+	// spd02 boots again: it rejoins with no pod.
+	h.revive("spd02")
+	h.waitFor("spd02 rejoined", func(st *ha.ClusterStatus) bool { return st.Nodes[1].Alive && st.Nodes[1].Rejoined })
+	st = h.settle("spd02 back")
+	require.Equal(t, after, podsOn(st))
+	require.Contains(t, st.Render(0), "spd02      alive")
+	require.Contains(t, st.Render(0), "rejoined (no pod until relayout)")
 	require.Empty(t, h.violations())
 }
 
@@ -188,11 +196,11 @@ func TestFlappingLease(t *testing.T) {
 	// comes back with no pod each time.
 	for i := range 2 {
 		h.cut("spd03")
-		st = h.waitFor("spd03 lost", func(st *ha.ClusterStatus) bool {
+		h.waitFor("spd03 lost", func(st *ha.ClusterStatus) bool {
 			return !st.Nodes[2].Alive && len(podsOn(st)["spd03"]) == 0 && len(st.Moves) == 0
 		})
 		h.restore("spd03")
-		st = h.waitFor("spd03 rejoined", func(st *ha.ClusterStatus) bool { return st.Nodes[2].Alive && st.Nodes[2].Rejoined })
+		h.waitFor("spd03 rejoined", func(st *ha.ClusterStatus) bool { return st.Nodes[2].Alive && st.Nodes[2].Rejoined })
 		st = h.settle(fmt.Sprintf("long cut %d", i+1))
 		require.Empty(t, podsOn(st)["spd03"], "rejoined with no pod")
 		require.True(t, st.Nodes[2].Rejoined)
@@ -208,7 +216,7 @@ func TestFlappingLease(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, ha.RequestRelayout(ctx, h.admin, "", svcname))
 	require.ErrorContains(t, ha.RequestRelayout(ctx, h.admin, "", svcname), "already in progress")
-	st = h.waitFor("relayout done", func(st *ha.ClusterStatus) bool {
+	h.waitFor("relayout done", func(st *ha.ClusterStatus) bool {
 		return len(eventsMatching(st, "relayout", "relayout done")) == 1
 	})
 	st = h.settle("relayout")
