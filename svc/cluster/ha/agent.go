@@ -126,7 +126,7 @@ type Agent struct {
 	local      map[string]*localPod
 	events     []Event
 	evSeq      int
-	stopped    map[string]time.Time // last local stop per pod
+	touched    map[string]time.Time // last change of the local state per pod
 	failedAt   map[string]time.Time // last failed start per pod
 	fences     []FenceReport
 	stoppedFor map[string]int64 // pod -> the move it was stopped for
@@ -148,7 +148,7 @@ func NewAgent(cfg Config, cli *clientv3.Client, pods Pods) (*Agent, error) {
 		return nil, err
 	}
 	return &Agent{cfg: cfg, cli: cli, pods: pods, k: newKeys(cfg.Prefix, cfg.Service),
-		local: map[string]*localPod{}, stopped: map[string]time.Time{}, failedAt: map[string]time.Time{}, kick: make(chan struct{}, 1), stoppedFor: map[string]int64{}, evq: make(chan slotEvent, eventRing)}, nil
+		local: map[string]*localPod{}, touched: map[string]time.Time{}, failedAt: map[string]time.Time{}, kick: make(chan struct{}, 1), stoppedFor: map[string]int64{}, evq: make(chan slotEvent, eventRing)}, nil
 }
 
 // Config returns the agent's configuration with its defaults.
@@ -554,9 +554,9 @@ func (a *Agent) stopAll(ctx context.Context, why string) {
 func (a *Agent) stopLocal(ctx context.Context, pod, why string) error {
 	err := a.pods.Stop(ctx, pod)
 	a.mu.Lock()
+	a.touched[pod] = time.Now()
 	if err == nil {
 		delete(a.local, pod)
-		a.stopped[pod] = time.Now()
 	} else if lp := a.local[pod]; lp != nil {
 		lp.busy = false
 	}

@@ -25,6 +25,10 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 }
 
 func (a *Agent) reconcile(ctx context.Context) {
+	// A pod whose local state changed after this read started is left
+	// for the next round: the snapshot may predate the change (a move
+	// this node just recorded would read as someone else's pod).
+	readStart := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
 	snap, err := read(cctx, a.cli, a.k)
 	cancel()
@@ -40,8 +44,9 @@ func (a *Agent) reconcile(ctx context.Context) {
 		a.mu.Lock()
 		lp := a.local[pod]
 		busy := lp != nil && lp.busy
+		stale := !a.touched[pod].Before(readStart)
 		a.mu.Unlock()
-		if busy {
+		if busy || stale {
 			continue
 		}
 		switch {
@@ -195,6 +200,7 @@ func (a *Agent) startLocal(ctx context.Context, pod string, moveRev int64, mv Mo
 
 func (a *Agent) idle(pod string) {
 	a.mu.Lock()
+	a.touched[pod] = time.Now()
 	if lp := a.local[pod]; lp != nil {
 		lp.busy, lp.cancel = false, nil
 	}
@@ -203,6 +209,7 @@ func (a *Agent) idle(pod string) {
 
 func (a *Agent) forget(pod string) {
 	a.mu.Lock()
+	a.touched[pod] = time.Now()
 	if lp := a.local[pod]; lp != nil && !lp.up {
 		delete(a.local, pod)
 	}
