@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,6 +132,7 @@ type Agent struct {
 	fences     []FenceReport
 	stoppedFor map[string]int64 // pod -> the move it was stopped for
 	kick       chan struct{}
+	pkick      chan struct{} // wakes the primary
 	evq        chan slotEvent
 }
 
@@ -148,7 +150,7 @@ func NewAgent(cfg Config, cli *clientv3.Client, pods Pods) (*Agent, error) {
 		return nil, err
 	}
 	return &Agent{cfg: cfg, cli: cli, pods: pods, k: newKeys(cfg.Prefix, cfg.Service),
-		local: map[string]*localPod{}, touched: map[string]time.Time{}, failedAt: map[string]time.Time{}, kick: make(chan struct{}, 1), stoppedFor: map[string]int64{}, evq: make(chan slotEvent, eventRing)}, nil
+		local: map[string]*localPod{}, touched: map[string]time.Time{}, failedAt: map[string]time.Time{}, kick: make(chan struct{}, 1), pkick: make(chan struct{}, 1), stoppedFor: map[string]int64{}, evq: make(chan slotEvent, eventRing)}, nil
 }
 
 // Config returns the agent's configuration with its defaults.
@@ -573,8 +575,17 @@ func (a *Agent) stopLocal(ctx context.Context, pod, why string) error {
 func (a *Agent) watchLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		for range a.cli.Watch(wctx, a.k.base+"/", clientv3.WithPrefix()) {
-			a.poke()
+		for resp := range a.cli.Watch(wctx, a.k.base+"/", clientv3.WithPrefix()) {
+			for _, ev := range resp.Events {
+				if !strings.HasPrefix(string(ev.Kv.Key), a.k.events()) {
+					a.poke()
+					select {
+					case a.pkick <- struct{}{}:
+					default:
+					}
+					break
+				}
+			}
 		}
 		cancel()
 		select {

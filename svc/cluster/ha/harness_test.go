@@ -286,24 +286,29 @@ func (h *harness) startAll() {
 	h.settle("start")
 }
 
-// kill is kill -9 of the node's daemon and the loss of its host: its
-// etcd connections go first (no lease revoked, no last word), its pods
-// stop existing, its instance is TERMINATED in the compute API.
-func (h *harness) kill(name string) {
-	n := h.nodes[name]
-	for _, p := range n.proxies {
-		p.Cut()
+// kill is kill -9 of the nodes' daemons and the loss of their hosts, all
+// at once: their etcd connections go first (no lease revoked, no last
+// word), their pods stop existing, their instances are TERMINATED in the
+// compute API; then their agents are stopped.
+func (h *harness) kill(names ...string) {
+	for _, name := range names {
+		for _, p := range h.nodes[name].proxies {
+			p.Cut()
+		}
+		h.l.mu.Lock()
+		h.l.dead[name] = true
+		for _, nodes := range h.l.up {
+			delete(nodes, name)
+		}
+		h.l.mu.Unlock()
+		require.True(h.t, h.gce.TerminateInstance(name))
 	}
-	h.l.mu.Lock()
-	h.l.dead[name] = true
-	for _, nodes := range h.l.up {
-		delete(nodes, name)
+	for _, name := range names {
+		n := h.nodes[name]
+		n.cancel()
+		<-n.done
+		n.cancel = nil
 	}
-	h.l.mu.Unlock()
-	require.True(h.t, h.gce.TerminateInstance(name))
-	n.cancel()
-	<-n.done
-	n.cancel = nil
 }
 
 // revive boots the node's host again and starts its daemon.

@@ -85,15 +85,20 @@ func (a *Agent) mayCampaign(ctx context.Context) bool {
 // lead runs the primary's work until it loses the lease or resigns.
 func (a *Agent) lead(ctx context.Context, e *concurrency.Election, lease clientv3.LeaseID) {
 	p := &primaryState{lostSince: map[string]time.Time{}}
-	tick := time.NewTicker(a.cfg.LeaseTTL / 10)
-	defer tick.Stop()
+	// The primary wakes on every change of the state, every TTL/10, and
+	// when the grace of a lost pod ends.
+	wake := time.NewTimer(a.cfg.LeaseTTL / 10)
+	defer wake.Stop()
 	leader := clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-wake.C:
+		case <-a.pkick:
 		}
+		p.next = time.Now().Add(a.cfg.LeaseTTL / 10)
+		wake.Reset(a.cfg.LeaseTTL / 10)
 		if l, ok := a.leaseState(); !ok || l != lease {
 			return
 		}
@@ -112,6 +117,7 @@ func (a *Agent) lead(ctx context.Context, e *concurrency.Election, lease clientv
 				}
 			}
 			a.plan(cctx, snap, p, leader)
+			wake.Reset(max(time.Until(p.next), time.Millisecond))
 		}
 		cancel()
 	}
@@ -122,6 +128,9 @@ type primaryState struct {
 	// (pod@lease).
 	lostSince map[string]time.Time
 	blocked   string
+	// next is when the primary must look again: the end of the soonest
+	// grace, or its next tick.
+	next time.Time
 }
 
 // plan is one round of the primary: re-target the moves whose
@@ -251,7 +260,10 @@ func (a *Agent) plan(ctx context.Context, snap *snapshot, p *primaryState, leade
 				a.event("lost", pod, "%s lost: its owner %s holds no live lease %x; moving it after the grace %s", pod, pl.Node, pl.Lease, wait)
 			}
 		}
-		if now.Sub(since) < wait || !enough {
+		if end := since.Add(wait); now.Before(end) || !enough {
+			if end.After(now) && end.Before(p.next) {
+				p.next = end
+			}
 			continue
 		}
 		if inFlight >= a.cfg.Parallel {
