@@ -71,6 +71,11 @@ type Config struct {
 	Parallel int
 	// Prefix is the etcd key prefix (default DefaultPrefix).
 	Prefix string
+	// Escalate is called when a fence could not stop every pod before
+	// the lease could expire (a stop failed or hung): the daemon does
+	// what the node's monitor_action allows (reboot, crash), since the
+	// others may start these pods soon.
+	Escalate func(reason string)
 	// Logger receives every event; OnEvent too, when set.
 	Logger  *slog.Logger
 	OnEvent func(Event)
@@ -525,11 +530,34 @@ func (a *Agent) fence(ctx context.Context, why string) {
 	}
 	a.mu.Unlock()
 	left := time.Until(until)
-	if left > 0 {
-		a.event("fence", "", "self-fenced %s before its lease could expire (margin %s)", a.cfg.Node, left.Round(time.Millisecond))
-	} else {
-		a.event("fence", "", "self-fence of %s ended %s after the lease could expire", a.cfg.Node, (-left).Round(time.Millisecond))
+	a.mu.Lock()
+	var still []string
+	for p := range a.local {
+		still = append(still, p)
 	}
+	a.mu.Unlock()
+	sort.Strings(still)
+	switch {
+	case len(still) > 0:
+		reason := fmt.Sprintf("self-fence of %s failed: %s still up (or unknown) as its lease may expire", a.cfg.Node, strings.Join(still, " "))
+		a.event("fence", "", "%s", reason)
+		a.escalate(reason)
+	case left > 0:
+		a.event("fence", "", "self-fenced %s before its lease could expire (margin %s)", a.cfg.Node, left.Round(time.Millisecond))
+	default:
+		reason := fmt.Sprintf("self-fence of %s ended %s after the lease could expire", a.cfg.Node, (-left).Round(time.Millisecond))
+		a.event("fence", "", "%s", reason)
+		a.escalate(reason)
+	}
+}
+
+func (a *Agent) escalate(reason string) {
+	if a.cfg.Escalate == nil {
+		a.event("fence", "", "no escalation configured: the others may start pods this node could not stop; the disks are fenced at the cloud level")
+		return
+	}
+	a.event("fence", "", "escalating: %s", reason)
+	a.cfg.Escalate(reason)
 }
 
 // stopAll cancels the starts in progress and stops the local pods
@@ -549,7 +577,16 @@ func (a *Agent) stopAll(ctx context.Context, why string) {
 	for _, p := range pods {
 		wg.Go(func() { a.stopLocal(ctx, p, why) })
 	}
-	wg.Wait()
+	// A stop that hangs past ctx is left behind: the fence escalates.
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // stopLocal stops pod here and forgets it.

@@ -197,6 +197,7 @@ func (a *Agent) plan(ctx context.Context, snap *snapshot, p *primaryState, leade
 	}
 
 	// 1. Moves whose destination died or failed.
+	seenTo := map[string]bool{}
 	for _, pod := range sortedKeys(snap.moves) {
 		mv := snap.moves[pod]
 		if mv.GaveUp || !enough {
@@ -208,6 +209,22 @@ func (a *Agent) plan(ctx context.Context, snap *snapshot, p *primaryState, leade
 		}
 		why := mv.Failed
 		if toDead {
+			// As for a lost owner: the destination fenced itself before
+			// its lease could expire, and the grace comes on top.
+			key := fmt.Sprintf("to:%s@%s", pod, mv.To)
+			seenTo[key] = true
+			since, ok := p.lostSince[key]
+			if !ok {
+				since = now
+				p.lostSince[key] = now
+				a.event("lost", pod, "%s: its destination %s is lost; moving it elsewhere after the grace %s", pod, mv.To, a.cfg.Grace)
+			}
+			if end := since.Add(a.cfg.Grace); now.Before(end) {
+				if end.Before(p.next) {
+					p.next = end
+				}
+				continue
+			}
 			why = fmt.Sprintf("destination %s lost", mv.To)
 			mv.FailedOn = append(mv.FailedOn, mv.To)
 		}
@@ -283,7 +300,7 @@ func (a *Agent) plan(ctx context.Context, snap *snapshot, p *primaryState, leade
 		}
 	}
 	for key := range p.lostSince {
-		if !seen[key] {
+		if !seen[key] && !seenTo[key] {
 			delete(p.lostSince, key)
 		}
 	}
