@@ -30,8 +30,9 @@ type NodeStatus struct {
 type PodStatus struct {
 	Pod  string `json:"pod"`
 	Node string `json:"node"`
-	// State: owned (its node's lease lives), unclaimed (initial layout),
-	// lost (its node's lease expired), moving.
+	// State: owned (its node's lease lives), unclaimed (the initial
+	// layout, its node has not joined yet), lost (its node's lease
+	// expired), moving to NODE.
 	State string `json:"state"`
 }
 
@@ -84,13 +85,12 @@ func ReadStatus(ctx context.Context, cli *clientv3.Client, prefix, svcname strin
 	for _, pod := range snap.pods() {
 		pl := snap.placement[pod]
 		ps := PodStatus{Pod: pod, Node: pl.Node}
-		_, live := snap.nodes[pl.Node]
 		switch mv, ok := snap.moves[pod]; {
 		case ok:
 			ps.State = fmt.Sprintf("moving to %s", mv.To)
 		case snap.alive(pl.Lease):
 			ps.State = "owned"
-		case pl.Lease == 0 && live:
+		case pl.Lease == 0:
 			ps.State = "unclaimed"
 		default:
 			ps.State = "lost"
