@@ -3,6 +3,7 @@ package driver
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ type Keyword struct {
 	// the keyword's value, for a default derived from the section (a
 	// container name made of the rid).
 	ClaimOf func(Config) []string `json:"-"`
+	// Validate, when set, checks a value that has the keyword's kind (a
+	// range): its error says what was expected.
+	Validate func(v string) error `json:"-"`
 }
 
 // Claims returns the values cfg claims through k: ClaimOf's, else the
@@ -96,6 +100,19 @@ func (k Keyword) Claims(cfg Config) []string {
 // Check tells whether v is a valid value of k, and what was expected
 // when it is not.
 func (k Keyword) Check(v string) error {
+	if len(k.Candidates) > 0 && k.Kind == List {
+		// Every word is a candidate (monitor_action = freezestop reboot).
+		words := strings.Fields(v)
+		if len(words) == 0 && k.Required {
+			return fmt.Errorf("empty list: expected words among %s", strings.Join(k.Candidates, ", "))
+		}
+		for _, w := range words {
+			if !slices.Contains(k.Candidates, w) {
+				return fmt.Errorf("%q is not one of %s", w, strings.Join(k.Candidates, ", "))
+			}
+		}
+		return k.validate(v)
+	}
 	if len(k.Candidates) > 0 {
 		for _, c := range k.Candidates {
 			if v == c {
@@ -104,7 +121,17 @@ func (k Keyword) Check(v string) error {
 		}
 		return fmt.Errorf("%q is not one of %s", v, strings.Join(k.Candidates, ", "))
 	}
-	return CheckKind(k.Kind, v)
+	if err := CheckKind(k.Kind, v); err != nil {
+		return err
+	}
+	return k.validate(v)
+}
+
+func (k Keyword) validate(v string) error {
+	if k.Validate == nil {
+		return nil
+	}
+	return k.Validate(v)
 }
 
 // CheckKind tells whether v parses as a value of kind.
@@ -259,7 +286,9 @@ var CommonKeywords = []Keyword{
 	{Name: "optional", Kind: Bool, Scopable: true, Default: "false", Text: "a failure of the resource does not fail the action nor the avail status"},
 	{Name: "always_on", Kind: List, Scopable: true, Text: "node sets (nodes, drpnodes or node names) where the resource stays up when the service stops"},
 	{Name: "standby", Kind: Bool, Scopable: true, Default: "false", Text: "keep the resource up when the service stops"},
-	{Name: "monitor", Kind: Bool, Scopable: true, Default: "false", Text: "the resource is monitored"},
+	{Name: "monitor", Kind: Bool, Scopable: true, Default: "false", Text: "the resource is monitored: down after its restarts, it triggers the service's monitor_action"},
+	{Name: "restart", Kind: Int, Scopable: true, Default: "0", Validate: checkRestart, Text: "how many times the monitor restarts the resource when it is down (and the service should run) before the monitor_action; standby resources get at least 2"},
+	{Name: "restart_delay", Kind: Duration, Scopable: true, Default: "500ms", Validate: checkRestartDelay, Text: "the least time between two restarts of the resource by the monitor"},
 	{Name: "encap", Kind: Bool, Default: "false", Text: "the resource lives in an encapsulated service"},
 	{Name: "comment", Kind: String, Text: "free text"},
 	{Name: "pre_provision", Kind: Shell, Scopable: true, Text: "command run before provision"},
@@ -270,4 +299,28 @@ var CommonKeywords = []Keyword{
 	{Name: "post_stop", Kind: Shell, Scopable: true, Text: "command run after stop"},
 	{Name: "start_requires", Kind: List, Scopable: true, Text: "rids that must be up before this resource starts"},
 	{Name: "stop_requires", Kind: List, Scopable: true, Text: "rids that must be stopped before this resource stops"},
+}
+
+// MaxRestart and MaxRestartDelay bound the restart keywords: a monitor
+// pass retries a resource at most restart times, restart_delay apart,
+// and must end.
+const (
+	MaxRestart      = 100
+	MaxRestartDelay = time.Hour
+)
+
+func checkRestart(v string) error {
+	n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if n < 0 || n > MaxRestart {
+		return fmt.Errorf("%q is out of range: expected an integer from 0 (no restart) to %d", v, MaxRestart)
+	}
+	return nil
+}
+
+func checkRestartDelay(v string) error {
+	d, _ := ParseDuration(v)
+	if d < 0 || d > MaxRestartDelay {
+		return fmt.Errorf("%q is out of range: expected a duration from 0 to %s", v, MaxRestartDelay)
+	}
+	return nil
 }

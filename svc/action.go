@@ -59,6 +59,13 @@ type ActionOptions struct {
 	Force bool
 	// Rollback overrides the service's rollback keyword when set.
 	Rollback *bool
+	// Monitor marks an action of the resource monitor (the daemon), not
+	// of an operator: under the lock it is refused with ErrFrozen on a
+	// frozen service, and with ErrNotWanted when a selected resource
+	// (standby ones aside) is no longer wanted up (an operator stopped it
+	// since the monitor looked). An operator may act on a frozen service,
+	// as in the reference.
+	Monitor bool
 }
 
 // Step is what happened to one resource in an action.
@@ -234,6 +241,9 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 		return fail(err)
 	}
 	defer unlock()
+	if err := s.beforeAction(action, opts, res); err != nil {
+		return fail(err)
+	}
 
 	steps := &stepLog{res: res}
 	forward := action.forward()
@@ -249,6 +259,9 @@ func (s *Service) Do(ctx context.Context, action Action, opts ActionOptions) (*R
 	})
 	res.NotRun = notRun
 	if len(errs) == 0 {
+		if err := s.afterAction(action, opts, res); err != nil {
+			return fail(err)
+		}
 		res.Duration = time.Since(begin)
 		return res, nil
 	}

@@ -24,8 +24,12 @@ var serviceKeywords = []driver.Keyword{
 	{Name: "dockerd_exe", Kind: driver.String, Scopable: true, Default: "dockerd", Text: "the dockerd program of the private daemon (looked up in PATH)"},
 	{Name: "scheduler", Kind: driver.String, Scopable: true, Candidates: []string{"graph", "groups"}, Default: "graph", Text: "graph: resources start as soon as what they use is up; groups: the reference's group by group order"},
 	{Name: "max_parallel", Kind: driver.Int, Scopable: true, Default: "0", Text: "the most resource actions run at once (0: no limit)"},
+	{Name: "monitor_action", Kind: driver.List, Scopable: true, Candidates: MonitorActions, Default: "none", Text: "what the monitor does when a monitored resource is still down after its restarts: none, freezestop (freeze, then stop the service), switch (hand the service to another node), reboot or crash (the host; only where the node allows it); more words are fallbacks tried in order when one fails (freezestop reboot)"},
 	{Name: "comment", Kind: driver.String, Text: "free text"},
 }
+
+// MonitorActions are the values of monitor_action, as the reference's.
+var MonitorActions = []string{"none", "freezestop", "switch", "reboot", "crash"}
 
 // subsetKeywords are the keywords of a [subset#group:name] section.
 var subsetKeywords = []driver.Keyword{

@@ -25,6 +25,12 @@ type ResourceStatus struct {
 	Monitor  bool            `json:"monitor"`
 	Encap    bool            `json:"encap"`
 	Flags    string          `json:"flags"`
+	// Restart is the resource's restart keyword (the monitor tries at
+	// least 2 restarts of a standby resource all the same), Retries the restarts the monitor tried since it was last seen
+	// up. With a restart, Flags ends with the restarts left, as the
+	// reference's fifth flag: a digit, or + for more than 9.
+	Restart int `json:"restart,omitempty"`
+	Retries int `json:"retries,omitempty"`
 }
 
 // StatusReport is the status of a service on one node.
@@ -36,7 +42,16 @@ type StatusReport struct {
 	Optional  resource.Status  `json:"optional"`
 	Resources []ResourceStatus `json:"resources"`
 	Time      time.Time        `json:"time"`
+	// Frozen: the resource monitor leaves the service alone on this node.
+	Frozen bool `json:"frozen,omitempty"`
+	// Problems lists what the report could not read (the run state
+	// files).
+	Problems []string `json:"problems,omitempty"`
 }
+
+// nameWidth is the width of the name column of print status, the
+// reference's "%-20s".
+const nameWidth = 20
 
 // accessoryGroups are the groups print status shows under "accessory";
 // they do not count in avail.
@@ -51,12 +66,27 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 	ctx = s.redactingContext(ctx)
 	rep := &StatusReport{Service: s.name, Node: s.node, Time: time.Now()}
 	rep.Resources = make([]ResourceStatus, len(s.resources))
+	// problem[i]: resource i logged an error that is no resource.Note.
+	problem := make([]bool, len(s.resources))
+	frozen, err := s.Frozen()
+	if err != nil {
+		rep.Problems = append(rep.Problems, s.Redact(err.Error()))
+	}
+	rep.Frozen = frozen
+	restarts, err := s.Restarts()
+	if err != nil {
+		rep.Problems = append(rep.Problems, s.Redact(err.Error()))
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i, r := range s.resources {
 		f := r.Flags()
 		rs := ResourceStatus{RID: r.RID(), Driver: r.DriverID(), Label: s.Redact(r.Label()), Tags: r.Tags(), Subset: r.Subset(),
 			Disabled: f.Disabled, Optional: f.Optional, Standby: f.Standby, Monitor: f.Monitor, Encap: f.Encap, Flags: f.String()}
+		if !accessoryGroups[resource.Group(rs.RID)] {
+			rs.Restart, rs.Retries = s.restartKeyword(rs.RID), restarts[rs.RID].Retries
+			rs.Flags += restartFlag(rs.Restart, rs.Retries)
+		}
 		if f.Disabled {
 			rs.Status = resource.NotApplicable
 			rep.Resources[i] = rs
@@ -74,13 +104,14 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 			rs.Status = standby(st, f)
 			if err != nil {
 				rs.Log = append(rs.Log, s.Redact(err.Error()))
+				problem[i] = !resource.IsNote(err)
 			}
 			rep.Resources[i] = rs
 		}()
 	}
 	wg.Wait()
 	avail, optional, overall := resource.Undef, resource.Undef, resource.Undef
-	for _, rs := range rep.Resources {
+	for i, rs := range rep.Resources {
 		if rs.Disabled || rs.Encap {
 			continue
 		}
@@ -100,7 +131,7 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 		} else {
 			avail = avail.Merge(st)
 		}
-		if len(rs.Log) > 0 {
+		if problem[i] {
 			overall = overall.Merge(resource.Warn)
 		}
 	}
@@ -126,6 +157,19 @@ func (s *Service) Status(ctx context.Context) *StatusReport {
 		}
 	}
 	return rep
+}
+
+// restartFlag is the reference's restart flag: none without restarts,
+// else the restarts left, + beyond 9.
+func restartFlag(restart, retries int) string {
+	if restart < 1 {
+		return ""
+	}
+	left := max(restart-retries, 0)
+	if left > 9 {
+		return "+"
+	}
+	return string(rune('0' + left))
 }
 
 // StatusOptions are the flags of a status report's Visible and Render.
@@ -177,16 +221,39 @@ func standby(st resource.Status, f resource.Flags) resource.Status {
 //	'- accessory
 //	   '- sync#i0        .... up         rsync svc config to drpnodes, nodes
 //
-// Disabled resources are left out unless opts.ShowDisabled.
+// Disabled resources are left out unless opts.ShowDisabled. A rid too
+// long for the seed's 20-character column (container#dockerd) is on a
+// line of its own, its flags, status and label on the next:
+//
+//	|  |- container#dockerd
+//	|  |                 .... up         dockerd /spdsvc01/docker pid 4242
 func (rep *StatusReport) Render(opts StatusOptions) string {
 	var b strings.Builder
-	row := func(name, flags, status, label string) {
-		line := fmt.Sprintf("%-20s %4s %-10s %s", name, flags, status, label)
+	// The seed's flags column is 4 wide (M D O E); a restart flag widens
+	// it for every row, so that the columns stay aligned.
+	width := 4
+	for _, rs := range rep.Resources {
+		width = max(width, len(rs.Flags))
+	}
+	// row writes a line of the tree; a name longer than the seed's
+	// 20-character column (container#dockerd under avail) goes on a line
+	// of its own and its columns on the next, after cont (the branch's
+	// continuation), so that every status stays in its column.
+	row := func(name, cont, flags, status, label string) {
+		if len(name) > nameWidth {
+			b.WriteString(name + "\n")
+			name = strings.TrimRight(cont, " ")
+		}
+		line := fmt.Sprintf("%-*s %*s %-10s %s", nameWidth, name, width, flags, status, label)
 		b.WriteString(strings.TrimRight(line, " "))
 		b.WriteByte('\n')
 	}
 	b.WriteString(rep.Service + "\n")
-	row("overall", "", rep.Overall.String(), "")
+	notice := ""
+	if rep.Frozen {
+		notice = "frozen"
+	}
+	row("overall", "", "", rep.Overall.String(), notice)
 	var main, acc []ResourceStatus
 	for _, rs := range rep.Resources {
 		if rs.Disabled && !opts.ShowDisabled {
@@ -202,18 +269,18 @@ func (rep *StatusReport) Render(opts StatusOptions) string {
 	if len(acc) == 0 {
 		availBranch, availPad = "'- ", "   "
 	}
-	row(availBranch+"avail", "", rep.Avail.String(), "")
+	row(availBranch+"avail", availPad, "", rep.Avail.String(), "")
 	for i, rs := range main {
 		branch := "|- "
 		if i == len(main)-1 {
 			branch = "'- "
 		}
-		row(availPad+branch+rs.RID, rs.Flags, rs.Status.Final().String(), rs.Label)
+		cont := "|  "
+		if i == len(main)-1 {
+			cont = "   "
+		}
+		row(availPad+branch+rs.RID, availPad+cont, rs.Flags, rs.Status.Final().String(), rs.Label)
 		for _, l := range rs.Log {
-			cont := "|  "
-			if i == len(main)-1 {
-				cont = "   "
-			}
 			b.WriteString(availPad + cont + "   # " + l + "\n")
 		}
 	}
@@ -224,7 +291,11 @@ func (rep *StatusReport) Render(opts StatusOptions) string {
 			if i == len(acc)-1 {
 				branch = "'- "
 			}
-			row("   "+branch+rs.RID, rs.Flags, rs.Status.Final().String(), rs.Label)
+			cont := "   |  "
+			if i == len(acc)-1 {
+				cont = "      "
+			}
+			row("   "+branch+rs.RID, cont, rs.Flags, rs.Status.Final().String(), rs.Label)
 			for _, l := range rs.Log {
 				b.WriteString("   " + "   " + "   # " + l + "\n")
 			}

@@ -56,6 +56,14 @@
 // with its start and end times, for ordering assertions. Fault counters
 // and the recorder live in the Registry value, never in globals.
 //
+// # Crashes
+//
+// Resource.Crash marks a fake down behind the service's back, as a crash
+// would leave it (no check, not counted as a stop), and MarkDown does it
+// on the state files of a var directory from another process: the way
+// to test a resource monitor. Resource.FailNext makes the next n calls of
+// an action fail, so that restarts can be exhausted.
+//
 // In a dry run (resource.IsDryRun), start, stop, provision and unprovision
 // change nothing, wait for nothing and are neither checked nor counted;
 // they are recorded with DryRun set. Status reads the state as usual.

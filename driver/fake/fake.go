@@ -170,6 +170,7 @@ func Replace(reg *driver.Registry, opts Options) *driver.Registry {
 		opts:     opts,
 		counters: map[counterKey]int{},
 		services: map[string]*service{},
+		failNext: map[counterKey]int{},
 	}
 	standard := map[string]bool{}
 	for _, m := range StandardManifests() {
@@ -204,6 +205,7 @@ type fakes struct {
 	mu       sync.Mutex
 	counters map[counterKey]int
 	services map[string]*service
+	failNext map[counterKey]int // Resource.FailNext
 }
 
 type counterKey struct{ svc, rid, action string }

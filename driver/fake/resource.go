@@ -314,6 +314,9 @@ func (r *Resource) call(ctx context.Context, action string, do func(ctx context.
 		return nil
 	}
 	n, fault := r.f.count(r.svc.key, r.node, r.ID, action)
+	if fault == nil && r.f.takeFailNext(r.svc.key, r.ID, action) {
+		fault = &Fault{RID: r.ID, Action: action, Message: fmt.Sprintf("%s call #%d (fail next)", action, n)}
+	}
 	if fault != nil {
 		msg := fault.Message
 		if msg == "" {

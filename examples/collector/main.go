@@ -2,11 +2,15 @@
 // agents and the seed's form talk to (/init/rest/api, as the OpenSVC
 // collector), on SQLite in a data directory or on PostgreSQL.
 //
-//	collector [-addr 127.0.0.1:8080] [-db URL] [-data DIR] [-tls-cert F -tls-key K] [-users FILE] [-anonymous-register] [-notify-port 1214]
+//	collector [-addr 127.0.0.1:8080] [-db URL] [-data DIR] [-tls-cert F -tls-key K] [-users FILE]
+//	          [-form NAME=FORM.yaml]... [-anonymous-register] [-notify-port 1214] [-action-lease 30m]
 //	collector passwd NAME < password     prints a users file line
 //
-// The users file holds one "name:bcrypt-hash" per line. Nodes
-// authenticate with their name and the uuid /register gave them.
+// The users file holds one "name:bcrypt-hash[:admin|:apps=A,B]" per
+// line: a user with apps=A,B sees the services and nodes of those apps
+// only. Users log in to the pages (/login, then /services, /nodes,
+// /forms) and use the API with HTTP basic auth; nodes authenticate with
+// their name and the uuid /register gave them.
 package main
 
 import (
@@ -27,7 +31,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/svckit/svckit/examples/collector/internal/server"
+	"github.com/svckit/svckit/examples/collector/server"
+	"github.com/svckit/svckit/formtemplate"
 )
 
 func main() {
@@ -42,6 +47,37 @@ type config struct {
 	addr, db, data, cert, key, users string
 	anonymousRegister                bool
 	notifyPort                       int
+	lease                            time.Duration
+	forms                            formFlags
+}
+
+// formFlags are the -form NAME=FILE flags: forms in the collector's
+// YAML format (the seed's), served at /forms/NAME.
+type formFlags []string
+
+func (f *formFlags) String() string { return strings.Join(*f, ",") }
+
+func (f *formFlags) Set(v string) error {
+	name, file, ok := strings.Cut(v, "=")
+	if !ok || name == "" || file == "" || strings.ContainsAny(name, "/{} ") {
+		return fmt.Errorf("%q: expected NAME=FILE.yaml", v)
+	}
+	*f = append(*f, v)
+	return nil
+}
+
+// load reads the forms; none is the seed's spd form.
+func (f formFlags) load() ([]server.NamedForm, error) {
+	var out []server.NamedForm
+	for _, v := range f {
+		name, file, _ := strings.Cut(v, "=")
+		form, err := formtemplate.LoadYAMLFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("-form %s: %w", name, err)
+		}
+		out = append(out, server.NamedForm{Name: name, Form: form})
+	}
+	return out, nil
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -56,6 +92,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.users, "users", "", "users file: name:bcrypt-hash lines (collector passwd NAME makes one)")
 	fs.BoolVar(&c.anonymousRegister, "anonymous-register", false, "let unauthenticated nodes register a new nodename")
 	fs.IntVar(&c.notifyPort, "notify-port", server.DefaultNotifyPort, "port of the nodes told that actions are queued (a node's registered notify_addr wins; -1: never)")
+	fs.DurationVar(&c.lease, "action-lease", server.DefaultActionLease, "how long a dequeued action stays the node's without a report; then it is queued again (at most 3 claims)")
+	fs.Var(&c.forms, "form", "NAME=FILE.yaml: serve a form of the collector's YAML format at /forms/NAME (repeatable; default: the seed's spd form)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -64,6 +102,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	}
 	if (c.cert == "") != (c.key == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	if c.lease < time.Second {
+		return nil, fmt.Errorf("-action-lease %v: expected at least 1s", c.lease)
 	}
 	return c, nil
 }
@@ -85,12 +126,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
+	forms, err := c.forms.load()
+	if err != nil {
+		return err
+	}
 	db, err := server.OpenDB(ctx, c.db, c.data)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	srv := server.New(db, server.Options{Users: users, Logger: log, AnonymousRegister: c.anonymousRegister, NotifyPort: c.notifyPort})
+	srv := server.New(db, server.Options{Users: users, Logger: log, AnonymousRegister: c.anonymousRegister, NotifyPort: c.notifyPort,
+		ActionLease: c.lease, Forms: forms})
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		srv.SweepEvery(sweepCtx, max(c.lease/4, time.Second))
+	}()
+	defer func() { stopSweep(); <-swept }()
 	hs := srv.HTTPServer(c.addr)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {

@@ -10,11 +10,15 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +74,8 @@ func TestCommand(t *testing.T) {
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", addr, "-data", filepath.Join(dir, "data"), "-users", users, "-tls-cert", certFile, "-tls-key", keyFile}, nil, &bytes.Buffer{}, &logs)
+		done <- run(ctx, []string{"-addr", addr, "-data", filepath.Join(dir, "data"), "-users", users, "-tls-cert", certFile, "-tls-key", keyFile,
+			"-form", "spd=" + filepath.Join("..", "..", "formtemplate", "testdata", "seed-form.yaml")}, nil, &bytes.Buffer{}, &logs)
 	}()
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	c, err := store.NewCollector("https://admin:Adm1n-pw@" + addr + "/init/rest/api")
@@ -86,11 +91,59 @@ func TestCommand(t *testing.T) {
 	got, err := c.Get(ctx, "spdsvc01")
 	require.NoError(t, err)
 	require.Equal(t, cfg, got.Data)
+
+	// The pages over TLS: the cookies are Secure, __Host- prefixed,
+	// HttpOnly; the seed's YAML form is served.
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	bc := &http.Client{Jar: jar, Transport: hc.Transport, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page := get(t, bc, "https://"+addr+"/login")
+	tok := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, tok)
+	resp, err := bc.PostForm("https://"+addr+"/login", url.Values{"csrf_token": {tok[1]}, "username": {"admin"}, "password": {"Adm1n-pw"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	var session string
+	for _, c := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "__Host-collector_session=") {
+			session = c
+		}
+	}
+	require.Contains(t, session, "Secure")
+	require.Contains(t, session, "HttpOnly")
+	require.Contains(t, session, "Path=/")
+	require.Contains(t, get(t, bc, "https://"+addr+"/services"), `<a href="/services/spdsvc01">spdsvc01</a>`)
+	require.Contains(t, get(t, bc, "https://"+addr+"/forms/spd"), "RIVER SPD service configuration generator")
 	cancel()
 	require.NoError(t, <-done)
 	require.FileExists(t, filepath.Join(dir, "data", "collector.db"))
 	require.NotContains(t, logs.String(), "Adm1n-pw")
 	require.Contains(t, logs.String(), "collector listening")
+}
+
+func get(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	return string(b)
+}
+
+// A users file with a plain password stops the collector before it
+// listens, naming the file and the line.
+func TestPlainPasswordRefused(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	require.NoError(t, os.WriteFile(users, []byte("# people\nadmin:hunter2-plain\n"), 0o600))
+	var logs bytes.Buffer
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-users", users}, nil, &bytes.Buffer{}, &logs)
+	require.ErrorContains(t, err, users+":2: user \"admin\": the password field is not a bcrypt hash")
+	require.NotContains(t, err.Error(), "hunter2-plain")
+	require.NotContains(t, logs.String(), "collector listening")
 }
 
 func TestFlags(t *testing.T) {
@@ -103,6 +156,9 @@ func TestFlags(t *testing.T) {
 		{args: []string{"-db", "mysql://u:pw@x/y", "-data", t.TempDir()}, err: "expected postgres://"},
 		{args: []string{"-users", "/nonexistent/users"}, err: "users file"},
 		{args: []string{"passwd"}, err: "usage: collector passwd NAME"},
+		{args: []string{"-form", "spd"}, err: `"spd": expected NAME=FILE.yaml`},
+		{args: []string{"-form", "spd=/nonexistent.yaml"}, err: "-form spd:"},
+		{args: []string{"-action-lease", "0s"}, err: "-action-lease 0s: expected at least 1s"},
 	} {
 		err := run(context.Background(), tc.args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		require.ErrorContains(t, err, tc.err)

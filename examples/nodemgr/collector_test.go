@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,6 +221,47 @@ func TestCollectorEndToEnd(t *testing.T) {
 	require.NotContains(t, facts.Data.Node, "uuid", "the uuid is never pushed as an asset")
 	require.Len(t, facts.Data.Packages, 1)
 	require.Equal(t, "systemd", facts.Data.Packages[0].Name)
+
+	// The node's effective rules come from the collector (--rules URL):
+	// the seed's node export imported, a moduleset attached, and the
+	// filtersets evaluated on what the node pushed (systemd, no SunOS).
+	export, err := os.ReadFile("../../compliance/testdata/spdc-node.json")
+	require.NoError(t, err)
+	var exportDoc any
+	require.NoError(t, json.Unmarshal(export, &exportDoc))
+	require.Equal(t, http.StatusOK, admin(t, api, "POST", "/compliance/import", exportDoc, nil))
+	const listener = "com.opensvc.sys.opensvc.dequeue-actions-listener"
+	require.Equal(t, http.StatusOK, admin(t, api, "POST", "/compliance/nodes/spd01/modulesets", map[string]any{"modulesets": []string{listener}}, nil))
+	code, out = node(nil, "compliance", "show", "--rules", api+"/compliance/nodes/self/rules", "--format", "json")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, listener)
+	require.Contains(t, out, listener+".systemd", "servers with systemd: spd01 pushed systemd")
+	require.NotContains(t, out, listener+".smf", "the Solaris filterset does not hold spd01")
+	// Another node's rules are not this node's to read.
+	code, out = node(nil, "compliance", "show", "--rules", api+"/compliance/nodes/spd02/rules")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "403")
+	// A rules URL on another server never gets the node's uuid.
+	var gotAuth []string
+	var authMu sync.Mutex
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authMu.Lock()
+		gotAuth = append(gotAuth, r.Header.Get("Authorization"))
+		authMu.Unlock()
+		w.Write(export)
+	}))
+	defer elsewhere.Close()
+	code, out = node(nil, "compliance", "show", "--rules", elsewhere.URL+"/rules.json")
+	require.Equal(t, 0, code, out)
+	authMu.Lock()
+	require.Equal(t, []string{""}, gotAuth, "no credentials sent to another origin")
+	authMu.Unlock()
+	// Bad rules URLs are errors naming the URL, never its password.
+	code, out = node(nil, "compliance", "show", "--rules", "http://u:S3cret-x@127.0.0.1:1/rules")
+	require.Equal(t, 1, code, out)
+	require.NotContains(t, out, "S3cret-x")
+	code, out = node(nil, "compliance", "show", "--rules", api+"/services/none")
+	require.Equal(t, 1, code, out)
 
 	// Enqueue: one allowed (it pushes the asset again, through the
 	// collector), one allowed that fails, three refused.

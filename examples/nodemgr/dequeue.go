@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/svckit/svckit/examples/collector/client"
 	"github.com/svckit/svckit/svc/store"
 )
 
@@ -40,6 +41,10 @@ type queuedAction struct {
 	ID      int64    `json:"id"`
 	Service string   `json:"svc_name"`
 	Argv    []string `json:"argv"`
+	// Attempt is the collector's claim number: the report names it, so
+	// that a report arriving after the lease ran out and another process
+	// claimed the action again is refused.
+	Attempt int64 `json:"attempt"`
 }
 
 // nameRE is what a moduleset or module name may be: the collector's
@@ -241,13 +246,13 @@ func addDequeueCommand(root *cobra.Command, g *globals, stdout io.Writer) {
 // dequeueActions claims and runs the queue until it is empty (at most
 // maxRounds dequeues). Every claimed action is reported, refused ones
 // too; a report that fails is an error of the run after the others.
-func (g *globals) dequeueActions(ctx context.Context, api *collectorAPI, progs map[string]string, timeout time.Duration, stdout io.Writer) error {
+func (g *globals) dequeueActions(ctx context.Context, api *client.API, progs map[string]string, timeout time.Duration, stdout io.Writer) error {
 	var errs []error
 	for range maxRounds {
 		var ans struct {
 			Data []queuedAction `json:"data"`
 		}
-		if err := api.call(ctx, "POST", "/actions/dequeue", nil, &ans); err != nil {
+		if err := api.Call(ctx, "POST", "/actions/dequeue", nil, &ans); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		if len(ans.Data) == 0 {
@@ -255,14 +260,17 @@ func (g *globals) dequeueActions(ctx context.Context, api *collectorAPI, progs m
 		}
 		for _, a := range ans.Data {
 			res := g.runAction(ctx, a, progs, timeout)
-			res["output"] = api.redact(res["output"].(string))
-			res["reason"] = api.redact(res["reason"].(string))
-			line := fmt.Sprintf("action %d (%s): %s, exit %d", a.ID, api.redact(strings.Join(a.Argv, " ")), res["status"], res["exit_code"])
+			res["output"] = api.Redact(res["output"].(string))
+			res["reason"] = api.Redact(res["reason"].(string))
+			if a.Attempt > 0 {
+				res["attempt"] = a.Attempt
+			}
+			line := fmt.Sprintf("action %d (%s): %s, exit %d", a.ID, api.Redact(strings.Join(a.Argv, " ")), res["status"], res["exit_code"])
 			if r := res["reason"].(string); r != "" {
 				line += ": " + r
 			}
 			fmt.Fprintln(stdout, line)
-			if err := api.call(ctx, "POST", fmt.Sprintf("/actions/%d/result", a.ID), res, nil); err != nil {
+			if err := api.Call(ctx, "POST", fmt.Sprintf("/actions/%d/result", a.ID), res, nil); err != nil {
 				errs = append(errs, fmt.Errorf("action %d: report: %w", a.ID, err))
 			}
 		}

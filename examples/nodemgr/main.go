@@ -26,7 +26,10 @@
 // per connection of the collector's notification.
 //
 // The rules come from collector exports (--rules, repeatable; default
-// <root>/var/compliance/rules.json). Exit status: 0 all modules ok, 1 a
+// <root>/var/compliance/rules.json): files, or URLs of the collector such
+// as <node.dbopensvc>/compliance/nodes/self/rules, the node's effective
+// rulesets, fetched with the node's credentials (sent only to the
+// collector of node.conf). Exit status: 0 all modules ok, 1 a
 // module nok or failed (or an error), 2 bad usage.
 package main
 
@@ -39,12 +42,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/svckit/svckit/compliance"
+	"github.com/svckit/svckit/examples/collector/client"
 	"github.com/svckit/svckit/internal/nodename"
 )
 
@@ -72,8 +77,12 @@ type globals struct {
 	env        []string
 	path       string
 	compobj    string
-	chroot     bool
-	dryRun     bool
+	// served are the modulesets a collector served (the roots of the
+	// exports fetched from --rules URLs): the ones attached to the node
+	// there, run when no --moduleset is given.
+	served []string
+	chroot bool
+	dryRun bool
 }
 
 func main() {
@@ -142,7 +151,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 	cf := comp.PersistentFlags()
 	cf.StringSliceVar(&g.modulesets, "moduleset", nil, "modulesets (comma separated); default the attached ones")
 	cf.StringSliceVar(&g.modules, "module", nil, "modules of the modulesets to run (comma separated); default all")
-	cf.StringArrayVar(&g.rules, "rules", nil, "collector export JSON file (repeatable); default <root>/var/compliance/rules.json")
+	cf.StringArrayVar(&g.rules, "rules", nil, "collector export JSON: a file or an http(s) URL such as <collector>/init/rest/api/compliance/nodes/self/rules (repeatable); default <root>/var/compliance/rules.json")
 	cf.StringVar(&g.format, "format", "text", "output format: text or json")
 	cf.StringVar(&g.service, "svc", "", "service the modules run for (OSVC_COMP_SERVICES_SVC_NAME, its own attachments)")
 	cf.StringVar(&g.procSys, "proc-sys", "", "live sysctl tree (default /proc/sys)")
@@ -166,7 +175,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				rep, err := eng.Run(c.Context(), a, compliance.Selection{Modulesets: g.modulesets, Modules: g.modules})
+				rep, err := eng.Run(c.Context(), a, g.selection())
 				if err != nil {
 					return err
 				}
@@ -232,7 +241,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			infos, err := eng.Show(c.Context(), compliance.Selection{Modulesets: g.modulesets, Modules: g.modules})
+			infos, err := eng.Show(c.Context(), g.selection())
 			if err != nil {
 				return err
 			}
@@ -245,6 +254,60 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 		},
 	})
 	return root
+}
+
+// selection is what --moduleset and --module select; without
+// --moduleset, the modulesets the collector served, if any (else the
+// engine runs the locally attached ones).
+func (g *globals) selection() compliance.Selection {
+	sel := compliance.Selection{Modulesets: g.modulesets, Modules: g.modules}
+	if len(sel.Modulesets) == 0 {
+		sel.Modulesets = g.served
+	}
+	return sel
+}
+
+// rootModulesets are the modulesets of e that no other of e includes.
+func rootModulesets(e *compliance.Export) []string {
+	child := map[string]bool{}
+	names := e.ModulesetNames()
+	for _, n := range names {
+		m, _ := e.Moduleset(n)
+		for _, c := range m.Modulesets {
+			child[c] = true
+		}
+	}
+	var roots []string
+	for _, n := range names {
+		if !child[n] {
+			roots = append(roots, n)
+		}
+	}
+	return roots
+}
+
+// loadRules reads an export from a file or, for an http(s) URL, from the
+// collector: the node's effective rules are at
+// <node.dbopensvc>/compliance/nodes/self/rules. The node's credentials
+// (node.uuid) go only to the collector of node.conf; a URL elsewhere is
+// fetched with the credentials it holds, or none.
+func (g *globals) loadRules(ctx context.Context, p string) (*compliance.Export, error) {
+	if !client.IsURL(p) {
+		return compliance.LoadExport(ctx, p)
+	}
+	api, err := g.nodeCollector()
+	if err != nil {
+		// No collector in node.conf: the URL alone says how to reach it.
+		api = &client.API{}
+	}
+	e, ferr := api.FetchExport(ctx, p)
+	if ferr != nil && err != nil {
+		return nil, fmt.Errorf("--rules %s: %w (and no collector credentials: %v)", api.Redact(p), ferr, err)
+	}
+	if ferr != nil {
+		return nil, fmt.Errorf("--rules: %w", ferr)
+	}
+	return e, nil
 }
 
 func noArgs(c *cobra.Command, args []string) error {
@@ -275,7 +338,7 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 	}
 	var exports []*compliance.Export
 	for _, p := range rules {
-		e, err := compliance.LoadExport(ctx, p)
+		e, err := g.loadRules(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -284,6 +347,9 @@ func (g *globals) engine(ctx context.Context) (*compliance.Engine, error) {
 	export, err := compliance.Merge(exports...)
 	if err != nil {
 		return nil, err
+	}
+	if slices.ContainsFunc(rules, client.IsURL) {
+		g.served = rootModulesets(export)
 	}
 	facts, err := compliance.GatherFacts(ctx, compliance.FactsOptions{Root: g.root, Nodename: g.node, Path: g.path})
 	if err != nil {

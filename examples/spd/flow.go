@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/svckit/svckit/compliance"
 	"github.com/svckit/svckit/driver/fake"
+	"github.com/svckit/svckit/examples/collector/client"
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/resource"
 	"github.com/svckit/svckit/svc"
@@ -59,6 +59,12 @@ type Options struct {
 	// with local stand-ins of the seed's images, ip.docker into br0 of the
 	// node's namespace. See hostNode for how the nodes share this host.
 	Real bool
+	// Store is where the config goes: StoreCollector (the default, ""),
+	// the collector of examples/collector run in process on loopback with
+	// SQLite in the run's directory: the form is submitted over HTTP, the
+	// nodes register and pull from its API and read their compliance rules
+	// from it; or StoreDir, a directory store, as before the collector.
+	Store string
 	// Out receives the progress lines (nil: none).
 	Out io.Writer
 }
@@ -82,8 +88,11 @@ type Report struct {
 	// Nodes are the nodes at the end (after relayout).
 	Nodes []string `json:"nodes"`
 	// Drivers says, per driver id, whether the real driver or a fake ran.
-	Drivers    map[string]string `json:"drivers"`
-	Real       bool              `json:"real"`
+	Drivers map[string]string `json:"drivers"`
+	Real    bool              `json:"real"`
+	// Collector is the URL of the run's collector (empty with the
+	// directory store).
+	Collector  string            `json:"collector,omitempty"`
 	Root       string            `json:"root"`
 	Kept       bool              `json:"kept"`
 	Compliance []*nodeCompliance `json:"compliance,omitempty"`
@@ -132,6 +141,9 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("fault %+v: %w", f, err))
 		}
 	}
+	if o.Store != "" && o.Store != StoreCollector && o.Store != StoreDir {
+		errs = append(errs, fmt.Errorf("-store %q: expected %s or %s", o.Store, StoreCollector, StoreDir))
+	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("-latency %s: expected a positive duration", o.Latency))
 	}
@@ -140,11 +152,16 @@ func (o *Options) validate() error {
 
 // scenario holds the simulated cluster.
 type scenario struct {
-	opts   Options
-	out    io.Writer
-	dir    string
-	cloud  *cloud
-	store  *store.Dir
+	opts  Options
+	out   io.Writer
+	dir   string
+	cloud *cloud
+	store *store.Dir
+	// coll is the run's collector (nil with -store dir).
+	coll *collectorRun
+	// paths are the PATH of each node's compliance runs (the stand-in
+	// commands of prepareNodeRoot first).
+	paths  map[string]string
 	fopts  fake.Options
 	agents map[string]*cluster.Agent
 	// peers reaches every agent: the real sync.rsync of -real compares
@@ -187,7 +204,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, peers: cluster.NewLocal(), netns: map[string]*nodeNetNS{}, hosts: map[string]*hostNode{},
+	s := &scenario{opts: opts, out: out, dir: dir, agents: map[string]*cluster.Agent{}, paths: map[string]string{}, peers: cluster.NewLocal(), netns: map[string]*nodeNetNS{}, hosts: map[string]*hostNode{},
 		fopts: fake.Options{Latency: opts.Latency, Memory: true, Faults: opts.Faults},
 		rep:   &Report{Service: svcname, Pods: opts.Pods, Root: dir, Kept: opts.Keep, Real: opts.Real}}
 	start := time.Now()
@@ -206,6 +223,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		if s.cloud != nil {
 			s.cloud.Close()
+		}
+		if s.coll != nil {
+			s.coll.Close()
 		}
 		for _, n := range s.netns {
 			n.Close()
@@ -278,6 +298,12 @@ func (s *scenario) setup(ctx context.Context) error {
 	if s.store, err = store.NewDir(filepath.Join(s.dir, "store")); err != nil {
 		return err
 	}
+	if s.collector() {
+		if s.coll, err = startCollector(ctx, s.dir); err != nil {
+			return err
+		}
+		s.rep.Collector = s.coll.url
+	}
 	if s.opts.Real {
 		if s.host, err = newRealHost(ctx, s.dir, smImage, smImage2, dbImage); err != nil {
 			return err
@@ -287,6 +313,9 @@ func (s *scenario) setup(ctx context.Context) error {
 	for i := 1; i <= s.opts.Nodes+1; i++ {
 		node := nodeName(i)
 		root := filepath.Join(s.dir, node)
+		if s.paths[node], err = prepareNodeRoot(root, node); err != nil {
+			return err
+		}
 		reg, kinds, err := nodeRegistry(s.cloud, node, root, s.fopts)
 		if err != nil {
 			return err
@@ -312,6 +341,11 @@ func (s *scenario) setup(ctx context.Context) error {
 		s.peers.Agents[node] = a
 	}
 	fmt.Fprintf(s.out, "svckit spd scenario: %s, %d pods on %d nodes (+1 for the relayout), roots under %s\n", svcname, s.opts.Pods, s.opts.Nodes, s.dir)
+	if s.coll != nil {
+		fmt.Fprintf(s.out, "collector at %s%s (examples/collector on SQLite in %s), the form at %s%s\n", s.coll.url, client.APIPrefix, filepath.Join(s.dir, "collector"), s.coll.url, formPath)
+	} else {
+		fmt.Fprintf(s.out, "directory store in %s (-store dir)\n", s.store)
+	}
 	fmt.Fprintf(s.out, "fake GCE compute API at %s (project %s, zone %s); latency of fake actions %s\n", s.cloud.srv.URL, gceProject, gceZone, s.opts.Latency)
 	var real, fakes []string
 	for _, id := range slices.Sorted(maps.Keys(s.rep.Drivers)) {
@@ -330,6 +364,9 @@ func (s *scenario) setup(ctx context.Context) error {
 	fmt.Fprintf(s.out, "fake drivers: %s (ip.gce: its address needs netlink; fs, disk.loop, docker, ip.docker: root, loop devices and a Docker daemon: run with -real as root)\n", strings.Join(fakes, " "))
 	return nil
 }
+
+// collector tells whether the config goes through the collector.
+func (s *scenario) collector() bool { return s.opts.Store != StoreDir }
 
 func (s *scenario) nodes() []string {
 	var out []string
@@ -356,7 +393,13 @@ func (s *scenario) inputs(sm string) spd.Inputs {
 // generate submits the seed's form with its defaults and renders the
 // config.
 func (s *scenario) generate(ctx context.Context, sr *StepReport) error {
-	cfg, err := s.configFor(smImage)
+	var cfg []byte
+	var err error
+	if s.collector() {
+		cfg, err = s.submitForm(ctx, smImage)
+	} else {
+		cfg, err = s.configFor(smImage)
+	}
 	if err != nil {
 		return err
 	}
@@ -373,8 +416,32 @@ func (s *scenario) generate(ctx context.Context, sr *StepReport) error {
 		s.opts.Pods, svcname, app, strings.Join(s.nodes(), " "), smImage, dbImage)
 	fmt.Fprintf(s.out, "   layout: %s\n", strings.Join(counts, " "))
 	sr.Summary = fmt.Sprintf("%d sections, %d bytes", sections, len(cfg))
+	if s.collector() {
+		sr.Summary += ", in the collector"
+		return nil
+	}
 	s.pending = cfg
 	return nil
+}
+
+// submitForm posts the seed's form to the collector as a browser does
+// and returns the config the collector then holds.
+func (s *scenario) submitForm(ctx context.Context, sm string) ([]byte, error) {
+	in := s.inputs(sm)
+	rc, size, err := s.coll.submitForm(ctx, formAnswers(in))
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.coll.admin.Services().Get(ctx, svcname)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.coll.checkLatest(ctx, svcname, rc.Revision, cfg.Checksum); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.out, "   $ POST %s%s (form-encoded, as a browser, logged in as admin): %d bytes generated, stored as revision %s of %s%s (sha256 %.12s)\n",
+		s.coll.url, formPath, size, rc.Revision, s.coll.url, rc.Location, cfg.Checksum)
+	return cfg.Data, nil
 }
 
 // configFor renders the config through the seed's form: the answers go
@@ -401,11 +468,20 @@ func (s *scenario) configFor(sm string) ([]byte, error) {
 // every node.
 func (s *scenario) storeAndPull(ctx context.Context, sr *StepReport) error {
 	self := s.agents[nodeName(1)]
-	ch, err := self.PushData(ctx, svcname, s.pending, cluster.PushOptions{})
-	if err != nil {
-		return err
+	var rev string
+	if s.collector() {
+		var err error
+		if rev, err = s.registerNodes(ctx); err != nil {
+			return err
+		}
+	} else {
+		ch, err := self.PushData(ctx, svcname, s.pending, cluster.PushOptions{})
+		if err != nil {
+			return err
+		}
+		rev = ch.Revision
+		fmt.Fprintf(s.out, "   push to %s: revision %.12s\n", s.store, ch.Revision)
 	}
-	fmt.Fprintf(s.out, "   push to %s: revision %.12s\n", s.store, ch.Revision)
 	fmt.Fprintf(s.out, "   $ svcmgr -s %s pull; svcmgr -s %s --cluster pull\n", svcname, svcname)
 	// The primary pulls first: the cluster pull reads the node list
 	// from its config.
@@ -417,7 +493,10 @@ func (s *scenario) storeAndPull(ctx context.Context, sr *StepReport) error {
 	if err != nil {
 		return err
 	}
-	sr.Summary = fmt.Sprintf("stored revision %.12s, pulled on %d nodes", ch.Revision, len(res.Nodes))
+	sr.Summary = fmt.Sprintf("stored revision %.12s, pulled on %d nodes", rev, len(res.Nodes))
+	if s.collector() {
+		sr.Summary = fmt.Sprintf("%d nodes registered, revision %.12s pulled from the collector on %d nodes", len(s.coll.nodes), rev, len(res.Nodes))
+	}
 	return nil
 }
 
@@ -438,17 +517,17 @@ func (s *scenario) printConfigResult(res *cluster.Result) {
 
 // nodeCompliance runs spdc.node on every node's root, in parallel.
 func (s *scenario) nodeCompliance(ctx context.Context, sr *StepReport) error {
-	export, err := compliance.ParseExport("spdc-node.json", spdcNodeExport)
+	nodes := s.nodes()
+	exports, err := s.nodeRules(ctx, nodes)
 	if err != nil {
 		return err
 	}
-	nodes := s.nodes()
 	results := make([]*nodeCompliance, len(nodes))
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Go(func() {
-			results[i], errs[i] = runNodeCompliance(ctx, export, s.agents[n].Root, n, fmt.Sprintf("10.0.0.%d", i+1))
+			results[i], errs[i] = runNodeCompliance(ctx, exports[i], s.agents[n].Root, n, s.paths[n], fmt.Sprintf("10.0.0.%d", i+1))
 		})
 	}
 	wg.Wait()
@@ -608,15 +687,22 @@ func (s *scenario) replaceImage(ctx context.Context, sr *StepReport) error {
 	if _, err := s.doCluster(ctx, svc.Unprovision, svc.Selection{RIDs: []string{"container#*sm"}}); err != nil {
 		return err
 	}
-	cfg, err := s.configFor(smImage2)
-	if err != nil {
-		return err
+	if s.collector() {
+		if _, err := s.submitForm(ctx, smImage2); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "   form with dism=%s submitted to the collector\n   $ svcmgr -s %s --cluster pull\n", smImage2, svcname)
+	} else {
+		cfg, err := s.configFor(smImage2)
+		if err != nil {
+			return err
+		}
+		ch, err := s.agents[nodeName(1)].PushData(ctx, svcname, cfg, cluster.PushOptions{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "   form with dism=%s: new config pushed, revision %.12s\n   $ svcmgr -s %s --cluster pull\n", smImage2, ch.Revision, svcname)
 	}
-	ch, err := s.agents[nodeName(1)].PushData(ctx, svcname, cfg, cluster.PushOptions{})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(s.out, "   form with dism=%s: new config pushed, revision %.12s\n   $ svcmgr -s %s --cluster pull\n", smImage2, ch.Revision, svcname)
 	res, err := s.primary().Pull(ctx, svcname, cluster.InstallOptions{})
 	s.printConfigResult(res)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moby/moby/client"
+
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/container"
 	"github.com/svckit/svckit/driver/disk"
@@ -18,7 +20,7 @@ import (
 
 // hostNode is what -real makes of one simulated node on this host, so that
 // the seed's config runs unchanged with the real host drivers although
-// every node shares one kernel, one mount table and one Docker daemon.
+// every node shares one kernel and one mount table.
 // Its factory wrappers rewrite, for this node only, what would collide
 // between nodes or reach outside the run:
 //
@@ -34,10 +36,14 @@ import (
 //     dev gets <node>-<run> as a suffix (every node's disk#00 is on this
 //     host, and so may be another run's) and its mkfs_dev is the disk of
 //     the same number;
-//   - the containers are named <node>-<run>.<name> (one daemon plays every
-//     node's, of every run), run local images standing in for the seed's
-//     (no registry), never pull, and carry a label of the run, by which
-//     the end of the run removes them;
+//   - the service's private Docker daemon (container#dockerd, as the
+//     seed's docker_data_dir asks) runs per node with its data root on
+//     the node's fs#00 and its socket in the node's var directory, and
+//     its start loads the stand-in images (see dockerd.go);
+//   - the containers run local images standing in for the seed's (no
+//     registry), never pull, and carry a label of the run; on the node's
+//     private daemon they keep the seed's names (without one, the host's
+//     daemon plays every node's and they are named <node>-<run>.<name>);
 //   - ip.docker plugs the containers into br0 of the node's network
 //     namespace (ipdev_netns), never the host's.
 type hostNode struct {
@@ -59,6 +65,10 @@ type hostNode struct {
 	runLabel string
 	// pathRe finds the service's paths in shell text.
 	pathRe *regexp.Regexp
+	// loadImages puts the stand-in images into a private daemon of the
+	// node (nil: the daemon starts with none); daemon records its starts.
+	loadImages func(ctx context.Context, priv *client.Client) (int, error)
+	daemon     privateDaemon
 }
 
 // newHostNode returns the adapter of node name in the run whose short
@@ -174,7 +184,6 @@ func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 	if !ok {
 		return cfg, fmt.Errorf("%s: run_image %s: -real runs local stand-ins of the seed's images only (no registry): expected one of %s", cfg.RID, img, strings.Join(slices.Sorted(maps.Keys(h.images)), ", "))
 	}
-	v["name"] = h.id + "." + container.Name(cfg)
 	v["run_image"] = local
 	v["pull"] = "never"
 	root := filepath.Join(h.root, h.svcRoot)
@@ -187,10 +196,16 @@ func (h *hostNode) containerConfig(cfg driver.Config) (driver.Config, error) {
 		}
 		cfg.Defaults = maps.Clone(cfg.Defaults)
 		cfg.Defaults["docker_data_dir"] = dd
-		// -real keeps the containers on the host's daemon for now (the
-		// private daemon per node, container#dockerd, stays a fake): the
-		// stand-in images would have to be loaded into each node's daemon.
-		cfg.Defaults["docker_daemon_private"] = "false"
+	}
+	d, err := container.DaemonOf(cfg)
+	if err != nil {
+		return cfg, err
+	}
+	if !d.Private {
+		// One daemon, the host's, plays every node's: the node and run
+		// in the name keep them apart. On the node's private daemon
+		// the container keeps the seed's name.
+		v["name"] = h.id + "." + container.Name(cfg)
 	}
 	return cfg, nil
 }
@@ -215,11 +230,6 @@ func (h *hostNode) ipDocker(f driver.Factory) driver.Factory {
 			v["ipdev_netns"] = h.netns
 		}
 		cfg.Values = v
-		if cfg.Defaults["docker_data_dir"] != "" {
-			// The containers run on the host's daemon (see containerConfig).
-			cfg.Defaults = maps.Clone(cfg.Defaults)
-			cfg.Defaults["docker_daemon_private"] = "false"
-		}
 		if section := cfg.Section; section != nil {
 			cfg.Section = func(rid string) (driver.Config, bool) {
 				c, ok := section(rid)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/driver/container"
+	"github.com/svckit/svckit/driver/container/dockerd"
 	"github.com/svckit/svckit/driver/disk"
 	"github.com/svckit/svckit/driver/fs"
 	"github.com/svckit/svckit/driver/ip"
@@ -73,12 +74,23 @@ func TestHostNodeRewrites(t *testing.T) {
 		Values:   map[string]string{"run_image": "tanji/spdc", "run_args": "--net=none\n-e MYSQL_ROOT_PASSWORD=pw\n-v /etc/localtime:/etc/localtime:ro\n-v /spdsvc01/pod16/sm/data:/var/lib/mysql:rw\n--volume=/spdsvc01/pod16/sm/conf:/etc/mysql/conf.d"}}
 	cc, err := h.containerConfig(ctr)
 	require.NoError(t, err)
-	require.Equal(t, "spd02-r1.spdsvc01.container.16sm", cc.Values["name"])
+	require.Empty(t, cc.Values["name"], "on the node's private daemon the container keeps the seed's name")
+	require.Equal(t, "spdsvc01.container.16sm", container.Name(cc))
 	require.Equal(t, "svckit-spd/tanji-spdc:latest", cc.Values["run_image"])
 	require.Equal(t, "never", cc.Values["pull"])
 	require.Equal(t, "--net=none\n-e MYSQL_ROOT_PASSWORD=pw\n-v /etc/localtime:/etc/localtime:ro\n-v /run/x/spd02/spdsvc01/pod16/sm/data:/var/lib/mysql:rw\n--volume=/run/x/spd02/spdsvc01/pod16/sm/conf:/etc/mysql/conf.d --label "+LabelRun+"=x", cc.Values["run_args"])
 	require.Equal(t, "/run/x/spd02/spdsvc01/docker", cc.Defaults["docker_data_dir"])
 	require.Equal(t, "/spdsvc01/docker", ctr.Defaults["docker_data_dir"], "the service's defaults are not changed")
+	d, err := container.DaemonOf(cc)
+	require.NoError(t, err)
+	require.True(t, d.Private, "-real runs the containers on the node's private daemon")
+	// Without a private daemon, the host's plays every node's: the node
+	// and the run name the container.
+	hostd := ctr
+	hostd.Defaults = map[string]string{"docker_data_dir": "/spdsvc01/docker", "docker_daemon_private": "false"}
+	cc2, err := h.containerConfig(hostd)
+	require.NoError(t, err)
+	require.Equal(t, "spd02-r1.spdsvc01.container.16sm", cc2.Values["name"])
 	ctr.Values = map[string]string{"run_image": "mysql"}
 	_, err = h.containerConfig(ctr)
 	require.ErrorContains(t, err, "container#16sm: run_image mysql: -real runs local stand-ins of the seed's images only (no registry): expected one of tanji/spdc")
@@ -92,7 +104,40 @@ func TestHostNodeRewrites(t *testing.T) {
 	require.Equal(t, "/run/netns/n2", got.Values["ipdev_netns"])
 	c, ok := got.Section("container#16sm")
 	require.True(t, ok)
-	require.Equal(t, "spd02-r1.spdsvc01.container.16sm", container.Name(c))
+	require.Equal(t, "spdsvc01.container.16sm", container.Name(c))
+	require.Equal(t, "/run/x/spd02/spdsvc01/docker", c.Defaults["docker_data_dir"])
+}
+
+// TestHostNodeDockerd checks the node's private daemon: its data root in
+// the node's directory, its socket in the node's var directory, and the
+// stand-in images loaded by its start (the wrapper keeps the driver's
+// ordering).
+func TestHostNodeDockerd(t *testing.T) {
+	h := testHostNode()
+	cfg := driver.Config{RID: container.DockerdRID, Svcname: "spdsvc01", Manifest: container.Dockerd, VarDir: "/run/x/spd02/var/spdsvc01",
+		Defaults: map[string]string{"docker_data_dir": "/spdsvc01/docker"}}
+	r, err := h.dockerd(dockerd.New)(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Equal(t, "dockerd /run/x/spd02/spdsvc01/docker", r.Label())
+	u, ok := r.(resource.User)
+	require.True(t, ok, "the wrapper keeps the daemon's Uses")
+	uses, order := u.Uses()
+	require.Equal(t, []string{"/run/x/spd02/spdsvc01/docker"}, uses)
+	require.Equal(t, resource.OrderByUses, order)
+	dc, ok := h.daemon.config()
+	require.True(t, ok)
+	require.Equal(t, "/run/x/spd02/var/spdsvc01", dc.VarDir)
+	require.Equal(t, "/spdsvc01/docker", cfg.Defaults["docker_data_dir"], "the service's defaults are not changed")
+	require.Equal(t, "/run/x/spd02/var/spdsvc01/docker.sock", r.(*standInDaemon).Socket)
+
+	for _, tc := range []struct{ dir, want string }{
+		{"/srv/docker", "container#dockerd: docker_data_dir /srv/docker: -real keeps a node's paths in its directory"},
+		{"/spdsvc01x/docker", "expected a path under /spdsvc01"},
+	} {
+		cfg.Defaults = map[string]string{"docker_data_dir": tc.dir}
+		_, err = h.dockerd(dockerd.New)(context.Background(), cfg)
+		require.ErrorContains(t, err, tc.want)
+	}
 }
 
 // TestLocalImage checks the names of the stand-ins and of the files they

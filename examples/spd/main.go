@@ -34,18 +34,21 @@
 // -real (root, a Docker daemon, loop devices) runs the real drivers of
 // the host instead of the fakes, on the seed's config unchanged: disk.loop
 // standing in for disk.gce (sparse backing files in <dir>/san, the disks
-// every node reaches), fs (mkfs.btrfs, mkfs.ext4, mount), container.docker
-// with local stand-ins of the seed's images (the svckit sleeper, FROM
-// scratch, built on the spot: there is no registry), ip.docker plumbing the
+// every node reaches), fs (mkfs.btrfs, mkfs.ext4, mount), the service's
+// private dockerd per node (container.dockerd, its data root on the node's
+// btrfs fs#00, as docker_data_dir asks), container.docker on it with local
+// stand-ins of the seed's images (the svckit sleeper, FROM scratch, built
+// on the spot on the host's daemon: there is no registry; each node's
+// daemon loads them when it starts), ip.docker plumbing the
 // containers into br0 of a network namespace made per node, and ip.gce
 // (routes on the fake compute API, addresses on that br0). The simulated
 // nodes share this host: each node's adapter (hostNode) puts the service's
 // paths under the node's root (/spdsvc01 becomes <root>/spdsvc01), gives
-// the LABEL= of fs#00 the suffix <node>-<run>, names the containers
-// <node>-<run>.<name> and labels them with the run (so that runs sharing
-// the host do not collide either). The host's network, mounts
-// and containers are not touched. At the end (even on a failure) every
-// node is stopped with --force, the run's containers are removed, what a
+// the LABEL= of fs#00 the suffix <node>-<run> and labels the containers
+// with the run (so that runs sharing the host do not collide either). The
+// host's network, mounts and containers are not touched. At the end (even
+// on a failure) every node is stopped with --force, the nodes' private
+// daemons are stopped and their exec roots removed, what a
 // failed step left mounted or attached under the run's directory is
 // unmounted and detached, then the directory is removed (unless -keep).
 // The stand-in images stay, for the next run.

@@ -19,6 +19,9 @@ import (
 //go:embed testdata/spdc-node.json
 var spdcNodeExport []byte
 
+// nodeModuleset is the seed's node moduleset.
+const nodeModuleset = "spdc.node"
+
 // nodeCompliance is the outcome of check, fix, check on one node.
 type nodeCompliance struct {
 	Node   string            `json:"node"`
@@ -109,17 +112,14 @@ func writeFile(p, content string, mode os.FileMode) error {
 	return atomicfile.Write(p, []byte(content), mode)
 }
 
-// runNodeCompliance runs spdc.node on a node root: check, fix, check.
+// runNodeCompliance runs spdc.node on a node root prepared by
+// prepareNodeRoot (path is its PATH): check, fix, check.
 // The native checkers act under root (files, node.conf, packages in its
 // dpkg database) and on its proc/sys tree; SPDC_BRGW, which the seed's
 // 50-spdc.network derives from the host name, is the node's gateway.
-func runNodeCompliance(ctx context.Context, export *compliance.Export, root, node, gateway string) (*nodeCompliance, error) {
-	path, err := prepareNodeRoot(root, node)
-	if err != nil {
-		return nil, err
-	}
+func runNodeCompliance(ctx context.Context, export *compliance.Export, root, node, path, gateway string) (*nodeCompliance, error) {
 	out := &nodeCompliance{Node: node}
-	sel := compliance.Selection{Modulesets: []string{"spdc.node"}}
+	sel := compliance.Selection{Modulesets: []string{nodeModuleset}}
 	if _, err := exec.LookPath("dpkg-query"); err != nil {
 		// The package checker reads the dpkg database through
 		// dpkg-query: without it, spdc.packages cannot say anything.

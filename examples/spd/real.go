@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/svckit/svckit/driver"
 	ctr "github.com/svckit/svckit/driver/container"
 	ctrdocker "github.com/svckit/svckit/driver/container/docker"
+	"github.com/svckit/svckit/driver/container/dockerd"
 	"github.com/svckit/svckit/driver/disk"
 	"github.com/svckit/svckit/driver/disk/loop"
 	"github.com/svckit/svckit/driver/fs"
@@ -228,7 +230,9 @@ func runToken(dir string) string {
 
 // node returns the host adapter of a simulated node.
 func (r *realHost) node(name, root string, ns *nodeNetNS) *hostNode {
-	return newHostNode(name, r.token, root, r.san, "/"+svcname, ns.path, r.images, r.run)
+	h := newHostNode(name, r.token, root, r.san, "/"+svcname, ns.path, r.images, r.run)
+	h.loadImages = r.loadImages
+	return h
 }
 
 // useRealHost registers the real host drivers in reg, wrapped for node h,
@@ -242,8 +246,10 @@ func useRealHost(reg *driver.Registry, h *hostNode, kinds driverKinds) {
 		reg.Replace(m, h.fs(linux.New))
 		kinds[m.ID] = "real (mkfs, mount; mount points under the node's directory)"
 	}
+	reg.Replace(ctr.Dockerd, h.dockerd(dockerd.New))
+	kinds[ctr.Dockerd.ID] = "real (a private dockerd per node, data root on its fs#00, stand-in images loaded at start)"
 	reg.Replace(ctr.Docker, h.container(ctrdocker.New))
-	kinds[ctr.Docker.ID] = "real (local stand-in images, named <node>-<run>.<name>)"
+	kinds[ctr.Docker.ID] = "real (on the node's private dockerd, local stand-in images)"
 	reg.Replace(ip.Docker, h.ipDocker(ipdocker.New))
 	kinds[ip.Docker.ID] = "real (veth into the container, peer on br0 of the node's network namespace)"
 }
@@ -262,11 +268,25 @@ func (r *realHost) cleanup(ctx context.Context, s *scenario, dir string) error {
 			errs = append(errs, fmt.Errorf("%s: stop --force: %w", n, err))
 		}
 	}
+	// The private daemons: what stop left running, their exec roots.
+	removed, daemons := 0, 0
+	for _, n := range slices.Sorted(maps.Keys(s.hosts)) {
+		if _, ok := s.hosts[n].daemon.config(); !ok {
+			continue
+		}
+		k, err := r.stopDaemon(ctx, s.hosts[n])
+		removed += k
+		daemons++
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The host's daemon runs the containers of a service without a
+	// private one.
 	list, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", r.run)})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list the run's containers: %w", err))
 	}
-	removed := 0
 	for _, c := range list.Items {
 		if _, err := r.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID, err))
@@ -274,7 +294,7 @@ func (r *realHost) cleanup(ctx context.Context, s *scenario, dir string) error {
 		}
 		removed++
 	}
-	fmt.Fprintf(s.out, "cleanup: stop --force on every node, %d containers removed\n", removed)
+	fmt.Fprintf(s.out, "cleanup: stop --force on every node, %d private dockerd down, %d containers removed\n", daemons, removed)
 	left, err := leftovers(ctx, dir)
 	if err != nil {
 		errs = append(errs, err)
@@ -349,6 +369,11 @@ func (s *scenario) checkRealProvision(sr *StepReport, sum1, sum2 string, pods ma
 	perNode := map[string]int{}
 	for _, m := range mounts {
 		for n, h := range s.hosts {
+			// The private daemon's own mounts (its bind of the data
+			// root, its layers) are no filesystem of the service.
+			if dataRoot := filepath.Join(h.root, svcname, "docker"); m.MountPoint == dataRoot || strings.HasPrefix(m.MountPoint, dataRoot+"/") {
+				continue
+			}
 			if strings.HasPrefix(m.MountPoint, filepath.Join(h.root, svcname)) {
 				perNode[n]++
 			}
@@ -370,7 +395,55 @@ func (s *scenario) checkRealProvision(sr *StepReport, sum1, sum2 string, pods ma
 		return fmt.Errorf("%d GCE routes, expected %d", routes, 2*s.opts.Pods)
 	}
 	sr.Summary = fmt.Sprintf("%s; %s; %d pods up, %d loop disks, %d mounts, %d routes", sum1, sum2, countPods(pods), len(files), total, routes)
+	daemons, err := s.checkDaemons(pods)
+	if err != nil {
+		return err
+	}
+	sr.Summary += "; " + daemons
 	return nil
+}
+
+// checkDaemons checks each node's private daemon: on its own data root
+// (the node's fs#00), running that node's containers, the host's daemon
+// running none of them; it prints and returns its starts' times.
+func (s *scenario) checkDaemons(pods map[string][]string) (string, error) {
+	ctx := context.Background()
+	var fastest, slowest time.Duration
+	n, containers := 0, 0
+	for _, node := range s.nodes() {
+		h := s.hosts[node]
+		rep, err := s.host.checkDaemon(ctx, h)
+		if err != nil {
+			return "", err
+		}
+		if want := 2 * len(pods[node]); rep.Running != want {
+			return "", fmt.Errorf("%s: %d containers of the run on its private daemon, expected %d (2 per pod)", node, rep.Running, want)
+		}
+		starts := h.daemon.Starts()
+		if len(starts) == 0 {
+			return "", fmt.Errorf("%s: the private daemon's start was not recorded", node)
+		}
+		first := starts[0]
+		fmt.Fprintf(s.out, "   %s: private dockerd on %s (%s), %d containers running, %d stand-in images; started in %s, %d images loaded in %s\n",
+			node, rep.Root, rep.Driver, rep.Running, rep.Images, round(first.Start), first.Loaded, round(first.Load))
+		if d := first.Start + first.Load; n == 0 || d < fastest {
+			fastest = d
+		}
+		if d := first.Start + first.Load; d > slowest {
+			slowest = d
+		}
+		n++
+		containers += rep.Running
+	}
+	list, err := s.host.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", s.host.run)})
+	if err != nil {
+		return "", err
+	}
+	if len(list.Items) > 0 {
+		return "", fmt.Errorf("the host's daemon has %d containers of the run, expected none (they run on the nodes' private daemons)", len(list.Items))
+	}
+	fmt.Fprintf(s.out, "   host dockerd: no container of the run\n")
+	return fmt.Sprintf("%d private dockerd (%d containers, none on the host's), each up with its images in %s-%s", n, containers, round(fastest), round(slowest)), nil
 }
 
 // checkStandInFiles checks that every pod's spider container of image ref

@@ -252,6 +252,7 @@ func TestReal(t *testing.T) {
 	require.Contains(t, text, "spd02 br0 has 10.0.0.63: false")
 	require.Contains(t, text, "64 routes")
 	require.Contains(t, text, "overall: spd01:stdby up spd02:stdby up spd03:stdby up spd04:stdby up spd05:stdby up\n")
+	checkRealDaemons(t, rep, text)
 
 	// Nothing of the run is left: no mount, no loop device, no container,
 	// no directory.

@@ -213,14 +213,28 @@ func newRoot(g *globals) *cobra.Command {
 	relayoutCmd.Flags().IntVar(&g.cl.parallel, "parallel", 1, "how many pods move at once")
 	root.AddCommand(relayoutCmd)
 	root.AddCommand(complianceCmd(g))
+	root.AddCommand(freezeCmds(g)...)
 	root.AddCommand(&cobra.Command{
 		Use:   "docker ARGS...",
 		Short: "run the docker command with %instances% and %images% of the selected containers",
 		Long: "Runs docker with ARGS, where %instances% expands to the names of the selected container\n" +
-			"resources and %images% to their images (the seed's 'docker rm %instances%').",
-		DisableFlagParsing: false,
-		Args:               cobra.MinimumNArgs(1),
-		RunE:               func(cmd *cobra.Command, args []string) error { return g.docker(cmd.Context(), args) },
+			"resources and %images% to their images (the seed's 'docker rm %instances%'). Flags svcmgr does\n" +
+			"not know go to docker ('docker load -i FILE'); after '--' every argument does.",
+		// svcmgr's own flags are told from docker's by splitDockerArgs.
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			own, dockerArgs := splitDockerArgs(args, inheritedLookup(cmd))
+			if err := cmd.InheritedFlags().Parse(own); err != nil {
+				return usageError("%v", err)
+			}
+			if err := g.checkGlobals(); err != nil {
+				return err
+			}
+			if len(dockerArgs) == 0 {
+				return usageError("docker: expected the docker command's arguments")
+			}
+			return g.docker(cmd.Context(), dockerArgs)
+		},
 	})
 	return root
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,13 +66,16 @@ var formPage = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 </head>
 <body>
 <main>
+{{- with .Nav}}
+<nav id="nav">{{range .}}<a href="{{.Href}}">{{.Label}}</a> {{end}}</nav>
+{{- end}}
 <h1>{{.Label}}</h1>
 {{with .Description}}<p class="description">{{.}}</p>{{end}}
 {{- if .Result}}
 <section id="result" aria-labelledby="result-title">
 <h2 id="result-title">Generated</h2>
 {{- with .Result.Stored}}
-<p id="stored">Stored in <code id="stored-location">{{.Location}}</code>, revision <code id="stored-revision">{{.Revision}}</code>.</p>
+<p id="stored">Stored in <code id="stored-location">{{.Location}}</code>, revision <code id="stored-revision">{{.Revision}}</code>.{{with .URL}} <a id="stored-url" href="{{.}}">Open it</a>{{end}}</p>
 {{- else}}
 <p id="stored">Not stored: this form has no store.</p>
 {{- end}}
@@ -90,6 +95,9 @@ var formPage = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 </div>
 {{- end}}
 <form method="post" novalidate>
+{{- range .Hidden}}
+<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{- end}}
 {{- range .Fields}}{{$id := .ID}}
 <div class="field{{if .Errors}} invalid{{end}}{{if eq .Control "checkbox"}} check{{end}}" id="field-{{.ID}}">
 {{- if eq .Control "checkbox"}}
@@ -155,7 +163,12 @@ type pageView struct {
 	// Secrets tells whether the form has a secret input to type again.
 	Secrets bool
 	Result  *Result
+	// Hidden are the program's hidden fields (Options.HiddenFields).
+	Hidden []hiddenField
+	Nav    []Link
 }
+
+type hiddenField struct{ Name, Value string }
 
 type fieldView struct {
 	ID, Label, Help, Hint string
@@ -317,7 +330,14 @@ func bounds(in formtemplate.Input, unit string) string {
 	return ""
 }
 
-func (h *Handler) writePage(w http.ResponseWriter, status int, v pageView) {
+func (h *Handler) writePage(w http.ResponseWriter, r *http.Request, status int, v pageView) {
+	v.Nav = h.opts.Nav
+	if h.opts.HiddenFields != nil {
+		fields := h.opts.HiddenFields(r)
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			v.Hidden = append(v.Hidden, hiddenField{Name: name, Value: fields[name]})
+		}
+	}
 	var buf bytes.Buffer
 	if err := formPage.Execute(&buf, v); err != nil {
 		h.logger.Error("formtemplate/web: rendering the page", "form", h.form.Label, "error", err)

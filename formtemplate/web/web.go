@@ -46,6 +46,20 @@ type Options struct {
 	// Logger receives the failures of outputs and stores, redacted; nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// HiddenFields gives the hidden inputs the page's form carries for
+	// the program that mounts the handler, per request: a session's CSRF
+	// token, checked by the program before the handler runs. On POST the
+	// fields of these names are dropped from the answers. The names must
+	// not be ids of the form's inputs.
+	HiddenFields func(r *http.Request) map[string]string
+	// Nav are links shown above the form, back to the program's other
+	// pages.
+	Nav []Link
+}
+
+// Link is a link of Options.Nav.
+type Link struct {
+	Label, Href string
 }
 
 // Submission is what a valid POST produced, handed to the Store.
@@ -66,6 +80,9 @@ type Receipt struct {
 	Location string `json:"location"`
 	// Revision is the stored version, as the store names it.
 	Revision string `json:"revision"`
+	// URL, when not "", is a page showing what was stored: the result
+	// page links to it.
+	URL string `json:"url,omitempty"`
 }
 
 // ErrConflict, wrapped in an error of a Store, says that the submission
@@ -73,6 +90,11 @@ type Receipt struct {
 // answer is 409 Conflict, not a server error, and the page keeps the
 // answers for another try.
 var ErrConflict = errors.New("conflict with the stored version")
+
+// ErrForbidden, wrapped in an error of a Store, says that the person
+// may not store this submission (a service of another team): the answer
+// is 403 Forbidden and the page keeps the answers.
+var ErrForbidden = errors.New("forbidden")
 
 // Store keeps the documents of a valid submission.
 type Store interface {
@@ -166,7 +188,7 @@ func (h *Handler) serveForm(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, describe(h.form))
 		return
 	}
-	h.writePage(w, http.StatusOK, h.page(nil, nil, nil))
+	h.writePage(w, r, http.StatusOK, h.page(nil, nil, nil))
 }
 
 // answers is a POST's answers as Submit takes them, and as typed, for
@@ -185,6 +207,14 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.failAs(w, asJSON, status, err.Error())
 		return
 	}
+	if h.opts.HiddenFields != nil {
+		for name := range h.opts.HiddenFields(r) {
+			if _, ok := h.form.Input(name); !ok {
+				delete(a.values, name)
+				delete(a.typed, name)
+			}
+		}
+	}
 	secrets := h.secrets(a)
 	values, err := h.form.Submit(a.values)
 	if err == nil && h.opts.Check != nil {
@@ -195,23 +225,23 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var verr *formtemplate.ValidationError
 		if !errors.As(err, &verr) {
-			h.serverError(w, asJSON, a, secrets, "check", err)
+			h.serverError(w, r, asJSON, a, secrets, "check", err)
 			return
 		}
 		problems = append(problems, verr.Problems...)
 	}
 	if len(problems) > 0 {
-		h.invalid(w, asJSON, a, secrets, problems)
+		h.invalid(w, r, asJSON, a, secrets, problems)
 		return
 	}
 	docs, err := h.form.Generate(values, h.opts.Generators)
 	if err != nil {
 		var verr *formtemplate.ValidationError
 		if errors.As(err, &verr) {
-			h.invalid(w, asJSON, a, secrets, verr.Problems)
+			h.invalid(w, r, asJSON, a, secrets, verr.Problems)
 			return
 		}
-		h.serverError(w, asJSON, a, secrets, "generate", err)
+		h.serverError(w, r, asJSON, a, secrets, "generate", err)
 		return
 	}
 	res := &Result{Documents: make([]Document, len(docs))}
@@ -221,19 +251,19 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Store != nil {
 		rc, err := h.opts.Store.Store(r.Context(), Submission{Form: h.form, Values: values, Documents: docs})
 		if err != nil {
-			h.serverError(w, asJSON, a, secrets, "store", err)
+			h.serverError(w, r, asJSON, a, secrets, "store", err)
 			return
 		}
 		// The store should name no credential; a secret of the answers
 		// (a database named after the password) is masked all the same.
-		rc.Location, rc.Revision = secrets.Redact(rc.Location), secrets.Redact(rc.Revision)
+		rc.Location, rc.Revision, rc.URL = secrets.Redact(rc.Location), secrets.Redact(rc.Revision), secrets.Redact(rc.URL)
 		res.Stored = &rc
 	}
 	if asJSON {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
-	h.writePage(w, http.StatusOK, h.page(nil, nil, res))
+	h.writePage(w, r, http.StatusOK, h.page(nil, nil, res))
 }
 
 // Result is what a valid POST answers: the documents, redacted, and where
@@ -262,7 +292,7 @@ type problemJSON struct {
 	Message string `json:"message"`
 }
 
-func (h *Handler) invalid(w http.ResponseWriter, asJSON bool, a *answers, secrets *redactor, problems []formtemplate.Problem) {
+func (h *Handler) invalid(w http.ResponseWriter, r *http.Request, asJSON bool, a *answers, secrets *redactor, problems []formtemplate.Problem) {
 	problems = h.sortProblems(problems)
 	for i := range problems {
 		problems[i].Message = secrets.Message(problems[i].Message)
@@ -276,25 +306,28 @@ func (h *Handler) invalid(w http.ResponseWriter, asJSON bool, a *answers, secret
 		writeJSON(w, http.StatusUnprocessableEntity, out)
 		return
 	}
-	h.writePage(w, http.StatusUnprocessableEntity, h.page(a.typed, problems, nil))
+	h.writePage(w, r, http.StatusUnprocessableEntity, h.page(a.typed, problems, nil))
 }
 
 // serverError reports a failure that is no fault of the answers (or a
 // conflict with the store): the page keeps them so that the person can
 // try again.
-func (h *Handler) serverError(w http.ResponseWriter, asJSON bool, a *answers, secrets *redactor, stage string, err error) {
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, asJSON bool, a *answers, secrets *redactor, stage string, err error) {
 	msg := secrets.Message(err.Error())
 	h.logger.Error("formtemplate/web: submission failed", "form", h.form.Label, "stage", stage, "error", msg)
 	msg = stage + ": " + msg
 	status := http.StatusInternalServerError
-	if errors.Is(err, ErrConflict) {
+	switch {
+	case errors.Is(err, ErrConflict):
 		status = http.StatusConflict
+	case errors.Is(err, ErrForbidden):
+		status = http.StatusForbidden
 	}
 	if asJSON {
 		writeJSON(w, status, errorJSON{Error: msg})
 		return
 	}
-	h.writePage(w, status, h.page(a.typed, []formtemplate.Problem{{Message: msg}}, nil))
+	h.writePage(w, r, status, h.page(a.typed, []formtemplate.Problem{{Message: msg}}, nil))
 }
 
 // sortProblems orders problems as the form's inputs, the others (unknown

@@ -23,7 +23,8 @@
 // private daemon (container#dockerd, package dockerd); with that daemon
 // down the container is down and its status says the daemon is not
 // running. Stop of a container whose daemon is not running has nothing to
-// stop.
+// stop; unprovision fails saying so (unless forced) rather than leave the
+// container in the data root unsaid.
 //
 // The values of -e variables whose name contains PASSWORD, SECRET, TOKEN
 // or KEY never appear in logs or errors.
@@ -142,8 +143,11 @@ func (c *Container) inspect(ctx context.Context) (*container.InspectResponse, er
 func (c *Container) Status(ctx context.Context) (resource.Status, error) {
 	in, err := c.inspect(ctx)
 	if errors.Is(err, dockerd.ErrNotRunning) {
-		// The container cannot run without its daemon: down, saying why.
-		return resource.Down, err
+		// The container cannot run without its daemon: down, saying
+		// why, as information (the reference's status_log at level
+		// info): a stopped service, its daemon included, is down, not
+		// warn.
+		return resource.Down, resource.Note(err)
 	}
 	if err != nil {
 		return resource.Undef, err
@@ -212,8 +216,23 @@ func (c *Container) Provision(ctx context.Context) error {
 
 // Unprovision removes the container (not its image, not the bind sources).
 // A running container is not removed: stop it first.
+//
+// With the service's private daemon down the container cannot be removed:
+// it stays in the daemon's data root, and unprovision fails saying so and
+// how to go on (start the daemon, or --force to leave the container
+// there), where the reference skips it silently. It never starts the
+// daemon itself: over an unmounted filesystem that would make a new,
+// empty data root and report success.
 func (c *Container) Unprovision(ctx context.Context) error {
 	in, err := c.inspect(ctx)
+	if errors.Is(err, dockerd.ErrNotRunning) {
+		if resource.IsForced(ctx) {
+			resource.Logger(ctx).Warn("not removed: its private docker daemon is not running (--force: left in its data root)", "rid", c.ID, "name", c.Name)
+			return nil
+		}
+		return resource.Errorf(c.ID, "unprovision", "%s: %w: the container stays in the daemon's data root; start the daemon (start --rid %s, once the filesystem holding docker_data_dir is mounted) and unprovision again, or unprovision --force to leave it there",
+			c.Name, err, ctr.DockerdRID)
+	}
 	if err != nil {
 		return resource.Errorf(c.ID, "unprovision", "%w", err)
 	}

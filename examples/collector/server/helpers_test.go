@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/svckit/svckit/examples/collector/internal/server"
+	"github.com/svckit/svckit/examples/collector/server"
 	"github.com/svckit/svckit/internal/testenv"
 	"github.com/svckit/svckit/svc/store"
 )
@@ -94,17 +94,22 @@ func postgresURL(t testing.TB) string {
 }
 
 // Credentials of the test users.
+// alice and bob are limited to their apps; they share the admin's
+// password (one bcrypt hash for the three keeps the tests fast).
 const (
 	adminUser = "admin"
 	adminPass = "s3cr3t-admin-pw"
+	aliceUser = "alice"
+	bobUser   = "bob"
 )
 
 // env is a collector on a real loopback listener.
 type env struct {
-	t   testing.TB
-	db  *server.DB
-	srv *httptest.Server
-	log *syncBuffer
+	t    testing.TB
+	db   *server.DB
+	coll *server.Server
+	srv  *httptest.Server
+	log  *syncBuffer
 }
 
 type syncBuffer struct {
@@ -128,7 +133,8 @@ func newEnv(t testing.TB, open func(testing.TB) *server.DB, opts server.Options)
 	db := open(t)
 	h, err := bcrypt.GenerateFromPassword([]byte(adminPass), bcrypt.MinCost)
 	require.NoError(t, err)
-	users, err := server.ParseUsers("users", []byte("# test users\n"+adminUser+":"+string(h)+"\n"))
+	users, err := server.ParseUsers("users", []byte("# test users\n"+adminUser+":"+string(h)+"\n"+
+		aliceUser+":"+string(h)+":apps=RIVER_SPD\n"+bobUser+":"+string(h)+":apps=OTHER,THIRD\n"))
 	require.NoError(t, err)
 	buf := &syncBuffer{}
 	opts.Users = users
@@ -139,7 +145,7 @@ func newEnv(t testing.TB, open func(testing.TB) *server.DB, opts server.Options)
 	srv.Config = hs
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv, log: buf}
+	return &env{t: t, db: db, coll: s, srv: srv, log: buf}
 }
 
 func (e *env) api() string { return e.srv.URL + server.APIPrefix }
@@ -195,7 +201,7 @@ func (e *env) register(node string) string {
 }
 
 func seedExport(t testing.TB, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "compliance", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "compliance", "testdata", name))
 	require.NoError(t, err)
 	return b
 }

@@ -214,6 +214,30 @@ CREATE TABLE actions (
 CREATE INDEX actions_node_status ON actions (nodename, status, id);
 ALTER TABLE nodes ADD COLUMN notify_addr TEXT NOT NULL DEFAULT ''
 `,
+	// Leases of claimed actions (times in Unix nanoseconds: RFC 3339
+	// text does not sort), the pages' sessions, the compliance status
+	// the nodes report.
+	3: `
+ALTER TABLE actions ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE actions ADD COLUMN lease_until_ns BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX actions_status_lease ON actions (status, lease_until_ns);
+CREATE TABLE sessions (
+	id_sha256 TEXT PRIMARY KEY,
+	username TEXT NOT NULL,
+	csrf TEXT NOT NULL,
+	created TEXT NOT NULL,
+	expires_ns BIGINT NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_ns);
+CREATE TABLE comp_status (
+	nodename TEXT NOT NULL,
+	module TEXT NOT NULL,
+	status TEXT NOT NULL,
+	output TEXT NOT NULL,
+	reported TEXT NOT NULL,
+	PRIMARY KEY (nodename, module)
+)
+`,
 }
 
 // SchemaVersion is the version migrate brings a database to.

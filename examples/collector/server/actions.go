@@ -25,7 +25,40 @@ const (
 	StatusRunning = "running"
 	StatusDone    = "done"
 	StatusRefused = "refused"
+	// StatusExpired: claimed MaxAttempts times, the lease ran out each
+	// time without a report (the node died running it).
+	StatusExpired = "expired"
 )
+
+// Defaults of a Lease: longer than nodemgr's default action timeout
+// (10m), so that an action still running is never claimed twice.
+const (
+	DefaultActionLease = 30 * time.Minute
+	DefaultMaxAttempts = 3
+)
+
+// Lease says how long a dequeued action stays the claimer's: past For
+// without a report (nor a renewal), the action returns to the queue, at
+// most MaxAttempts claims in all; then it is expired. Zero fields take
+// the defaults, a zero Now the current time.
+type Lease struct {
+	Now         time.Time
+	For         time.Duration
+	MaxAttempts int
+}
+
+func (l Lease) norm() Lease {
+	if l.Now.IsZero() {
+		l.Now = time.Now()
+	}
+	if l.For <= 0 {
+		l.For = DefaultActionLease
+	}
+	if l.MaxAttempts <= 0 {
+		l.MaxAttempts = DefaultMaxAttempts
+	}
+	return l
+}
 
 // Bounds of an action: its command line and what the node reports.
 const (
@@ -57,6 +90,10 @@ type Action struct {
 	CreatedBy string   `json:"created_by"`
 	ClaimedAt string   `json:"claimed_at,omitempty"`
 	DoneAt    string   `json:"done_at,omitempty"`
+	// Attempt counts the claims; a report may name the one it answers.
+	Attempt int64 `json:"attempt,omitempty"`
+	// LeaseUntil is when a running action returns to the queue.
+	LeaseUntil string `json:"lease_until,omitempty"`
 }
 
 // checkArgv bounds an action's command; what may run is the node's
@@ -112,14 +149,18 @@ func (d *DB) Enqueue(ctx context.Context, node, svc string, argv []string, by st
 	return a, nil
 }
 
-const actionCols = `id, nodename, svc_name, argv, status, exit_code, output, reason, created, created_by, claimed_at, done_at`
+const actionCols = `id, nodename, svc_name, argv, status, exit_code, output, reason, created, created_by, claimed_at, done_at, attempts, lease_until_ns`
 
 func scanAction(sc interface{ Scan(...any) error }) (*Action, error) {
 	a := &Action{}
 	var raw string
 	var code sql.NullInt64
-	if err := sc.Scan(&a.ID, &a.Node, &a.Service, &raw, &a.Status, &code, &a.Output, &a.Reason, &a.Created, &a.CreatedBy, &a.ClaimedAt, &a.DoneAt); err != nil {
+	var lease int64
+	if err := sc.Scan(&a.ID, &a.Node, &a.Service, &raw, &a.Status, &code, &a.Output, &a.Reason, &a.Created, &a.CreatedBy, &a.ClaimedAt, &a.DoneAt, &a.Attempt, &lease); err != nil {
 		return nil, err
+	}
+	if a.Status == StatusRunning && lease > 0 {
+		a.LeaseUntil = time.Unix(0, lease).UTC().Format(time.RFC3339Nano)
 	}
 	if code.Valid {
 		a.ExitCode = &code.Int64
@@ -146,13 +187,20 @@ func (d *DB) Action(ctx context.Context, id int64, scope string) (*Action, error
 	return a, err
 }
 
-// Actions lists the actions of node ("" all), newest first.
-func (d *DB) Actions(ctx context.Context, node string, limit int) ([]*Action, error) {
+// Actions lists the actions of node ("" all, or those of the nodes of
+// apps when apps is not nil), newest first.
+func (d *DB) Actions(ctx context.Context, node string, apps []string, limit int) ([]*Action, error) {
 	q := `SELECT ` + actionCols + ` FROM actions`
 	var args []any
-	if node != "" {
+	switch {
+	case node != "":
 		q += ` WHERE nodename = ?`
 		args = append(args, node)
+	case apps != nil:
+		q += ` WHERE nodename IN (SELECT nodename FROM nodes WHERE app IN (` + placeholders(len(apps)) + `))`
+		for _, a := range apps {
+			args = append(args, a)
+		}
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit)
@@ -172,11 +220,32 @@ func (d *DB) Actions(ctx context.Context, node string, limit int) ([]*Action, er
 	return out, rows.Err()
 }
 
-// Dequeue claims up to limit queued actions of node, oldest first. Each
-// claim is a conditional UPDATE (status still queued): of two dequeues
-// racing for an action exactly one gets it, on both databases, without
-// holding a transaction across the rows.
-func (d *DB) Dequeue(ctx context.Context, node string, limit int) ([]*Action, error) {
+// requeueExpired returns node's running actions whose lease ran out to
+// the queue, or expires those claimed MaxAttempts times. Each UPDATE is
+// conditional on the lease: a report or a renewal that lands first wins.
+func (d *DB) requeueExpired(ctx context.Context, node string, l Lease) error {
+	ns := l.Now.UnixNano()
+	if _, err := d.sql.ExecContext(ctx, d.q(`UPDATE actions SET status = ?, reason = ?, done_at = ? WHERE nodename = ? AND status = ? AND lease_until_ns < ? AND attempts >= ?`),
+		StatusExpired, fmt.Sprintf("claimed %d times, each time the lease ran out without a report", l.MaxAttempts), l.Now.UTC().Format(time.RFC3339Nano),
+		node, StatusRunning, ns, l.MaxAttempts); err != nil {
+		return err
+	}
+	_, err := d.sql.ExecContext(ctx, d.q(`UPDATE actions SET status = ?, lease_until_ns = 0 WHERE nodename = ? AND status = ? AND lease_until_ns < ?`),
+		StatusQueued, node, StatusRunning, ns)
+	return err
+}
+
+// Dequeue claims up to limit queued actions of node, oldest first, each
+// for the lease's time. Actions whose lease ran out are queued again
+// first. Each claim is a conditional UPDATE (status still queued, the
+// claims counted so far unchanged): of two dequeues racing for an action
+// exactly one gets it, on both databases, without holding a transaction
+// across the rows.
+func (d *DB) Dequeue(ctx context.Context, node string, limit int, l Lease) ([]*Action, error) {
+	l = l.norm()
+	if err := d.requeueExpired(ctx, node, l); err != nil {
+		return nil, err
+	}
 	rows, err := d.sql.QueryContext(ctx, d.q(`SELECT `+actionCols+` FROM actions WHERE nodename = ? AND status = ? ORDER BY id LIMIT ?`), node, StatusQueued, limit)
 	if err != nil {
 		return nil, err
@@ -195,36 +264,37 @@ func (d *DB) Dequeue(ctx context.Context, node string, limit int) ([]*Action, er
 		return nil, err
 	}
 	out := []*Action{}
+	ts := l.Now.UTC().Format(time.RFC3339Nano)
+	until := l.Now.Add(l.For)
 	for _, a := range cands {
-		ts := now()
-		res, err := d.sql.ExecContext(ctx, d.q(`UPDATE actions SET status = ?, claimed_at = ? WHERE id = ? AND nodename = ? AND status = ?`),
-			StatusRunning, ts, a.ID, node, StatusQueued)
+		res, err := d.sql.ExecContext(ctx, d.q(`UPDATE actions SET status = ?, claimed_at = ?, attempts = attempts + 1, lease_until_ns = ? WHERE id = ? AND nodename = ? AND status = ? AND attempts = ?`),
+			StatusRunning, ts, until.UnixNano(), a.ID, node, StatusQueued, a.Attempt)
 		if err != nil {
 			return out, err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return out, err
 		} else if n == 1 {
-			a.Status, a.ClaimedAt = StatusRunning, ts
+			a.Status, a.ClaimedAt, a.Attempt = StatusRunning, ts, a.Attempt+1
+			a.LeaseUntil = until.UTC().Format(time.RFC3339Nano)
 			out = append(out, a)
 		}
 	}
 	return out, nil
 }
 
-// Report records the result of a running action of node: status done or
-// refused, its exit code, its output (bounded and redacted here too, so
-// that the database never holds more than a report may).
-func (d *DB) Report(ctx context.Context, node string, id int64, status string, code int64, output, reason string) (*Action, error) {
-	if status != StatusDone && status != StatusRefused {
-		return nil, fmt.Errorf("%w: status %q: expected %s or %s", ErrBadInput, status, StatusDone, StatusRefused)
+// Renew extends the lease of a running action of node by l.For from
+// l.Now: a node running a long action renews before the lease runs out.
+// attempt, when not 0, must be the current claim.
+func (d *DB) Renew(ctx context.Context, node string, id, attempt int64, l Lease) (*Action, error) {
+	l = l.norm()
+	q := `UPDATE actions SET lease_until_ns = ? WHERE id = ? AND nodename = ? AND status = ? AND lease_until_ns >= ?`
+	args := []any{l.Now.Add(l.For).UnixNano(), id, node, StatusRunning, l.Now.UnixNano()}
+	if attempt != 0 {
+		q += ` AND attempts = ?`
+		args = append(args, attempt)
 	}
-	if len(reason) > MaxActionReason {
-		return nil, fmt.Errorf("%w: reason: longer than %d bytes", ErrBadInput, MaxActionReason)
-	}
-	output, reason = boundOutput(output), boundOutput(reason)
-	res, err := d.sql.ExecContext(ctx, d.q(`UPDATE actions SET status = ?, exit_code = ?, output = ?, reason = ?, done_at = ? WHERE id = ? AND nodename = ? AND status = ?`),
-		status, code, output, reason, now(), id, node, StatusRunning)
+	res, err := d.sql.ExecContext(ctx, d.q(q), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +307,46 @@ func (d *DB) Report(ctx context.Context, node string, id int64, status string, c
 		return nil, err
 	}
 	if n != 1 {
+		return nil, fmt.Errorf("%w: action %d (%s, claim %d): no lease of claim %d to renew: it ran out or the action was reported", ErrExists, id, a.Status, a.Attempt, attempt)
+	}
+	return a, nil
+}
+
+// Report records the result of a running action of node: status done or
+// refused, its exit code, its output (bounded and redacted here too, so
+// that the database never holds more than a report may). attempt, when
+// not 0, must be the current claim: the report of a claim whose lease
+// ran out and that was claimed again is refused.
+func (d *DB) Report(ctx context.Context, node string, id, attempt int64, status string, code int64, output, reason string) (*Action, error) {
+	if status != StatusDone && status != StatusRefused {
+		return nil, fmt.Errorf("%w: status %q: expected %s or %s", ErrBadInput, status, StatusDone, StatusRefused)
+	}
+	if len(reason) > MaxActionReason {
+		return nil, fmt.Errorf("%w: reason: longer than %d bytes", ErrBadInput, MaxActionReason)
+	}
+	output, reason = boundOutput(output), boundOutput(reason)
+	q := `UPDATE actions SET status = ?, exit_code = ?, output = ?, reason = ?, done_at = ?, lease_until_ns = 0 WHERE id = ? AND nodename = ? AND status = ?`
+	args := []any{status, code, output, reason, now(), id, node, StatusRunning}
+	if attempt != 0 {
+		q += ` AND attempts = ?`
+		args = append(args, attempt)
+	}
+	res, err := d.sql.ExecContext(ctx, d.q(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	a, err := d.Action(ctx, id, node)
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
+		if attempt != 0 && a.Status == StatusRunning {
+			return nil, fmt.Errorf("%w: action %d is running as claim %d, not %d: its lease ran out and it was claimed again", ErrExists, id, a.Attempt, attempt)
+		}
 		return nil, fmt.Errorf("%w: action %d is %s, not running: report it once, after a dequeue", ErrExists, id, a.Status)
 	}
 	return a, nil
@@ -332,7 +442,10 @@ func (s *Server) postAction(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "nodename: %v", err)
 		return
 	}
-	ok, err := s.db.NodeExists(r.Context(), body.Node)
+	ok, err := s.seesNode(r.Context(), principalOf(r), body.Node)
+	if err == nil && ok {
+		ok, err = s.db.NodeExists(r.Context(), body.Node)
+	}
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -379,8 +492,17 @@ func (s *Server) getActions(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusBadRequest, "node: %v", err)
 			return
 		}
+		ok, err := s.seesNode(r.Context(), p, node)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+		if !ok {
+			s.fail(w, http.StatusNotFound, "node %s: %v", node, ErrNotFound)
+			return
+		}
 	}
-	as, err := s.db.Actions(r.Context(), node, MaxRevisions)
+	as, err := s.db.Actions(r.Context(), node, p.Apps, MaxRevisions)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -407,6 +529,12 @@ func (s *Server) getAction(w http.ResponseWriter, r *http.Request) {
 		scope = p.Name
 	}
 	a, err := s.db.Action(r.Context(), id, scope)
+	if err == nil {
+		var ok bool
+		if ok, err = s.seesNode(r.Context(), principalOf(r), a.Node); err == nil && !ok {
+			err = fmt.Errorf("action %d: %w", id, ErrNotFound)
+		}
+	}
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -428,7 +556,7 @@ func (s *Server) dequeue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	as, err := s.db.Dequeue(r.Context(), node, MaxDequeue)
+	as, err := s.db.Dequeue(r.Context(), node, MaxDequeue, s.lease())
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -451,6 +579,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		ExitCode *int64 `json:"exit_code"`
 		Output   string `json:"output"`
 		Reason   string `json:"reason"`
+		Attempt  int64  `json:"attempt"`
 	}
 	// The node bounds its output; the body limit leaves room for JSON
 	// escaping of a whole bounded output.
@@ -461,10 +590,95 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, "exit_code: expected the command's exit code")
 		return
 	}
-	a, err := s.db.Report(r.Context(), node, id, body.Status, *body.ExitCode, body.Output, body.Reason)
+	a, err := s.db.Report(r.Context(), node, id, body.Attempt, body.Status, *body.ExitCode, body.Output, body.Reason)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
 	s.answer(w, http.StatusOK, map[string]any{"data": a, "info": fmt.Sprintf("action %d %s", a.ID, a.Status)})
+}
+
+// lease is the lease of a claim made now.
+func (s *Server) lease() Lease {
+	return Lease{Now: s.now(), For: s.opts.ActionLease, MaxAttempts: s.opts.MaxAttempts}
+}
+
+// renew extends the lease of a running action of the asking node.
+func (s *Server) renew(w http.ResponseWriter, r *http.Request) {
+	node, ok := s.nodeOnly(w, r)
+	if !ok {
+		return
+	}
+	id, err := actionID(r)
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	var body struct {
+		Attempt int64 `json:"attempt"`
+	}
+	if r.ContentLength != 0 && !s.decode(w, r, MaxSmallBody, &body) {
+		return
+	}
+	a, err := s.db.Renew(r.Context(), node, id, body.Attempt, s.lease())
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.answer(w, http.StatusOK, map[string]any{"data": a, "info": fmt.Sprintf("action %d leased until %s", a.ID, a.LeaseUntil)})
+}
+
+// placeholders returns "?, ?, ..." for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// leaseNodes lists the nodes that have running actions whose lease ran
+// out at now.
+func (d *DB) leaseNodes(ctx context.Context, now time.Time) ([]string, error) {
+	return d.strings(ctx, `SELECT DISTINCT nodename FROM actions WHERE status = ? AND lease_until_ns < ? ORDER BY nodename`, StatusRunning, now.UnixNano())
+}
+
+// SweepLeases returns to the queue every running action whose lease ran
+// out (or expires it after MaxAttempts claims), and notifies the nodes
+// whose actions wait again: a node that died running an action gets it
+// back when it comes back, without waiting for a new one. It returns the
+// nodes notified.
+func (s *Server) SweepLeases(ctx context.Context) ([]string, error) {
+	l := s.lease().norm()
+	nodes, err := s.db.leaseNodes(ctx, l.Now)
+	if err != nil {
+		return nil, err
+	}
+	var notified []string
+	for _, n := range nodes {
+		if err := s.db.requeueExpired(ctx, n, l); err != nil {
+			return notified, err
+		}
+		var waiting int
+		if err := s.db.sql.QueryRowContext(ctx, s.db.q(`SELECT COUNT(*) FROM actions WHERE nodename = ? AND status = ?`), n, StatusQueued).Scan(&waiting); err != nil {
+			return notified, err
+		}
+		if waiting > 0 {
+			s.notify(n)
+			notified = append(notified, n)
+		}
+	}
+	return notified, nil
+}
+
+// SweepEvery runs SweepLeases every interval until ctx ends.
+func (s *Server) SweepEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.SweepLeases(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("sweeping action leases", "error", err)
+			}
+		}
+	}
 }

@@ -47,6 +47,19 @@ type Options struct {
 	// action is queued for it, unless the node registered a notify_addr
 	// (0: DefaultNotifyPort, 1214; negative: never notify).
 	NotifyPort int
+	// ActionLease is how long a dequeued action stays the node's without
+	// a report or a renewal (0: DefaultActionLease); MaxAttempts bounds
+	// its claims (0: DefaultMaxAttempts).
+	ActionLease time.Duration
+	MaxAttempts int
+	// SessionTTL is how long a login lasts (0: DefaultSessionTTL).
+	SessionTTL time.Duration
+	// Now is the clock of leases and sessions (nil: time.Now); tests
+	// move it instead of waiting.
+	Now func() time.Time
+	// Forms are the forms served under /forms/<name> (nil: the seed's
+	// spd form, SpdForm).
+	Forms []NamedForm
 }
 
 // Server is the collector's HTTP API on a DB.
@@ -56,13 +69,17 @@ type Server struct {
 	log   *slog.Logger
 	opts  Options
 	mux   *http.ServeMux
+	// cross refuses cross-origin POSTs to the pages.
+	cross    *http.CrossOriginProtection
+	forms    []formRoute
+	throttle loginThrottle
 
 	notifying sync.WaitGroup
 }
 
 // New returns the API server on db.
 func New(db *DB, opts Options) *Server {
-	s := &Server{db: db, users: opts.Users, log: opts.Logger, opts: opts, mux: http.NewServeMux()}
+	s := &Server{db: db, users: opts.Users, log: opts.Logger, opts: opts, mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -87,9 +104,17 @@ func New(db *DB, opts Options) *Server {
 	s.mux.HandleFunc("GET "+p+"/actions/{id}", s.auth(s.getAction))
 	s.mux.HandleFunc("POST "+p+"/actions/dequeue", s.auth(s.dequeue))
 	s.mux.HandleFunc("POST "+p+"/actions/{id}/result", s.auth(s.report))
-	// TODO(formtemplate/web): mount the form pages and the services and
-	// nodes pages here when formtemplate/web lands.
+	s.mux.HandleFunc("POST "+p+"/actions/{id}/lease", s.auth(s.renew))
+	s.mux.HandleFunc("POST "+p+"/compliance/nodes/{node}/status", s.auth(s.postCompStatus))
+	s.mountPages()
 	return s
+}
+
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
 }
 
 // ServeHTTP logs each request without its secrets.
@@ -121,6 +146,14 @@ func principalOf(r *http.Request) *Principal {
 }
 
 func (s *Server) principal(w http.ResponseWriter, r *http.Request) (*Principal, bool) {
+	// A browser keeps basic credentials it was given and sends them with
+	// a form another site makes it post (a text/plain body can be JSON):
+	// the API refuses what a browser says comes from another origin.
+	// Programs send neither Sec-Fetch-Site nor Origin and pass.
+	if err := s.cross.Check(r); err != nil {
+		s.fail(w, http.StatusForbidden, "cross-origin request refused")
+		return nil, false
+	}
 	name, pw, ok := r.BasicAuth()
 	if !ok {
 		return nil, true
@@ -222,13 +255,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, limit int64, v a
 	return true
 }
 
-// canSeeService tells whether p may read or write svc: users always,
-// nodes only the services whose config lists them.
+// canSeeService tells whether p may read or write svc (see scope.go).
 func (s *Server) canSeeService(r *http.Request, p *Principal, svc string) (bool, error) {
-	if !p.Node {
-		return true, nil
-	}
-	return s.db.IsServiceNode(r.Context(), svc, p.Name)
+	return s.seesService(r.Context(), p, svc)
 }
 
 var serviceProps = []string{"svc_name", "svc_envfile", "svc_app", "updated", "svc_revision", "svc_checksum", "author"}
@@ -324,6 +353,23 @@ func (s *Server) postService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r)
+	if !p.Node && !p.Admin() {
+		// A limited user writes the services of its apps, and cannot
+		// move one to another app.
+		app := body.App
+		if app == "" {
+			app = defaultKey([]byte(body.EnvFile), "app")
+		}
+		cur, ok, err := s.db.ServiceApp(r.Context(), body.Name)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+		if !p.SeesApp(app) || (ok && !p.SeesApp(cur)) {
+			s.outOfApps(w, p, "service "+body.Name)
+			return
+		}
+	}
 	if p.Node {
 		// A node writes a service it is a node of, and cannot give the
 		// service away to nodes that exclude it.
@@ -440,6 +486,19 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	case p != nil && p.Node:
 		s.forbidden(w, "a node cannot register nodes")
 		return
+	case p != nil && !p.Admin():
+		// A limited user registers nodes of its apps, and cannot take
+		// over a node of another app by registering its name again.
+		cur, ok, err := s.db.NodeApp(r.Context(), body.Nodename)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+		if !p.SeesApp(body.App) || (ok && !p.SeesApp(cur)) {
+			s.outOfApps(w, p, "node "+body.Nodename)
+			return
+		}
+		by = p.Name
 	case p != nil:
 		by = p.Name
 	case !s.opts.AnonymousRegister:
@@ -482,6 +541,15 @@ func (s *Server) selfNode(w http.ResponseWriter, r *http.Request) (string, bool)
 	}
 	if p.Node && n != p.Name {
 		s.forbidden(w, "node "+p.Name+" cannot act for node "+n)
+		return "", false
+	}
+	ok, err := s.seesNode(r.Context(), p, n)
+	if err != nil {
+		s.failErr(w, r, err)
+		return "", false
+	}
+	if !ok {
+		s.fail(w, http.StatusNotFound, "node %s: %v", n, ErrNotFound)
 		return "", false
 	}
 	return n, true
@@ -575,7 +643,7 @@ func (s *Server) userOnly(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (s *Server) importExport(w http.ResponseWriter, r *http.Request) {
-	if !s.userOnly(w, r) {
+	if !s.adminOnly(w, r) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxExportBody)
@@ -597,7 +665,7 @@ func (s *Server) importExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getExport(w http.ResponseWriter, r *http.Request) {
-	if !s.userOnly(w, r) {
+	if !s.adminOnly(w, r) {
 		return
 	}
 	e, err := s.db.Export(r.Context())
@@ -616,7 +684,7 @@ func (s *Server) writeExport(w http.ResponseWriter, e *compliance.Export) {
 }
 
 func (s *Server) attach(w http.ResponseWriter, r *http.Request, node, svc string) {
-	if !s.userOnly(w, r) {
+	if !s.adminOnly(w, r) {
 		return
 	}
 	var body struct {
@@ -682,6 +750,15 @@ func (s *Server) serviceRules(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, http.StatusBadRequest, "node: the rules are evaluated on a node's inventory: %v", err)
 			return
 		}
+		ok, err := s.seesNode(r.Context(), p, n)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
+		}
+		if !ok {
+			s.fail(w, http.StatusNotFound, "node %s: %v", n, ErrNotFound)
+			return
+		}
 	}
 	e, err := s.db.Rules(r.Context(), n, svc)
 	if err != nil {
@@ -692,7 +769,7 @@ func (s *Server) serviceRules(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) filtersetNodes(w http.ResponseWriter, r *http.Request) {
-	if !s.userOnly(w, r) {
+	if !s.adminOnly(w, r) {
 		return
 	}
 	nodes, err := s.db.FiltersetNodes(r.Context(), r.PathValue("fset"))

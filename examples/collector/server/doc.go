@@ -8,8 +8,8 @@
 // modulesets to nodes and services and serves each node the rules that
 // apply to it, filtersets evaluated here on the nodes' inventory with
 // the compliance package's evaluator. Every answer is scoped to the
-// principal: a user of the users file sees everything, a node its own
-// things only.
+// principal: an admin of the users file sees everything, a user limited
+// to apps those apps' services and nodes, a node its own things only.
 //
 // Queued actions: a user POSTs an action (a command as a list of words)
 // for a node or a service on it; the collector opens a TCP connection to
@@ -18,6 +18,20 @@
 // dequeue actions"; the node claims its queued actions (a conditional
 // UPDATE: never twice), runs what its allow-list accepts and reports
 // each one's status, exit code and output (bounded, secrets masked).
+//
+// Claims are leases: an action whose node died running it is queued
+// again past Options.ActionLease (SweepLeases, which the command runs,
+// notifies the node), at most Options.MaxAttempts claims, then expired.
+//
+// Pages for people (pages.go): a login against the users file, a
+// session in the database (cookie HttpOnly, SameSite, Secure over TLS),
+// a CSRF token on every POST besides the same-origin check; the forms
+// (formtemplate/web handlers whose store is this database: a submission
+// is the service's next revision, written by the user), the services
+// with their revisions and a line diff (go-udiff), the nodes with their
+// inventory, rules and compliance status. A user limited to apps in the
+// users file sees those apps' services and nodes only, in the pages and
+// the API alike (scope.go).
 //
 // It lives under examples/collector/internal: programs embed the
 // collector by running the command, and the library (svc, compliance)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/svckit/svckit/examples/collector/internal/server"
+	"github.com/svckit/svckit/examples/collector/server"
 )
 
 type actionAnswer struct {
@@ -167,7 +167,7 @@ func TestConcurrentDequeue(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				as, err := db.Dequeue(ctx, "spd01", server.MaxDequeue)
+				as, err := db.Dequeue(ctx, "spd01", server.MaxDequeue, server.Lease{})
 				require.NoError(t, err)
 				mu.Lock()
 				defer mu.Unlock()
@@ -181,7 +181,7 @@ func TestConcurrentDequeue(t *testing.T) {
 		for id, c := range seen {
 			require.Equal(t, 1, c, "action %d claimed %d times", id, c)
 		}
-		as, err := db.Dequeue(ctx, "spd01", server.MaxDequeue)
+		as, err := db.Dequeue(ctx, "spd01", server.MaxDequeue, server.Lease{})
 		require.NoError(t, err)
 		require.Empty(t, as)
 	})

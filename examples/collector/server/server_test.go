@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svckit/svckit/compliance"
-	"github.com/svckit/svckit/examples/collector/internal/server"
+	"github.com/svckit/svckit/examples/collector/server"
 	"github.com/svckit/svckit/svc/store"
 	"github.com/svckit/svckit/svc/store/storetest"
 )
