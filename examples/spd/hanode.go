@@ -94,19 +94,23 @@ func haNode(ctx context.Context, node, configPath, etcd, gceURL, metadata, root,
 	defer cli.Close()
 	l := &ledgerClient{url: ledgerURL, node: node}
 	var agent *ha.Agent
-	agent, err = ha.NewAgent(ha.Config{
-		Service: base.Name(), Node: node, Nodes: base.Nodes(), Primary: base.Nodes()[0],
-		Layout: layoutOf(cfg), LeaseTTL: ttl, MinNodes: minNodes, Parallel: 8,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnEvent: func(ev ha.Event) {
-			if ev.Kind == "fence" && strings.HasPrefix(ev.Msg, "self-fence") && !strings.HasPrefix(ev.Msg, "self-fencing") {
-				fences := agent.Fences()
-				if len(fences) > 0 {
-					go l.fence(fences[len(fences)-1])
-				}
+	// The service's keywords (ha_lease_ttl, flex_min_nodes, ...), the
+	// scenario's flags over them.
+	hc, err := ha.ConfigOf(base, layoutOf(cfg))
+	if err != nil {
+		return err
+	}
+	hc.LeaseTTL, hc.Grace, hc.FenceMargin, hc.MinNodes, hc.Parallel = ttl, 0, 0, minNodes, 8
+	hc.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	hc.OnEvent = func(ev ha.Event) {
+		if ev.Kind == "fence" && strings.HasPrefix(ev.Msg, "self-fence") && !strings.HasPrefix(ev.Msg, "self-fencing") {
+			fences := agent.Fences()
+			if len(fences) > 0 {
+				go l.fence(fences[len(fences)-1])
 			}
-		},
-	}, cli, &ledgerPods{inner: ha.NewServicePods(node, cfg, spdplanner.Planner{}, load), l: l})
+		}
+	}
+	agent, err = ha.NewAgent(hc, cli, &ledgerPods{inner: ha.NewServicePods(node, cfg, spdplanner.Planner{}, load), l: l})
 	if err != nil {
 		return err
 	}

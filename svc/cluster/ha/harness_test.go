@@ -148,6 +148,7 @@ type harness struct {
 	ns     map[string]string
 	vardir map[string]string
 	inst   map[string]*gcetest.Instance
+	agents []*ha.Agent
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
@@ -254,6 +255,7 @@ func (h *harness) startNode(name string) {
 	}
 	n.agent, err = ha.NewAgent(cfg, n.cli, &trackedPods{node: name, inner: n.pods, l: h.l})
 	require.NoError(t, err)
+	h.agents = append(h.agents, n.agent)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan struct{})
 	h.l.mu.Lock()
@@ -416,9 +418,19 @@ func (h *harness) violations() []string {
 	return slices.Clone(h.l.violations)
 }
 
-func eventsMatching(st *ha.ClusterStatus, kind, contains string) []ha.Event {
+// events are the decisions of every agent the test ran, in memory (the
+// copies in etcd arrive on their own, later).
+func (h *harness) events() []ha.Event {
 	var out []ha.Event
-	for _, e := range st.Events {
+	for _, a := range h.agents {
+		out = append(out, a.Events()...)
+	}
+	return out
+}
+
+func eventsMatching(evs []ha.Event, kind, contains string) []ha.Event {
+	var out []ha.Event
+	for _, e := range evs {
 		if e.Kind == kind && strings.Contains(e.Msg, contains) {
 			out = append(out, e)
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/svckit/svckit/driver"
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster"
 )
@@ -121,4 +122,26 @@ func (p *ServicePods) Running(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// ConfigOf is the agent configuration of service s on its node: nodes
+// and flex_primary, ha_lease_ttl (the grace is half of it),
+// flex_min_nodes, ha_max_pods_per_node, and layout as the initial
+// placement (pod tag -> node, from the planner's reading of the config).
+func ConfigOf(s *svc.Service, layout map[string]string) (Config, error) {
+	c := Config{Service: s.Name(), Node: s.Node(), Nodes: s.Nodes(), Primary: s.FlexPrimary(), Layout: layout}
+	var err error
+	if v := s.Keyword("ha_lease_ttl"); v != "" {
+		if c.LeaseTTL, err = driver.ParseDuration(v); err != nil {
+			return Config{}, fmt.Errorf("ha_lease_ttl = %q: %w", v, err)
+		}
+	}
+	for kw, dst := range map[string]*int{"flex_min_nodes": &c.MinNodes, "ha_max_pods_per_node": &c.MaxPerNode} {
+		if v := s.Keyword(kw); v != "" {
+			if *dst, err = strconv.Atoi(v); err != nil || *dst < 0 {
+				return Config{}, fmt.Errorf("%s = %q: expected a number of 0 or more", kw, v)
+			}
+		}
+	}
+	return c, c.defaults()
 }
