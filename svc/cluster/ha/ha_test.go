@@ -178,7 +178,9 @@ func TestTwoNodesLost(t *testing.T) {
 // a long one loses the lease: the others take the pods, the node rejoins
 // with none, until a relayout spreads them again.
 func TestFlappingLease(t *testing.T) {
-	h := newHarness(t, nil)
+	// A wide margin: the short cut is restored once spd03 fenced, and its
+	// client must reconnect before the lease expires.
+	h := newHarness(t, func(c *ha.Config) { c.FenceMargin = 1800 * time.Millisecond })
 	h.startAll()
 	before := podsOn(h.status())
 	a3 := h.nodes["spd03"].agent
