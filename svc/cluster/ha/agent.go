@@ -123,7 +123,6 @@ type Agent struct {
 	mu         sync.Mutex
 	lease      clientv3.LeaseID
 	validUntil time.Time // conservative: renewal sent + TTL
-	ttl        time.Duration
 	fenced     bool
 	// fencing: a fence is stopping the pods; nothing starts and the
 	// fence is not lifted until it ends.
@@ -417,7 +416,7 @@ func (a *Agent) seed(ctx context.Context) error {
 func (a *Agent) setLease(id clientv3.LeaseID, sent time.Time, ttl time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.lease, a.ttl, a.validUntil = id, ttl, sent.Add(ttl)
+	a.lease, a.validUntil = id, sent.Add(ttl)
 	a.fenced = a.fencing
 }
 
