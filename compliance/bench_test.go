@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/compliance"
 	"github.com/svckit/svckit/compliance/compliancetest"
@@ -90,4 +93,42 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCheckFloor is the least a file rule's check costs on this
+// machine: the four system calls it cannot do without (lstat, open, read,
+// close) on 1,000 files laid out as BenchmarkCheck's, and nothing else.
+// BenchmarkCheck's cpu-µs/rule is read against it: on a machine where a
+// system call costs microseconds, the floor is most of the budget.
+func BenchmarkCheckFloor(b *testing.B) {
+	root := b.TempDir()
+	var paths []string
+	for i := range 1000 {
+		p := filepath.Join(root, fmt.Sprintf("etc/bench/%02d/file%04d.conf", i%50, i))
+		require.NoError(b, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(b, os.WriteFile(p, fmt.Appendf(nil, "# rule %d on spd03\nkey = 42\nindex = %d\n", i, i), 0o644))
+		paths = append(paths, p)
+	}
+	buf := make([]byte, 4096)
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	for b.Loop() {
+		for _, p := range paths {
+			var st unix.Stat_t
+			if err := unix.Lstat(p, &st); err != nil {
+				b.Fatal(err)
+			}
+			fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, err := unix.Read(fd, buf); err != nil || int64(n) != st.Size {
+				b.Fatalf("read %d of %d bytes: %v", n, st.Size, err)
+			}
+			unix.Close(fd)
+		}
+	}
+	rules := float64(b.N) * float64(len(paths))
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/rules, "µs/rule")
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/rules, "cpu-µs/rule")
 }

@@ -109,6 +109,61 @@ type Engine struct {
 	// %%ENV:X%% substituted from them; module outputs, reports and logs
 	// are redacted through it.
 	secrets *secret.Set
+
+	// objects keeps the checker objects parsed from a module's rules,
+	// by module and class, with the variables they were parsed from: a
+	// scheduled check runs the same rules again, and parsing their JSON
+	// cost as much as checking them. Objects are read-only once parsed.
+	objMu   sync.Mutex
+	objects map[objectKey]parsedObject
+	// secretNames remembers secret.IsName by variable name.
+	secretNames sync.Map
+}
+
+type objectKey struct {
+	module ModuleEntry
+	class  string
+}
+
+type parsedObject struct {
+	vars []checker.Var
+	obj  checker.Object
+}
+
+// maxObjects bounds the parsed objects kept.
+const maxObjects = 1024
+
+// object returns the checker object of class for vars, parsed once for
+// as long as module's variables are the same.
+func (e *Engine) object(module ModuleEntry, class string, vars []checker.Var) (checker.Object, error) {
+	key := objectKey{module, class}
+	e.objMu.Lock()
+	p, ok := e.objects[key]
+	e.objMu.Unlock()
+	if ok && slices.Equal(p.vars, vars) {
+		return p.obj, nil
+	}
+	obj, err := checker.NewObject(class, vars)
+	if err != nil {
+		return nil, err
+	}
+	e.objMu.Lock()
+	defer e.objMu.Unlock()
+	if e.objects == nil || len(e.objects) >= maxObjects {
+		e.objects = map[objectKey]parsedObject{}
+	}
+	e.objects[key] = parsedObject{vars: vars, obj: obj}
+	return obj, nil
+}
+
+// isSecretName is secret.IsName remembered by name.
+func (e *Engine) isSecretName(name string) bool {
+	if v, ok := e.secretNames.Load(name); ok {
+		return v.(bool)
+	}
+	is := secret.IsName(name)
+	e.secretNames.Store(name, is)
+	return is
 }
 
 // NewEngine returns an engine for export on the node facts describes.
@@ -368,7 +423,7 @@ func (e *Engine) moduleEnvAt(pm plannedModule, base, chroot bool) []string {
 	}
 	env = dedupEnv(env)
 	for _, kv := range env {
-		if k, v, _ := strings.Cut(kv, "="); secret.IsName(k) {
+		if k, v, _ := strings.Cut(kv, "="); e.isSecretName(k) {
 			e.secrets.Add(v)
 		}
 	}
@@ -585,7 +640,7 @@ func (e *Engine) runNative(ctx context.Context, pm plannedModule, a Action, out 
 		if len(vars) == 0 {
 			continue
 		}
-		obj, err := checker.NewObject(class, vars)
+		obj, err := e.object(pm.entry, class, vars)
 		if err != nil {
 			return 1, err
 		}

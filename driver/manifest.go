@@ -211,8 +211,12 @@ func ParseSize(v string) (int64, error) {
 // ParseDuration reads a Go duration or a plain number of seconds.
 func ParseDuration(v string) (time.Duration, error) {
 	s := strings.TrimSpace(v)
-	if n, err := strconv.Atoi(s); err == nil {
-		return time.Duration(n) * time.Second, nil
+	// Atoi only on digits: its error for "10s" is an allocation, on
+	// every container section of a load.
+	if allDigits(s) {
+		if n, err := strconv.Atoi(s); err == nil {
+			return time.Duration(n) * time.Second, nil
+		}
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
@@ -243,14 +247,16 @@ func (m Manifest) Type() string { _, t, _ := strings.Cut(m.ID, "."); return t }
 
 // Keyword finds a keyword of the driver or a common one.
 func (m Manifest) Keyword(name string) (Keyword, bool) {
-	for _, k := range m.Keywords {
-		if k.Name == name {
-			return k, true
+	// By index: a Keyword is over 100 bytes, and a range by value copied
+	// every one scanned (Config.String asks this of every unset keyword).
+	for i := range m.Keywords {
+		if m.Keywords[i].Name == name {
+			return m.Keywords[i], true
 		}
 	}
-	for _, k := range CommonKeywords {
-		if k.Name == name {
-			return k, true
+	for i := range CommonKeywords {
+		if CommonKeywords[i].Name == name {
+			return CommonKeywords[i], true
 		}
 	}
 	return Keyword{}, false
@@ -269,9 +275,9 @@ func (m Manifest) AllKeywords() []Keyword {
 }
 
 func (m Manifest) ownKeyword(name string) (Keyword, bool) {
-	for _, k := range m.Keywords {
-		if k.Name == name {
-			return k, true
+	for i := range m.Keywords {
+		if m.Keywords[i].Name == name {
+			return m.Keywords[i], true
 		}
 	}
 	return Keyword{}, false
@@ -323,4 +329,21 @@ func checkRestartDelay(v string) error {
 		return fmt.Errorf("%q is out of range: expected a duration from 0 to %s", v, MaxRestartDelay)
 	}
 	return nil
+}
+
+// allDigits tells whether s is an optionally signed run of ASCII digits,
+// what strconv.Atoi may accept.
+func allDigits(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package resource
 import (
 	"context"
 	"slices"
-	"strings"
 )
 
 // Resource is one managed thing of a service: a disk, a filesystem, an IP,
@@ -157,8 +156,12 @@ func (b *Base) Flags() Flags     { return b.FlagSet }
 // Group returns the group part of a driver id ("fs" of "fs.ext4") or of a
 // rid ("fs" of "fs#01").
 func Group(id string) string {
-	if i := strings.IndexAny(id, ".#"); i >= 0 {
-		return id[:i]
+	// A loop, not strings.IndexAny: it builds a byte set at every call,
+	// and a load asks this of every section several times.
+	for i := 0; i < len(id); i++ {
+		if id[i] == '.' || id[i] == '#' {
+			return id[:i]
+		}
 	}
 	return id
 }

@@ -10,8 +10,25 @@ import (
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/internal/spdconf"
 	"github.com/svckit/svckit/svc"
+	"golang.org/x/sys/unix"
 	"gopkg.in/ini.v1"
 )
+
+// processCPU is the CPU time the process has used (every thread, GC
+// included), to the nanosecond: on a machine shared with other work the
+// wall time of a benchmark grows with the load, its CPU time much less.
+func processCPU(b *testing.B) time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ts.Nano())
+}
+
+// reportCPU reports the process CPU time per op since cpu0.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
 
 // spd110 returns the seed form's configuration for 110 pods (the most
 // 10.0.0.0/24 holds with two addresses a pod, 880 resources) on 4 nodes.
@@ -32,6 +49,7 @@ func BenchmarkLoad110(b *testing.B) {
 	opts := svc.Options{Node: "spd01", Registry: reg, Root: b.TempDir(), NoTriggers: true}
 	b.SetBytes(int64(len(conf)))
 	b.ReportAllocs()
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, opts)
 		if err != nil {
@@ -41,6 +59,7 @@ func BenchmarkLoad110(b *testing.B) {
 			b.Fatalf("%d resources", len(s.Resources()))
 		}
 	}
+	reportCPU(b, cpu0)
 }
 
 // BenchmarkStatus110 checks the status of every resource of the 110-pod
@@ -130,6 +149,7 @@ func BenchmarkLoad110GoIni(b *testing.B) {
 	conf := spd110(b)
 	b.SetBytes(int64(len(conf)))
 	b.ReportAllocs()
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		f, err := ini.Load(conf)
 		if err != nil {
@@ -139,6 +159,7 @@ func BenchmarkLoad110GoIni(b *testing.B) {
 			b.Fatalf("%d sections", len(f.Sections()))
 		}
 	}
+	reportCPU(b, cpu0)
 }
 
 // BenchmarkLoad110VsGoIni alternates one go-ini parse and one svc.Parse
@@ -149,22 +170,28 @@ func BenchmarkLoad110VsGoIni(b *testing.B) {
 	conf := spd110(b)
 	reg := fake.Registry(fake.Options{})
 	opts := svc.Options{Node: "spd01", Registry: reg, Root: b.TempDir(), NoTriggers: true}
-	var load, goini time.Duration
+	// The CPU ratio too: the wall ratio moves with what the other
+	// processes of a shared machine do during each half.
+	var load, goini, loadCPU, goiniCPU time.Duration
 	for b.Loop() {
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU(b)
 		if _, err := ini.Load(conf); err != nil {
 			b.Fatal(err)
 		}
-		t1 := time.Now()
+		t1, c1 := time.Now(), processCPU(b)
 		if _, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, opts); err != nil {
 			b.Fatal(err)
 		}
 		goini += t1.Sub(t0)
 		load += time.Since(t1)
+		c2 := processCPU(b)
+		goiniCPU += c1 - c0
+		loadCPU += c2 - c1
 	}
 	b.ReportMetric(float64(load.Nanoseconds())/float64(b.N), "load-ns/op")
 	b.ReportMetric(float64(goini.Nanoseconds())/float64(b.N), "goini-ns/op")
 	b.ReportMetric(float64(load)/float64(goini), "load/goini")
+	b.ReportMetric(float64(loadCPU)/float64(goiniCPU), "load/goini-cpu")
 }
 
 // BenchmarkRenderConfig110 renders the 110-pod configuration with its

@@ -1,7 +1,5 @@
 package svc
 
-import "github.com/svckit/svckit/driver"
-
 // claimant is the first resource section that claimed a value.
 type claimant struct {
 	section string
@@ -24,10 +22,14 @@ func (l *loader) checkClaims() {
 		if !ok || cfg.Bool("disable") {
 			continue
 		}
-		for _, kw := range cfg.Manifest.Keywords {
+		for ki := range cfg.Manifest.Keywords {
+			kw := &cfg.Manifest.Keywords[ki]
+			if kw.Claim == "" {
+				continue // nothing claimed: no copy of cfg for Claims
+			}
 			for _, v := range kw.Claims(cfg) {
 				key := [2]string{kw.Claim, v}
-				line := l.claimLine(sec, kw)
+				line := l.claimLine(sec, kw.Name)
 				first, dup := seen[key]
 				if !dup {
 					seen[key] = claimant{sec.Name, line}
@@ -41,8 +43,8 @@ func (l *loader) checkClaims() {
 
 // claimLine is the line of the variant of kw that applies to this node,
 // else (a default) the section's header.
-func (l *loader) claimLine(sec *rawSection, kw driver.Keyword) int {
-	if k, ok := l.lookup(sec, kw.Name); ok {
+func (l *loader) claimLine(sec *rawSection, name string) int {
+	if k, ok := l.lookup(sec, name); ok {
 		return k.Line
 	}
 	return sec.Line

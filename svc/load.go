@@ -176,9 +176,8 @@ type loader struct {
 	drpFlexPrimary      string
 	limits              // bounds of reference expansion (expand.go)
 	// drivers, defaults and expandedBuf save the work every section of
-	// a driver would repeat (see driverKeywords, lookupDefault).
+	// a driver would repeat (see driverKeywords, driverDefault).
 	drivers     map[string]*driverKeywords
-	defaults    map[string]int
 	expandedBuf []string
 	bestBuf     []int
 	rankBuf     []int
@@ -535,15 +534,19 @@ func (l *loader) resolveEnv(name string) (string, bool) {
 }
 
 // checkValue reports a value that does not fit its keyword.
-func (l *loader) checkValue(sec *rawSection, k rawKey, kw driver.Keyword, value string) {
-	if err := kw.Check(value); err != nil {
+func (l *loader) checkValue(sec *rawSection, k rawKey, kw *driver.Keyword, value string) {
+	err := kw.Check(value)
+	if err == nil {
+		err = checkSchedule(sec.Name, kw.Name, value)
+	}
+	if err != nil {
 		full := k.Name
 		if k.Scope != "" {
 			full += "@" + k.Scope
 		}
 		msg := l.redactValue(k, value, err.Error())
 		if !strings.Contains(msg, "expected") {
-			msg += ": expected " + expectation(kw)
+			msg += ": expected " + expectation(*kw)
 		}
 		l.problem(k.Line, sec.Name, full, "bad value: %s", msg)
 	}
@@ -603,7 +606,7 @@ func (l *loader) loadDefault(def *rawSection) {
 				fit = fit || dk.Check(v) == nil
 			}
 			if !fit {
-				l.checkValue(def, k, kws[0], v)
+				l.checkValue(def, k, &kws[0], v)
 			}
 			continue
 		}
@@ -620,7 +623,7 @@ func (l *loader) loadDefault(def *rawSection) {
 			continue
 		}
 		l.checkScope(def, k, kw.Scopable)
-		l.checkValue(def, k, kw, l.expand(def.Name, k, ""))
+		l.checkValue(def, k, &kw, l.expand(def.Name, k, ""))
 	}
 	for _, kw := range serviceKeywords {
 		if k, ok := l.lookup(def, kw.Name); ok {
@@ -667,7 +670,7 @@ func (l *loader) loadSubset(sec *rawSection) {
 			continue
 		}
 		l.checkScope(sec, k, kw.Scopable)
-		l.checkValue(sec, k, kw, k.Value)
+		l.checkValue(sec, k, &kw, k.Value)
 	}
 	parallel := false
 	if k, ok := l.lookup(sec, "parallel"); ok {
@@ -750,7 +753,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 			best[j], bestRank[j] = i, r
 		}
 		expanded[i] = l.expand(sec.Name, *k, sec.Name)
-		l.checkValue(sec, *k, *kw, expanded[i])
+		l.checkValue(sec, *k, kw, expanded[i])
 	}
 	l.expandedBuf, l.bestBuf, l.rankBuf = expanded, best, bestRank
 	def := l.defaultRaw()
@@ -762,8 +765,9 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		}
 		if i := best[j]; i >= 0 {
 			values = append(values, [2]string{kw.Name, expanded[i]})
-		} else if k, ok := l.lookupDefault(def, kw.Name); ok && dk.own[kw.Name] {
-			v := l.expandQuiet(defaultSection, k, sec.Name)
+		} else if di := l.driverDefault(dk, def, j); di >= 0 {
+			k := &def.Keys[di]
+			v := l.expandQuiet(defaultSection, *k, sec.Name)
 			if err := kw.Check(v); err != nil && !l.badDefaults[man.ID+" "+kw.Name] {
 				if l.badDefaults == nil {
 					l.badDefaults = map[string]bool{}
@@ -773,7 +777,7 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 				if k.Scope != "" {
 					full += "@" + k.Scope
 				}
-				msg := l.redactValue(k, v, err.Error())
+				msg := l.redactValue(*k, v, err.Error())
 				if !strings.Contains(msg, "expected") {
 					msg += ": expected " + expectation(*kw)
 				}
@@ -796,7 +800,8 @@ func (l *loader) loadResourceSection(sec *rawSection) {
 		cfg.Values[kv[0]] = kv[1]
 	}
 	disabled := cfg.Bool("disable")
-	for _, kw := range man.Keywords {
+	for ki := range man.Keywords {
+		kw := &man.Keywords[ki] // not a copy of each keyword of each section
 		if kw.Required && strings.TrimSpace(cfg.Values[kw.Name]) == "" && !disabled {
 			l.problem(sec.Line, sec.Name, kw.Name, "missing required keyword %s (%s) for node %s", kw.Name, kw.Text, l.s.node)
 		}
@@ -820,6 +825,10 @@ type driverKeywords struct {
 	byName map[string]int   // index in all, as Manifest.Keyword finds it
 	own    map[string]bool  // the driver's own keywords (not the common ones)
 	sorted []string         // the names of all, made on the first unknown keyword
+	// fromDefault holds, by index in all, the index in DEFAULT's keys of
+	// the variant that sets the driver's own keyword for this node, -1
+	// for none (see driverDefault).
+	fromDefault []int
 }
 
 func (d *driverKeywords) names() []string {
@@ -850,24 +859,21 @@ func (l *loader) driverKeywords(m driver.Manifest) *driverKeywords {
 	return d
 }
 
-// lookupDefault is lookup in DEFAULT, remembered by name: every section
-// of a driver asks DEFAULT for each of its keywords it does not set.
-func (l *loader) lookupDefault(def *rawSection, name string) (rawKey, bool) {
-	if i, ok := l.defaults[name]; ok {
-		if i < 0 {
-			return rawKey{}, false
+// driverDefault is the index in DEFAULT's keys of the key that gives the
+// driver's own keyword all[j] its value when a section does not set it
+// (-1: none), remembered per driver: every section of the driver asks
+// the same question for each keyword.
+func (l *loader) driverDefault(dk *driverKeywords, def *rawSection, j int) int {
+	if dk.fromDefault == nil {
+		dk.fromDefault = make([]int, len(dk.all))
+		for i := range dk.all {
+			dk.fromDefault[i] = -1
+			if name := dk.all[i].Name; dk.own[name] {
+				dk.fromDefault[i] = l.lookupIndex(def, name)
+			}
 		}
-		return def.Keys[i], true
 	}
-	i := l.lookupIndex(def, name)
-	if l.defaults == nil {
-		l.defaults = map[string]int{}
-	}
-	l.defaults[name] = i
-	if i < 0 {
-		return rawKey{}, false
-	}
-	return def.Keys[i], true
+	return dk.fromDefault[j]
 }
 
 func (l *loader) knownTypes(group string) string {

@@ -93,8 +93,15 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 		}
 		return nil, err
 	}
-	rc := &rawConfig{File: file, byName: make(map[string]*rawSection, len(secs))}
+	rc := &rawConfig{File: file, byName: make(map[string]*rawSection, len(secs)), Sections: make([]*rawSection, 0, len(secs))}
+	// The sections and their keys in two allocations, not one a section:
+	// a config is hundreds of sections.
+	nkeys := 0
 	for _, s := range secs {
+		nkeys += len(s.Keys)
+	}
+	slab, keys := make([]rawSection, len(secs)), make([]rawKey, 0, nkeys)
+	for i, s := range secs {
 		name := s.Name
 		line := s.Line()
 		// A repeated section is most often a copied one whose rid was
@@ -103,7 +110,9 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 			rc.dups = append(rc.dups, Problem{File: file, Line: l, Section: name,
 				Message: fmt.Sprintf("section written again (first at line %d): expected each section once", line)})
 		}
-		rs := &rawSection{Name: name, Line: line, Keys: make([]rawKey, 0, len(s.Keys))}
+		rs := &slab[i]
+		n := len(keys)
+		*rs = rawSection{Name: name, Line: line, Keys: keys[n : n : n+len(s.Keys)]}
 		for _, k := range s.Keys {
 			full := k.Name
 			if len(k.Lines) > 1 {
@@ -118,6 +127,7 @@ func parseRaw(file string, data []byte, check func() error) (*rawConfig, error) 
 			}
 			rs.Keys = append(rs.Keys, rawKey{Name: kname, Scope: scope, Value: cleanValue(k.Value), Line: k.Lines[0]})
 		}
+		keys = keys[:n+len(rs.Keys)]
 		if name == defaultSection && len(rs.Keys) == 0 && rs.Line == 0 {
 			continue
 		}
@@ -133,11 +143,19 @@ func cleanValue(v string) string {
 	if !strings.Contains(v, "\n") {
 		return strings.TrimSpace(v)
 	}
-	lines := strings.Split(v, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSpace(l)
+	// Line by line into one buffer: a Split and a Join cost three
+	// allocations a value.
+	var b strings.Builder
+	b.Grow(len(v))
+	first := true
+	for line := range strings.SplitSeq(v, "\n") {
+		if !first {
+			b.WriteByte('\n')
+		}
+		first = false
+		b.WriteString(strings.TrimSpace(line))
 	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
+	return strings.TrimSpace(b.String())
 }
 
 func joinInts(l []int) string {

@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/svckit/svckit/resource/secret"
@@ -93,6 +93,10 @@ type Env struct {
 	// through it. Nil is a new set made at the first secret (an Env is
 	// then not for concurrent use); share one set to redact a whole run.
 	Secrets *secret.Set
+
+	// secretNames remembers secret.IsName by variable name: every file
+	// rule of a run substitutes the same few variables.
+	secretNames sync.Map // string -> bool
 }
 
 // RootDir returns the root, "/" when unset.
@@ -151,7 +155,12 @@ func (e *Env) errorf(format string, args ...any) {
 // secretValue records v, substituted from the variable name, as a
 // secret when the name says so (a value already known stays known).
 func (e *Env) secretValue(name, v string) {
-	if !secret.IsName(name) {
+	is, ok := e.secretNames.Load(name)
+	if !ok {
+		is = secret.IsName(name)
+		e.secretNames.Store(name, is)
+	}
+	if !is.(bool) {
 		return
 	}
 	if e.Secrets == nil {
@@ -159,8 +168,6 @@ func (e *Env) secretValue(name, v string) {
 	}
 	e.Secrets.Add(v)
 }
-
-var substRe = regexp.MustCompile(`%%(ENV:[A-Za-z0-9_.-]+|HOSTNAME|SHORT_HOSTNAME)%%`)
 
 // UndefinedError is a %%ENV:X%% reference to a variable that is not set:
 // the rule it appears in is n/a.
@@ -177,30 +184,91 @@ func (e *Env) Subst(s string) (string, error) {
 		return s, nil
 	}
 	var firstErr error
-	out := substRe.ReplaceAllStringFunc(s, func(m string) string {
-		tok := m[2 : len(m)-2]
+	out := replaceRefs(s, func(tok string) (string, bool) {
 		switch tok {
 		case "HOSTNAME":
-			return e.hostname()
+			return e.hostname(), true
 		case "SHORT_HOSTNAME":
 			h, _, _ := strings.Cut(e.hostname(), ".")
-			return h
+			return h, true
 		}
 		name := strings.TrimPrefix(tok, "ENV:")
 		if v, ok := e.lookup(name); ok {
 			e.secretValue(name, v)
-			return v
+			return v, true
 		}
 		if v, ok := e.lookup(EnvName(name)); ok {
 			e.secretValue(name, v)
-			return v
+			return v, true
 		}
 		if firstErr == nil {
 			firstErr = &UndefinedError{Name: name}
 		}
-		return m
+		return "", false
 	})
 	return out, firstErr
+}
+
+// replaceRefs replaces what substRe matches in s, leftmost first and
+// without overlaps as ReplaceAllStringFunc does, by what rep returns for
+// the token between the %% (the match stays when rep says false). It
+// scans by hand: the regexp cost as much as the check of a file rule.
+func replaceRefs(s string, rep func(tok string) (string, bool)) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+4 <= len(s); {
+		j := strings.Index(s[i:], "%%")
+		if j < 0 {
+			break
+		}
+		i += j
+		n := refLen(s[i+2:])
+		if n < 0 {
+			i++
+			continue
+		}
+		tok := s[i+2 : i+2+n]
+		end := i + 2 + n + 2
+		if v, ok := rep(tok); ok {
+			if b.Cap() == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(v)
+			last = end
+		}
+		i = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// refLen is the length of the token that starts rest and is followed by
+// "%%" (HOSTNAME, SHORT_HOSTNAME or ENV:[A-Za-z0-9_.-]+), -1 for none.
+func refLen(rest string) int {
+	for _, w := range []string{"HOSTNAME", "SHORT_HOSTNAME"} {
+		if strings.HasPrefix(rest, w+"%%") {
+			return len(w)
+		}
+	}
+	if !strings.HasPrefix(rest, "ENV:") {
+		return -1
+	}
+	n := len("ENV:")
+	for n < len(rest) {
+		c := rest[n]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			break
+		}
+		n++
+	}
+	if n == len("ENV:") || !strings.HasPrefix(rest[n:], "%%") {
+		return -1
+	}
+	return n
 }
 
 // EnvName is the environment variable name of a compliance variable:

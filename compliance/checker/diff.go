@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -25,31 +24,8 @@ const (
 // differs tells whether the file, of the given size, holds something else
 // than the target content; it reads the file as a stream.
 func (t *fileTarget) differs(size int64) (bool, error) {
-	if size != int64(len(t.content)) {
-		return true, nil
-	}
-	f, err := t.root.Open(t.name)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	// Size known and equal to the target's: a buffer of it plus one byte
-	// sees a file that grew since, without 64 KiB a rule for small files.
-	buf := make([]byte, min(64<<10, size+1))
-	want := t.content
-	for {
-		n, err := io.ReadFull(f, buf)
-		if n > len(want) || !bytes.Equal(buf[:n], want[:n]) {
-			return true, nil
-		}
-		want = want[n:]
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return len(want) != 0, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
+	eq, err := t.root.Equal(t.name, size, t.content)
+	return !eq && err == nil, err
 }
 
 // diff is the unified diff of the file (size bytes) against the target

@@ -11,6 +11,9 @@
 //	nodemgr [--root DIR] [--node NAME] register --collector URL [--app A] [--user U --password-file F] [--notify-addr H:P]
 //	nodemgr [--root DIR] [--node NAME] pushasset|pushpkg
 //	nodemgr [--root DIR] [--node NAME] dequeue actions [--timeout D]
+//	nodemgr [--root DIR] [--node NAME] daemon run [--fake] [--interval D]
+//	nodemgr [--root DIR] daemon status [--format text|json]
+//	nodemgr [--root DIR] daemon events
 //
 // The node configuration is <root>/etc/node.conf, read and written by the
 // nodeconf checker's functions; updatecomp installs the archive at
@@ -113,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-const commands = "compliance, set, get, unset, print config, updatecomp, register, pushasset, pushpkg or dequeue actions"
+const commands = "compliance, set, get, unset, print config, updatecomp, register, pushasset, pushpkg, dequeue actions or daemon"
 
 func newRootCmd(stdout io.Writer) *cobra.Command {
 	host, _ := os.Hostname()
@@ -164,6 +167,7 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 	addNodeConfCommands(root, g, stdout)
 	addUpdateCompCommand(root, g, stdout)
 	addCollectorCommands(root, g, stdout)
+	addDaemonCommands(root, g, stdout)
 
 	for _, a := range []compliance.Action{compliance.Check, compliance.Fix, compliance.Fixable, compliance.Auto} {
 		comp.AddCommand(&cobra.Command{

@@ -87,5 +87,7 @@ func BenchmarkCloud(b *testing.B) {
 		b.ReportMetric(rep.Provision.SequentialS/rep.Provision.MeasuredS, "sequential/provision")
 		b.ReportMetric(rep.Migration.DowntimeS/rep.Migration.DowntimeCriticalS, "downtime/critical")
 		b.ReportMetric(rep.Relayout.WallS/rep.Migration.WallS, "relayout/migration")
+		b.ReportMetric(rep.Relayout.CriticalPathS/rep.Migration.DowntimeCriticalS, "relayout-bound/migration-critical")
+		b.ReportMetric(rep.Relayout.WallS/rep.Relayout.CriticalPathS, "relayout/critical")
 	}
 }

@@ -139,15 +139,23 @@ func newRoot(g *globals) *cobra.Command {
 	_ = f.MarkHidden("cancel-on-stdin-eof")
 
 	printCmd := &cobra.Command{Use: "print", Short: "print status or config"}
-	printCmd.AddCommand(&cobra.Command{
-		Use: "status", Short: "print the status tree of the service on this node", Args: cobra.NoArgs,
+	var refresh bool
+	statusCmd := &cobra.Command{
+		Use: "status", Short: "print the status tree of the service on this node (the node daemon's when fresh, unless --refresh)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if g.cl.cluster {
 				return g.printStatusCluster(cmd.Context())
 			}
+			if !refresh {
+				if done, err := g.printDaemonStatus(cmd.Context()); done {
+					return err
+				}
+			}
 			return g.printStatus(cmd.Context())
 		},
-	})
+	}
+	statusCmd.Flags().BoolVar(&refresh, "refresh", false, "read every resource, even when the node daemon holds a fresh status")
+	printCmd.AddCommand(statusCmd)
 	cfgCmd := &cobra.Command{
 		Use: "config", Short: "print the service configuration (secrets redacted)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return g.printConfig(cmd.Context()) },

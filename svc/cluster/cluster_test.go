@@ -412,3 +412,48 @@ func TestRelayoutOneActionPerNode(t *testing.T) {
 	require.True(t, last.Start.Before(first.End), "every container start began before the first one ended: %s began at %s, %s ended at %s",
 		last.RID, last.Start.Format(time.StampMicro), first.RID, first.End.Format(time.StampMicro))
 }
+
+// TestRelayoutNewNodeProvisionFails: the new node is provisioned while
+// the first pods stop; when that provision fails, those pods are started
+// again on their nodes with the previous config, and nothing is moved.
+func TestRelayoutNewNodeProvisionFails(t *testing.T) {
+	ctx := context.Background()
+	tc := newTestCluster(t, "spd01", "spd02", "spd03", "spd04", "spd05")
+	c := tc.deploy(t)
+	before, _ := tc.agents["spd01"].ReadConfig(svcname)
+	tc.withFaults("spd05", fake.Fault{RID: "fs#00", Action: "provision", Message: "injected: mkfs failed"})
+	nodes := []string{"spd01", "spd02", "spd03", "spd04", "spd05"}
+	rep, err := c.Relayout(ctx, svcname, nodes, cluster.MigrateOptions{Parallel: 6})
+	require.Error(t, err)
+	require.ErrorContains(t, err, "provisioning the new nodes spd05 failed")
+	require.ErrorContains(t, err, "injected: mkfs failed")
+	var me *cluster.MigrationError
+	require.ErrorAs(t, err, &me)
+	require.True(t, me.Restored, "%v", err)
+	require.Empty(t, rep.Done)
+	require.Equal(t, rep.Moves, rep.RolledBack)
+	st, err := c.Status(ctx, svcname)
+	require.NoError(t, err)
+	total := 0
+	for _, n := range []string{"spd01", "spd02", "spd03", "spd04"} {
+		up, listed := podsUp(st.Nodes[n])
+		require.Equal(t, up, listed, n)
+		require.Len(t, up, 8, "%s runs its 8 pods again", n)
+		total += len(up)
+	}
+	require.Equal(t, 32, total)
+	up5, _ := podsUp(st.Nodes["spd05"])
+	require.Empty(t, up5)
+	// As when the provision ran first: the config declaring spd05 with
+	// no pod moved stays, on every node.
+	prepared, _ := tc.agents["spd05"].ReadConfig(svcname)
+	require.NotEqual(t, before, prepared)
+	for _, n := range []string{"spd01", "spd02", "spd03", "spd04"} {
+		data, err := tc.agents[n].ReadConfig(svcname)
+		require.NoError(t, err)
+		require.Equal(t, prepared, data, "%s runs the config declaring spd05", n)
+		s, err := tc.agents[n].Load(ctx, svcname)
+		require.NoError(t, err)
+		require.Contains(t, s.Nodes(), "spd05", n)
+	}
+}

@@ -229,14 +229,38 @@ func (c *Cluster) Relayout(ctx context.Context, svcname string, nodes []string, 
 func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepare []byte, added, removed []string, batches []batch, final []byte, opts MigrateOptions, rep *MigrationReport) error {
 	if len(added) > 0 {
 		if opts.DryRun {
-			rep.step(ctx, "install the config sha256 %s declaring %s, then provision the service there", store.Short(store.Checksum(prepare)), strings.Join(added, " "))
+			rep.step(ctx, "install the config sha256 %s declaring %s, then provision the service there while the first pods stop", store.Short(store.Checksum(prepare)), strings.Join(added, " "))
 		} else {
 			if err := c.distribute(ctx, s.Name(), prepare, rep); err != nil {
 				return fmt.Errorf("relayout: declaring the new nodes failed, no pod moved: %w", err)
 			}
-			rep.step(ctx, "provision the service on %s", strings.Join(added, " "))
-			if _, err := c.doOn(ctx, s.Name(), added, svc.Provision, svc.ActionOptions{}); err != nil {
-				return fmt.Errorf("relayout: provisioning the new nodes failed, no pod moved: %w", err)
+			// The new nodes' own resources (a node disk to create and
+			// attach) are provisioned while the first pods stop on
+			// their nodes: the pods' disks attach on a new node one at a
+			// time after its own, so every second before the first
+			// attach is a second of the whole relayout. The first batch
+			// waits for it before it installs its config.
+			rep.step(ctx, "provision the service on %s while the first pods stop", strings.Join(added, " "))
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.doOn(ctx, s.Name(), added, svc.Provision, svc.ActionOptions{})
+				done <- err
+			}()
+			provisioned := sync.OnceValue(func() error {
+				if err := <-done; err != nil {
+					return fmt.Errorf("provisioning the new nodes %s failed: %w", strings.Join(added, " "), err)
+				}
+				return nil
+			})
+			// Whatever happens to the batches, the provision has ended
+			// when the relayout returns.
+			defer func() { _ = provisioned() }()
+			if len(batches) == 0 {
+				if err := provisioned(); err != nil {
+					return fmt.Errorf("relayout: %w, no pod moved", err)
+				}
+			} else {
+				batches[0].ready = provisioned
 			}
 		}
 	}
@@ -264,6 +288,10 @@ func (c *Cluster) runRelayout(ctx context.Context, s *svc.Service, before, prepa
 type batch struct {
 	moves         []Move
 	before, after []byte
+	// ready, when set, is what must be done before the batch's config
+	// is installed (the new nodes provisioned); its error puts the
+	// stopped pods back on their nodes.
+	ready func() error
 }
 
 // current loads the local config and checks this node may run
@@ -434,6 +462,11 @@ func (c *Cluster) runBatch(ctx context.Context, svcname string, b batch, rep *Mi
 		return c.podAction(ctx, svcname, node, svc.Stop, tagsOf(ms))
 	}); err != nil {
 		return fail(err, func() error { return startOnSource(bg) })
+	}
+	if b.ready != nil {
+		if err := b.ready(); err != nil {
+			return fail(err, func() error { return startOnSource(bg) })
+		}
 	}
 	// 2. Install the new config everywhere.
 	if err := c.distribute(ctx, svcname, b.after, rep); err != nil {

@@ -9,6 +9,7 @@
 package rootfs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/svckit/svckit/internal/atomicfile"
+	"golang.org/x/sys/unix"
 )
 
 // FS is a directory that rule paths are resolved in.
@@ -39,7 +41,16 @@ type FS struct {
 	root *os.Root // nil for "/"
 
 	mu   sync.Mutex
-	dirs map[string]*os.Root // parent directories opened for reads
+	dirs map[string]*parentDir // parent directories opened for reads
+}
+
+// parentDir is a parent directory opened for reads: as an os.Root for
+// what the standard library resolves, and as a plain directory handle
+// for the reads that name one entry of it without following a link
+// (Equal), which cannot leave it.
+type parentDir struct {
+	root *os.Root
+	dir  *os.File // nil when it could not be opened: Equal goes through root
 }
 
 // maxDirs bounds the parent directories kept open at once.
@@ -81,8 +92,15 @@ func (f *FS) forget() {
 	f.dirs = nil
 	f.mu.Unlock()
 	for _, d := range dirs {
-		d.Close()
+		d.close()
 	}
+}
+
+func (d *parentDir) close() {
+	if d.dir != nil {
+		d.dir.Close()
+	}
+	d.root.Close()
 }
 
 // parent returns the parent directory of the root-relative name n opened
@@ -90,6 +108,14 @@ func (f *FS) forget() {
 // below the root or it cannot be opened (the caller then goes through
 // the root).
 func (f *FS) parent(n string) (dir *os.Root, base string, ok bool) {
+	d, base, ok := f.parentDir(n)
+	if !ok {
+		return nil, "", false
+	}
+	return d.root, base, true
+}
+
+func (f *FS) parentDir(n string) (dir *parentDir, base string, ok bool) {
 	i := strings.LastIndexByte(n, '/')
 	if i <= 0 {
 		return nil, "", false
@@ -100,18 +126,24 @@ func (f *FS) parent(n string) (dir *os.Root, base string, ok bool) {
 	if d, ok := f.dirs[name]; ok {
 		return d, base, true
 	}
-	d, err := f.root.OpenRoot(name)
+	r, err := f.root.OpenRoot(name)
 	if err != nil {
 		return nil, "", false
 	}
+	d := &parentDir{root: r}
+	// The directory itself, opened through its own root: the same
+	// directory, inside the root.
+	if dir, err := r.Open("."); err == nil {
+		d.dir = dir
+	}
 	if len(f.dirs) >= maxDirs {
 		for k, old := range f.dirs {
-			old.Close()
+			old.close()
 			delete(f.dirs, k)
 		}
 	}
 	if f.dirs == nil {
-		f.dirs = map[string]*os.Root{}
+		f.dirs = map[string]*parentDir{}
 	}
 	f.dirs[name] = d
 	return d, base, true
@@ -379,4 +411,138 @@ func (f *FS) Copy(p string, r io.Reader, perm os.FileMode, owner atomicfile.Owne
 	}
 	f.forget()
 	return f.explain(p, atomicfile.CopyIn(f.root, n, r, perm, owner))
+}
+
+// Equal tells whether the file p, which a Lstat just found regular and
+// of size bytes, holds exactly want, reading it as a stream (a file may
+// be larger than memory).
+//
+// It is the read of a check, once per file rule: where a parent
+// directory is kept (see FS), the file is opened as one entry of it
+// without following a link (O_NOFOLLOW: it cannot leave the directory,
+// which was itself opened through the root), with O_NONBLOCK so that a
+// file replaced by a FIFO since the Lstat does not block, and read by
+// plain system calls: os.File registers a file with the poller, four
+// fcntl and an epoll_ctl that a regular file refuses, which cost more
+// than the open and the read together. Anything else (a final symbolic
+// link, a file gone, no kept parent) goes through Open, which resolves
+// and explains as before.
+func (f *FS) Equal(p string, size int64, want []byte) (bool, error) {
+	if size != int64(len(want)) {
+		return false, nil
+	}
+	n, err := f.name(p)
+	if err != nil {
+		return false, err
+	}
+	if f.root == nil {
+		fd, err := openRaw(unix.AT_FDCWD, p, 0)
+		if err == nil {
+			return equalFD(fd, size, want)
+		}
+	} else if d, base, ok := f.parentDir(n); ok && d.dir != nil {
+		if eq, done, err := d.equal(base, size, want); done {
+			return eq, err
+		}
+	}
+	fh, err := f.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer fh.Close()
+	return equalReader(fh, size, want)
+}
+
+// equal is Equal for the entry base of d; done is false when base could
+// not be opened that way (the caller goes through the root).
+func (d *parentDir) equal(base string, size int64, want []byte) (eq, done bool, err error) {
+	rc, err := d.dir.SyscallConn()
+	if err != nil {
+		return false, false, nil
+	}
+	// Inside Control the directory's descriptor stays open even if
+	// forget closes the directory meanwhile.
+	cerr := rc.Control(func(dirfd uintptr) {
+		fd, oerr := openRaw(int(dirfd), base, unix.O_NOFOLLOW)
+		if oerr != nil {
+			return
+		}
+		done = true
+		eq, err = equalFD(fd, size, want)
+	})
+	if cerr != nil {
+		return false, false, nil
+	}
+	return eq, done, err
+}
+
+func openRaw(dirfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK|flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// equalFD compares the open file fd with want and closes it.
+func equalFD(fd int, size int64, want []byte) (bool, error) {
+	defer unix.Close(fd)
+	if size < 64<<10 {
+		// One read of size+1 bytes answers for a small file: a read of
+		// a regular file returns fewer bytes than asked only at its end
+		// (EINTR is retried), so size bytes that match are the whole file
+		// and a file that grew since the Lstat gives more than size.
+		buf := make([]byte, size+1)
+		n, err := fdReader(fd).Read(buf)
+		if err == nil && n == len(want) {
+			return bytes.Equal(buf[:n], want), nil
+		}
+		if err != nil && err != io.EOF {
+			return false, err
+		}
+		if n > len(want) || !bytes.Equal(buf[:n], want[:n]) {
+			return false, nil
+		}
+		return equalReader(fdReader(fd), size, want[n:])
+	}
+	return equalReader(fdReader(fd), size, want)
+}
+
+type fdReader int
+
+func (r fdReader) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// equalReader compares what r holds with want, size being the file's
+// size when it was described.
+func equalReader(r io.Reader, size int64, want []byte) (bool, error) {
+	// Size known and equal to the target's: a buffer of it plus one byte
+	// sees a file that grew since, without 64 KiB a rule for small files.
+	buf := make([]byte, min(64<<10, size+1))
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > len(want) || !bytes.Equal(buf[:n], want[:n]) {
+			return false, nil
+		}
+		want = want[n:]
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return len(want) == 0, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }
