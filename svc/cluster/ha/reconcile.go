@@ -57,6 +57,11 @@ func (a *Agent) reconcile(ctx context.Context) {
 			case moving && mv.From == self && mv.FromLease == int64(lease) && !mv.Stopped:
 				a.stopForMove(ctx, pod, mv, snap.moveRev[pod])
 			case mine && !moving && p.Lease != 0:
+			case mine && !moving && valid && snap.nodes[self].Lease == int64(lease):
+				// Up before the agent ran, placed here by the initial
+				// layout: claimed (and provisioned again: nothing to
+				// do), not stopped.
+				a.startLocal(ctx, pod, 0, Move{}, lease)
 			default:
 				a.mu.Lock()
 				lp.busy = true

@@ -25,8 +25,18 @@ type ServicePods struct {
 	planner cluster.Planner
 	load    func(ctx context.Context, config []byte) (*svc.Service, error)
 
-	mu     sync.Mutex
-	config []byte
+	mu      sync.Mutex
+	config  []byte
+	install func(ctx context.Context, config []byte) error
+}
+
+// SetInstall makes Start install the config that places the pod here
+// (the daemon writes it as the node's <svc>.conf, which its monitor
+// reads) before it provisions the pod.
+func (p *ServicePods) SetInstall(install func(ctx context.Context, config []byte) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.install = install
 }
 
 // NewServicePods runs the pods of config on node; load parses a config
@@ -62,6 +72,11 @@ func (p *ServicePods) Start(ctx context.Context, pod string) error {
 	}
 	p.mu.Lock()
 	cfg, _, err := p.planner.MovePod(p.config, n, p.node)
+	if err == nil && p.install != nil {
+		// Under the lock: configs are installed in the order they
+		// were made, each with every pod placed so far.
+		err = p.install(ctx, cfg)
+	}
 	if err == nil {
 		p.config = cfg
 	}
