@@ -8,13 +8,19 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
 // electionLoop campaigns for primary under the node's lease. A node that
 // is not flex_primary campaigns only while flex_primary is not alive, and
 // a primary that is not flex_primary resigns when it is back and no move
 // is in progress.
+//
+// The election is etcd's recipe (a key per candidate under the election
+// prefix, attached to its lease; the oldest key leads), written here with
+// bounded calls: concurrency.Election's Campaign, cancelled while etcd is
+// out of reach, resigns with the client's own context and never returns,
+// which held the agent (and the daemon's shutdown) as long as etcd was
+// unreachable.
 func (a *Agent) electionLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		lease, valid := a.leaseState()
@@ -22,41 +28,79 @@ func (a *Agent) electionLoop(ctx context.Context) {
 			sleep(ctx, a.cfg.LeaseTTL/5)
 			continue
 		}
-		s, err := concurrency.NewSession(a.cli, concurrency.WithLease(lease), concurrency.WithContext(ctx))
+		key := fmt.Sprintf("%s%x", a.k.election(), int64(lease))
+		rev, err := a.candidate(ctx, key, lease)
 		if err != nil {
 			sleep(ctx, a.cfg.LeaseTTL/5)
 			continue
 		}
-		e := concurrency.NewElection(s, a.k.election())
-		cctx, cancel := context.WithCancel(ctx)
-		go func() {
-			// Give up campaigning when the lease is lost or fenced.
-			for cctx.Err() == nil {
-				if l, ok := a.leaseState(); !ok || l != lease {
-					cancel()
-					return
-				}
-				sleep(cctx, a.cfg.LeaseTTL/10)
-			}
-		}()
-		if err := e.Campaign(cctx, a.cfg.Node); err != nil {
-			cancel()
-			s.Orphan()
+		if !a.waitLeader(ctx, key, lease) {
 			continue
 		}
+		cctx, cancel := context.WithCancel(ctx)
 		a.setPrimary(true)
 		a.event("elect", "", "%s elected primary of %s (lease %x)", a.cfg.Node, a.cfg.Service, int64(lease))
-		a.lead(cctx, e, lease)
+		a.lead(cctx, clientv3.Compare(clientv3.CreateRevision(key), "=", rev), lease)
 		a.setPrimary(false)
 		cancel()
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.LeaseTTL/5)
-		_ = e.Resign(rctx)
+		_, _ = a.cli.Delete(rctx, key)
 		rcancel()
-		// Orphan, not Close: closing a session revokes its lease, the
-		// node's own.
-		s.Orphan()
 		a.event("elect", "", "%s is no longer primary", a.cfg.Node)
 	}
+}
+
+// candidate puts this node's election key under its lease (or finds it)
+// and returns its create revision.
+func (a *Agent) candidate(ctx context.Context, key string, lease clientv3.LeaseID) (int64, error) {
+	cctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
+	defer cancel()
+	resp, err := a.cli.Txn(cctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, a.cfg.Node, clientv3.WithLease(lease))).
+		Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return 0, err
+	}
+	if resp.Succeeded {
+		return resp.Header.Revision, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) != 1 {
+		return 0, fmt.Errorf("election key %s vanished", key)
+	}
+	return kvs[0].CreateRevision, nil
+}
+
+// waitLeader waits until key is the oldest of the election, every
+// TTL/10, each read bounded; false when the lease changed or ctx ended.
+func (a *Agent) waitLeader(ctx context.Context, key string, lease clientv3.LeaseID) bool {
+	for ctx.Err() == nil {
+		if l, ok := a.leaseState(); !ok || l != lease {
+			return false
+		}
+		if !a.mayCampaign(ctx) {
+			// flex_primary is back: withdraw, it takes the lead.
+			cctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
+			_, _ = a.cli.Delete(cctx, key)
+			cancel()
+			return false
+		}
+		cctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
+		g, err := a.cli.Get(cctx, a.k.election(), clientv3.WithFirstCreate()...)
+		cancel()
+		if err == nil && len(g.Kvs) == 1 && string(g.Kvs[0].Key) == key {
+			return true
+		}
+		if err == nil && len(g.Kvs) == 0 {
+			return false // our key is gone (lease expired): campaign again
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(a.cfg.LeaseTTL / 10):
+		case <-a.pkick:
+		}
+	}
+	return false
 }
 
 func (a *Agent) setPrimary(v bool) {
@@ -83,13 +127,12 @@ func (a *Agent) mayCampaign(ctx context.Context) bool {
 }
 
 // lead runs the primary's work until it loses the lease or resigns.
-func (a *Agent) lead(ctx context.Context, e *concurrency.Election, lease clientv3.LeaseID) {
+func (a *Agent) lead(ctx context.Context, leader clientv3.Cmp, lease clientv3.LeaseID) {
 	p := &primaryState{lostSince: map[string]time.Time{}}
 	// The primary wakes on every change of the state, every TTL/10, and
 	// when the grace of a lost pod ends.
 	wake := time.NewTimer(a.cfg.LeaseTTL / 10)
 	defer wake.Stop()
-	leader := clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())
 	for {
 		select {
 		case <-ctx.Done():
