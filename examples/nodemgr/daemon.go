@@ -36,6 +36,8 @@ type daemonFlags struct {
 	verbose  bool
 	sync     bool
 	svcmgr   string
+	haEtcd   string
+	haTTL    time.Duration
 }
 
 // addDaemonCommands adds
@@ -65,6 +67,9 @@ func addDaemonCommands(root *cobra.Command, g *globals, stdout io.Writer) {
 			if err != nil {
 				return err
 			}
+			if f.haEtcd != "" {
+				return g.runWithHA(c.Context(), d, f, c.ErrOrStderr())
+			}
 			return d.Run(c.Context())
 		},
 	}
@@ -74,6 +79,8 @@ func addDaemonCommands(root *cobra.Command, g *globals, stdout io.Writer) {
 	run.Flags().DurationVar(&f.lockWait, "lock-wait", monitor.DefaultLockWait, "how long a task waits for a service's action lock before it is skipped")
 	run.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log every event on stderr")
 	run.Flags().BoolVar(&f.sync, "sync", true, "run sync#i0 (svcmgr sync nodes: the config to the service's other nodes) on its schedule, on the flex primary")
+	run.Flags().StringVar(&f.haEtcd, "ha-etcd", os.Getenv("SVCKIT_HA_ETCD"), "etcd endpoints, comma-separated (env SVCKIT_HA_ETCD): run the flex high availability agent of every flex service (lease, self-fencing, failover of lost nodes' pods)")
+	run.Flags().DurationVar(&f.haTTL, "ha-lease-ttl", 0, "with --ha-etcd: the node lease of every service, over its ha_lease_ttl (env SVCKIT_HA_LEASE_TTL)")
 	run.Flags().StringVar(&f.svcmgr, "svcmgr", "", "svcmgr program for sync nodes (default: beside nodemgr, else on PATH)")
 	status := &cobra.Command{
 		Use:   "status",
@@ -109,14 +116,22 @@ func addDaemonCommands(root *cobra.Command, g *globals, stdout io.Writer) {
 	root.AddCommand(daemon)
 }
 
+// daemonRegistry is the drivers of the daemon's services.
+func daemonRegistry(f *daemonFlags) (*driver.Registry, error) {
+	if !f.fake {
+		return driver.Default(), nil
+	}
+	opts, err := fake.OptionsFromEnv()
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return fake.Replace(driver.Default(), opts), nil
+}
+
 func (g *globals) newDaemon(f *daemonFlags, stderr io.Writer) (*monitor.Daemon, error) {
-	reg := driver.Default()
-	if f.fake {
-		opts, err := fake.OptionsFromEnv()
-		if err != nil {
-			return nil, usagef("%v", err)
-		}
-		reg = fake.Replace(driver.Default(), opts)
+	reg, err := daemonRegistry(f)
+	if err != nil {
+		return nil, err
 	}
 	level := slog.LevelWarn
 	if f.verbose {

@@ -15,6 +15,9 @@ import (
 // run parses the flags, plays the scenario and prints its outcome; it
 // returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == haNodeCommand {
+		return runHANode(ctx, args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("spd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	opts := Options{}
@@ -27,6 +30,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	faults := fs.String("faults", "", "fail calls of the fake drivers: rid:action[:nth[:message]],... (as SVCKIT_FAKE_FAULTS)")
 	fs.StringVar(&opts.Store, "store", StoreCollector, "where the config goes: collector (examples/collector in process on loopback, SQLite in the run's directory: form over HTTP, nodes register and pull from its API) or dir (a directory store)")
 	format := fs.String("format", "text", "output format: text or json")
+	haMode := fs.Bool("ha", false, "flex high availability instead: embedded 3-member etcd, one node daemon process per node; kill -9 of spd02, spd03 cut off from etcd, both back, relayout (-pods default 8 here)")
+	haTTL := fs.Duration("ha-ttl", 0, "with -ha: the node lease ttl (ha_lease_ttl; default 10s)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -40,6 +45,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "spd: -format %q: expected text or json\n", *format)
 		return 2
+	}
+	if *haMode {
+		return runHAFlags(ctx, fs, opts, *haTTL, *format, stdout, stderr)
 	}
 	if *faults != "" {
 		var err error

@@ -17,6 +17,10 @@ func TestMain(m *testing.M) {
 	if checker.IsObjectCommand(os.Args[0]) {
 		os.Exit(checker.RunObjectCommand(context.Background(), os.Args, os.Environ(), os.Stdout, os.Stderr))
 	}
+	// -ha runs its node daemons as os.Executable() __ha-node.
+	if len(os.Args) > 1 && os.Args[1] == haNodeCommand {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 

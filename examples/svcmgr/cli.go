@@ -127,6 +127,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.BoolVarP(&g.cl.cluster, "cluster", "c", false, "run on every node of the service (from the flex primary)")
 	f.BoolVar(&g.cl.rollback, "rollback", true, "undo what a failed start or provision started (default: the service's rollback keyword)")
 	f.StringVar(&g.cl.storeURL, "store", "", "the config store: dir:PATH, etcd://HOST:PORT[/PREFIX] or https://COLLECTOR/init/rest/api (env SVCKIT_STORE, or [store] url in <root>/etc/svckit.conf)")
+	f.StringVar(&g.cl.haEtcd, "ha-etcd", os.Getenv("SVCKIT_HA_ETCD"), "etcd endpoints of the flex HA, comma-separated (env SVCKIT_HA_ETCD): print status --cluster adds its view (nodes alive or lost, lease age, primary, pods per node, moves in progress, last events)")
 	f.StringVar(&g.cl.nodesFile, "nodes-file", "", "the node registry (default <root>/etc/nodes.conf)")
 	f.StringVar(&g.cl.transport, "transport", "ssh", "how to reach the other nodes: ssh, or local (in-process on the roots of the node registry)")
 	f.StringSliceVar(&g.cl.sshKeys, "ssh-key", nil, "private key files for ssh (default ~/.ssh/id_ed25519)")

@@ -41,6 +41,7 @@ type clusterFlags struct {
 	to             string
 	relayoutNodes  string
 	parallel       int
+	haEtcd         string
 }
 
 // nodeConfig is <root>/etc/svckit.conf: the node's own settings.
@@ -335,6 +336,11 @@ func (g *globals) printStatusCluster(ctx context.Context) error {
 		return exitFor(err)
 	}
 	st, err := c.Status(ctx, g.svcname)
+	if g.cl.haEtcd != "" {
+		// The HA view comes from etcd: it prints even when nodes do not
+		// answer, which is when it is needed.
+		return g.printStatusClusterHA(ctx, s.Nodes(), st, err)
+	}
 	if st != nil {
 		if g.format == "json" {
 			g.writeJSON(st)
