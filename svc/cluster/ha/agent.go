@@ -63,6 +63,12 @@ type Config struct {
 	// stops its pods (default 2/5 of the TTL: the pods must stop within
 	// it). Renewals are tried every TTL/5.
 	FenceMargin time.Duration
+	// MaxClockSkew bounds the skew between the nodes' wall clocks
+	// (default DefaultMaxClockSkew). The primary starts a lost lease's
+	// grace at the expiry its node published plus this bound (when that
+	// is before it saw the lease gone), so a larger real skew eats into
+	// the grace: set it to what NTP guarantees between the nodes.
+	MaxClockSkew time.Duration
 	// MinNodes (flex_min_nodes): with fewer live nodes nothing moves.
 	MinNodes int
 	// MaxPerNode bounds the pods of a node after a failover (0: none).
@@ -102,6 +108,9 @@ func (c *Config) defaults() error {
 	}
 	if c.FenceMargin >= c.LeaseTTL {
 		return fmt.Errorf("ha: fence margin %s: expected less than the lease ttl %s", c.FenceMargin, c.LeaseTTL)
+	}
+	if c.MaxClockSkew <= 0 {
+		c.MaxClockSkew = DefaultMaxClockSkew
 	}
 	if c.Parallel <= 0 {
 		c.Parallel = 4
@@ -369,6 +378,9 @@ func (a *Agent) registerOnce(ctx context.Context) error {
 	if rec, ok := snap.nodes[a.cfg.Node]; ok {
 		sent := time.Now()
 		if ka, err := a.cli.KeepAliveOnce(cctx, clientv3.LeaseID(rec.Lease)); err == nil {
+			if err := a.publishExpiry(cctx, clientv3.LeaseID(rec.Lease), sent.Add(time.Duration(ka.TTL)*time.Second)); err != nil {
+				return err
+			}
 			a.setLease(clientv3.LeaseID(rec.Lease), sent, time.Duration(ka.TTL)*time.Second)
 			a.event("lease", "", "%s kept its lease %x (%ds)", a.cfg.Node, rec.Lease, ka.TTL)
 			return nil
@@ -381,7 +393,8 @@ func (a *Agent) registerOnce(ctx context.Context) error {
 	}
 	_, rejoin := snap.members[a.cfg.Node]
 	rec := nodeRecord{Node: a.cfg.Node, Lease: int64(g.ID), Since: sent}
-	ops := []clientv3.Op{clientv3.OpPut(a.k.node(a.cfg.Node), mustJSON(rec), clientv3.WithLease(g.ID))}
+	ops := []clientv3.Op{clientv3.OpPut(a.k.node(a.cfg.Node), mustJSON(rec), clientv3.WithLease(g.ID)),
+		a.k.expiryOp(a.cfg.Node, sent.Add(time.Duration(g.TTL)*time.Second), g.ID)}
 	if rejoin {
 		ops = append(ops, clientv3.OpPut(a.k.member(a.cfg.Node), mustJSON(memberRecord{Rejoined: true})))
 	} else {
@@ -422,7 +435,8 @@ func (a *Agent) setLease(id clientv3.LeaseID, sent time.Time, ttl time.Duration)
 
 // renewLoop renews the lease every TTL/5, each renewal bounded; a
 // renewal moves validUntil to the time it was sent plus the TTL, a
-// lower bound of the expiry etcd keeps. A lease etcd no longer knows is
+// lower bound of the expiry etcd keeps, once that expiry is published
+// (publishExpiry). A lease etcd no longer knows is
 // replaced (a rejoin).
 func (a *Agent) renewLoop(ctx context.Context) {
 	tick := time.NewTicker(a.cfg.LeaseTTL / 5)
@@ -440,11 +454,24 @@ func (a *Agent) renewLoop(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
 		ka, err := a.cli.KeepAliveOnce(cctx, lease)
 		cancel()
+		var until time.Time
+		if err == nil {
+			// The agent counts on the new expiry only once it is
+			// published (graceStart): until then the old one holds.
+			until = sent.Add(time.Duration(ka.TTL) * time.Second)
+			pctx, pcancel := context.WithTimeout(ctx, a.cfg.LeaseTTL/5)
+			perr := a.publishExpiry(pctx, lease, until)
+			pcancel()
+			if perr != nil {
+				a.cfg.Logger.Warn("ha: publishing the lease expiry failed; the renewal does not count", "node", a.cfg.Node, "error", perr)
+				continue
+			}
+		}
 		switch {
 		case err == nil:
 			a.mu.Lock()
 			wasFenced := a.fenced && !a.fencing
-			a.validUntil = sent.Add(time.Duration(ka.TTL) * time.Second)
+			a.validUntil = until
 			if !a.fencing {
 				a.fenced = false
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,35 @@ func TestNodeLost(t *testing.T) {
 	}
 	require.Equal(t, "spd01", st.Primary)
 	t.Logf("failover of %v done %s after the kill", before["spd02"], time.Since(killed).Round(time.Millisecond))
+
+	// The grace counted from the expiry spd02 published (its last good
+	// renewal's send + TTL, in etcd), not from the lease's revocation,
+	// which etcd does up to half a second later; and no pod moved
+	// before that expiry plus the grace.
+	g, err := h.admin.Get(context.Background(), ha.DefaultPrefix+"/"+svcname+"/expiry/spd02")
+	require.NoError(t, err)
+	require.Len(t, g.Kvs, 1)
+	ns, _, ok := strings.Cut(string(g.Kvs[0].Value), " ")
+	require.True(t, ok, string(g.Kvs[0].Value))
+	n, err := strconv.ParseInt(ns, 10, 64)
+	require.NoError(t, err)
+	anchor := time.Unix(0, n).Add(ha.DefaultMaxClockSkew)
+	require.True(t, anchor.After(killed), "spd02 published %s, before its kill %s", anchor, killed)
+	for _, pod := range before["spd02"] {
+		lost := eventsMatching(h.events(), "lost", pod+" lost: its owner spd02")
+		require.Len(t, lost, 1, pod)
+		// etcd revokes the lease within half a second of its expiry:
+		// when the primary saw it within the skew bound, the grace
+		// starts there, as before.
+		if lost[0].Time.After(anchor) {
+			require.Contains(t, lost[0].Msg, "counted from "+anchor.UTC().Format(time.RFC3339Nano)+" (its published expiry", pod)
+		} else {
+			require.NotContains(t, lost[0].Msg, "counted from", pod)
+		}
+		moved := eventsMatching(h.events(), "move", "moving "+pod+" from spd02")
+		require.Len(t, moved, 1, pod)
+		require.False(t, moved[0].Time.Before(anchor.Add(grace)), "%s moved at %s, before its expiry + grace %s", pod, moved[0].Time, anchor.Add(grace))
+	}
 
 	// spd02 boots again: it rejoins with no pod.
 	h.revive("spd02")

@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 const (
 	svcname = "spdsvc01"
 	ttl     = 3 * time.Second
+	grace   = time.Second
 )
 
 var nodeNames = []string{"spd01", "spd02", "spd03", "spd04"}
@@ -248,7 +249,7 @@ func (h *harness) startNode(name string) {
 	require.NoError(t, err)
 	n.pods = ha.NewServicePods(name, h.config, spdplanner.Planner{}, h.load(name))
 	cfg := ha.Config{Service: svcname, Node: name, Nodes: nodeNames, Primary: "spd01", Layout: h.layout,
-		LeaseTTL: ttl, Grace: time.Second, MinNodes: 2, Parallel: 4,
+		LeaseTTL: ttl, Grace: grace, MinNodes: 2, Parallel: 4,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	if h.opts != nil {
 		h.opts(&cfg)

@@ -167,8 +167,9 @@ func (a *Agent) lead(ctx context.Context, leader clientv3.Cmp, lease clientv3.Le
 }
 
 type primaryState struct {
-	// lostSince: when this primary first saw a placement's lease dead
-	// (pod@lease).
+	// lostSince: when the grace of a placement whose lease is dead
+	// (pod@lease) started: when this primary first saw it dead, or the
+	// lease's published expiry (graceStart).
 	lostSince map[string]time.Time
 	blocked   string
 	// next is when the primary must look again: the end of the soonest
@@ -312,11 +313,19 @@ func (a *Agent) plan(ctx context.Context, snap *snapshot, p *primaryState, leade
 			wait, why = 2*a.cfg.LeaseTTL+a.cfg.Grace, fmt.Sprintf("%s did not join to claim it", pl.Node)
 		}
 		if !ok {
-			since = now
-			p.lostSince[key] = now
-			if pl.Lease == 0 {
+			// The grace counts from the lease's published expiry when
+			// that is earlier than now (etcd revokes an expired lease
+			// up to half a second late); graceStart says why it is safe.
+			var early bool
+			since, early = graceStart(now, pl.Node, pl.Lease, snap.expiry, a.cfg.MaxClockSkew)
+			p.lostSince[key] = since
+			switch {
+			case pl.Lease == 0:
 				a.event("unclaimed", pod, "%s unclaimed: %s has not joined; moving it after %s", pod, pl.Node, wait)
-			} else {
+			case early:
+				a.event("lost", pod, "%s lost: its owner %s holds no live lease %x; moving it after the grace %s counted from %s (its published expiry + max clock skew %s)",
+					pod, pl.Node, pl.Lease, wait, since.UTC().Format(time.RFC3339Nano), a.cfg.MaxClockSkew)
+			default:
 				a.event("lost", pod, "%s lost: its owner %s holds no live lease %x; moving it after the grace %s", pod, pl.Node, pl.Lease, wait)
 			}
 		}

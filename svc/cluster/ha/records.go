@@ -21,6 +21,7 @@ import (
 //	<prefix>/<svc>/primary           the primary's note: why nothing moves, when it says so
 //	<prefix>/<svc>/relayout          a relayout asked, and the moves it still has to do
 //	<prefix>/<svc>/events/<node>/<n> the last events of each node (a ring of eventRing slots)
+//	<prefix>/<svc>/expiry/<node>     the node's published lease expiry, persistent (expiry.go)
 type keys struct{ base string }
 
 func newKeys(prefix, svcname string) keys {
@@ -125,6 +126,8 @@ type snapshot struct {
 	seeded     bool
 	primaryKey string
 	note       primaryNote
+	// expiry: each node's last published lease expiry.
+	expiry map[string]publishedExpiry
 }
 
 func (s *snapshot) alive(lease int64) bool {
@@ -160,12 +163,14 @@ func read(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 		clientv3.OpGet(k.seeded()),
 		clientv3.OpGet(k.election(), clientv3.WithFirstCreate()...),
 		clientv3.OpGet(k.primaryNote()),
+		clientv3.OpGet(k.expiries(), clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, err
 	}
 	s := &snapshot{rev: resp.Header.Revision, nodes: map[string]nodeRecord{}, members: map[string]memberRecord{},
-		placement: map[string]Placement{}, placeRev: map[string]int64{}, moves: map[string]Move{}, moveRev: map[string]int64{}}
+		placement: map[string]Placement{}, placeRev: map[string]int64{}, moves: map[string]Move{}, moveRev: map[string]int64{},
+		expiry: map[string]publishedExpiry{}}
 	r := resp.Responses
 	for _, kv := range r[0].GetResponseRange().Kvs {
 		var n nodeRecord
@@ -205,6 +210,11 @@ func read(ctx context.Context, cli *clientv3.Client, k keys) (*snapshot, error) 
 	}
 	if kvs := r[7].GetResponseRange().Kvs; len(kvs) == 1 {
 		_ = json.Unmarshal(kvs[0].Value, &s.note)
+	}
+	for _, kv := range r[8].GetResponseRange().Kvs {
+		if pe, ok := parseExpiry(kv.Value); ok {
+			s.expiry[path.Base(string(kv.Key))] = pe
+		}
 	}
 	return s, nil
 }
