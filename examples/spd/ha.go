@@ -67,6 +67,14 @@ type HAFailover struct {
 	Pods map[string]time.Duration `json:"pods_ns"`
 	Last time.Duration            `json:"last_ns"`
 	Goal time.Duration            `json:"goal_ttl_plus_grace_ns"`
+	// FromExpiry is the last pod up counted from the lease expiry the
+	// node published (its last good renewal's send + TTL), where the
+	// primary starts the grace: its goal is grace + max clock skew +
+	// one move. The kill comes up to TTL/5 after that renewal, so Last
+	// may be below TTL + grace.
+	FromExpiry     time.Duration `json:"from_published_expiry_ns"`
+	ExpiryGoal     time.Duration `json:"goal_grace_plus_skew_ns"`
+	ExpiryToKilled time.Duration `json:"published_expiry_after_kill_ns"`
 }
 
 // HAPartition times a node cut off from etcd (from the cut): its last pod
@@ -316,6 +324,11 @@ func (s *haScenario) run(ctx context.Context) error {
 		d := s.upSince(pod, t0)
 		s.rep.Failover.Pods[pod] = d
 		s.rep.Failover.Last = max(s.rep.Failover.Last, d)
+	}
+	if at, _, ok, err := ha.PublishedExpiry(ctx, s.admin, "", svcname, "spd02"); err == nil && ok {
+		s.rep.Failover.ExpiryToKilled = at.Sub(t0)
+		s.rep.Failover.FromExpiry = s.rep.Failover.Last - s.rep.Failover.ExpiryToKilled
+		s.rep.Failover.ExpiryGoal = s.rep.Grace + ha.DefaultMaxClockSkew
 	}
 
 	// 2. cut spd03 off from etcd.
@@ -668,7 +681,10 @@ func printHASummary(w io.Writer, rep *HAReport) {
 	for _, pod := range sortedDurKeys(rep.Failover.Pods) {
 		fmt.Fprintf(tw, "  %s\t%s\n", pod, round(rep.Failover.Pods[pod]))
 	}
-	fmt.Fprintf(tw, "  last pod up\t%s (goal: ttl + grace %s + one move)\n", round(rep.Failover.Last), round(rep.Failover.Goal))
+	fmt.Fprintf(tw, "  last pod up\t%s (goal: ttl + grace %s + one move, less the time from the last renewal to the kill)\n", round(rep.Failover.Last), round(rep.Failover.Goal))
+	if f := rep.Failover; f.ExpiryGoal > 0 {
+		fmt.Fprintf(tw, "  from its published lease expiry (kill + %s)\t%s (goal: grace + max clock skew %s + one move)\n", round(f.ExpiryToKilled), round(f.FromExpiry), round(f.ExpiryGoal))
+	}
 	p := rep.Partition
 	fmt.Fprintf(tw, "partition of %s (from the cut)\t\n", p.Node)
 	fmt.Fprintf(tw, "  last pod stopped by itself\t%s\n", round(p.LastStop))

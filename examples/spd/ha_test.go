@@ -25,6 +25,10 @@ func TestHA(t *testing.T) {
 	for pod, d := range rep.Failover.Pods {
 		require.Positive(t, d, pod)
 	}
+	// The grace counts from the lease expiry spd02 published, and no
+	// pod came up before that expiry plus the grace.
+	require.Positive(t, rep.Failover.ExpiryGoal)
+	require.GreaterOrEqual(t, rep.Failover.FromExpiry, rep.Grace)
 	require.Len(t, rep.Partition.Pods, 3, "spd03 had its 2 pods and one of spd02's")
 	require.Positive(t, rep.Partition.Margin, "spd03 stopped its pods before its lease expired")
 	require.Positive(t, rep.Partition.AgentMargin)

@@ -22,8 +22,14 @@
 //     not alive, and a primary that is not flex_primary hands the role
 //     back when no move is in progress).
 //   - Failover: when a pod's owning lease has expired, the primary waits
-//     Grace, picks the live node with the fewest pods (never a rejoined
-//     node, never beyond MaxPerNode; below MinNodes, flex_min_nodes,
+//     Grace, counted from the expiry that node published (each renewal
+//     puts the agent's conservative expiry in expiry/<node>) plus
+//     MaxClockSkew when that is earlier than when the primary saw the
+//     lease gone (etcd revokes an expired lease up to half a second
+//     late). The nodes' clocks must agree within MaxClockSkew (default
+//     10ms, NTP in one site): a larger skew eats into the grace. It
+//     picks the live node with the fewest pods (never a rejoined node,
+//     never beyond MaxPerNode; below MinNodes, flex_min_nodes,
 //     nothing moves and the status says why) and records a move, at most
 //     Parallel at once. The destination executes it: its start attaches
 //     the disk (disk.gce detaches it from the lost instance first: the
@@ -37,7 +43,8 @@
 //     (default 2/5 of the TTL; its view of the expiry is conservative:
 //     the send time of the last successful renewal plus the TTL) stops
 //     its pods, cancelling the starts in progress, and starts none until
-//     a renewal. The primary moves pods only after the expiry plus Grace,
+//     a renewal. The primary moves pods only after the expiry (the
+//     published one, which is this conservative one) plus Grace,
 //     so a partitioned node has stopped its pods FenceMargin+Grace before
 //     another node starts them. Agent.Fences reports each fence's margin.
 //   - Rejoin: a node that comes back with a new lease owns nothing (its
