@@ -34,6 +34,7 @@ func TestConfigDefaults(t *testing.T) {
 			require.Equal(t, 5*time.Second, c.Grace)
 			require.Equal(t, 4*time.Second, c.FenceMargin)
 			require.Equal(t, 4, c.Parallel)
+			require.Equal(t, DefaultMaxClockSkew, c.MaxClockSkew)
 		})
 	}
 }
