@@ -33,7 +33,7 @@
 // users file sees those apps' services and nodes only, in the pages and
 // the API alike (scope.go).
 //
-// It lives under examples/collector/internal: programs embed the
-// collector by running the command, and the library (svc, compliance)
-// never imports it.
+// It lives under examples/collector, beside the command that serves it:
+// examples/spd runs it in process for its scenario, other programs run
+// the command, and the library (svc, compliance) never imports it.
 package server
