@@ -26,6 +26,7 @@ import (
 	"github.com/svckit/svckit/formtemplate/spd"
 	"github.com/svckit/svckit/svc/cluster/ha"
 	"github.com/svckit/svckit/svc/cluster/ha/etcdtest"
+	"github.com/svckit/svckit/svc/cluster/ha/hatest"
 )
 
 // HAOptions size the -ha scenario.
@@ -97,22 +98,14 @@ type HAPartition struct {
 // up elsewhere is a violation, and so is a pod disk attached to two
 // instances.
 type haLedger struct {
-	mu         sync.Mutex
-	up         map[string]map[string]bool
-	upAt       map[string]map[string]time.Time
-	lastStop   map[string]time.Time
-	fences     map[string][]ha.FenceReport
-	dead       map[string]bool
-	violations []string
+	*hatest.Ledger
+	mu     sync.Mutex
+	upAt   map[string]map[string]time.Time
+	fences map[string][]ha.FenceReport
 }
 
 func newHALedger() *haLedger {
-	return &haLedger{up: map[string]map[string]bool{}, upAt: map[string]map[string]time.Time{},
-		lastStop: map[string]time.Time{}, fences: map[string][]ha.FenceReport{}, dead: map[string]bool{}}
-}
-
-func (l *haLedger) violate(format string, args ...any) {
-	l.violations = append(l.violations, time.Now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))
+	return &haLedger{Ledger: hatest.NewLedger(), upAt: map[string]map[string]time.Time{}, fences: map[string][]ha.FenceReport{}}
 }
 
 func unixNano(s string) time.Time {
@@ -129,65 +122,35 @@ func (l *haLedger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	node, pod, t := r.PostForm.Get("node"), r.PostForm.Get("pod"), unixNano(r.PostForm.Get("t"))
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	switch r.URL.Path {
 	case "/pod":
 		switch r.PostForm.Get("ev") {
 		case "start":
-			if l.dead[node] {
+			if err := l.Starting(node, pod); err != nil {
 				http.Error(w, node+" is dead", http.StatusConflict)
 				return
 			}
-			for n := range l.up[pod] {
-				if n != node {
-					l.violate("%s starts on %s while up on %s", pod, node, n)
-				}
-			}
-			if l.up[pod] == nil {
-				l.up[pod] = map[string]bool{}
-			}
-			l.up[pod][node] = true
 		case "up":
+			l.mu.Lock()
 			if l.upAt[pod] == nil {
 				l.upAt[pod] = map[string]time.Time{}
 			}
 			l.upAt[pod][node] = t
+			l.mu.Unlock()
 		case "stop":
-			delete(l.up[pod], node)
-			l.lastStop[node] = t
+			l.Stopped(node, pod, t)
 		}
 	case "/fence":
 		n, _ := strconv.Atoi(r.PostForm.Get("pods"))
 		stopped, expiry := unixNano(r.PostForm.Get("stopped")), unixNano(r.PostForm.Get("expiry"))
+		l.mu.Lock()
 		l.fences[node] = append(l.fences[node], ha.FenceReport{Stopped: stopped, LeaseExpiry: expiry, Pods: n, Margin: expiry.Sub(stopped)})
+		l.mu.Unlock()
 	default:
 		http.NotFound(w, r)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// where returns the nodes pod counts as up on.
-func (l *haLedger) where(pod string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for n := range l.up[pod] {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// kill: the node's processes and pods are gone.
-func (l *haLedger) kill(node string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.dead[node] = true
-	for _, nodes := range l.up {
-		delete(nodes, node)
-	}
 }
 
 type haChild struct {
@@ -241,9 +204,7 @@ func RunHA(ctx context.Context, opts HAOptions) (*HAReport, error) {
 		s.rep.Duration = time.Since(start)
 	}()
 	err = s.run(ctx)
-	s.ledger.mu.Lock()
-	s.rep.Violations = append([]string{}, s.ledger.violations...)
-	s.ledger.mu.Unlock()
+	s.rep.Violations = s.ledger.Violations()
 	s.rep.ViolationCount = len(s.rep.Violations)
 	if err == nil && s.rep.ViolationCount > 0 {
 		err = fmt.Errorf("%d invariant violations", s.rep.ViolationCount)
@@ -352,8 +313,8 @@ func (s *haScenario) run(ctx context.Context) error {
 	case <-time.After(2 * s.opts.TTL):
 		return errors.New("the lease of spd03 never expired")
 	}
+	lastStop := s.ledger.LastStop("spd03")
 	s.ledger.mu.Lock()
-	lastStop := s.ledger.lastStop["spd03"]
 	fences := s.ledger.fences["spd03"]
 	s.ledger.mu.Unlock()
 	s.rep.Partition = HAPartition{Node: "spd03", LastStop: lastStop.Sub(t1), LeaseExpiry: expiry.Sub(t1), Margin: expiry.Sub(lastStop), Pods: map[string]time.Duration{}}
@@ -366,9 +327,7 @@ func (s *haScenario) run(ctx context.Context) error {
 		s.rep.Partition.Takeover = max(s.rep.Partition.Takeover, d)
 	}
 	if s.rep.Partition.Margin <= 0 {
-		s.ledger.mu.Lock()
-		s.ledger.violate("spd03 stopped its last pod %s after its lease expired", -s.rep.Partition.Margin)
-		s.ledger.mu.Unlock()
+		s.ledger.Violate("spd03 stopped its last pod %s after its lease expired", -s.rep.Partition.Margin)
 	}
 
 	// 3. both back, then a relayout.
@@ -419,7 +378,7 @@ func podsOf(st *ha.ClusterStatus, node string) []string {
 
 // upSince is how long after t pod came up on the node it runs on now.
 func (s *haScenario) upSince(pod string, t time.Time) time.Duration {
-	w := s.ledger.where(pod)
+	w := s.ledger.Where(pod)
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
 	if len(w) != 1 {
@@ -462,9 +421,7 @@ func (s *haScenario) spawn(node string) error {
 		logf.Close()
 		close(k.done)
 	}()
-	s.ledger.mu.Lock()
-	delete(s.ledger.dead, node)
-	s.ledger.mu.Unlock()
+	s.ledger.Revive(node)
 	s.kids[node] = k
 	return nil
 }
@@ -474,7 +431,7 @@ func (s *haScenario) kill(node string) {
 	k := s.kids[node]
 	_ = k.cmd.Process.Kill()
 	<-k.done
-	s.ledger.kill(node)
+	s.ledger.Kill(node)
 	for _, p := range k.proxies {
 		p.Close()
 	}
@@ -528,9 +485,7 @@ func (s *haScenario) checkDisks(ctx context.Context) {
 		for _, pod := range s.pods {
 			disk := svcname + "-pod" + strings.TrimLeft(strings.TrimPrefix(pod, "pod"), "0")
 			if at := s.gce.AttachedTo(disk); len(at) > 1 {
-				s.ledger.mu.Lock()
-				s.ledger.violate("disk %s attached to %v", disk, at)
-				s.ledger.mu.Unlock()
+				s.ledger.Violate("disk %s attached to %v", disk, at)
 			}
 		}
 	}
@@ -586,7 +541,7 @@ func (s *haScenario) settled(ctx context.Context) (*ha.ClusterStatus, string) {
 		return nil, fmt.Sprintf("%d of %d pods placed", len(st.Pods), len(s.pods))
 	}
 	for _, p := range st.Pods {
-		w := s.ledger.where(p.Pod)
+		w := s.ledger.Where(p.Pod)
 		if len(w) != 1 || w[0] != p.Node || p.State != "owned" {
 			return nil, fmt.Sprintf("%s placed on %s (%s), up on %v", p.Pod, p.Node, p.State, w)
 		}

@@ -323,7 +323,7 @@ func TestEtcdDown(t *testing.T) {
 		}
 	}
 	for _, pod := range h.pods {
-		require.Empty(t, h.l.where(pod), "%s stopped everywhere", pod)
+		require.Empty(t, h.l.Where(pod), "%s stopped everywhere", pod)
 	}
 	deadline := time.Now().Add(2 * ttl)
 	for time.Now().Before(deadline) {

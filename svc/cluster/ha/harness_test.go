@@ -2,12 +2,10 @@ package ha_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +26,7 @@ import (
 	"github.com/svckit/svckit/svc"
 	"github.com/svckit/svckit/svc/cluster/ha"
 	"github.com/svckit/svckit/svc/cluster/ha/etcdtest"
+	"github.com/svckit/svckit/svc/cluster/ha/hatest"
 	"github.com/svckit/svckit/svc/cluster/spdplanner"
 )
 
@@ -45,75 +44,29 @@ const (
 
 var nodeNames = []string{"spd01", "spd02", "spd03", "spd04"}
 
-// ledger is the invariant checker's view of what runs: a pod counts as up
-// on a node from the moment its start begins until its stop ends, and a
-// start while the pod counts as up elsewhere is a violation.
-type ledger struct {
-	mu         sync.Mutex
-	up         map[string]map[string]bool // pod -> nodes
-	dead       map[string]bool
-	violations []string
-	lastStop   map[string]time.Time // node -> last stop that ended
-}
-
-func (l *ledger) violate(format string, args ...any) {
-	l.violations = append(l.violations, time.Now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))
-}
-
-func (l *ledger) where(pod string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for n := range l.up[pod] {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // trackedPods wraps a node's pods with the ledger; a dead node's host is
 // gone: nothing of it runs, and it does nothing.
 type trackedPods struct {
 	node  string
 	inner ha.Pods
-	l     *ledger
+	l     *hatest.Ledger
 }
 
-var errHostDown = errors.New("host down")
-
 func (p *trackedPods) Start(ctx context.Context, pod string) error {
-	p.l.mu.Lock()
-	if p.l.dead[p.node] {
-		p.l.mu.Unlock()
-		return errHostDown
+	if err := p.l.Starting(p.node, pod); err != nil {
+		return err
 	}
-	for n := range p.l.up[pod] {
-		if n != p.node {
-			p.l.violate("%s starts on %s while up on %s", pod, p.node, n)
-		}
-	}
-	if p.l.up[pod] == nil {
-		p.l.up[pod] = map[string]bool{}
-	}
-	p.l.up[pod][p.node] = true
-	p.l.mu.Unlock()
 	return p.inner.Start(ctx, pod)
 }
 
 func (p *trackedPods) Stop(ctx context.Context, pod string) error {
-	p.l.mu.Lock()
-	dead := p.l.dead[p.node]
-	p.l.mu.Unlock()
-	if dead {
+	if p.l.Dead(p.node) {
 		return nil
 	}
 	if err := p.inner.Stop(ctx, pod); err != nil {
 		return err
 	}
-	p.l.mu.Lock()
-	delete(p.l.up[pod], p.node)
-	p.l.lastStop[p.node] = time.Now()
-	p.l.mu.Unlock()
+	p.l.Stopped(p.node, pod, time.Now())
 	return nil
 }
 
@@ -141,7 +94,7 @@ type harness struct {
 	config []byte
 	layout map[string]string
 	pods   []string
-	l      *ledger
+	l      *hatest.Ledger
 	nodes  map[string]*node
 	admin  *clientv3.Client
 	opts   func(*ha.Config)
@@ -167,7 +120,7 @@ func newHarness(t *testing.T, opts func(*ha.Config)) *harness {
 	require.NoError(t, err)
 	h := &harness{t: t, etcd: e, gce: gcetest.NewServer("spd-project", "europe-west1-b"), config: cfg,
 		layout: map[string]string{}, opts: opts, nodes: map[string]*node{},
-		l:   &ledger{up: map[string]map[string]bool{}, dead: map[string]bool{}, lastStop: map[string]time.Time{}},
+		l:   hatest.NewLedger(),
 		dev: map[string]string{}, ns: map[string]string{}, vardir: map[string]string{}, inst: map[string]*gcetest.Instance{}, stop: make(chan struct{})}
 	t.Cleanup(h.gce.Close)
 	for _, p := range lay.Pods {
@@ -259,9 +212,7 @@ func (h *harness) startNode(name string) {
 	h.agents = append(h.agents, n.agent)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan struct{})
-	h.l.mu.Lock()
-	delete(h.l.dead, name)
-	h.l.mu.Unlock()
+	h.l.Revive(name)
 	h.nodes[name] = n
 	t.Cleanup(func() {
 		if n.cancel != nil {
@@ -298,12 +249,7 @@ func (h *harness) kill(names ...string) {
 		for _, p := range h.nodes[name].proxies {
 			p.Cut()
 		}
-		h.l.mu.Lock()
-		h.l.dead[name] = true
-		for _, nodes := range h.l.up {
-			delete(nodes, name)
-		}
-		h.l.mu.Unlock()
+		h.l.Kill(name)
 		require.True(h.t, h.gce.TerminateInstance(name))
 	}
 	for _, name := range names {
@@ -346,9 +292,7 @@ func (h *harness) check() {
 		for _, p := range h.pods {
 			disk := svcname + "-pod" + strings.TrimLeft(strings.TrimPrefix(p, "pod"), "0")
 			if at := h.gce.AttachedTo(disk); len(at) > 1 {
-				h.l.mu.Lock()
-				h.l.violate("disk %s attached to %v", disk, at)
-				h.l.mu.Unlock()
+				h.l.Violate("disk %s attached to %v", disk, at)
 			}
 		}
 	}
@@ -379,7 +323,7 @@ func (h *harness) settled() (bool, string) {
 		return false, fmt.Sprintf("%d pods placed", len(st.Pods))
 	}
 	for _, p := range st.Pods {
-		w := h.l.where(p.Pod)
+		w := h.l.Where(p.Pod)
 		if len(w) != 1 || w[0] != p.Node || p.State != "owned" {
 			return false, fmt.Sprintf("%s placed on %s (%s), up on %v", p.Pod, p.Node, p.State, w)
 		}
@@ -414,9 +358,7 @@ func podsOn(st *ha.ClusterStatus) map[string][]string {
 }
 
 func (h *harness) violations() []string {
-	h.l.mu.Lock()
-	defer h.l.mu.Unlock()
-	return slices.Clone(h.l.violations)
+	return h.l.Violations()
 }
 
 // events are the decisions of every agent the test ran, in memory (the
