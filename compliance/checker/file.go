@@ -14,9 +14,11 @@ import (
 	"os"
 	"os/user"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
+	"sync/atomic"
 
 	"github.com/svckit/svckit/compliance/internal/rootfs"
 	"github.com/svckit/svckit/internal/atomicfile"
@@ -189,27 +191,27 @@ type fileTarget struct {
 	uid, gid int // -1 when the rule does not say
 }
 
-func (r *fileRule) resolve(ctx context.Context, env *Env) (*fileTarget, Status) {
+// resolve substitutes the rule's variables. A rule that cannot be
+// resolved gets its status and the problem to report, which resolve
+// leaves to its caller: a check reports each rule's messages in the
+// rules' order, after its batch's files were read (see Check).
+func (r *fileRule) resolve(ctx context.Context, env *Env) (*fileTarget, Status, string) {
 	p, err := env.Subst(r.Path)
 	if err != nil {
-		env.errorf("file %s: n/a: %v", r.Path, err)
-		return nil, NA
+		return nil, NA, fmt.Sprintf("file %s: n/a: %v", r.Path, err)
 	}
 	t := &fileTarget{rule: r, path: p, dir: strings.HasSuffix(p, "/"), uid: -1, gid: -1}
 	if t.name, err = rulePath(p); err != nil {
-		env.errorf("file %s: %v", p, err)
-		return nil, NOK
+		return nil, NOK, fmt.Sprintf("file %s: %v", p, err)
 	}
 	if t.root, err = env.fs(); err != nil {
-		env.errorf("file %s: %v", p, err)
-		return nil, NOK
+		return nil, NOK, fmt.Sprintf("file %s: %v", p, err)
 	}
 	switch {
 	case r.Fmt != nil:
 		s, err := env.Subst(*r.Fmt)
 		if err != nil {
-			env.errorf("file %s: n/a: %v", p, err)
-			return nil, NA
+			return nil, NA, fmt.Sprintf("file %s: n/a: %v", p, err)
 		}
 		// The reference ends fmt content with a newline.
 		if !strings.HasSuffix(s, "\n") {
@@ -219,19 +221,16 @@ func (r *fileRule) resolve(ctx context.Context, env *Env) (*fileTarget, Status) 
 	case r.Ref != "":
 		ref, err := env.Subst(r.Ref)
 		if err != nil {
-			env.errorf("file %s: n/a: %v", p, err)
-			return nil, NA
+			return nil, NA, fmt.Sprintf("file %s: n/a: %v", p, err)
 		}
 		b, err := fetchRef(ctx, env, ref)
 		if err != nil {
-			env.errorf("file %s: ref %s: %v", p, ref, err)
-			return nil, NOK
+			return nil, NOK, fmt.Sprintf("file %s: ref %s: %v", p, ref, err)
 		}
 		t.content, t.hasData = b, true
 	}
 	if t.dir && t.hasData {
-		env.errorf("file %s: a directory rule (path ends with /) cannot carry content", p)
-		return nil, NOK
+		return nil, NOK, fmt.Sprintf("file %s: a directory rule (path ends with /) cannot carry content", p)
 	}
 	if r.UID != "" {
 		s, err := env.Subst(r.UID)
@@ -239,8 +238,7 @@ func (r *fileRule) resolve(ctx context.Context, env *Env) (*fileTarget, Status) 
 			t.uid, err = lookupID(env, s, "passwd")
 		}
 		if err != nil {
-			env.errorf("file %s: uid: %v", p, err)
-			return nil, NOK
+			return nil, NOK, fmt.Sprintf("file %s: uid: %v", p, err)
 		}
 	}
 	if r.GID != "" {
@@ -249,11 +247,10 @@ func (r *fileRule) resolve(ctx context.Context, env *Env) (*fileTarget, Status) 
 			t.gid, err = lookupID(env, s, "group")
 		}
 		if err != nil {
-			env.errorf("file %s: gid: %v", p, err)
-			return nil, NOK
+			return nil, NOK, fmt.Sprintf("file %s: gid: %v", p, err)
 		}
 	}
-	return t, OK
+	return t, OK, ""
 }
 
 const maxRefSize = 64 << 20
@@ -364,7 +361,7 @@ type fileState struct {
 
 func (t *fileTarget) inspect() (*fileState, error) {
 	st := &fileState{}
-	fi, err := t.root.Lstat(t.name)
+	a, err := t.root.LstatAttr(t.name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
@@ -372,19 +369,17 @@ func (t *fileTarget) inspect() (*fileState, error) {
 		return nil, err
 	}
 	st.exists = true
-	st.isDir = fi.IsDir()
-	if !st.isDir && !fi.Mode().IsRegular() {
-		st.special = fi.Mode().Type()
+	st.isDir = a.Mode.IsDir()
+	if !st.isDir && !a.Mode.IsRegular() {
+		st.special = a.Mode.Type()
 		return st, nil
 	}
-	st.mode = fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.uid, st.gid = int(sys.Uid), int(sys.Gid)
-	}
+	st.mode = a.Mode & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
+	st.uid, st.gid = a.UID, a.GID
 	if t.dir != st.isDir {
 		return st, nil
 	}
-	st.size = fi.Size()
+	st.size = a.Size
 	if t.hasData {
 		// Compared as a stream: the file may be larger than memory.
 		if st.contentDiff, err = t.differs(st.size); err != nil {
@@ -400,25 +395,112 @@ func (t *fileTarget) inspect() (*fileState, error) {
 	return st, nil
 }
 
+// Bounds of a check batch (see Check): rules, and bytes of target
+// content held at once (a ref may bring up to maxRefSize).
+const (
+	checkBatchRules = 256
+	checkBatchBytes = 16 << 20
+	maxCheckWorkers = 8
+	inspectRun      = 16 // rules a worker takes at a time
+)
+
+// Check checks the rules by batches: the rules of a batch are resolved in
+// order, their files are then read by up to GOMAXPROCS goroutines (a
+// file rule's check is a few system calls, which wait on the kernel one
+// after the other otherwise), and each rule's messages are reported in
+// the rules' order, as a one-by-one check would give them.
 func (o *fileObject) Check(ctx context.Context, env *Env) Status {
-	var sts []Status
-	for _, r := range o.rules {
-		sts = append(sts, r.check(ctx, env))
-	}
-	if len(sts) == 0 {
+	if len(o.rules) == 0 {
 		env.infof("no file rules")
+		return NA
+	}
+	var sts []Status
+	for start := 0; start < len(o.rules); {
+		if err := ctx.Err(); err != nil {
+			env.errorf("file rules: %d not checked: %v", len(o.rules)-start, err)
+			return NOK
+		}
+		batch := make([]fileCheck, 0, min(checkBatchRules, len(o.rules)-start))
+		held := 0
+		for start < len(o.rules) && len(batch) < checkBatchRules && held < checkBatchBytes {
+			c := fileCheck{rule: o.rules[start]}
+			c.t, c.status, c.problem = c.rule.resolve(ctx, env)
+			if c.t != nil {
+				held += len(c.t.content)
+			}
+			batch = append(batch, c)
+			start++
+		}
+		inspectAll(ctx, batch)
+		for i := range batch {
+			sts = append(sts, batch[i].report(env))
+		}
 	}
 	return Merge(sts...)
 }
 
-func (r *fileRule) check(ctx context.Context, env *Env) Status {
-	t, s := r.resolve(ctx, env)
-	if s != OK {
-		return s
+// fileCheck is one rule of a check batch.
+type fileCheck struct {
+	rule    *fileRule
+	t       *fileTarget // nil when it could not be resolved
+	status  Status      // of the resolution
+	problem string      // why it could not be
+	st      *fileState
+	err     error
+}
+
+// inspectAll inspects the resolved rules of batch, on up to GOMAXPROCS
+// goroutines (maxCheckWorkers at most). inspect only reads the file
+// system: no message, no shared state but the FS, which is safe for
+// concurrent use.
+func inspectAll(ctx context.Context, batch []fileCheck) {
+	workers := min(runtime.GOMAXPROCS(0), maxCheckWorkers, len(batch))
+	if workers <= 1 {
+		for i := range batch {
+			batch[i].inspect()
+		}
+		return
 	}
-	st, err := t.inspect()
-	if err != nil {
-		env.errorf("file %s: %v", t.path, err)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			// By runs of rules: neighbours share a directory, and a
+			// worker's runs keep the two threads off each other's.
+			for {
+				i := int(next.Add(inspectRun)) - inspectRun
+				if i >= len(batch) || ctx.Err() != nil {
+					return
+				}
+				for j := i; j < min(i+inspectRun, len(batch)); j++ {
+					batch[j].inspect()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range batch {
+		if batch[i].t != nil && batch[i].st == nil && batch[i].err == nil {
+			batch[i].err = ctx.Err() // not reached before the cancellation
+		}
+	}
+}
+
+func (c *fileCheck) inspect() {
+	if c.t != nil {
+		c.st, c.err = c.t.inspect()
+	}
+}
+
+// report logs what the check of one rule found and returns its status.
+func (c *fileCheck) report(env *Env) Status {
+	if c.t == nil {
+		env.errorf("%s", c.problem)
+		return c.status
+	}
+	t, st, r := c.t, c.st, c.rule
+	if c.err != nil {
+		env.errorf("file %s: %v", t.path, c.err)
 		return NOK
 	}
 	switch {
@@ -500,8 +582,9 @@ func (o *fileObject) Fix(ctx context.Context, env *Env) Status {
 }
 
 func (r *fileRule) fix(ctx context.Context, env *Env) Status {
-	t, s := r.resolve(ctx, env)
+	t, s, problem := r.resolve(ctx, env)
 	if s != OK {
+		env.errorf("%s", problem)
 		return s
 	}
 	st, err := t.inspect()

@@ -249,36 +249,53 @@ func (e *Env) persistentFiles() ([]string, error) {
 	return append(files, "/etc/sysctl.conf"), nil
 }
 
-// readPersistent returns the value of key that applies at boot and the
-// file that sets it; nil when no file does.
-func (e *Env) readPersistent(key string) ([]string, string, error) {
-	var val []string
-	var from string
+// persistentSysctl is the value of a key that applies at boot and the
+// file that sets it.
+type persistentSysctl struct {
+	fields []string
+	from   string
+}
+
+// readPersistentAll reads the sysctl configuration files once, in the
+// order they apply: by key, the value that applies at boot (the last
+// setting wins).
+func (e *Env) readPersistentAll() (map[string]persistentSysctl, error) {
 	files, err := e.persistentFiles()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	root, err := e.fs()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
+	out := map[string]persistentSysctl{}
 	for _, f := range files {
 		b, err := root.ReadFile(f, maxSysctlFileSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		for sc.Scan() {
-			k, v, ok := parseSysctlLine(sc.Text())
-			if ok && k == key {
-				val, from = strings.Fields(v), f
+			if k, v, ok := parseSysctlLine(sc.Text()); ok {
+				out[k] = persistentSysctl{strings.Fields(v), f}
 			}
 		}
 	}
-	return val, from, nil
+	return out, nil
+}
+
+// readPersistent returns the value of key that applies at boot and the
+// file that sets it; nil when no file does.
+func (e *Env) readPersistent(key string) ([]string, string, error) {
+	all, err := e.readPersistentAll()
+	if err != nil {
+		return nil, "", err
+	}
+	p := all[key]
+	return p.fields, p.from, nil
 }
 
 func parseSysctlLine(line string) (string, string, bool) {
@@ -306,24 +323,27 @@ func (o *sysctlObject) Check(ctx context.Context, env *Env) Status {
 		env.infof("no sysctl rules")
 		return NA
 	}
+	// The configuration files are read once for all the rules: a check
+	// only reads, so what applies at boot is the same for each.
+	persistent, perr := env.readPersistentAll()
 	var sts []Status
 	for _, r := range o.rules {
-		sts = append(sts, r.check(env))
+		sts = append(sts, r.check(env, persistent, perr))
 	}
 	return Merge(sts...)
 }
 
-func (r *sysctlRule) check(env *Env) Status {
+func (r *sysctlRule) check(env *Env, persistent map[string]persistentSysctl, perr error) Status {
 	live, err := env.readLive(r.key)
 	if err != nil {
 		env.errorf("sysctl %s: live value: %v", r.key, err)
 		return NOK
 	}
-	pers, from, err := env.readPersistent(r.key)
-	if err != nil {
-		env.errorf("sysctl %s: persistent value: %v", r.key, err)
+	if perr != nil {
+		env.errorf("sysctl %s: persistent value: %v", r.key, perr)
 		return NOK
 	}
+	pers, from := persistent[r.key].fields, persistent[r.key].from
 	status := OK
 	for _, c := range r.conds {
 		cur, ok := field(live, r.index)

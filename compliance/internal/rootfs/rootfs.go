@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/svckit/svckit/internal/atomicfile"
 	"golang.org/x/sys/unix"
@@ -25,32 +26,44 @@ import (
 
 // FS is a directory that rule paths are resolved in.
 //
-// Reads (Lstat, Stat, Open and what builds on them) go through the
-// parent directory of the path, opened once as an os.Root of its own
-// below the root and kept until the next write through the FS or Close:
-// os.Root walks a path one directory at a time, so a check of a thousand
-// files in a few directories walked the same directories a thousand
-// times. A parent is opened through the root (so it is inside it), and a
-// read it refuses or fails (a final link that leaves the directory, a
-// file gone) is done again through the root, which decides and explains
-// as before. The FS lives for one check run (checker.Env opens it and
-// closes it): directories moved during the run are not seen before a
-// write through the FS or the next run.
+// Reads (Lstat, LstatAttr, Equal, Stat, Open and what builds on them) go
+// through the parent directory of the path, opened once through the root
+// (so it is inside it) and kept until the next write through the FS or
+// Close: os.Root walks a path one directory at a time, so a check of a
+// thousand files in a few directories walked the same directories a
+// thousand times. LstatAttr and Equal name one entry of the kept
+// directory without following a link, by plain system calls on its
+// descriptor; Stat and Open go through it as an os.Root, opened on their
+// first need. A read it refuses or fails (a final link that leaves the
+// directory, a file gone) is done again through the root, which decides
+// and explains as before. The FS lives for one check run (checker.Env
+// opens it and closes it): directories moved during the run are not seen
+// before a write through the FS or the next run.
 type FS struct {
-	dir  string
-	root *os.Root // nil for "/"
+	dir    string
+	root   *os.Root // nil for "/"
+	rootFh *os.File // the root's directory, for openat2; nil for "/"
+	rootFd int      // rootFh's descriptor, -1 when there is none
 
 	mu   sync.Mutex
 	dirs map[string]*parentDir // parent directories opened for reads
 }
 
-// parentDir is a parent directory opened for reads: as an os.Root for
-// what the standard library resolves, and as a plain directory handle
-// for the reads that name one entry of it without following a link
-// (Equal), which cannot leave it.
+// parentDir is a parent directory opened for reads: as a plain directory
+// descriptor for the reads that name one entry of it without following a
+// link (LstatAttr, Equal), which cannot leave it, and as an os.Root,
+// opened on first need, for what the standard library resolves (Stat,
+// Open).
 type parentDir struct {
-	root *os.Root
-	dir  *os.File // nil when it could not be opened: Equal goes through root
+	name string
+
+	fdMu   sync.RWMutex // held for reading while fd is used
+	fd     int          // -1 once closed
+	keepFh *os.File     // the descriptor's owner when Root.Open opened it
+
+	mu     sync.Mutex
+	root   *os.Root // nil until rootOf opens it
+	noRoot bool     // rootOf failed or the directory is closed
 }
 
 // maxDirs bounds the parent directories kept open at once.
@@ -69,7 +82,16 @@ func Open(dir string) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("root %s: %w", dir, err)
 	}
-	return &FS{dir: dir, root: r}, nil
+	f := &FS{dir: dir, root: r, rootFd: -1}
+	// The root's own directory as a descriptor (opened through the root:
+	// the same directory), where openat2 resolves parents in one call.
+	if fh, err := r.Open("."); err == nil {
+		f.rootFh = fh
+		if rc, err := fh.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { f.rootFd = int(fd) })
+		}
+	}
+	return f, nil
 }
 
 // Close releases the root's directory and the parents opened for reads.
@@ -78,6 +100,9 @@ func (f *FS) Close() error {
 		return nil
 	}
 	f.forget()
+	if f.rootFh != nil {
+		f.rootFh.Close()
+	}
 	return f.root.Close()
 }
 
@@ -92,15 +117,44 @@ func (f *FS) forget() {
 	f.dirs = nil
 	f.mu.Unlock()
 	for _, d := range dirs {
-		d.close()
+		if d != nil { // nil: a parent that could not be opened
+			d.close()
+		}
 	}
 }
 
 func (d *parentDir) close() {
-	if d.dir != nil {
-		d.dir.Close()
+	d.fdMu.Lock()
+	if d.keepFh != nil {
+		d.keepFh.Close()
+	} else if d.fd >= 0 {
+		unix.Close(d.fd)
 	}
-	d.root.Close()
+	d.fd = -1
+	d.fdMu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.root != nil {
+		d.root.Close()
+	}
+	d.noRoot = true
+}
+
+// rootOf returns the directory as an os.Root, opened on first need
+// through the FS's root; nil when it cannot be (the caller goes through
+// the FS's root).
+func (f *FS) rootOf(d *parentDir) *os.Root {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.root == nil && !d.noRoot {
+		r, err := f.root.OpenRoot(d.name)
+		if err != nil {
+			d.noRoot = true
+			return nil
+		}
+		d.root = r
+	}
+	return d.root
 }
 
 // parent returns the parent directory of the root-relative name n opened
@@ -112,7 +166,8 @@ func (f *FS) parent(n string) (dir *os.Root, base string, ok bool) {
 	if !ok {
 		return nil, "", false
 	}
-	return d.root, base, true
+	r := f.rootOf(d)
+	return r, base, r != nil
 }
 
 func (f *FS) parentDir(n string) (dir *parentDir, base string, ok bool) {
@@ -124,29 +179,70 @@ func (f *FS) parentDir(n string) (dir *parentDir, base string, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if d, ok := f.dirs[name]; ok {
-		return d, base, true
-	}
-	r, err := f.root.OpenRoot(name)
-	if err != nil {
-		return nil, "", false
-	}
-	d := &parentDir{root: r}
-	// The directory itself, opened through its own root: the same
-	// directory, inside the root.
-	if dir, err := r.Open("."); err == nil {
-		d.dir = dir
+		return d, base, d != nil
 	}
 	if len(f.dirs) >= maxDirs {
 		for k, old := range f.dirs {
-			old.close()
+			if old != nil {
+				old.close()
+			}
 			delete(f.dirs, k)
 		}
 	}
 	if f.dirs == nil {
 		f.dirs = map[string]*parentDir{}
 	}
-	f.dirs[name] = d
-	return d, base, true
+	d := f.openParent(name)
+	f.dirs[name] = d // nil: not again in this run, the root explains
+	return d, base, d != nil
+}
+
+// openParent opens the directory name inside the root: one openat2 that
+// the kernel keeps beneath the root's descriptor (a link or ".." that
+// would leave it fails, absolute links included, as os.Root refuses
+// them), else through os.Root, which walks it one element at a time.
+// Either way a check of many files in a few directories walks each
+// directory's path once per run.
+func (f *FS) openParent(name string) *parentDir {
+	if f.rootFd >= 0 {
+		fd, err := unix.Openat2(f.rootFd, name, &unix.OpenHow{
+			Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err == nil {
+			return &parentDir{name: name, fd: fd}
+		}
+	}
+	fh, err := f.root.Open(name)
+	if err != nil {
+		return nil
+	}
+	if fi, err := fh.Stat(); err != nil || !fi.IsDir() {
+		fh.Close()
+		return nil
+	}
+	d := &parentDir{name: name, fd: -1, keepFh: fh}
+	if rc, err := fh.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { d.fd = int(fd) })
+	}
+	if d.fd < 0 {
+		fh.Close()
+		return nil
+	}
+	return d
+}
+
+// control runs fn with the directory's descriptor, which stays open
+// meanwhile even if forget closes the directory; ok is false when it is
+// closed already.
+func (d *parentDir) control(fn func(dirfd int)) (ok bool) {
+	d.fdMu.RLock()
+	defer d.fdMu.RUnlock()
+	if d.fd < 0 {
+		return false
+	}
+	fn(d.fd)
+	return true
 }
 
 // Dir is the root directory on the host.
@@ -260,6 +356,84 @@ func (f *FS) Lstat(p string) (fs.FileInfo, error) {
 	}
 	fi, err := f.root.Lstat(n)
 	return fi, f.explain(p, err)
+}
+
+// Attr is what a check reads of a path, not following a final symbolic
+// link: its type and permission bits (as fs.FileInfo.Mode), owner and
+// size.
+type Attr struct {
+	Mode     fs.FileMode
+	UID, GID int
+	Size     int64
+}
+
+// LstatAttr is Lstat for a check: where the parent directory is kept, one
+// fstatat of the entry in it (which cannot leave it) and no FileInfo;
+// anything else, a missing file included, goes through Lstat, which
+// resolves and explains.
+func (f *FS) LstatAttr(p string) (Attr, error) {
+	n, err := f.name(p)
+	if err != nil {
+		return Attr{}, err
+	}
+	var st unix.Stat_t
+	if f.root == nil {
+		if fstatat(unix.AT_FDCWD, p, &st) == nil {
+			return attrOf(&st), nil
+		}
+	} else if d, base, ok := f.parentDir(n); ok {
+		var serr error
+		if d.control(func(dirfd int) { serr = fstatat(dirfd, base, &st) }) && serr == nil {
+			return attrOf(&st), nil
+		}
+	}
+	fi, err := f.Lstat(p)
+	if err != nil {
+		return Attr{}, err
+	}
+	a := Attr{Mode: fi.Mode(), Size: fi.Size(), UID: -1, GID: -1}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		a.UID, a.GID = int(sys.Uid), int(sys.Gid)
+	}
+	return a, nil
+}
+
+func fstatat(dirfd int, name string, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// attrOf converts a stat to an Attr, the file mode as os.Lstat makes it.
+func attrOf(st *unix.Stat_t) Attr {
+	m := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFBLK:
+		m |= fs.ModeDevice
+	case unix.S_IFCHR:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFDIR:
+		m |= fs.ModeDir
+	case unix.S_IFIFO:
+		m |= fs.ModeNamedPipe
+	case unix.S_IFLNK:
+		m |= fs.ModeSymlink
+	case unix.S_IFSOCK:
+		m |= fs.ModeSocket
+	}
+	if st.Mode&unix.S_ISGID != 0 {
+		m |= fs.ModeSetgid
+	}
+	if st.Mode&unix.S_ISUID != 0 {
+		m |= fs.ModeSetuid
+	}
+	if st.Mode&unix.S_ISVTX != 0 {
+		m |= fs.ModeSticky
+	}
+	return Attr{Mode: m, UID: int(st.Uid), GID: int(st.Gid), Size: st.Size}
 }
 
 // Stat describes p, following symbolic links inside the root.
@@ -440,9 +614,21 @@ func (f *FS) Equal(p string, size int64, want []byte) (bool, error) {
 		if err == nil {
 			return equalFD(fd, size, want)
 		}
-	} else if d, base, ok := f.parentDir(n); ok && d.dir != nil {
-		if eq, done, err := d.equal(base, size, want); done {
-			return eq, err
+	} else if d, base, ok := f.parentDir(n); ok {
+		var (
+			eq, done bool
+			eqErr    error
+		)
+		d.control(func(dirfd int) {
+			fd, oerr := openRaw(dirfd, base, unix.O_NOFOLLOW)
+			if oerr != nil {
+				return
+			}
+			done = true
+			eq, eqErr = equalFD(fd, size, want)
+		})
+		if done {
+			return eq, eqErr
 		}
 	}
 	fh, err := f.Open(p)
@@ -451,29 +637,6 @@ func (f *FS) Equal(p string, size int64, want []byte) (bool, error) {
 	}
 	defer fh.Close()
 	return equalReader(fh, size, want)
-}
-
-// equal is Equal for the entry base of d; done is false when base could
-// not be opened that way (the caller goes through the root).
-func (d *parentDir) equal(base string, size int64, want []byte) (eq, done bool, err error) {
-	rc, err := d.dir.SyscallConn()
-	if err != nil {
-		return false, false, nil
-	}
-	// Inside Control the directory's descriptor stays open even if
-	// forget closes the directory meanwhile.
-	cerr := rc.Control(func(dirfd uintptr) {
-		fd, oerr := openRaw(int(dirfd), base, unix.O_NOFOLLOW)
-		if oerr != nil {
-			return
-		}
-		done = true
-		eq, err = equalFD(fd, size, want)
-	})
-	if cerr != nil {
-		return false, false, nil
-	}
-	return eq, done, err
 }
 
 func openRaw(dirfd int, name string, flags int) (int, error) {

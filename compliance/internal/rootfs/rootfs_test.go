@@ -2,13 +2,17 @@ package rootfs_test
 
 import (
 	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/svckit/svckit/compliance/internal/rootfs"
 	"github.com/svckit/svckit/internal/atomicfile"
@@ -239,4 +243,80 @@ func TestCachedParentsConcurrent(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
+}
+
+// TestLstatAttr: LstatAttr describes every kind of file as os.Lstat does
+// (type bits, setuid, setgid and sticky, owner, size), through a kept
+// parent, through the root alone and with the root "/"; a final link is
+// not followed, and a parent that leads out of the root is refused.
+func TestLstatAttr(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "root")
+	outside := filepath.Join(base, "outside")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc/d"), 0o755))
+	require.NoError(t, os.MkdirAll(outside, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "f"), []byte("x"), 0o644))
+	etc := filepath.Join(root, "etc")
+	require.NoError(t, os.WriteFile(filepath.Join(etc, "file"), []byte("hello\n"), 0o640))
+	require.NoError(t, os.WriteFile(filepath.Join(etc, "suid"), nil, 0o755))
+	require.NoError(t, os.Chmod(filepath.Join(etc, "suid"), 0o755|os.ModeSetuid|os.ModeSetgid))
+	require.NoError(t, os.Mkdir(filepath.Join(etc, "sticky"), 0o755))
+	require.NoError(t, os.Chmod(filepath.Join(etc, "sticky"), 0o777|os.ModeSticky))
+	require.NoError(t, os.Symlink("file", filepath.Join(etc, "link")))
+	require.NoError(t, unix.Mkfifo(filepath.Join(etc, "fifo"), 0o600))
+	l, err := net.Listen("unix", filepath.Join(etc, "sock"))
+	require.NoError(t, err)
+	defer l.Close()
+	names := []string{"file", "suid", "sticky", "link", "fifo", "sock", "d"}
+	if os.Geteuid() == 0 {
+		require.NoError(t, unix.Mknod(filepath.Join(etc, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
+		names = append(names, "null")
+	}
+	require.NoError(t, os.Symlink(outside, filepath.Join(root, "out")))
+
+	fsys, err := rootfs.Open(root)
+	require.NoError(t, err)
+	defer fsys.Close()
+	sys, err := rootfs.Open("/")
+	require.NoError(t, err)
+	for _, n := range names {
+		host := filepath.Join(etc, n)
+		fi, err := os.Lstat(host)
+		require.NoError(t, err)
+		st := fi.Sys().(*syscall.Stat_t)
+		want := rootfs.Attr{Mode: fi.Mode(), UID: int(st.Uid), GID: int(st.Gid), Size: fi.Size()}
+		got, err := fsys.LstatAttr("/etc/" + n)
+		require.NoError(t, err, n)
+		require.Equal(t, want, got, n)
+		got, err = sys.LstatAttr(host)
+		require.NoError(t, err, n)
+		require.Equal(t, want, got, n)
+	}
+	// A path right below the root has no kept parent: through the root.
+	fi, err := os.Lstat(etc)
+	require.NoError(t, err)
+	got, err := fsys.LstatAttr("/etc")
+	require.NoError(t, err)
+	require.Equal(t, fi.Mode(), got.Mode)
+
+	// A parent reached through a relative link inside the root is kept.
+	require.NoError(t, os.WriteFile(filepath.Join(etc, "d/x"), []byte("xy"), 0o600))
+	require.NoError(t, os.Symlink("d", filepath.Join(etc, "alias")))
+	got, err = fsys.LstatAttr("/etc/alias/x")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), got.Size)
+	require.Equal(t, os.FileMode(0o600), got.Mode)
+	eq, err := fsys.Equal("/etc/alias/x", 2, []byte("xy"))
+	require.NoError(t, err)
+	require.True(t, eq)
+
+	_, err = fsys.LstatAttr("/etc/nothing")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	_, err = fsys.LstatAttr("/out/f")
+	require.ErrorContains(t, err, "escapes the root")
+	var esc *rootfs.EscapeError
+	require.ErrorAs(t, err, &esc)
+	require.Equal(t, "/out", esc.Link)
+	_, err = fsys.LstatAttr("/etc/../x")
+	require.ErrorContains(t, err, "not clean")
 }
