@@ -217,19 +217,67 @@ func redactConfigText(text string, secrets *secret.Set) string {
 	// A config repeats a few keyword names on thousands of lines: the
 	// rule is asked once per name.
 	isSecret := map[string]bool{}
-	kept := keptLines(text, isSecret)
 	if !redactByLine(secrets) {
-		return secrets.Redact(strings.Join(kept, "\n"))
+		return secrets.Redact(strings.Join(keptLines(text, isSecret), "\n"))
 	}
+	return redactLines(text, secrets, isSecret)
+}
+
+// redactLines is redactConfigText's line by line path, in one pass over
+// text without a slice of its lines (keptLines then redactLine, fused:
+// print config of a large config spends its time here). What names
+// assign is masked line by line, a plain key apart from its value; the
+// known values then once over the whole text: none spans a line or a
+// "=" (redactByLine), so each line comes out as secrets.Redact of it.
+func redactLines(text string, secrets *secret.Set, isSecret map[string]bool) string {
 	var b strings.Builder
 	b.Grow(len(text))
-	for i, line := range kept {
-		if i > 0 {
+	inSecret := false
+	first := true
+	for rest, more := text, true; more; {
+		var line string
+		line, rest, more = strings.Cut(rest, "\n")
+		indented := line != "" && (line[0] == ' ' || line[0] == '\t')
+		if indented && inSecret {
+			continue // the continuation lines of a secret value go with it
+		}
+		if !first {
 			b.WriteByte('\n')
 		}
-		redactLine(&b, line, secrets, isSecret)
+		first = false
+		if indented {
+			b.WriteString(secret.RedactCommand(line))
+			continue
+		}
+		inSecret = false
+		key, value, ok := strings.Cut(line, "=")
+		if !ok {
+			b.WriteString(secret.RedactCommand(line))
+			continue
+		}
+		trimmed := strings.TrimSpace(key)
+		if strings.HasPrefix(trimmed, "#") {
+			b.WriteString(secret.RedactCommand(line))
+			continue
+		}
+		name, scope, _ := strings.Cut(trimmed, "@")
+		if secretName(name, isSecret) {
+			b.WriteString(secret.RedactCommand(key + "= " + secret.Placeholder))
+			inSecret = true
+			continue
+		}
+		if tr := trimBlanks(key); len(tr) != len(trimmed) || !plainName(tr) ||
+			(scope != "" && secretName(scope, isSecret)) {
+			// Not a plain key (or blanks TrimSpace reads otherwise): as
+			// redactLine does.
+			redactLine(&b, line, isSecret)
+			continue
+		}
+		b.WriteString(key)
+		b.WriteByte('=')
+		b.WriteString(secret.RedactCommand(value))
 	}
-	return b.String()
+	return secrets.RedactValues(b.String())
 }
 
 // keptLines returns the lines of text with the values of secret-named
@@ -273,25 +321,27 @@ func redactByLine(secrets *secret.Set) bool {
 	return true
 }
 
-// redactLine writes one line of a config redacted as secrets.Redact would. A
-// "key[@scope] = value" line whose key and scope are no secret names is
-// redacted in two pieces: the key, then the value. Redact asks the
-// secret-name rule about every name written before a "=", which is every
-// key of the config; isSecret has the answers already.
-func redactLine(b *strings.Builder, line string, secrets *secret.Set, isSecret map[string]bool) {
+// redactLine writes one line of a config with what secret-named names
+// assign in it masked (secret.RedactCommand; the known values are
+// redactConfigText's). A "key[@scope] = value" line whose key and scope
+// are no secret names is masked in its value alone: RedactCommand asks
+// the secret-name rule about every name written before a "=", which is
+// every key of the config, and finds nothing to mask in a plain key;
+// isSecret has the answers already.
+func redactLine(b *strings.Builder, line string, isSecret map[string]bool) {
 	key, value, ok := strings.Cut(line, "=")
 	if !ok || !plainKey(key) {
-		b.WriteString(secrets.Redact(line))
+		b.WriteString(secret.RedactCommand(line))
 		return
 	}
-	name, scope, _ := strings.Cut(strings.TrimRight(key, " \t"), "@")
+	name, scope, _ := strings.Cut(trimBlanks(key), "@")
 	if secretName(name, isSecret) || (scope != "" && secretName(scope, isSecret)) {
-		b.WriteString(secrets.Redact(line))
+		b.WriteString(secret.RedactCommand(line))
 		return
 	}
-	b.WriteString(secrets.Redact(key))
+	b.WriteString(key)
 	b.WriteByte('=')
-	b.WriteString(secrets.Redact(value))
+	b.WriteString(secret.RedactCommand(value))
 }
 
 func secretName(name string, isSecret map[string]bool) bool {
@@ -307,8 +357,10 @@ func secretName(name string, isSecret map[string]bool) bool {
 // blanks: [A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.-]*)?[ \t]*. The only
 // names Redact could read as variables in it are then the keyword and
 // the scope.
-func plainKey(key string) bool {
-	key = strings.TrimRight(key, " \t")
+func plainKey(key string) bool { return plainName(trimBlanks(key)) }
+
+// plainName is plainKey of a key without its trailing blanks.
+func plainName(key string) bool {
 	if key == "" || !(key[0] == '_' || key[0]|0x20 >= 'a' && key[0]|0x20 <= 'z') {
 		return false
 	}
@@ -324,4 +376,13 @@ func plainKey(key string) bool {
 		}
 	}
 	return true
+}
+
+// trimBlanks drops the trailing blanks (spaces and tabs) of s.
+func trimBlanks(s string) string {
+	i := len(s)
+	for i > 0 && (s[i-1] == ' ' || s[i-1] == '\t') {
+		i--
+	}
+	return s[:i]
 }

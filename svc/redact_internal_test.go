@@ -44,6 +44,7 @@ func TestRedactConfigTextByLine(t *testing.T) {
 		"; token = q", "k=v", "k= \"quoted PASSWORD=zz\"", "  indented = s3cr3t", "x = y", "", "key:sub = PWD=abcd",
 		"env@spd01=hunter22hunter22", "comment = the node spd01 is hunter22's", "[env]", "secret_word = abcdefgh",
 		"a = b # spd01", "@x = y", "a@b@c = d", "name = 'pwd': 'k'",
+		"\rpassword = s3cr3t", "pw\v= hunter22", "\va = spd01", "x \r= y", "mnt@\rtoken = z", "\r# pw = q", "\r= s3cr3t",
 	}
 	secretSets := [][]string{
 		{"s3cr3t", "hunter22"}, {"spd01"}, {"false"}, {"abcd1234", "abcdefgh"}, {"disable"}, {"y"}, {"pw12", "zz"}, nil,

@@ -82,7 +82,14 @@ func (s *Set) Len() int {
 // goes in "user=root" and "root@host"; a longer one goes wherever it
 // occurs, since any part of a long text that holds it gives it away.
 func (s *Set) Redact(text string) string {
-	text = RedactCommand(text)
+	return s.RedactValues(RedactCommand(text))
+}
+
+// RedactValues masks the known secrets in text, as Redact does after
+// RedactCommand: Redact(t) is RedactValues(RedactCommand(t)), and a text
+// cut in pieces none of the secrets spans may be masked by
+// RedactCommand piece by piece, then by RedactValues whole.
+func (s *Set) RedactValues(text string) string {
 	if s == nil {
 		return text
 	}
