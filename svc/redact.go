@@ -230,54 +230,112 @@ func redactConfigText(text string, secrets *secret.Set) string {
 // known values then once over the whole text: none spans a line or a
 // "=" (redactByLine), so each line comes out as secrets.Redact of it.
 func redactLines(text string, secrets *secret.Set, isSecret map[string]bool) string {
+	// Most lines come out as they are: the output is text with the lines
+	// that change replaced and the dropped ones cut, copied by runs.
 	var b strings.Builder
-	b.Grow(len(text))
+	flushed := 0 // text[:flushed] is in b, or cut
+	replace := func(from, to int, with string) {
+		if b.Cap() == 0 {
+			b.Grow(len(text))
+		}
+		b.WriteString(text[flushed:from])
+		b.WriteString(with)
+		flushed = to
+	}
+	// What a line does depends on its key (the text before its first
+	// "="), and a config repeats a few hundred keys on thousands of lines.
+	classes := map[string]keyClass{}
 	inSecret := false
-	first := true
-	for rest, more := text, true; more; {
-		var line string
-		line, rest, more = strings.Cut(rest, "\n")
+	for pos := 0; pos <= len(text); {
+		end := strings.IndexByte(text[pos:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += pos
+		}
+		line := text[pos:end]
+		start, next := pos, end+1
+		pos = next
 		indented := line != "" && (line[0] == ' ' || line[0] == '\t')
 		if indented && inSecret {
-			continue // the continuation lines of a secret value go with it
+			// The continuation lines of a secret value go with it (and
+			// the newline before each).
+			replace(start-1, end, "")
+			continue
 		}
-		if !first {
-			b.WriteByte('\n')
-		}
-		first = false
 		if indented {
-			b.WriteString(secret.RedactCommand(line))
+			if r := secret.RedactCommand(line); r != line {
+				replace(start, end, r)
+			}
 			continue
 		}
 		inSecret = false
 		key, value, ok := strings.Cut(line, "=")
 		if !ok {
-			b.WriteString(secret.RedactCommand(line))
+			if r := secret.RedactCommand(line); r != line {
+				replace(start, end, r)
+			}
 			continue
 		}
-		trimmed := strings.TrimSpace(key)
-		if strings.HasPrefix(trimmed, "#") {
-			b.WriteString(secret.RedactCommand(line))
-			continue
+		c, known := classes[key]
+		if !known {
+			c = classify(key, isSecret)
+			classes[key] = c
 		}
-		name, scope, _ := strings.Cut(trimmed, "@")
-		if secretName(name, isSecret) {
-			b.WriteString(secret.RedactCommand(key + "= " + secret.Placeholder))
+		switch c {
+		case keyPlain:
+			if r := secret.RedactCommand(value); r != value {
+				replace(start+len(key)+1, end, r)
+			}
+		case keySecret:
+			replace(start, end, secret.RedactCommand(key+"= "+secret.Placeholder))
 			inSecret = true
-			continue
+		case keyComment:
+			if r := secret.RedactCommand(line); r != line {
+				replace(start, end, r)
+			}
+		default:
+			var lb strings.Builder
+			redactLine(&lb, line, isSecret)
+			if r := lb.String(); r != line {
+				replace(start, end, r)
+			}
 		}
-		if tr := trimBlanks(key); len(tr) != len(trimmed) || !plainName(tr) ||
-			(scope != "" && secretName(scope, isSecret)) {
-			// Not a plain key (or blanks TrimSpace reads otherwise): as
-			// redactLine does.
-			redactLine(&b, line, isSecret)
-			continue
-		}
-		b.WriteString(key)
-		b.WriteByte('=')
-		b.WriteString(secret.RedactCommand(value))
 	}
-	return secrets.RedactValues(b.String())
+	out := text
+	if b.Cap() > 0 { // a line changed
+		b.WriteString(text[flushed:])
+		out = b.String()
+	}
+	return secrets.RedactValues(out)
+}
+
+// keyClass is what redactLines does with a "key = value" line, by key.
+type keyClass uint8
+
+const (
+	keyOther   keyClass = iota // as redactLine does
+	keyPlain                   // a plain key, no secret name: its value alone is masked
+	keySecret                  // a secret-named keyword: its value goes
+	keyComment                 // a comment: masked whole
+)
+
+// classify is keptLines's then redactLine's reading of a line's key.
+func classify(key string, isSecret map[string]bool) keyClass {
+	trimmed := strings.TrimSpace(key)
+	if strings.HasPrefix(trimmed, "#") {
+		return keyComment
+	}
+	name, scope, _ := strings.Cut(trimmed, "@")
+	if secretName(name, isSecret) {
+		return keySecret
+	}
+	if tr := trimBlanks(key); len(tr) != len(trimmed) || !plainName(tr) ||
+		(scope != "" && secretName(scope, isSecret)) {
+		// Not a plain key (or blanks TrimSpace reads otherwise).
+		return keyOther
+	}
+	return keyPlain
 }
 
 // keptLines returns the lines of text with the values of secret-named
