@@ -23,7 +23,7 @@ var serviceKeywords = []driver.Keyword{
 	{Name: "show_disabled", Kind: driver.Bool, Scopable: true, Default: "true", Text: "show disabled resources in print status"},
 	{Name: "docker_data_dir", Kind: driver.String, Scopable: true, Text: "the data root (an absolute path) of the service's private docker daemon, container#dockerd: its images and container layers"},
 	{Name: "docker_daemon_private", Kind: driver.Bool, Scopable: true, Text: "run the service's containers on its own docker daemon (default: true when docker_data_dir is set)"},
-	{Name: "docker_daemon_args", Kind: driver.Shell, Scopable: true, Text: "more dockerd arguments of the private daemon, shell-quoted (default network options: --bridge=none --iptables=false --ip-masq=false)"},
+	{Name: "docker_daemon_args", Kind: driver.Shell, Scopable: true, Text: "more dockerd arguments of the private daemon, shell-quoted (default network options: --bridge=none --iptables=false --ip-masq=false --ip-forward=false; where the host has a docker0 bridge, which dockerd deletes when its bridge is disabled, the daemon shares it instead and a -b none here is refused)"},
 	{Name: "dockerd_exe", Kind: driver.String, Scopable: true, Default: "dockerd", Text: "the dockerd program of the private daemon (looked up in PATH)"},
 	{Name: "scheduler", Kind: driver.String, Scopable: true, Candidates: []string{"graph", "groups"}, Default: "graph", Text: "graph: resources start as soon as what they use is up; groups: the reference's group by group order"},
 	{Name: "max_parallel", Kind: driver.Int, Scopable: true, Default: "0", Text: "the most resource actions run at once (0: no limit)"},

@@ -113,8 +113,15 @@ type DockerdSpec struct {
 	// ExecRoot is a short directory under ExecRootBase named by a hash of
 	// the var directory: one per service.
 	ExecRoot string
-	// Args is the whole dockerd argument list (without Exe).
-	Args         []string
+	// Args is the whole dockerd argument list (without Exe), as the spec
+	// makes it: the driver adjusts the bridge at start (see BridgeNone).
+	Args []string
+	// BridgeNone tells that Args holds "--bridge=none" as svckit's
+	// default, not docker_daemon_args's: dockerd with the bridge disabled
+	// deletes a link named docker0 in its network namespace, the host's
+	// Docker's bridge; where one exists the driver drops the option and
+	// the daemon attaches its (unused) default network to that bridge.
+	BridgeNone   bool
 	StartTimeout time.Duration
 	StopTimeout  time.Duration
 }
@@ -139,7 +146,9 @@ func hasOption(args []string, opts ...string) bool {
 // ParseDockerdSpec reads the private daemon's settings from DEFAULT. The
 // daemon does not change the host's network: unless docker_daemon_args
 // sets them, it runs with --bridge=none --iptables=false --ip-masq=false
-// (the reference lets dockerd make docker0 and its rules).
+// --ip-forward=false (the reference lets dockerd make docker0 and its
+// rules), the driver dropping --bridge=none where the host has a docker0
+// (see DockerdSpec.BridgeNone).
 func ParseDockerdSpec(cfg driver.Config) (*DockerdSpec, error) {
 	dir := strings.TrimSpace(cfg.Defaults["docker_data_dir"])
 	if dir == "" {
@@ -200,12 +209,17 @@ func ParseDockerdSpec(cfg driver.Config) (*DockerdSpec, error) {
 	}
 	if !hasOption(extra, "-b", "--bridge", "--bip") {
 		s.Args = append(s.Args, "--bridge=none")
+		s.BridgeNone = true
 	}
 	if !hasOption(extra, "--iptables") {
 		s.Args = append(s.Args, "--iptables=false")
 	}
 	if !hasOption(extra, "--ip-masq") {
 		s.Args = append(s.Args, "--ip-masq=false")
+	}
+	if !hasOption(extra, "--ip-forward") {
+		// A daemon with a bridge would set net.ipv4.ip_forward.
+		s.Args = append(s.Args, "--ip-forward=false")
 	}
 	s.Args = append(s.Args, extra...)
 	return s, nil

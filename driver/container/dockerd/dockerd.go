@@ -14,13 +14,18 @@
 //	dockerd --data-root <docker_data_dir> -H unix://<vardir>/docker.sock
 //	  --pidfile <vardir>/docker.pid --exec-root /run/svckit-dockerd/<hash>
 //	  --config-file <vardir>/dockerd.json --bridge=none --iptables=false
-//	  --ip-masq=false <docker_daemon_args>
+//	  --ip-masq=false --ip-forward=false <docker_daemon_args>
 //
 // in its own session, its output appended to <vardir>/dockerd.log. The
 // exec root is short because containerd's sockets live under it. The
-// network options keep the host's network untouched (no docker0, no
-// iptables rules) unless docker_daemon_args sets them; the config file
-// keeps the host daemon's /etc/docker/daemon.json out.
+// network options keep the host's network untouched (no bridge made, no
+// iptables rule, no forwarding sysctl) unless docker_daemon_args sets
+// them; the config file keeps the host daemon's /etc/docker/daemon.json
+// out. dockerd with --bridge=none deletes the link docker0 of its network
+// namespace, the host Docker's bridge (and its containers' network with
+// it): where the host has a docker0, the daemon starts without
+// --bridge=none and shares that bridge, unchanged, and a
+// docker_daemon_args that disables the bridge is refused there.
 //
 // Start reuses a daemon already serving this service (its pidfile names
 // a live dockerd of this pidfile and the socket answers) and never starts
@@ -234,11 +239,16 @@ func (d *Daemon) Start(ctx context.Context) error {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
 	log := resource.Logger(ctx).With("rid", d.ID)
+	args, note, err := startArgs(d.Args, d.BridgeNone, hostHasLink)
+	if err != nil {
+		return resource.Errorf(d.ID, "start", "%w", err)
+	}
+	cmdline := d.Exe + " " + strings.Join(args, " ")
 	if resource.IsDryRun(ctx) {
 		if pid, ok := d.livePid(); ok {
 			log.Info("dockerd already runs", "pid", pid)
 		} else {
-			log.Info("would start", "cmd", d.CommandLine())
+			log.Info("would start", "cmd", cmdline)
 		}
 		return nil
 	}
@@ -271,11 +281,14 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.prepare(); err != nil {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
-	pid, exited, err := d.spawn()
+	if note != "" {
+		log.Info(note)
+	}
+	pid, exited, err := d.spawn(args, cmdline)
 	if err != nil {
 		return resource.Errorf(d.ID, "start", "%w", err)
 	}
-	log.Info("dockerd started", "pid", pid, "cmd", d.CommandLine())
+	log.Info("dockerd started", "pid", pid, "cmd", cmdline)
 	if err := d.waitReady(ctx, pid, exited); err != nil {
 		if _, ok := d.livePid(); ok || d.alive(pid) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -474,7 +487,61 @@ func (d *Daemon) prepare() error {
 // copy kept as dockerd.log.1).
 const maxLog = 8 << 20
 
-func (d *Daemon) spawn() (int, chan struct{}, error) {
+// DefaultBridge is the name of the bridge that dockerd deletes at start
+// when its own bridge is disabled (--bridge=none): moby removes the link
+// of that name in its network namespace, whoever made it.
+const DefaultBridge = "docker0"
+
+// hostHasLink tells whether a network link of that name exists in this
+// process's network namespace, the one the daemon starts in.
+func hostHasLink(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+// startArgs returns the arguments the daemon starts with. dockerd with
+// its bridge disabled deletes the link DefaultBridge of its network
+// namespace: the host's Docker bridge, and with it the network of the
+// host daemon's containers. Where that link exists, svckit's default
+// --bridge=none (bridgeNone) is dropped, the daemon attaching its default
+// network to the existing bridge without changing it (no address, no
+// iptables rule, no forwarding: the other defaults), and a bridge that
+// docker_daemon_args disables is refused.
+func startArgs(args []string, bridgeNone bool, hasLink func(string) bool) ([]string, string, error) {
+	if !bridgeDisabled(args) || !hasLink(DefaultBridge) {
+		return args, "", nil
+	}
+	if !bridgeNone {
+		return nil, "", fmt.Errorf("docker_daemon_args disables the bridge (-b none), with which dockerd deletes the host's %s bridge, and %s exists here (the host's Docker: its containers would lose their network): drop the option", DefaultBridge, DefaultBridge)
+	}
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		if a != "--bridge=none" {
+			out = append(out, a)
+		}
+	}
+	return out, fmt.Sprintf("the host has a %s bridge: the daemon shares it rather than run with --bridge=none, with which dockerd would delete it", DefaultBridge), nil
+}
+
+// bridgeDisabled tells whether args disable dockerd's bridge: -b or
+// --bridge none, with or without "=".
+func bridgeDisabled(args []string) bool {
+	for i, a := range args {
+		name, v, eq := strings.Cut(a, "=")
+		if name != "-b" && name != "--bridge" {
+			continue
+		}
+		if !eq && i+1 < len(args) {
+			v = args[i+1]
+		}
+		if v == "none" {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Daemon) spawn(args []string, cmdline string) (int, chan struct{}, error) {
 	exe, err := exec.LookPath(d.Exe)
 	if err != nil {
 		return 0, nil, fmt.Errorf("dockerd_exe: %w", err)
@@ -487,11 +554,11 @@ func (d *Daemon) spawn() (int, chan struct{}, error) {
 		return 0, nil, err
 	}
 	defer logf.Close()
-	fmt.Fprintf(logf, "svckit: %s starting %s\n", time.Now().UTC().Format(time.RFC3339), d.CommandLine())
+	fmt.Fprintf(logf, "svckit: %s starting %s\n", time.Now().UTC().Format(time.RFC3339), cmdline)
 	// Not CommandContext: the daemon outlives the action (and this
 	// process); its own session keeps it out of our process group's
 	// signals.
-	cmd := exec.Command(exe, d.Args...)
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

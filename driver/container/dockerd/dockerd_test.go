@@ -39,7 +39,8 @@ func TestSpec(t *testing.T) {
 	require.Equal(t, "/var/svckit/s/docker.sock", s.Socket)
 	require.Regexp(t, `^/run/svckit-dockerd/[0-9a-f]{12}$`, s.ExecRoot)
 	require.Equal(t, []string{"--data-root", "/s/docker", "-H", "unix:///var/svckit/s/docker.sock", "--pidfile", "/var/svckit/s/docker.pid",
-		"--exec-root", s.ExecRoot, "--config-file", "/var/svckit/s/dockerd.json", "--bridge=none", "--iptables=false", "--ip-masq=false"}, s.Args)
+		"--exec-root", s.ExecRoot, "--config-file", "/var/svckit/s/dockerd.json", "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip-forward=false"}, s.Args)
+	require.True(t, s.BridgeNone)
 	uses, order := s.Uses()
 	require.Equal(t, []string{"/s/docker"}, uses)
 	require.Equal(t, resource.OrderByUses, order)
@@ -54,7 +55,8 @@ func TestSpec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "/opt/dockerd", s.Exe)
 	require.Equal(t, []string{"--data-root", "/d", "-H", "unix:///v/docker.sock", "--pidfile", "/v/docker.pid", "--config-file", "/v/dockerd.json",
-		"--ip-masq=false", "--bridge", "docker9", "--iptables=true", "--exec-root", "/x", "--log-level", "debug"}, s.Args)
+		"--ip-masq=false", "--ip-forward=false", "--bridge", "docker9", "--iptables=true", "--exec-root", "/x", "--log-level", "debug"}, s.Args)
+	require.False(t, s.BridgeNone)
 
 	for _, tc := range []struct {
 		varDir   string

@@ -1,0 +1,4 @@
+package dockerd
+
+// StartArgs is startArgs, for the tests.
+var StartArgs = startArgs
