@@ -206,6 +206,27 @@ func BenchmarkLoad110VsGoIni(b *testing.B) {
 	b.ReportMetric(float64(loadCPU)/float64(goiniCPU), "load/goini-cpu")
 }
 
+// BenchmarkWriteConfig110 writes the 110-pod configuration with its
+// secrets redacted to io.Discard, as print config writes it to its
+// output: by runs of unchanged lines, without the whole text in memory.
+func BenchmarkWriteConfig110(b *testing.B) {
+	conf := spd110(b)
+	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
+	require.NoError(b, err)
+	b.SetBytes(int64(len(conf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var w countWriter
+		if err := s.WriteConfig(&w, svc.RenderConfigOptions{}); err != nil || w.n < int64(len(conf))/2 {
+			b.Fatalf("wrote %d bytes of %d: %v", w.n, len(conf), err)
+		}
+	}
+}
+
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
 // BenchmarkRenderConfig110 renders the 110-pod configuration with its
 // secrets redacted: what print config adds to a load (validate config).
 func BenchmarkRenderConfig110(b *testing.B) {

@@ -59,7 +59,7 @@ type Service struct {
 	configs    map[string]driver.Config
 	subsets    map[string]bool // "disk:cge" -> parallel
 	raw        *rawConfig
-	data       []byte
+	text       string // the configuration file as read
 	varDir     string
 	noTriggers bool
 	secrets    *secret.Set
@@ -146,7 +146,7 @@ func Parse(ctx context.Context, filename string, data []byte, opts Options) (*Se
 	if problems := l.allProblems(data); len(problems) > 0 {
 		return nil, &ValidationError{Problems: redactProblems(s.secrets, problems)}
 	}
-	s.data = data
+	s.text = string(data) // a copy: the caller may reuse data
 	return s, nil
 }
 

@@ -1,8 +1,10 @@
 package svc
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -202,11 +204,25 @@ type RenderConfigOptions struct {
 // RenderConfig returns the configuration text as written, with secret
 // values replaced unless opts.ShowSecrets.
 func (s *Service) RenderConfig(opts RenderConfigOptions) string {
-	text := string(s.data)
 	if opts.ShowSecrets {
-		return text
+		return s.text
 	}
-	return redactConfigText(text, s.secrets)
+	return redactConfigText(s.text, s.secrets)
+}
+
+// WriteConfig writes what RenderConfig returns to w, without making it
+// whole first: the runs of lines that need no change go from the text as
+// read, through a 32 KiB buffer (print config of a large config).
+func (s *Service) WriteConfig(w io.Writer, opts RenderConfigOptions) error {
+	if opts.ShowSecrets {
+		_, err := io.WriteString(w, s.text)
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := writeRedactedConfig(bw, s.text, s.secrets); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // redactConfigText redacts a configuration text line by line, keeping its
@@ -214,13 +230,22 @@ func (s *Service) RenderConfig(opts RenderConfigOptions) string {
 // lines), values of secret-named variables in commands, and any other
 // occurrence of a known secret value.
 func redactConfigText(text string, secrets *secret.Set) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	_ = writeRedactedConfig(&b, text, secrets) // a Builder does not fail
+	return b.String()
+}
+
+// writeRedactedConfig is redactConfigText writing to w.
+func writeRedactedConfig(w io.Writer, text string, secrets *secret.Set) error {
 	// A config repeats a few keyword names on thousands of lines: the
 	// rule is asked once per name.
 	isSecret := map[string]bool{}
 	if !redactByLine(secrets) {
-		return secrets.Redact(strings.Join(keptLines(text, isSecret), "\n"))
+		_, err := io.WriteString(w, secrets.Redact(strings.Join(keptLines(text, isSecret), "\n")))
+		return err
 	}
-	return redactLines(text, secrets, isSecret)
+	return redactLines(w, text, secrets, isSecret)
 }
 
 // redactLines is redactConfigText's line by line path, in one pass over
@@ -229,17 +254,22 @@ func redactConfigText(text string, secrets *secret.Set) string {
 // assign is masked line by line, a plain key apart from its value; the
 // known values then once over the whole text: none spans a line or a
 // "=" (redactByLine), so each line comes out as secrets.Redact of it.
-func redactLines(text string, secrets *secret.Set, isSecret map[string]bool) string {
+func redactLines(w io.Writer, text string, secrets *secret.Set, isSecret map[string]bool) error {
 	// Most lines come out as they are: the output is text with the lines
-	// that change replaced and the dropped ones cut, copied by runs.
-	var b strings.Builder
-	flushed := 0 // text[:flushed] is in b, or cut
-	replace := func(from, to int, with string) {
-		if b.Cap() == 0 {
-			b.Grow(len(text))
+	// that change replaced and the dropped ones cut, written by runs. Each
+	// piece starts and ends at a line's start or end, or next to a "=", so
+	// masking the known values piece by piece masks what masking the
+	// whole would (none holds a newline or a "=").
+	var werr error
+	emit := func(piece string) {
+		if werr == nil && piece != "" {
+			_, werr = io.WriteString(w, secrets.RedactValues(piece))
 		}
-		b.WriteString(text[flushed:from])
-		b.WriteString(with)
+	}
+	flushed := 0 // text[:flushed] is written, or cut
+	replace := func(from, to int, with string) {
+		emit(text[flushed:from])
+		emit(with)
 		flushed = to
 	}
 	// What a line does depends on its key (the text before its first
@@ -302,12 +332,8 @@ func redactLines(text string, secrets *secret.Set, isSecret map[string]bool) str
 			}
 		}
 	}
-	out := text
-	if b.Cap() > 0 { // a line changed
-		b.WriteString(text[flushed:])
-		out = b.String()
-	}
-	return secrets.RedactValues(out)
+	emit(text[flushed:])
+	return werr
 }
 
 // keyClass is what redactLines does with a "key = value" line, by key.

@@ -2,6 +2,7 @@ package svc_test
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -75,6 +76,51 @@ func TestRenderConfigRedacts(t *testing.T) {
 	require.Equal(t, strings.Count(string(seed), "-e MYSQL_ROOT_PASSWORD=s3cr3tPw"), strings.Count(out, "-e MYSQL_ROOT_PASSWORD=xxxx"))
 	require.Equal(t, strings.Count(string(seed), "\n"), strings.Count(out, "\n"), "layout kept")
 	require.Equal(t, string(seed), s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: true}))
+}
+
+// TestWriteConfig: WriteConfig writes what RenderConfig returns, by
+// pieces (secrets masked in each), with or without the secrets, and
+// stops at the first write error, which it returns.
+func TestWriteConfig(t *testing.T) {
+	seed, err := os.ReadFile("testdata/spdsvc01.conf")
+	require.NoError(t, err)
+	for _, conf := range []string{secretConf, string(seed)} {
+		node := "n1"
+		if conf != secretConf {
+			node = "spd02"
+		}
+		s, err := parse(t, conf, node, fake.Options{})
+		require.NoError(t, err)
+		for _, show := range []bool{false, true} {
+			opts := svc.RenderConfigOptions{ShowSecrets: show}
+			w := &countingWriter{}
+			require.NoError(t, s.WriteConfig(w, opts))
+			require.Equal(t, s.RenderConfig(opts), w.b.String())
+			if !show {
+				requireNoSecret(t, w.b.String(), "WriteConfig")
+				require.LessOrEqual(t, w.writes, len(conf)/(32<<10)+1, "written through a buffer, not by lines")
+			}
+			failing := &countingWriter{failAfter: 1}
+			require.ErrorIs(t, s.WriteConfig(failing, opts), errWriteFailed)
+			require.Equal(t, 1, failing.writes, "no write after the first error")
+		}
+	}
+}
+
+var errWriteFailed = errors.New("disk full")
+
+type countingWriter struct {
+	b         strings.Builder
+	writes    int
+	failAfter int // fail from this write on (1: the first); 0 never
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.failAfter > 0 && w.writes >= w.failAfter {
+		return 0, errWriteFailed
+	}
+	return w.b.Write(p)
 }
 
 // TestSecretsNeverShown checks that status labels, status JSON, action

@@ -326,12 +326,11 @@ func (g *globals) printConfig(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	text := s.RenderConfig(svc.RenderConfigOptions{ShowSecrets: g.showSecrets})
+	opts := svc.RenderConfigOptions{ShowSecrets: g.showSecrets}
 	if g.format == "json" {
-		return g.writeJSON(map[string]string{"service": s.Name(), "file": s.File(), "config": text})
+		return g.writeJSON(map[string]string{"service": s.Name(), "file": s.File(), "config": s.RenderConfig(opts)})
 	}
-	_, err = io.WriteString(g.stdout, text)
-	return err
+	return s.WriteConfig(g.stdout, opts)
 }
 
 // printChecksum prints the checksum of the config file without loading
