@@ -1,6 +1,7 @@
 package svc_test
 
 import (
+	"bytes"
 	"runtime"
 	"strings"
 	"testing"
@@ -206,39 +207,38 @@ func BenchmarkLoad110VsGoIni(b *testing.B) {
 	b.ReportMetric(float64(loadCPU)/float64(goiniCPU), "load/goini-cpu")
 }
 
-// BenchmarkWriteConfig110 writes the 110-pod configuration with its
-// secrets redacted to io.Discard, as print config writes it to its
-// output: by runs of unchanged lines, without the whole text in memory.
-func BenchmarkWriteConfig110(b *testing.B) {
-	conf := spd110(b)
-	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
-	require.NoError(b, err)
-	b.SetBytes(int64(len(conf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var w countWriter
-		if err := s.WriteConfig(&w, svc.RenderConfigOptions{}); err != nil || w.n < int64(len(conf))/2 {
-			b.Fatalf("wrote %d bytes of %d: %v", w.n, len(conf), err)
-		}
-	}
-}
-
-type countWriter struct{ n int64 }
-
-func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
-
-// BenchmarkRenderConfig110 renders the 110-pod configuration with its
-// secrets redacted: what print config adds to a load (validate config).
+// BenchmarkRenderConfig110 redacts the 110-pod configuration, what print
+// config adds to a load (validate config): write is Service.WriteConfig,
+// print config's (by runs of unchanged lines through a buffer, never the
+// whole text in memory), render is RenderConfig's string.
 func BenchmarkRenderConfig110(b *testing.B) {
 	conf := spd110(b)
 	s, err := svc.Parse(b.Context(), "spdsvc01.conf", conf, svc.Options{Node: "spd01", Registry: fake.Registry(fake.Options{}), Root: b.TempDir(), NoTriggers: true})
 	require.NoError(b, err)
-	b.SetBytes(int64(len(conf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		out := s.RenderConfig(svc.RenderConfigOptions{})
-		if strings.Contains(out, spdconf.Defaults().RootPass) || len(out) < len(conf)/2 {
-			b.Fatalf("rendered %d bytes of %d, or a secret shown", len(out), len(conf))
+	pass := spdconf.Defaults().RootPass
+	check := func(b *testing.B, n int, shown bool) {
+		if shown || n < len(conf)/2 {
+			b.Fatalf("redacted %d bytes of %d, or a secret shown", n, len(conf))
 		}
 	}
+	b.Run("write", func(b *testing.B) {
+		b.SetBytes(int64(len(conf)))
+		b.ReportAllocs()
+		var out bytes.Buffer
+		for b.Loop() {
+			out.Reset()
+			if err := s.WriteConfig(&out, svc.RenderConfigOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			check(b, out.Len(), bytes.Contains(out.Bytes(), []byte(pass)))
+		}
+	})
+	b.Run("render", func(b *testing.B) {
+		b.SetBytes(int64(len(conf)))
+		b.ReportAllocs()
+		for b.Loop() {
+			out := s.RenderConfig(svc.RenderConfigOptions{})
+			check(b, len(out), strings.Contains(out, pass))
+		}
+	})
 }

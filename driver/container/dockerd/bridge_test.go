@@ -78,26 +78,11 @@ func inNetns(ns netns.NsHandle, fn func() error) error {
 	return <-errc
 }
 
-// nsNetwork lists the links, addresses and routes a netlink handle sees.
+// nsNetwork lists the links of a namespace with their flags, its
+// addresses and its routes.
 func nsNetwork(t *testing.T, h *netlink.Handle) string {
 	t.Helper()
-	var b strings.Builder
-	links, err := h.LinkList()
-	require.NoError(t, err)
-	for _, l := range links {
-		fmt.Fprintf(&b, "link %s %s\n", l.Attrs().Name, l.Attrs().Flags)
-	}
-	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
-	require.NoError(t, err)
-	for _, a := range addrs {
-		fmt.Fprintf(&b, "addr %s\n", a.IPNet)
-	}
-	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
-	require.NoError(t, err)
-	for _, r := range routes {
-		fmt.Fprintf(&b, "route %v via %v dev %d\n", r.Dst, r.Gw, r.LinkIndex)
-	}
-	return b.String()
+	return network(t, h, func(l netlink.Link) string { return l.Attrs().Name + " " + l.Attrs().Flags.String() })
 }
 
 // startLine is the command line the driver wrote in the daemon's log.

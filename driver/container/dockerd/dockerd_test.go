@@ -208,25 +208,17 @@ func status(t *testing.T, s *svc.Service, rid string) resource.Status {
 
 func hostNetwork(t *testing.T) string {
 	t.Helper()
+	h, err := netlink.NewHandle()
+	require.NoError(t, err)
+	defer h.Close()
 	var b strings.Builder
-	links, err := netlink.LinkList()
-	require.NoError(t, err)
-	for _, l := range links {
+	// The host daemon's own containers' veths come and go.
+	b.WriteString(network(t, h, func(l netlink.Link) string {
 		if strings.HasPrefix(l.Attrs().Name, "veth") {
-			continue // the host daemon's own containers come and go
+			return ""
 		}
-		fmt.Fprintf(&b, "link %s\n", l.Attrs().Name)
-	}
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
-	require.NoError(t, err)
-	for _, a := range addrs {
-		fmt.Fprintf(&b, "addr %s\n", a.IPNet)
-	}
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_ALL)
-	require.NoError(t, err)
-	for _, r := range routes {
-		fmt.Fprintf(&b, "route %v via %v dev %d\n", r.Dst, r.Gw, r.LinkIndex)
-	}
+		return l.Attrs().Name
+	}))
 	if out, err := exec.Command("iptables-save").Output(); err == nil {
 		counters := regexp.MustCompile(`\[\d+:\d+\]`)
 		for _, l := range strings.Split(string(out), "\n") {
@@ -234,6 +226,31 @@ func hostNetwork(t *testing.T) string {
 				fmt.Fprintln(&b, counters.ReplaceAllString(l, ""))
 			}
 		}
+	}
+	return b.String()
+}
+
+// network lists the links (as link names them; "" leaves one out), the
+// addresses and the routes a netlink handle sees.
+func network(t *testing.T, h *netlink.Handle, link func(netlink.Link) string) string {
+	t.Helper()
+	var b strings.Builder
+	links, err := h.LinkList()
+	require.NoError(t, err)
+	for _, l := range links {
+		if name := link(l); name != "" {
+			fmt.Fprintf(&b, "link %s\n", name)
+		}
+	}
+	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
+	require.NoError(t, err)
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "addr %s\n", a.IPNet)
+	}
+	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
+	require.NoError(t, err)
+	for _, r := range routes {
+		fmt.Fprintf(&b, "route %v via %v dev %d\n", r.Dst, r.Gw, r.LinkIndex)
 	}
 	return b.String()
 }
