@@ -374,13 +374,10 @@ func keptLines(text string, isSecret map[string]bool) []string {
 		indented := line != "" && (line[0] == ' ' || line[0] == '\t')
 		if !indented {
 			inSecret = false
-			if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") {
-				name, _, _ := strings.Cut(strings.TrimSpace(k), "@")
-				if secretName(name, isSecret) {
-					kept = append(kept, k+"= "+secret.Placeholder)
-					inSecret = true
-					continue
-				}
+			if k, _, ok := strings.Cut(line, "="); ok && classify(k, isSecret) == keySecret {
+				kept = append(kept, k+"= "+secret.Placeholder)
+				inSecret = true
+				continue
 			}
 		} else if inSecret {
 			// The continuation lines of a secret value go with it.
