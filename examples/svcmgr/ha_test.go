@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,29 +15,8 @@ import (
 
 	"github.com/svckit/svckit/svc/cluster/ha"
 	"github.com/svckit/svckit/svc/cluster/ha/etcdtest"
+	"github.com/svckit/svckit/svc/cluster/ha/hatest"
 )
-
-// memPods runs pods in memory: the HA agent's side of this test.
-type memPods struct {
-	mu sync.Mutex
-	up map[string]bool
-}
-
-func (p *memPods) Start(ctx context.Context, pod string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.up[pod] = true
-	return nil
-}
-
-func (p *memPods) Stop(ctx context.Context, pod string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.up, pod)
-	return nil
-}
-
-func (p *memPods) Running(ctx context.Context) ([]string, error) { return nil, nil }
 
 // print status --cluster --ha-etcd adds the HA view: spd01's agent runs
 // and is primary, the other nodes never joined (their pods unclaimed).
@@ -52,7 +30,7 @@ func TestPrintStatusClusterHA(t *testing.T) {
 	t.Cleanup(func() { cli.Close() })
 	nodes := []string{"spd01", "spd02", "spd03", "spd04"}
 	a, err := ha.NewAgent(ha.Config{Service: "spdsvc01", Node: "spd01", Nodes: nodes, Primary: "spd01",
-		Layout: map[string]string{"pod01": "spd01", "pod02": "spd02"}, LeaseTTL: 2 * time.Second, MinNodes: 2}, cli, &memPods{up: map[string]bool{}})
+		Layout: map[string]string{"pod01": "spd01", "pod02": "spd02"}, LeaseTTL: 2 * time.Second, MinNodes: 2}, cli, &hatest.Pods{})
 	require.NoError(t, err)
 	actx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -2,7 +2,6 @@ package ha_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,35 +9,8 @@ import (
 
 	"github.com/svckit/svckit/svc/cluster/ha"
 	"github.com/svckit/svckit/svc/cluster/ha/etcdtest"
+	"github.com/svckit/svckit/svc/cluster/ha/hatest"
 )
-
-// hangingPods starts pods at once; the stop of a pod in hang blocks until
-// released (a stuck umount, a container that ignores SIGKILL).
-type hangingPods struct {
-	mu      sync.Mutex
-	up      map[string]bool
-	hang    map[string]bool
-	release chan struct{}
-}
-
-func (p *hangingPods) Start(ctx context.Context, pod string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.up[pod] = true
-	return nil
-}
-
-func (p *hangingPods) Stop(ctx context.Context, pod string) error {
-	if p.hang[pod] {
-		<-p.release
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.up, pod)
-	return nil
-}
-
-func (p *hangingPods) Running(ctx context.Context) ([]string, error) { return nil, nil }
 
 // A fence that cannot stop a pod before the lease can expire escalates
 // (the daemon maps it to monitor_action), naming the pod.
@@ -53,7 +25,7 @@ func TestFenceEscalates(t *testing.T) {
 	cli, err := ha.NewClient(ha.ClientOptions{Endpoints: []string{p.URL()}, LeaseTTL: 2 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { cli.Close() })
-	pods := &hangingPods{up: map[string]bool{}, hang: map[string]bool{"pod02": true}, release: make(chan struct{})}
+	pods := &hatest.Pods{Hang: map[string]bool{"pod02": true}, Release: make(chan struct{})}
 	escalated := make(chan string, 1)
 	a, err := ha.NewAgent(ha.Config{Service: "svc1", Node: "n1", Nodes: []string{"n1"}, Layout: map[string]string{"pod01": "n1", "pod02": "n1"},
 		LeaseTTL: 2 * time.Second, Escalate: func(reason string) { escalated <- reason }}, cli, pods)
@@ -83,7 +55,7 @@ func TestFenceEscalates(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no escalation")
 	}
-	close(pods.release)
+	close(pods.Release)
 	require.Contains(t, reason, "self-fence of n1 failed: pod02 still up")
 	require.NotContains(t, reason, "pod01")
 	fences := a.Fences()

@@ -1,6 +1,7 @@
 // Package hatest holds the invariant checker of the flex HA tests and of
 // examples/spd -ha: which node each pod runs on, as the nodes report it,
-// and the violations of "a pod never runs on two nodes".
+// and the violations of "a pod never runs on two nodes"; and Pods, an
+// in-memory ha.Pods whose stops can be made to hang.
 package hatest
 
 import (
